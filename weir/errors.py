@@ -1,0 +1,29 @@
+"""Errors a caller can act on. Every message names the bad value and the fix."""
+
+
+class WeirError(Exception):
+    """Base class for all Weir errors."""
+
+
+class ConfigError(WeirError):
+    """A setting or flag value is invalid."""
+
+
+class DataDirError(WeirError):
+    """The data directory cannot be created or written."""
+
+
+class LandingError(WeirError):
+    """The landing zone or a batch in it is missing or malformed."""
+
+
+class AuditChainError(WeirError):
+    """The audit log fails verification."""
+
+
+class KeyringError(WeirError):
+    """A key is missing, unreadable or has unsafe permissions."""
+
+
+class AirflowRunError(WeirError):
+    """An embedded Airflow command failed."""

@@ -1,0 +1,164 @@
+"""Synthetic social-commerce data written to the landing zone, with a manifest of the truth."""
+
+import hashlib
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from weir.errors import ConfigError
+from weir.generate._badinput import BAD_CLASSES, MAX_BAD_RATE, BadInputSpec, choose_bad_rows
+from weir.generate._world import build
+from weir.generate._writers import to_lines, write_lines
+
+__all__ = ["BAD_CLASSES", "GenerateConfig", "GenerateResult", "SOURCES", "generate"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFormat:
+    fmt: str  # jsonl | csv | parquet
+    bad: BadInputSpec = field(default_factory=BadInputSpec)
+    daily_parts: bool = False
+
+
+# Landing format per source, and which column each bad-input class corrupts in it.
+SOURCES: dict[str, SourceFormat] = {
+    "users": SourceFormat("csv", BadInputSpec(
+        id="user_id", ts="signup_at", text="name", required="user_id")),
+    "follows": SourceFormat("parquet"),
+    "events": SourceFormat("jsonl", BadInputSpec(
+        id="event_id", ts="ts", number="dwell_ms", text="user_agent", required="user_id",
+        enum="event_type"), daily_parts=True),
+    "orders": SourceFormat("csv", BadInputSpec(
+        id="order_id", ts="ordered_at", number="amount_cents", text="shipping_city",
+        required="user_id", enum="status")),
+    "reviews": SourceFormat("jsonl", BadInputSpec(
+        id="review_id", ts="created_at", number="rating", text="text", required="item_id")),
+    "group_buys": SourceFormat("csv"),
+    "bargains": SourceFormat("csv"),
+    "live_streams": SourceFormat("csv"),
+    "assignments": SourceFormat("parquet"),
+    "impressions": SourceFormat("parquet"),
+    "consent": SourceFormat("jsonl", BadInputSpec(
+        id="consent_id", ts="ts", required="purpose", enum="purpose", user="user_id")),
+    "dsr": SourceFormat("jsonl", BadInputSpec(
+        id="request_id", ts="received_at", required="request_type", enum="request_type",
+        user="user_id")),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class GenerateConfig:
+    """What to generate. Defaults are the demo size (about 60k events, seconds to make)."""
+
+    users: int = 2_000
+    days: int = 7
+    seed: int = 42
+    bad_rate: float = 0.0
+    start: date = date(2026, 10, 1)
+
+    def __post_init__(self) -> None:
+        if not 50 <= self.users <= 5_000_000:
+            raise ConfigError(f"--users {self.users} is out of range; use 50 to 5,000,000.")
+        if not 1 <= self.days <= 366:
+            raise ConfigError(f"--days {self.days} is out of range; use 1 to 366.")
+        if not 0 <= self.bad_rate <= MAX_BAD_RATE:
+            raise ConfigError(
+                f"--bad-rate {self.bad_rate} is out of range; use 0 to {MAX_BAD_RATE} "
+                f"(each of the {len(BAD_CLASSES)} bad-input classes is injected at this rate).")
+        if self.seed < 0:
+            raise ConfigError(f"--seed {self.seed} is negative; use a seed of 0 or more.")
+
+    @property
+    def batch_id(self) -> str:
+        return f"{self.start:%Y%m%d}-{self.days}d-s{self.seed}"
+
+    @property
+    def start_ms(self) -> int:
+        return int(datetime(self.start.year, self.start.month, self.start.day, tzinfo=UTC).timestamp() * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class GenerateResult:
+    batch_id: str
+    landing: Path
+    rows: dict[str, int]
+    injected: dict[str, dict[str, int]]
+    manifest: Path
+    files: list[Path]
+
+
+def _write_source(
+    name: str, frame: pl.DataFrame, spec: SourceFormat, folder: Path, bad: pl.Series
+) -> tuple[list[Path], pl.DataFrame]:
+    """Write one source; return its files and (file, line, class, field, id) per bad row."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if spec.fmt == "parquet":
+        path = folder / "part-0000.parquet"
+        frame.write_parquet(path)
+        return [path], pl.DataFrame()
+    lines = to_lines(frame, spec.fmt, bad, spec.bad)
+    ts_col = spec.bad.ts
+    part = frame[ts_col].str.slice(0, 10) if spec.daily_parts and ts_col else pl.Series([""] * frame.height)
+    table = pl.DataFrame({"line": lines, "part": part, "bad_class": bad,
+                          "row_id": frame[spec.bad.id] if spec.bad.id else None})
+    header = ",".join(frame.columns) if spec.fmt == "csv" else None
+    files, bad_rows = [], []
+    for i, (key, group) in enumerate(table.group_by("part", maintain_order=True)):  # parts, not rows
+        stem = f"part-{key[0]}" if key[0] else f"part-{i:04d}"
+        path = folder / f"{stem}.{spec.fmt}"
+        write_lines(path, group["line"], header)
+        files.append(path)
+        offset = 2 if header else 1  # line numbers are 1-based; CSV data starts after the header
+        bad_rows.append(group.with_row_index("line_no", offset=offset).filter(
+            pl.col("bad_class").is_not_null()).select(
+            file=pl.lit(str(path.relative_to(folder.parents[1]))), line=pl.col("line_no").cast(pl.Int64),
+            bad_class="bad_class", row_id="row_id"))
+    return files, pl.concat(bad_rows) if bad_rows else pl.DataFrame()
+
+
+def generate(
+    config: GenerateConfig, landing: Path, progress: Callable[[str], None] | None = None
+) -> GenerateResult:
+    """Generate one batch into `landing/<source>/<batch_id>/`; replace a previous copy of it."""
+    note = progress or (lambda _: None)
+    note("simulating behaviour")
+    world = build(config.seed, config.users, config.start_ms, config.days,
+                  f"{config.start:%y%m%d}s{config.seed}")
+    rng = np.random.default_rng(np.random.SeedSequence([config.seed, 99]))
+    all_files, bad_frames, injected = [], [], {}
+    for name, frame in world.sources.items():
+        note(f"writing {name}")
+        spec = SOURCES[name]
+        folder = landing / name / config.batch_id
+        shutil.rmtree(folder, ignore_errors=True)
+        bad = (choose_bad_rows(rng, frame.height, spec.bad, config.bad_rate) if spec.fmt != "parquet"
+               else pl.Series("bad_class", [None] * frame.height, dtype=pl.Utf8))
+        files, bad_rows = _write_source(name, frame, spec, folder, bad)
+        all_files += files
+        if bad_rows.height:
+            bad_frames.append(bad_rows.with_columns(
+                source=pl.lit(name), field=pl.col("bad_class").map_elements(spec.bad.field_for, pl.Utf8)))
+        injected[name] = {c: int((bad == c).sum()) for c in BAD_CLASSES if (bad == c).any()}
+    note("writing manifest")
+    manifest_dir = landing / "_manifests" / config.batch_id
+    manifest_dir.mkdir(parents=True, exist_ok=True)
+    if bad_frames:
+        pl.concat(bad_frames).write_parquet(manifest_dir / "bad_rows.parquet")
+    rows = {name: frame.height for name, frame in world.sources.items()}
+    manifest = {
+        "batch_id": config.batch_id,
+        "config": {**asdict(config), "start": config.start.isoformat()},
+        "rows": rows,
+        "injected": injected,
+        "files": {str(p.relative_to(landing)): hashlib.sha256(p.read_bytes()).hexdigest() for p in all_files},
+        "truth": world.truth,
+    }
+    path = manifest_dir / "manifest.json"
+    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True))
+    return GenerateResult(config.batch_id, landing, rows, injected, path, all_files)

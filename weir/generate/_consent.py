@@ -1,0 +1,66 @@
+"""Consent events per purpose (grants at sign-up, later grants and withdrawals) and DSRs."""
+
+import numpy as np
+import polars as pl
+
+from weir.generate import _reference as ref
+from weir.generate._events_table import ident, iso
+
+DAY_MS = 86_400_000
+LATE_GRANT_P = 0.12  # users who refused at sign-up but grant inside the window
+WITHDRAW_P = 0.07  # grants withdrawn later inside the window
+DSR_P = 0.006  # users filing a data-subject request inside the window
+DSR_TYPE_P = [0.5, 0.4, 0.1]  # access, erasure, rectification
+DSR_DEADLINE_DAYS = 30  # GDPR Art. 12(3): one month; PIPL asks for "timely"
+
+
+def consent_and_dsr(
+    rng: np.random.Generator, users: pl.DataFrame, n_honest: int, start_ms: int, days: int, tag: str
+) -> dict[str, pl.DataFrame]:
+    n = users.height
+    purposes = np.asarray(ref.PURPOSES)
+    user = np.repeat(np.arange(n), len(purposes))
+    purpose = np.tile(purposes, n)
+    rate = np.tile([ref.PURPOSE_GRANT_RATE[p] for p in purposes], n)
+    signup = users["signup_ms"].to_numpy()[user]
+    window = days * DAY_MS
+    granted_at_signup = rng.random(len(user)) < rate
+    late = ~granted_at_signup & (rng.random(len(user)) < LATE_GRANT_P)
+    grant_ms = np.where(granted_at_signup, signup, start_ms + rng.integers(0, window, len(user)))
+    has_grant = granted_at_signup | late
+    withdraw = has_grant & (rng.random(len(user)) < WITHDRAW_P)
+    end_ms = start_ms + window
+    withdraw_ms = np.maximum(grant_ms, start_ms) + (rng.random(len(user)) * (
+        end_ms - np.maximum(grant_ms, start_ms))).astype(np.int64) + 1
+    grants = pl.DataFrame({"user_idx": user[has_grant], "purpose": purpose[has_grant],
+                           "status": "granted", "ts_ms": grant_ms[has_grant],
+                           "source": np.where(late[has_grant], "in_app_prompt", "signup_form")})
+    withdrawals = pl.DataFrame({"user_idx": user[withdraw], "purpose": purpose[withdraw],
+                                "status": "withdrawn", "ts_ms": np.minimum(withdraw_ms[withdraw], end_ms - 1),
+                                "source": "settings_page"})
+    events = pl.concat([grants, withdrawals]).sort("ts_ms", "user_idx", "purpose").with_row_index("idx")
+    user_ids = users["user_id"]
+    consent = events.select(
+        consent_id=ident(f"C{tag}-", pl.col("idx").cast(pl.Int64)),
+        user_id=pl.lit(user_ids).gather(pl.col("user_idx")), purpose="purpose", status="status",
+        ts=iso(pl.col("ts_ms")),
+        # Consents given before the 2026-09 policy refer to the earlier policy text.
+        policy_version=pl.when(pl.col("ts_ms") < 1_788_220_800_000).then(pl.lit("2025-06"))
+        .otherwise(pl.lit("2026-09")),
+        source="source",
+    )
+    k = max(1, int(n_honest * DSR_P))
+    received = start_ms + rng.integers(0, window, k)
+    dsr = pl.DataFrame({
+        "user_idx": rng.choice(n_honest, k, replace=False),
+        "request_type": np.asarray(ref.DSR_TYPES)[rng.choice(3, k, p=DSR_TYPE_P)],
+        "ts_ms": received,
+        "channel": np.asarray(["app", "email", "web_form"])[rng.integers(0, 3, k)],
+    }).sort("ts_ms").with_row_index("idx")
+    dsr = dsr.select(
+        request_id=ident(f"DSR{tag}-", pl.col("idx").cast(pl.Int64)),
+        user_id=pl.lit(user_ids).gather(pl.col("user_idx")), request_type="request_type",
+        received_at=iso(pl.col("ts_ms")),
+        deadline_at=iso(pl.col("ts_ms") + DSR_DEADLINE_DAYS * DAY_MS), channel="channel",
+    )
+    return {"consent": consent, "dsr": dsr}
