@@ -140,7 +140,7 @@ def _orders(
         group_buy_id=ident(f"G{tag}-", pl.col("group_buy")),
         bargain_id=ident(f"B{tag}-", pl.col("bargain")),
         coupon_id=ident("CP-", pl.col("coupon")),
-    )
+    ).select("order_id", "user_id", pl.exclude("order_id", "user_id"))
 
 
 def _truth(beh: Behaviour, events: pl.DataFrame, user_ids: pl.Series, pii: pl.DataFrame) -> dict:

@@ -1,0 +1,51 @@
+"""Weir platform DAG: generate a landing batch, then record the run in the audit log.
+
+Later stages (ingest, quality gates, dbt, publish, DP, federated training) join this DAG.
+Each task calls one function in `weir.pipeline`; nothing else happens here.
+"""
+
+import os
+from datetime import datetime
+
+from airflow.sdk import Asset, dag, get_current_context, task
+
+LANDING = Asset("weir://landing")  # consumed by ingest once it exists (issue 3)
+
+
+def _data_dir():
+    from weir.config import resolve_data_dir  # deferred: keep DAG parsing cheap
+
+    return resolve_data_dir(os.environ.get("WEIR_DATA_DIR"))
+
+
+@dag(
+    dag_id="weir_platform",
+    schedule=None,  # the demo triggers it; production schedules it daily
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    params={"users": 2000, "days": 7, "seed": 42, "bad_rate": 0.0, "start": "2026-10-01"},
+    tags=["weir"],
+)
+def weir_platform():
+    @task(outlets=[LANDING])
+    def generate_batch() -> dict:
+        from weir import pipeline
+
+        context = get_current_context()
+        config = pipeline.config_from_params(context["params"])
+        result = pipeline.generate_stage(_data_dir(), config, actor=f"airflow:{context['ti'].task_id}")
+        return {"batch_id": result.batch_id, "rows": result.rows}
+
+    @task
+    def record_run(summary: dict) -> int:
+        from weir import pipeline
+
+        context = get_current_context()
+        entry = pipeline.record(_data_dir(), "airflow:record_run", "dag_run",
+                                {"dag_id": "weir_platform", "run_id": context["run_id"]}, summary)
+        return entry.seq
+
+    record_run(generate_batch())
+
+
+weir_platform()

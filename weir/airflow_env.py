@@ -1,0 +1,82 @@
+"""Embedded Airflow: metadata DB and config under the data dir, DAGs from this repo."""
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from weir.config import DATA_DIR_ENV, DataDir
+from weir.errors import AirflowRunError
+
+DAG_ID = "weir_platform"
+DAGS_FOLDER = Path(__file__).resolve().parent.parent / "dags"
+UI_USER = "admin"
+
+
+def airflow_env(data_dir: DataDir) -> dict[str, str]:
+    """Environment for every Airflow command Weir runs (SQLite, no examples, our DAGs)."""
+    home = data_dir.airflow_home
+    return {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{UI_USER}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+        DATA_DIR_ENV: str(data_dir.root),
+    }
+
+
+def _airflow(data_dir: DataDir, args: list[str], log: Path) -> None:
+    command = [str(Path(sys.executable).parent / "airflow"), *args]
+    with log.open("a") as out:
+        done = subprocess.run(command, env=airflow_env(data_dir), stdout=out, stderr=subprocess.STDOUT)
+    if done.returncode != 0:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-25:])
+        raise AirflowRunError(f"`airflow {' '.join(args[:2])}` failed (exit {done.returncode}). "
+                              f"Full log: {log}\nLast lines:\n{tail}")
+
+
+def prepare(data_dir: DataDir) -> Path:
+    """Create AIRFLOW_HOME and migrate the SQLite metadata DB; return the log path."""
+    home = data_dir.airflow_home
+    home.mkdir(parents=True, exist_ok=True)
+    log = home / "weir-airflow.log"
+    _airflow(data_dir, ["db", "migrate"], log)
+    return log
+
+
+@dataclass(frozen=True, slots=True)
+class DagRunResult:
+    run_id: str
+    state: str
+    task_states: dict[str, str]
+
+
+def run_dag(data_dir: DataDir, conf: dict, log: Path) -> DagRunResult:
+    """Run the platform DAG once through `airflow dags test`; read the result from the DB."""
+    _airflow(data_dir, ["dags", "test", DAG_ID, "--conf", json.dumps(conf)], log)
+    result = latest_run(data_dir)
+    if result.state != "success":
+        raise AirflowRunError(f"DAG run {result.run_id} ended in state {result.state}: "
+                              f"{result.task_states}. Task logs: {data_dir.airflow_home / 'logs'}")
+    return result
+
+
+def latest_run(data_dir: DataDir) -> DagRunResult:
+    """The newest run of the platform DAG as the metadata DB records it."""
+    db = data_dir.airflow_home / "airflow.db"
+    with sqlite3.connect(db) as con:
+        row = con.execute("select run_id, state from dag_run where dag_id = ? order by id desc limit 1",
+                          (DAG_ID,)).fetchone()
+        if row is None:
+            raise AirflowRunError(f"No run of {DAG_ID} recorded in {db}; run `weir demo` first.")
+        tasks = con.execute("select task_id, state from task_instance where dag_id = ? and run_id = ?",
+                            (DAG_ID, row[0])).fetchall()
+    return DagRunResult(row[0], row[1], dict(tasks))

@@ -1,0 +1,56 @@
+"""Pipeline stages as plain functions: the CLI, the Airflow DAG and the tests call these."""
+
+from collections.abc import Callable
+from datetime import date
+
+from privacy import load_or_create_signing_key
+from weir import audit
+from weir.config import DataDir, ensure_writable
+from weir.generate import GenerateConfig, GenerateResult, generate
+from weir.warehouse import connect
+
+
+def record(data_dir: DataDir, actor: str, action: str, inputs: dict, figures: dict) -> audit.AuditEntry:
+    """Append one audit entry to the warehouse log."""
+    key = load_or_create_signing_key(data_dir.keys)
+    con = connect(data_dir.warehouse)
+    try:
+        return audit.append(con, key, data_dir.audit_head, actor, action, inputs, figures)
+    finally:
+        con.close()
+
+
+def generate_stage(
+    data_dir: DataDir, config: GenerateConfig, actor: str,
+    progress: Callable[[str], None] | None = None,
+) -> GenerateResult:
+    """Generate a batch into the landing zone and evidence it in the audit log."""
+    ensure_writable(data_dir)
+    result = generate(config, data_dir.landing, progress)
+    record(data_dir, actor, "generate", inputs={
+        "config": {"users": config.users, "days": config.days, "seed": config.seed,
+                   "bad_rate": config.bad_rate, "start": config.start.isoformat()},
+        "manifest_sha256": audit.file_fingerprint(result.manifest),
+    }, figures={"batch_id": result.batch_id, "rows": result.rows,
+                "injected": {s: sum(c.values()) for s, c in result.injected.items()}})
+    return result
+
+
+def config_from_params(params: dict) -> GenerateConfig:
+    """Build a generator config from DAG params / CLI values (strings allowed)."""
+    return GenerateConfig(
+        users=int(params.get("users", 2_000)), days=int(params.get("days", 7)),
+        seed=int(params.get("seed", 42)), bad_rate=float(params.get("bad_rate", 0.0)),
+        start=date.fromisoformat(str(params.get("start", "2026-10-01"))),
+    )
+
+
+def verify_audit(data_dir: DataDir) -> audit.VerifyReport:
+    """Verify the audit chain of the warehouse against the data dir's signing key."""
+    key = load_or_create_signing_key(data_dir.keys)
+    con = connect(data_dir.warehouse)
+    try:
+        entries = audit.read_entries(con)
+    finally:
+        con.close()
+    return audit.verify(entries, key.public_key(), data_dir.audit_head)
