@@ -80,3 +80,10 @@ def latest_run(data_dir: DataDir) -> DagRunResult:
         tasks = con.execute("select task_id, state from task_instance where dag_id = ? and run_id = ?",
                             (DAG_ID, row[0])).fetchall()
     return DagRunResult(row[0], row[1], dict(tasks))
+
+
+def serve(data_dir: DataDir) -> int:
+    """Run the Airflow UI and scheduler locally (`airflow standalone`) until interrupted."""
+    prepare(data_dir)
+    command = [str(Path(sys.executable).parent / "airflow"), "standalone"]
+    return subprocess.run(command, env=airflow_env(data_dir)).returncode

@@ -148,8 +148,11 @@ def generate(
     note("writing manifest")
     manifest_dir = landing / "_manifests" / config.batch_id
     manifest_dir.mkdir(parents=True, exist_ok=True)
-    if bad_frames:
-        pl.concat(bad_frames).write_parquet(manifest_dir / "bad_rows.parquet")
+    bad_schema = {"file": pl.Utf8, "line": pl.Int64, "bad_class": pl.Utf8, "row_id": pl.Utf8,
+                  "source": pl.Utf8, "field": pl.Utf8}
+    bad_rows = pl.concat([pl.DataFrame(schema=bad_schema), *(f.cast(bad_schema) for f in bad_frames)],
+                         how="diagonal")
+    bad_rows.write_parquet(manifest_dir / "bad_rows.parquet")
     rows = {name: frame.height for name, frame in world.sources.items()}
     manifest = {
         "batch_id": config.batch_id,

@@ -41,10 +41,11 @@ def session_network(rng: np.random.Generator, beh: Behaviour, n_users: int) -> p
 def extra_events(beh: Behaviour, user_ids: pl.Series) -> pl.DataFrame:
     """Exposure events (first session of each assigned user) and follow events in the window."""
     first = beh.plan.group_by("user_idx").agg(
-        pl.col("session_idx").sort_by("start_ms").first(), pl.col("start_ms").min())
+        pl.col("session_idx").sort_by("start_ms", "session_idx").first(), pl.col("start_ms").min()
+    ).sort("user_idx")
     exposures = first.join(beh.assignments, on="user_idx").select(
         "session_idx", "user_idx", "experiment_id", "variant",
-        event_type=pl.lit("exposure"), ts_ms=pl.col("start_ms") - 1_000)
+        event_type=pl.lit("exposure"), ts_ms=pl.col("start_ms"))
     follows = beh.follows.filter(pl.col("in_window")).select(
         session_idx=pl.lit(-1, pl.Int64), user_idx="follower_idx", event_type=pl.lit("follow"),
         ts_ms="followed_ms", target_user_id=pl.lit(user_ids).gather(pl.col("followee_idx")),

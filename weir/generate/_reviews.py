@@ -99,7 +99,7 @@ def impressions(
               .join(buys, left_on="followee_idx", right_on="user_idx"))
     social = social.filter(pl.Series(rng.random(social.height) < 0.2))
     social = social.group_by("follower_idx", "item_idx").agg(
-        pl.len().alias("friends_count"), pl.col("ts_ms").max())
+        pl.len().alias("friends_count"), pl.col("ts_ms").max()).sort("follower_idx", "item_idx")
     n_social = social.height
     social_ms = social["ts_ms"].to_numpy() + rng.exponential(86_400_000, n_social).astype(np.int64)
     n_plain = max(1, beh.plan.height // 2)

@@ -18,6 +18,10 @@ EVENT_COLUMNS = [
 ]
 
 
+# Sort keys that order events totally, so the same seed always writes the same bytes.
+TIE_BREAK = ["ts_ms", "session_idx", "event_type", "user_idx", "experiment_id", "review_idx"]
+
+
 @dataclass(frozen=True, slots=True)
 class World:
     sources: dict[str, pl.DataFrame]
@@ -40,15 +44,18 @@ def build(seed: int, n_users: int, start_ms: int, days: int, tag: str) -> World:
     user_ids = users["user_id"]
     events = pl.concat([session_events(rngs[10], beh), extra_events(beh, user_ids)],
                        how="diagonal_relaxed")
+    end_ms = start_ms + days * 86_400_000
+    # Actions of a session that starts just before midnight on the last day stay in this batch.
+    events = events.with_columns(pl.col("ts_ms").clip(upper_bound=end_ms - 1))
     network = session_network(rngs[11], beh, total)
-    events = events.join(network, on="session_idx", how="left").sort("ts_ms", "session_idx")
+    events = events.join(network, on="session_idx", how="left").sort(
+        *TIE_BREAK[:-1], nulls_last=True, maintain_order=True)
     events = events.with_columns(
         order_idx=pl.when(pl.col("event_type") == "purchase")
         .then(pl.col("event_type").eq("purchase").cum_sum() - 1).otherwise(-1))
-    end_ms = start_ms + days * 86_400_000
     reviews = _reviews.reviews(rngs[12], events, beh, users, end_ms, tag)
     events = (pl.concat([events, reviews.events], how="diagonal_relaxed")
-              .sort("ts_ms", "session_idx", "event_type").with_row_index("event_idx"))
+              .sort(*TIE_BREAK, nulls_last=True, maintain_order=True).with_row_index("event_idx"))
     orders = _orders(rngs[13], events, beh, users, tag)
     sources = {
         "users": _users_source(users, start_ms),
@@ -60,17 +67,17 @@ def build(seed: int, n_users: int, start_ms: int, days: int, tag: str) -> World:
         "reviews": reviews.table,
         "group_buys": beh.group_buys.select(
             group_buy_id=ident(f"G{tag}-", pl.col("group_buy_idx")),
-            initiator_user_id=pl.lit(user_ids).gather(pl.col("initiator_idx")), *_item_cols(beh.items)[:1],
+            initiator_user_id=pl.lit(user_ids).gather(pl.col("initiator_idx")), item_id=pl.lit(beh.items["item_id"]).gather(pl.col("item_idx")),
             required_size="required_size", created_at=iso(pl.col("created_ms")),
             expires_at=iso(pl.col("expires_ms"))),
         "bargains": beh.bargains.select(
             bargain_id=ident(f"B{tag}-", pl.col("bargain_idx")),
-            initiator_user_id=pl.lit(user_ids).gather(pl.col("initiator_idx")), *_item_cols(beh.items)[:1],
+            initiator_user_id=pl.lit(user_ids).gather(pl.col("initiator_idx")), item_id=pl.lit(beh.items["item_id"]).gather(pl.col("item_idx")),
             helps_needed="helps_needed", created_at=iso(pl.col("created_ms")),
             expires_at=iso(pl.col("expires_ms"))),
         "live_streams": beh.streams.select(
             live_stream_id=ident(f"L{tag}-", pl.col("live_idx")),
-            host_user_id=pl.lit(user_ids).gather(pl.col("host_idx")), *_item_cols(beh.items)[:1],
+            host_user_id=pl.lit(user_ids).gather(pl.col("host_idx")), item_id=pl.lit(beh.items["item_id"]).gather(pl.col("item_idx")),
             started_at=iso(pl.col("started_ms")), ended_at=iso(pl.col("ended_ms"))),
         "assignments": beh.assignments.select(
             "experiment_id", user_id=pl.lit(user_ids).gather(pl.col("user_idx")), variant="variant",

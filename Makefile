@@ -1,0 +1,31 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Needs only python3 and make.
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+
+.PHONY: demo test airflow bench install clean
+
+$(UV):
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet uv
+
+.venv/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen
+	touch $@
+
+install: .venv/.synced
+
+demo: install
+	$(UV) run --frozen weir demo
+
+test: install
+	$(UV) run --frozen pytest
+
+airflow: install
+	$(UV) run --frozen weir airflow
+
+bench: install
+	$(UV) run --frozen python benchmarks/bench_generate.py
+
+clean:
+	rm -rf .weir-data .pytest_cache

@@ -1,0 +1,182 @@
+"""Generator: determinism, schemas, the distributions that matter, planted truth."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from weir.errors import ConfigError
+from weir.generate import SOURCES, GenerateConfig, GenerateResult, generate
+from weir.generate._people import chinese_id_numbers, luhn_card_numbers
+
+from .conftest import SMALL
+
+EXPECTED_COLUMNS = {
+    "users": ["user_id", "name", "phone", "email", "birth_date", "city", "country_code", "locale", "signup_at"],
+    "follows": ["follower_id", "followee_id", "followed_at"],
+    "orders": ["order_id", "user_id", "item_id", "shop_id", "quantity", "amount_cents", "currency",
+               "ordered_at", "status", "channel", "device_id", "shipping_city", "referrer_share_id",
+               "referrer_user_id", "group_buy_id", "bargain_id", "coupon_id"],
+    "group_buys": ["group_buy_id", "initiator_user_id", "item_id", "required_size", "created_at", "expires_at"],
+    "bargains": ["bargain_id", "initiator_user_id", "item_id", "helps_needed", "created_at", "expires_at"],
+    "live_streams": ["live_stream_id", "host_user_id", "item_id", "started_at", "ended_at"],
+    "assignments": ["experiment_id", "user_id", "variant", "assigned_at"],
+    "impressions": ["impression_id", "user_id", "item_id", "shown_at", "position", "badge",
+                    "friends_count", "is_clicked"],
+}
+
+
+def good(batch_dir: Path, source: str) -> pl.DataFrame:
+    """All rows of a source that were not injected as bad (bad rows are skipped by line)."""
+    bad = pl.read_parquet(next((batch_dir / "_manifests").glob("*/bad_rows.parquet")))
+    frames = []
+    for path in sorted((batch_dir / source).glob("*/part-*")):
+        rel = str(path.relative_to(batch_dir))
+        skip = set(bad.filter(pl.col("file") == rel)["line"].to_list())
+        if path.suffix == ".parquet":
+            frames.append(pl.read_parquet(path))
+        elif path.suffix == ".jsonl":
+            lines = path.read_bytes().split(b"\n")[:-1]
+            rows = [json.loads(line) for i, line in enumerate(lines, 1) if i not in skip]
+            frames.append(pl.DataFrame(rows, infer_schema_length=None))
+        else:
+            lines = path.read_bytes().split(b"\n")[:-1]
+            kept = [line for i, line in enumerate(lines, 1) if i == 1 or i not in skip]
+            frames.append(pl.read_csv(b"\n".join(kept), infer_schema_length=0))
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
+def test_same_seed_gives_identical_files(tmp_path: Path, small_batch: GenerateResult) -> None:
+    again = generate(SMALL, tmp_path / "again")
+
+    first = json.loads(small_batch.manifest.read_text())["files"]
+    second = json.loads(again.manifest.read_text())["files"]
+
+    assert first == second
+    assert len(first) >= len(SOURCES)
+
+
+def test_other_seed_gives_other_data(tmp_path: Path, small_batch: GenerateResult) -> None:
+    other = generate(GenerateConfig(users=400, days=3, seed=12, bad_rate=0.02), tmp_path)
+
+    first = json.loads(small_batch.manifest.read_text())["files"]
+    second = json.loads(other.manifest.read_text())["files"]
+
+    assert set(first.values()).isdisjoint(second.values())
+
+
+def test_every_source_written_in_landing_layout(small_batch: GenerateResult) -> None:
+    for name, spec in SOURCES.items():
+        parts = list((small_batch.landing / name / small_batch.batch_id).glob(f"part-*.{spec.fmt}"))
+        assert parts, name
+    events = list((small_batch.landing / "events" / small_batch.batch_id).glob("part-*.jsonl"))
+    assert len(events) == SMALL.days  # one part per day
+
+
+@pytest.mark.parametrize("source", sorted(EXPECTED_COLUMNS))
+def test_source_columns(batch_dir: Path, source: str) -> None:
+    assert good(batch_dir, source).columns == EXPECTED_COLUMNS[source]
+
+
+def test_events_have_expected_types_and_channels(batch_dir: Path) -> None:
+    events = good(batch_dir, "events")
+
+    assert set(events["event_type"].unique()) >= {
+        "view", "like", "comment", "share", "follow", "add_to_cart", "purchase", "review",
+        "group_buy_join", "bargain_help", "coupon_claim", "live_watch", "exposure"}
+    assert set(events["channel"].unique()) == {"feed", "live", "share_link", "group_chat", "search"}
+    assert events["event_id"].n_unique() == events.height
+
+
+def test_follower_counts_are_heavy_tailed(clean_dir: Path) -> None:
+    followers = good(clean_dir, "follows")["followee_id"].value_counts()["count"].to_numpy()
+
+    top_share = np.sort(followers)[::-1][: max(1, len(followers) // 100)].sum() / followers.sum()
+
+    assert followers.max() >= 20 * np.median(followers)
+    assert top_share >= 0.15
+
+
+def test_cascade_parents_are_earlier_shares(clean_dir: Path) -> None:
+    events = good(clean_dir, "events")
+    ring_members = {m for r in json.loads(next(clean_dir.glob("_manifests/*/manifest.json")).read_text())["truth"]["fraud_rings"]
+                    for m in r["members"]}
+    shares = events.filter(pl.col("event_type") == "share").select("share_id", "parent_share_id", "ts", "user_id")
+    children = shares.filter(pl.col("parent_share_id").is_not_null() & ~pl.col("user_id").is_in(ring_members))
+    joined = children.join(shares.select("share_id", parent_ts="ts"), left_on="parent_share_id",
+                           right_on="share_id", how="left")
+
+    assert children.height > 20  # cascades do go deeper than one share
+    assert joined["parent_ts"].null_count() == 0
+    assert (joined["parent_ts"] < joined["ts"]).all()
+
+
+def test_group_buys_fill_or_expire(clean_dir: Path) -> None:
+    groups = good(clean_dir, "group_buys")
+    joins = good(clean_dir, "events").filter(pl.col("event_type") == "group_buy_join")
+    counted = groups.join(joins.group_by("group_buy_id").agg(n=pl.len(), last=pl.col("ts").max()),
+                          on="group_buy_id", how="left")
+    filled = counted["n"] >= counted["required_size"].cast(pl.Int64)
+
+    assert filled.sum() > 0 and (~filled).sum() > 0
+    assert (counted["n"] <= counted["required_size"].cast(pl.Int64)).all()
+    assert (counted["last"] < counted["expires_at"]).all()
+
+
+def test_withdrawals_follow_grants(clean_dir: Path) -> None:
+    consent = good(clean_dir, "consent").filter(pl.col("user_id").str.starts_with("U1"))
+    grants = consent.filter(pl.col("status") == "granted").group_by("user_id", "purpose").agg(
+        first_grant=pl.col("ts").min())
+    withdrawals = consent.filter(pl.col("status") == "withdrawn").join(grants, on=["user_id", "purpose"], how="left")
+
+    assert withdrawals.height > 0
+    assert withdrawals["first_grant"].null_count() == 0
+    assert (withdrawals["ts"] > withdrawals["first_grant"]).all()
+    rates = consent.filter(pl.col("status") == "granted").group_by("purpose").len()
+    assert set(rates["purpose"]) == {"analytics", "personalization", "marketing", "model_training",
+                                     "third_party_sharing"}
+
+
+def test_planted_truth_is_consistent(clean_dir: Path) -> None:
+    truth = json.loads(next(clean_dir.glob("_manifests/*/manifest.json")).read_text())["truth"]
+    users = set(good(clean_dir, "users")["user_id"])
+    followers = good(clean_dir, "follows")["followee_id"].value_counts()
+
+    for ring in truth["fraud_rings"]:
+        assert set(ring["members"]) <= users
+        assert 1 <= len(ring["device_ids"]) <= 2
+    top = followers.sort("count", descending=True)["followee_id"][:20].to_list()
+    assert len(set(truth["top_kols"][:3]) & set(top)) == 3
+    assert truth["experiments"]["exp_friends_badge"]["true_relative_lift_on_purchase_given_cart"] == 0.25
+    assert set(truth["experiments"]["exp_friends_badge"]["arms"]) == {"control", "treatment"}
+    assert truth["group_buys"]["filled"] > 0 and truth["group_buys"]["expired"] > 0
+    assert set(truth["review_pii_counts"]) == {"email", "phone", "id_number", "bank_card"}
+
+
+@pytest.mark.parametrize("bad_rate", [-0.1, 0.051, 1.0])
+def test_bad_rate_out_of_range_is_refused(bad_rate: float) -> None:
+    with pytest.raises(ConfigError, match=r"--bad-rate .* is out of range; use 0 to 0.05"):
+        GenerateConfig(bad_rate=bad_rate)
+
+
+@given(st.dates(min_value=__import__("datetime").date(1940, 1, 1),
+                max_value=__import__("datetime").date(2010, 12, 31)), st.integers(0, 2**32))
+def test_id_numbers_carry_a_valid_checksum(birth, seed) -> None:
+    number = chinese_id_numbers(np.random.default_rng(seed), pl.Series([birth]))[0]
+
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    expected = "10X98765432"[sum(int(d) * w for d, w in zip(number[:17], weights)) % 11]
+    assert number[-1] == expected
+    assert number[6:14] == birth.strftime("%Y%m%d")
+
+
+@given(st.integers(0, 2**32))
+def test_card_numbers_pass_luhn(seed: int) -> None:
+    for card in luhn_card_numbers(np.random.default_rng(seed), 5):
+        digits = [int(d) for d in card][::-1]
+        total = sum(d if i % 2 == 0 else (d * 2 - 9 if d * 2 > 9 else d * 2) for i, d in enumerate(digits))
+        assert len(card) == 16 and total % 10 == 0

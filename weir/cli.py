@@ -1,0 +1,179 @@
+"""The `weir` command line. Commands parse input, call weir.*, and print."""
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from weir import pipeline
+from weir.config import DATA_DIR_ENV, DataDir, resolve_data_dir
+from weir.errors import WeirError
+from weir.generate import SOURCES, GenerateConfig
+from weir.landing import list_batches
+
+app = typer.Typer(help="Weir: privacy-preserving data platform for social-commerce behaviour data.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+audit_app = typer.Typer(help="Check the hash-chained, signed audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+console = Console()
+err_console = Console(stderr=True)
+
+DataDirOption = Annotated[Path | None, typer.Option(
+    "--data-dir", envvar=DATA_DIR_ENV, show_envvar=True,
+    help="Folder for landing files, warehouse, keys and Airflow state [default: ./.weir-data].")]
+UsersOption = Annotated[int, typer.Option(min=50, max=5_000_000, help="Number of (honest) users.")]
+DaysOption = Annotated[int, typer.Option(min=1, max=366, help="Days of behaviour to simulate.")]
+SeedOption = Annotated[int, typer.Option(min=0, help="Random seed: same seed, same files.")]
+BadRateOption = Annotated[float, typer.Option(
+    min=0.0, max=0.05, help="Rate at which each bad-input class is injected (0 to 0.05).")]
+StartOption = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="First day (UTC), YYYY-MM-DD.")]
+
+
+def _fail(err: WeirError) -> typer.Exit:
+    err_console.print(f"[bold red]Error:[/] {err}", highlight=False)
+    return typer.Exit(1)
+
+
+def _config(users: int, days: int, seed: int, bad_rate: float, start: datetime) -> GenerateConfig:
+    return GenerateConfig(users=users, days=days, seed=seed, bad_rate=bad_rate, start=start.date())
+
+
+def _progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                    console=err_console, transient=False)
+
+
+def _data_dir(value: Path | None) -> DataDir:
+    return resolve_data_dir(value)
+
+
+@app.command()
+def generate(
+    data_dir: DataDirOption = None, users: UsersOption = 2_000, days: DaysOption = 7,
+    seed: SeedOption = 42, bad_rate: BadRateOption = 0.0,
+    start: StartOption = datetime(2026, 10, 1),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Generate a synthetic social-commerce batch into the landing zone.
+
+    Example:
+        weir generate --users 5000 --days 14 --seed 7 --bad-rate 0.01
+    """
+    try:
+        config = _config(users, days, seed, bad_rate, start)
+        with _progress() as bar:
+            task = bar.add_task("generating", total=len(SOURCES) + 2)
+            result = pipeline.generate_stage(
+                _data_dir(data_dir), config, actor="cli:generate",
+                progress=lambda msg: bar.update(task, description=msg, advance=1))
+    except WeirError as err:
+        raise _fail(err) from err
+    if as_json:
+        print(json.dumps({"batch_id": result.batch_id, "rows": result.rows, "injected": result.injected,
+                          "manifest": str(result.manifest)}))
+        return
+    table = Table("source", "rows", "bad rows injected", title=f"Batch {result.batch_id}")
+    for name, rows in result.rows.items():
+        table.add_row(name, f"{rows:,}", f"{sum(result.injected[name].values()):,}")
+    console.print(table)
+    console.print(f"Landing zone: {result.landing}\nManifest (counts, planted truth): {result.manifest}")
+
+
+@app.command()
+def demo(
+    data_dir: DataDirOption = None, users: UsersOption = 2_000, days: DaysOption = 7,
+    seed: SeedOption = 42, bad_rate: BadRateOption = 0.01,
+    start: StartOption = datetime(2026, 10, 1),
+) -> None:
+    """Run the whole platform DAG through embedded Airflow on generated data.
+
+    Example:
+        weir demo --users 2000 --days 7
+    """
+    from weir.demo import run_demo  # deferred: importing Airflow pieces is slow
+
+    try:
+        config = _config(users, days, seed, bad_rate, start)
+        directory = _data_dir(data_dir)
+        with _progress() as bar:
+            task = bar.add_task("starting", total=3)
+            result = run_demo(directory, config, lambda msg: bar.update(task, description=msg, advance=1))
+    except WeirError as err:
+        raise _fail(err) from err
+    console.print(f"[bold green]DAG run {result.run.run_id}: {result.run.state}[/]")
+    for task_id, state in sorted(result.run.task_states.items()):
+        console.print(f"  {task_id}: {state}")
+    console.print(f"Audit chain: {result.audit.entries} entries, verified")
+    console.print(f"Landing zone:   {result.landing}")
+    console.print(f"Manifest:       {result.manifest}")
+    console.print(f"Airflow home:   {directory.airflow_home}  (UI: make airflow, user admin)")
+    console.print(f"Airflow log:    {result.airflow_log}")
+
+
+@audit_app.command("verify")
+def audit_verify(data_dir: DataDirOption = None) -> None:
+    """Verify the audit log: sequence, hash links, signatures and the signed head.
+
+    Example:
+        weir audit verify --data-dir .weir-data
+    """
+    try:
+        directory = _data_dir(data_dir)
+        if not directory.warehouse.exists():
+            raise WeirError(f"No warehouse at {directory.warehouse}; run `weir demo` or pass --data-dir.")
+        report = pipeline.verify_audit(directory)
+    except WeirError as err:
+        raise _fail(err) from err
+    if not report.ok:
+        where = f"entry {report.first_bad_seq}" if report.first_bad_seq else "the log"
+        err_console.print(f"[bold red]Audit verification FAILED at {where}:[/] {report.reason}")
+        raise typer.Exit(1)
+    console.print(f"Audit log verified: {report.entries} entries, chain and signatures intact.")
+
+
+@app.command("landing")
+def landing_list(
+    data_dir: DataDirOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the listing as JSON.")] = False,
+) -> None:
+    """List the batches in the landing zone: source, batch id, files, bytes.
+
+    Example:
+        weir landing --data-dir .weir-data
+    """
+    try:
+        batches = list_batches(_data_dir(data_dir).landing)
+    except WeirError as err:
+        raise _fail(err) from err
+    if as_json:
+        print(json.dumps([b._asdict() for b in batches]))
+        return
+    table = Table("source", "batch", "files", "bytes", title="Landing zone")
+    for b in batches:
+        table.add_row(b.source, b.batch_id, str(b.files), f"{b.bytes:,}")
+    console.print(table)
+
+
+@app.command("airflow")
+def airflow_ui(data_dir: DataDirOption = None) -> None:
+    """Start the Airflow UI, scheduler and DAG processor locally (Ctrl-C stops them).
+
+    Log in as `admin`; the password is in <data-dir>/airflow/passwords.json.
+
+    Example:
+        weir airflow --data-dir .weir-data
+    """
+    from weir import airflow_env
+
+    try:
+        directory = _data_dir(data_dir)
+        console.print(f"Airflow UI on http://localhost:8080 — user admin, password in "
+                      f"{directory.airflow_home / 'passwords.json'}")
+        raise typer.Exit(airflow_env.serve(directory))
+    except WeirError as err:
+        raise _fail(err) from err
