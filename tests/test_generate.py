@@ -180,3 +180,11 @@ def test_card_numbers_pass_luhn(seed: int) -> None:
         digits = [int(d) for d in card][::-1]
         total = sum(d if i % 2 == 0 else (d * 2 - 9 if d * 2 > 9 else d * 2) for i, d in enumerate(digits))
         assert len(card) == 16 and total % 10 == 0
+
+
+@pytest.mark.parametrize(("users", "days"), [(50, 1), (120, 2)])
+def test_smallest_configs_generate_every_source(tmp_path: Path, users: int, days: int) -> None:
+    result = generate(GenerateConfig(users=users, days=days, bad_rate=0.05), tmp_path)
+
+    assert set(result.rows) == set(SOURCES)
+    assert result.rows["events"] > 0 and result.rows["users"] >= users

@@ -35,7 +35,7 @@ StartOption = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="First
 
 
 def _fail(err: WeirError) -> typer.Exit:
-    err_console.print(f"[bold red]Error:[/] {err}", highlight=False)
+    err_console.print(f"[bold red]Error:[/] {err}", highlight=False, soft_wrap=True)
     return typer.Exit(1)
 
 
@@ -131,7 +131,7 @@ def audit_verify(data_dir: DataDirOption = None) -> None:
         raise _fail(err) from err
     if not report.ok:
         where = f"entry {report.first_bad_seq}" if report.first_bad_seq else "the log"
-        err_console.print(f"[bold red]Audit verification FAILED at {where}:[/] {report.reason}")
+        err_console.print(f"[bold red]Audit verification FAILED at {where}:[/] {report.reason}", soft_wrap=True)
         raise typer.Exit(1)
     console.print(f"Audit log verified: {report.entries} entries, chain and signatures intact.")
 

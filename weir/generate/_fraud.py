@@ -43,7 +43,7 @@ def ring_plans(
         ))
         # Bargain farm: two members start bargains, the rest of the ring helps within minutes.
         starters = rng.choice(size, 2, replace=False)
-        created = start_ms + rng.integers(0, window - 86_400_000, 2)
+        created = start_ms + rng.integers(0, max(window - 86_400_000, window // 2), 2)
         helpers = np.array([size - 1, size - 1])
         helper_users = np.concatenate([users[np.arange(size) != s] for s in starters])
         table, sessions = _bargain_frames(

@@ -1,0 +1,13 @@
+# One image for every Weir service: Airflow components and Flower SuperLink/SuperNodes.
+FROM python:3.11-slim
+ENV UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=/opt/weir/.venv PATH=/opt/weir/.venv/bin:$PATH
+RUN pip install --no-cache-dir uv
+WORKDIR /opt/weir
+COPY pyproject.toml uv.lock README.md ./
+COPY weir weir
+COPY privacy privacy
+COPY federated federated
+COPY expectations expectations
+RUN uv sync --frozen --no-dev && uv pip install "apache-airflow-providers-celery" "psycopg2-binary"
+COPY dags dags
+COPY dbt_project dbt_project

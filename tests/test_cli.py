@@ -1,0 +1,98 @@
+"""CLI: every command documented, user errors are clear and exit non-zero without tracebacks."""
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from weir.cli import app
+
+runner = CliRunner()
+COMMANDS = ["generate", "demo", "landing", "airflow", "audit"]
+
+
+def test_help_lists_every_command() -> None:
+    result = runner.invoke(app, ["--help"])
+
+    assert result.exit_code == 0
+    for name in COMMANDS:
+        assert f"│ {name} " in result.output
+
+
+@pytest.mark.parametrize("command", [["generate"], ["demo"], ["landing"], ["airflow"], ["audit", "verify"]])
+def test_every_command_has_help_with_example(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"])
+
+    assert result.exit_code == 0
+    assert "Example:" in result.output
+
+
+def test_every_command_is_in_the_readme() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+
+    for name in COMMANDS:
+        assert f"weir {name}" in readme
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--users", "10"], "Invalid value for '--users': 10 is not in the range"),
+    (["--bad-rate", "0.5"], "Invalid value for '--bad-rate': 0.5 is not in the range"),
+    (["--start", "01/10/2026"], "Invalid value for '--start'"),
+])
+def test_bad_flag_values_exit_2_naming_the_flag(args: list[str], message: str, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["generate", "--data-dir", str(tmp_path), *args])
+
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split()).replace("│", "").replace("  ", " ") or message in result.output
+
+
+def test_unwritable_data_dir_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+
+    result = runner.invoke(app, ["generate", "--data-dir", str(blocker / "sub")])
+
+    assert result.exit_code == 1
+    assert "is not writable" in result.output and "Pass --data-dir" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_landing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["landing", "--data-dir", str(tmp_path)])
+
+    assert result.exit_code == 1
+    assert f"No landing folder at {tmp_path}/landing. Run `weir generate` first" in " ".join(
+        result.output.split())
+
+
+def test_generate_then_list_then_verify(tmp_path: Path) -> None:
+    generated = runner.invoke(app, ["generate", "--data-dir", str(tmp_path), "--users", "200",
+                                    "--days", "2", "--json"])
+    listed = runner.invoke(app, ["landing", "--data-dir", str(tmp_path), "--json"])
+    verified = runner.invoke(app, ["audit", "verify", "--data-dir", str(tmp_path)])
+
+    summary = json.loads(generated.output.strip().splitlines()[-1])
+    assert generated.exit_code == 0 and summary["batch_id"] == "20261001-2d-s42"
+    assert {b["source"] for b in json.loads(listed.output)} >= {"events", "users", "consent"}
+    assert verified.exit_code == 0 and "1 entries" in verified.output
+
+
+def test_verify_fails_after_tampering(tmp_path: Path) -> None:
+    runner.invoke(app, ["generate", "--data-dir", str(tmp_path), "--users", "200", "--days", "1"])
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute("update audit.log set actor = 'someone else'")
+
+    result = runner.invoke(app, ["audit", "verify", "--data-dir", str(tmp_path)])
+
+    assert result.exit_code == 1
+    assert "FAILED at entry 1" in result.output and "entry edited" in result.output
+
+
+def test_data_dir_from_environment(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["generate", "--users", "100", "--days", "1"],
+                           env={"WEIR_DATA_DIR": str(tmp_path / "env-dir")})
+
+    assert result.exit_code == 0
+    assert (tmp_path / "env-dir" / "landing" / "events").is_dir()
