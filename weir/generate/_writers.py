@@ -13,9 +13,9 @@ def _json_literal(name: str, dtype: pl.DataType) -> pl.Expr:
         return pl.when(col).then(pl.lit("true")).otherwise(pl.lit("false"))
     if dtype.is_numeric():
         return col.cast(pl.Utf8)
-    escaped = col.cast(pl.Utf8).str.replace_all("\\", "\\\\", literal=True).str.replace_all(
-        '"', '\\"', literal=True)
-    return '"' + escaped + '"'
+    # One regex pass escapes backslashes and quotes (generated text has no control characters).
+    escaped = col.cast(pl.Utf8).str.replace_all(r'(["\\])', r"\$1")
+    return pl.concat_str([pl.lit('"'), escaped, pl.lit('"')])
 
 
 def _csv_literal(name: str, dtype: pl.DataType) -> pl.Expr:
@@ -31,16 +31,19 @@ def to_lines(frame: pl.DataFrame, fmt: str, bad: pl.Series, spec: BadInputSpec) 
     """One text line per row, with the bad-input classes in `bad` applied."""
     make = _json_literal if fmt == "jsonl" else _csv_literal
     literals = frame.select(make(c, t).alias(c) for c, t in frame.schema.items())
-    literals = corrupt(literals, bad, spec, fmt)
+    has_bad = bad.null_count() < len(bad)
+    if has_bad:
+        literals = corrupt(literals, bad, spec, fmt)
     if fmt == "jsonl":
         # Absent optional fields are left out of the object, as app loggers do.
-        pieces = [pl.when(pl.col(c).is_not_null()).then(pl.lit(f'"{c}":') + pl.col(c)) for c in frame.columns]
+        pieces = [pl.lit(f'"{c}":') + pl.col(c) for c in frame.columns]  # null stays null
         line = "{" + pl.concat_str(pieces, separator=",", ignore_nulls=True) + "}"
         first = pl.lit("")
     else:
         line = pl.concat_str([pl.col(c).fill_null("") for c in frame.columns], separator=",")
         first = pl.concat_str([pl.col(c).fill_null("") for c in frame.columns[:2]], separator=",")
-    return literals.select(malformed(line, first, bad, fmt).alias("line")).to_series()
+    line = malformed(line, first, bad, fmt) if has_bad else line
+    return literals.select(line.alias("line")).to_series()
 
 
 def write_lines(path: Path, lines: pl.Series, header: str | None) -> None:
