@@ -10,6 +10,11 @@ from typer.testing import CliRunner
 from weir.cli import app
 
 runner = CliRunner()
+
+
+def flat(output: str) -> str:
+    """Output without rich's box drawing and line wrapping."""
+    return " ".join(output.replace("│", " ").split())
 COMMANDS = ["generate", "demo", "landing", "airflow", "audit"]
 
 
@@ -45,7 +50,7 @@ def test_bad_flag_values_exit_2_naming_the_flag(args: list[str], message: str, t
     result = runner.invoke(app, ["generate", "--data-dir", str(tmp_path), *args])
 
     assert result.exit_code == 2
-    assert message in " ".join(result.output.split()).replace("│", "").replace("  ", " ") or message in result.output
+    assert message in flat(result.output)
 
 
 def test_unwritable_data_dir_is_a_clear_error(tmp_path: Path) -> None:
@@ -63,8 +68,7 @@ def test_missing_landing_folder_is_a_clear_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["landing", "--data-dir", str(tmp_path)])
 
     assert result.exit_code == 1
-    assert f"No landing folder at {tmp_path}/landing. Run `weir generate` first" in " ".join(
-        result.output.split())
+    assert f"No landing folder at {tmp_path}/landing. Run `weir generate` first" in flat(result.output)
 
 
 def test_generate_then_list_then_verify(tmp_path: Path) -> None:

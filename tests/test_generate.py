@@ -188,3 +188,16 @@ def test_smallest_configs_generate_every_source(tmp_path: Path, users: int, days
 
     assert set(result.rows) == set(SOURCES)
     assert result.rows["events"] > 0 and result.rows["users"] >= users
+
+
+def test_ring_devices_carry_many_accounts_honest_ones_few(clean_dir: Path) -> None:
+    truth = json.loads(next(clean_dir.glob("_manifests/*/manifest.json")).read_text())["truth"]
+    ring_devices = {d for r in truth["fraud_rings"] for d in r["device_ids"]}
+    per_device = good(clean_dir, "events").group_by("device_id").agg(
+        accounts=pl.col("user_id").n_unique(), subnets=pl.col("ip").str.extract(r"^(\d+\.\d+\.\d+)\.").n_unique())
+    ring = per_device.filter(pl.col("device_id").is_in(ring_devices))
+    honest = per_device.filter(~pl.col("device_id").is_in(ring_devices))
+
+    assert ring.height == len(ring_devices)
+    assert ring["accounts"].min() >= 4 and ring["subnets"].max() == 1
+    assert honest["accounts"].max() <= 3

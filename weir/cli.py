@@ -32,6 +32,9 @@ SeedOption = Annotated[int, typer.Option(min=0, help="Random seed: same seed, sa
 BadRateOption = Annotated[float, typer.Option(
     min=0.0, max=0.05, help="Rate at which each bad-input class is injected (0 to 0.05).")]
 StartOption = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="First day (UTC), YYYY-MM-DD.")]
+DEFAULT = GenerateConfig()  # one place for the defaults of generate and demo
+DEFAULT_START = datetime.combine(DEFAULT.start, datetime.min.time())
+DEMO_BAD_RATE = 0.01  # the demo shows quarantine at work, so it injects some bad input
 
 
 def _fail(err: WeirError) -> typer.Exit:
@@ -54,9 +57,9 @@ def _data_dir(value: Path | None) -> DataDir:
 
 @app.command()
 def generate(
-    data_dir: DataDirOption = None, users: UsersOption = 2_000, days: DaysOption = 7,
-    seed: SeedOption = 42, bad_rate: BadRateOption = 0.0,
-    start: StartOption = datetime(2026, 10, 1),
+    data_dir: DataDirOption = None, users: UsersOption = DEFAULT.users, days: DaysOption = DEFAULT.days,
+    seed: SeedOption = DEFAULT.seed, bad_rate: BadRateOption = DEFAULT.bad_rate,
+    start: StartOption = DEFAULT_START,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Generate a synthetic social-commerce batch into the landing zone.
@@ -86,9 +89,9 @@ def generate(
 
 @app.command()
 def demo(
-    data_dir: DataDirOption = None, users: UsersOption = 2_000, days: DaysOption = 7,
-    seed: SeedOption = 42, bad_rate: BadRateOption = 0.01,
-    start: StartOption = datetime(2026, 10, 1),
+    data_dir: DataDirOption = None, users: UsersOption = DEFAULT.users, days: DaysOption = DEFAULT.days,
+    seed: SeedOption = DEFAULT.seed, bad_rate: BadRateOption = DEMO_BAD_RATE,
+    start: StartOption = DEFAULT_START,
 ) -> None:
     """Run the whole platform DAG through embedded Airflow on generated data.
 

@@ -38,10 +38,12 @@ def generate_stage(
 
 def config_from_params(params: dict) -> GenerateConfig:
     """Build a generator config from DAG params / CLI values (strings allowed)."""
+    default = GenerateConfig()
     return GenerateConfig(
-        users=int(params.get("users", 2_000)), days=int(params.get("days", 7)),
-        seed=int(params.get("seed", 42)), bad_rate=float(params.get("bad_rate", 0.0)),
-        start=date.fromisoformat(str(params.get("start", "2026-10-01"))),
+        users=int(params.get("users", default.users)), days=int(params.get("days", default.days)),
+        seed=int(params.get("seed", default.seed)),
+        bad_rate=float(params.get("bad_rate", default.bad_rate)),
+        start=date.fromisoformat(str(params.get("start", default.start.isoformat()))),
     )
 
 

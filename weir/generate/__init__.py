@@ -143,7 +143,8 @@ def generate(
         all_files += files
         if bad_rows.height:
             bad_frames.append(bad_rows.with_columns(
-                source=pl.lit(name), field=pl.col("bad_class").map_elements(spec.bad.field_for, pl.Utf8)))
+                source=pl.lit(name), field=pl.col("bad_class").replace_strict(
+                    {c: spec.bad.field_for(c) for c in BAD_CLASSES}, return_dtype=pl.Utf8)))
         injected[name] = {c: int((bad == c).sum()) for c in BAD_CLASSES if (bad == c).any()}
     note("writing manifest")
     manifest_dir = landing / "_manifests" / config.batch_id

@@ -63,13 +63,12 @@ def _text(value: str, fmt: str) -> pl.Expr:
 
 
 def corrupt(literals: pl.DataFrame, bad: pl.Series, spec: BadInputSpec, fmt: str) -> pl.DataFrame:
-    """Apply every value-level class to the literal frame (malformed_line is line-level)."""
+    """Apply the value-level classes to a frame of literal texts of the bad rows.
+
+    `malformed_line` is line-level (see `malformed`) and `duplicate_id` repeats a whole line
+    (see `_writers.to_lines`).
+    """
     cls = pl.lit(bad)
-    out = literals.with_columns(
-        # Copy the whole previous (always good) row: an exact duplicate event id.
-        pl.when(cls == "duplicate_id").then(pl.col(c).shift(1)).otherwise(pl.col(c))
-        for c in literals.columns
-    )
     edits: dict[str, pl.Expr] = {}
 
     def edit(column: str | None, when: str, value: pl.Expr) -> None:
@@ -90,7 +89,7 @@ def corrupt(literals: pl.DataFrame, bad: pl.Series, spec: BadInputSpec, fmt: str
         # "U9" + 8 digits never collides with generated ids ("U1" + 7 digits).
         unknown = pl.lit("U9") + pl.int_range(pl.len()).cast(pl.Utf8).str.zfill(8)
         edit(spec.user, "unknown_user", ('"' + unknown + '"') if fmt == "jsonl" else unknown)
-    return out.with_columns(**edits)
+    return literals.with_columns(**edits)
 
 
 def malformed(lines: pl.Expr, first_fields: pl.Expr, bad: pl.Series, fmt: str) -> pl.Expr:

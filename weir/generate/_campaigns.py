@@ -71,11 +71,11 @@ def bargains(
     needed = rng.integers(5, 26, b)
     created = init["start_ms"].to_numpy() + 60_000
     helpers = rng.poisson(needed * rng.uniform(0.3, 1.6, b))
-    return _bargain_frames(rng, init["user_idx"].to_numpy(), init["item_idx"].to_numpy(), needed,
+    return bargain_frames(rng, init["user_idx"].to_numpy(), init["item_idx"].to_numpy(), needed,
                            created, helpers, user_weight, end_ms, first_idx)
 
 
-def _bargain_frames(
+def bargain_frames(
     rng: np.random.Generator, initiator: np.ndarray, item: np.ndarray, needed: np.ndarray,
     created: np.ndarray, helpers: np.ndarray, user_weight: np.ndarray | None, end_ms: int,
     first_idx: int, helper_users: np.ndarray | None = None, help_gap_mean_ms: float = 3_600_000,

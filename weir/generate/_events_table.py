@@ -28,9 +28,14 @@ def session_network(rng: np.random.Generator, beh: Behaviour, n_users: int) -> p
     home = _people_extra.user_networks(rng, n_users)
     n_devices = int(device.max()) + 1
     agents = _people_extra.user_agents(rng, n_devices)
-    # Ring accounts sit behind one proxy subnet; honest sessions use home or mobile networks.
+    # Honest sessions use the home network or mobile data; ring accounts sit behind one
+    # proxy subnet per ring device (a /24 that many accounts share).
     on_mobile = pl.Series(rng.random(plan.height) < 0.3)
-    ip = pl.select(pl.when(on_mobile).then(_people_extra.mobile_ips(rng, plan.height))
+    is_ring = pl.Series(plan["device_idx"].to_numpy() >= 0)  # only ring plans pin a device
+    ring_octets = np.column_stack([np.full(plan.height, 185), np.full(plan.height, 220),
+                                   device % 256, rng.integers(1, 255, plan.height)])
+    ip = pl.select(pl.when(is_ring).then(_people_extra.ipv4(ring_octets))
+                   .when(on_mobile).then(_people_extra.mobile_ips(rng, plan.height))
                    .otherwise(home.gather(user))).to_series()
     return pl.DataFrame({
         "session_idx": plan["session_idx"], "device_id": _people_extra.device_ids(device),

@@ -4,7 +4,7 @@ circular shares. Ring members are extra users appended after the honest ones."""
 import numpy as np
 import polars as pl
 
-from weir.generate._campaigns import _bargain_frames
+from weir.generate._campaigns import bargain_frames
 from weir.generate._sessions import plan_frame
 
 BURST_MS = 20 * 60_000  # fake orders of a ring land within 20 minutes
@@ -46,7 +46,7 @@ def ring_plans(
         created = start_ms + rng.integers(0, max(window - 86_400_000, window // 2), 2)
         helpers = np.array([size - 1, size - 1])
         helper_users = np.concatenate([users[np.arange(size) != s] for s in starters])
-        table, sessions = _bargain_frames(
+        table, sessions = bargain_frames(
             rng, users[starters], rng.integers(0, items.height, 2), np.minimum(helpers, 8),
             created, helpers, None, start_ms + window, next_bargain,
             helper_users=helper_users, help_gap_mean_ms=180_000,

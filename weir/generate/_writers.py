@@ -27,23 +27,49 @@ def _csv_literal(name: str, dtype: pl.DataType) -> pl.Expr:
     return pl.when(needs_quotes).then('"' + text.str.replace_all('"', '""', literal=True) + '"').otherwise(text)
 
 
-def to_lines(frame: pl.DataFrame, fmt: str, bad: pl.Series, spec: BadInputSpec) -> pl.Series:
-    """One text line per row, with the bad-input classes in `bad` applied."""
-    make = _json_literal if fmt == "jsonl" else _csv_literal
-    literals = frame.select(make(c, t).alias(c) for c, t in frame.schema.items())
-    has_bad = bad.null_count() < len(bad)
-    if has_bad:
-        literals = corrupt(literals, bad, spec, fmt)
+def _literal_lines(literals: pl.DataFrame, fmt: str, bad: pl.Series | None) -> pl.Series:
+    """Join literal texts into lines; absent (null) JSON fields are left out of the object."""
+    columns = literals.columns
     if fmt == "jsonl":
-        # Absent optional fields are left out of the object, as app loggers do.
-        pieces = [pl.lit(f'"{c}":') + pl.col(c) for c in frame.columns]  # null stays null
+        pieces = [pl.lit(f'"{c}":') + pl.col(c) for c in columns]  # a null piece is dropped
         line = "{" + pl.concat_str(pieces, separator=",", ignore_nulls=True) + "}"
         first = pl.lit("")
     else:
-        line = pl.concat_str([pl.col(c).fill_null("") for c in frame.columns], separator=",")
-        first = pl.concat_str([pl.col(c).fill_null("") for c in frame.columns[:2]], separator=",")
-    line = malformed(line, first, bad, fmt) if has_bad else line
+        line = pl.concat_str([pl.col(c).fill_null("") for c in columns], separator=",")
+        first = pl.concat_str([pl.col(c).fill_null("") for c in columns[:2]], separator=",")
+    if bad is not None:
+        line = malformed(line, first, bad, fmt)
     return literals.select(line.alias("line")).to_series()
+
+
+def _plain_lines(frame: pl.DataFrame, fmt: str) -> pl.Series:
+    if fmt == "jsonl":
+        return frame.select(pl.struct(pl.all()).struct.json_encode().alias("line")).to_series()
+    return _literal_lines(frame.select(_csv_literal(c, t).alias(c) for c, t in frame.schema.items()), fmt, None)
+
+
+def to_lines(frame: pl.DataFrame, fmt: str, bad: pl.Series, spec: BadInputSpec) -> pl.Series:
+    """One text line per row, with the bad-input classes in `bad` applied.
+
+    Good rows go through polars' native JSON encoder (fast path); only the few bad rows
+    are built field by field so that each class can be injected precisely.
+    """
+    lines = _plain_lines(frame, fmt)
+    if bad.null_count() == len(bad):
+        return lines
+    # A duplicate repeats the previous line exactly; bad rows sit at odd positions only,
+    # so that previous line is always a good one.
+    duplicate = pl.lit(bad) == "duplicate_id"
+    lines = pl.select(pl.when(duplicate).then(pl.lit(lines).shift(1)).otherwise(pl.lit(lines))).to_series()
+    idx = (bad.is_not_null() & (bad != "duplicate_id")).arg_true()
+    rows, row_bad = frame[idx], bad.gather(idx)
+    if fmt == "jsonl":
+        # Keep nulls as JSON null, like the encoder; missing_required then drops the key.
+        literals = rows.select(_json_literal(c, t).fill_null("null").alias(c) for c, t in rows.schema.items())
+    else:
+        literals = rows.select(_csv_literal(c, t).alias(c) for c, t in rows.schema.items())
+    custom = _literal_lines(corrupt(literals, row_bad, spec, fmt), fmt, row_bad)
+    return lines.scatter(idx, custom)
 
 
 def write_lines(path: Path, lines: pl.Series, header: str | None) -> None:
