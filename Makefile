@@ -1,6 +1,8 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Needs only python3 and make.
 SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
+# Trust the machine's CA store (package registries may sit behind a TLS-inspecting proxy).
+export UV_SYSTEM_CERTS := 1
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 
 .PHONY: demo test airflow bench install clean
