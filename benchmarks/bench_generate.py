@@ -17,7 +17,7 @@ import polars as pl
 from weir.generate import GenerateConfig, generate
 from weir.generate._world import build
 
-EVENTS_PER_USER_DAY = 4.1  # measured on the default model; used to size the run
+EVENTS_PER_USER_DAY = 3.7  # measured on the default model (30 days); sizes the run
 
 
 def ceiling(n: int, shape: pl.DataFrame, out: Path) -> float:
