@@ -51,6 +51,13 @@ def _progress() -> Progress:
                     console=err_console, transient=False)
 
 
+def _print_batch(batch_id: str, rows: dict[str, int], injected: dict[str, dict[str, int]]) -> None:
+    table = Table("source", "rows", "bad rows injected", title=f"Batch {batch_id}")
+    for name, count in rows.items():
+        table.add_row(name, f"{count:,}", f"{sum(injected.get(name, {}).values()):,}")
+    console.print(table)
+
+
 def _data_dir(value: Path | None) -> DataDir:
     return resolve_data_dir(value)
 
@@ -80,10 +87,7 @@ def generate(
         print(json.dumps({"batch_id": result.batch_id, "rows": result.rows, "injected": result.injected,
                           "manifest": str(result.manifest)}))
         return
-    table = Table("source", "rows", "bad rows injected", title=f"Batch {result.batch_id}")
-    for name, rows in result.rows.items():
-        table.add_row(name, f"{rows:,}", f"{sum(result.injected[name].values()):,}")
-    console.print(table)
+    _print_batch(result.batch_id, result.rows, result.injected)
     console.print(f"Landing zone: {result.landing}\nManifest (counts, planted truth): {result.manifest}")
 
 
@@ -108,6 +112,8 @@ def demo(
             result = run_demo(directory, config, lambda msg: bar.update(task, description=msg, advance=1))
     except WeirError as err:
         raise _fail(err) from err
+    manifest = json.loads(result.manifest.read_text())
+    _print_batch(manifest["batch_id"], manifest["rows"], manifest["injected"])
     console.print(f"[bold green]DAG run {result.run.run_id}: {result.run.state}[/]")
     for task_id, state in sorted(result.run.task_states.items()):
         console.print(f"  {task_id}: {state}")
