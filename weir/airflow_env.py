@@ -19,8 +19,10 @@ UI_USER = "admin"
 def airflow_env(data_dir: DataDir) -> dict[str, str]:
     """Environment for every Airflow command Weir runs (SQLite, no examples, our DAGs)."""
     home = data_dir.airflow_home
+    bin_dir = str(Path(sys.executable).parent)  # `airflow standalone` starts `airflow` by name
     return {
         **os.environ,
+        "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")]),
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",

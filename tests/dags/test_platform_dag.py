@@ -77,3 +77,16 @@ def test_no_key_material_in_logs(demo_run) -> None:
     for path in logs:
         data = path.read_bytes()
         assert raw not in data and raw.hex().encode() not in data, path
+
+
+def test_airflow_env_isolates_state_and_finds_airflow(tmp_path: Path) -> None:
+    import os
+    import sys
+
+    env = airflow_env(resolve_data_dir(tmp_path))
+
+    assert env["AIRFLOW_HOME"] == str(tmp_path / "airflow")
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == f"sqlite:///{tmp_path}/airflow/airflow.db"
+    assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "False"
+    # `airflow standalone` starts its components as `airflow ...` found on PATH.
+    assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
