@@ -1,7 +1,13 @@
-"""Key files under the data directory: created at first use with 0600, never printed."""
+"""Key files under the data directory: created at first use with 0600, never printed.
+
+Production points WEIR_KEYS_DIR at a folder its secrets manager mounts; the layout is the same.
+"""
 
 import os
+import re
+import secrets
 import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -11,6 +17,65 @@ from weir.errors import KeyringError
 
 SIGNING_KEY_FILE = "audit_signing_ed25519.key"
 SIGNING_KEY_ENV = "WEIR_AUDIT_SIGNING_KEY_FILE"  # production: a path managed by a secrets store
+HMAC_DIR = "hmac"
+VAULT_MASTER_FILE = "vault_master.key"
+KEY_BYTES = 32  # 256-bit keys: HMAC-SHA256 and AES-256-GCM
+
+
+@dataclass(frozen=True, slots=True)
+class SecretKey:
+    """Key material with a version; its repr never shows the bytes."""
+
+    version: int
+    material: bytes = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"SecretKey(version={self.version}, material=<hidden>)"
+
+    __str__ = __repr__
+
+
+def _read_key(path: Path, version: int) -> SecretKey:
+    _check_private(path)
+    raw = path.read_bytes()
+    if len(raw) != KEY_BYTES:
+        raise KeyringError(f"Key file {path} holds {len(raw)} bytes, not {KEY_BYTES}; restore it from backup.")
+    return SecretKey(version, raw)
+
+
+def hmac_keys(keys_dir: Path) -> dict[int, SecretKey]:
+    """All pseudonymisation key versions present, oldest first."""
+    folder = keys_dir / HMAC_DIR
+    found = {}
+    for path in folder.glob("v*.key") if folder.is_dir() else []:
+        match = re.fullmatch(r"v(\d+)\.key", path.name)
+        if match:
+            found[int(match.group(1))] = _read_key(path, int(match.group(1)))
+    return dict(sorted(found.items()))
+
+
+def current_hmac_key(keys_dir: Path) -> SecretKey:
+    """The newest pseudonymisation key; version 1 is created on first use."""
+    keys = hmac_keys(keys_dir)
+    if keys:
+        return keys[max(keys)]
+    return new_hmac_key(keys_dir)
+
+
+def new_hmac_key(keys_dir: Path) -> SecretKey:
+    """Create the next key version (used by first run and by `weir keys rotate`)."""
+    version = max(hmac_keys(keys_dir), default=0) + 1
+    material = secrets.token_bytes(KEY_BYTES)
+    _write_private(keys_dir / HMAC_DIR / f"v{version}.key", material)
+    return SecretKey(version, material)
+
+
+def vault_master_key(keys_dir: Path) -> SecretKey:
+    """The master key that wraps every per-user vault key; created on first use."""
+    path = keys_dir / VAULT_MASTER_FILE
+    if not path.exists():
+        _write_private(path, secrets.token_bytes(KEY_BYTES))
+    return _read_key(path, 1)
 
 
 def _check_private(path: Path) -> None:

@@ -8,6 +8,7 @@ from weir.errors import DataDirError
 
 DEFAULT_DATA_DIR = Path(".weir-data")
 DATA_DIR_ENV = "WEIR_DATA_DIR"
+KEYS_DIR_ENV = "WEIR_KEYS_DIR"
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +16,7 @@ class DataDir:
     """Paths inside the data directory (landing zone, warehouse, keys, Airflow home)."""
 
     root: Path
+    keys_override: Path | None = None  # $WEIR_KEYS_DIR: keys mounted by a secrets manager
 
     @property
     def landing(self) -> Path:
@@ -30,7 +32,7 @@ class DataDir:
 
     @property
     def keys(self) -> Path:
-        return self.root / "keys"
+        return self.keys_override or self.root / "keys"
 
     @property
     def audit_head(self) -> Path:
@@ -44,7 +46,8 @@ class DataDir:
 def resolve_data_dir(value: str | Path | None = None) -> DataDir:
     """Use the flag value, else $WEIR_DATA_DIR, else ./.weir-data (made absolute)."""
     chosen = value if value not in (None, "") else os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
-    return DataDir(Path(chosen).expanduser().resolve())
+    keys = os.environ.get(KEYS_DIR_ENV)
+    return DataDir(Path(chosen).expanduser().resolve(), Path(keys).resolve() if keys else None)
 
 
 def ensure_writable(data_dir: DataDir) -> DataDir:
