@@ -1,0 +1,91 @@
+"""Contact-data vault: AES-256-GCM per user, each user's data key wrapped by the master key.
+
+Erasure deletes the user's wrapped key (crypto-shredding): the ciphertext stays but can
+never be read again. Encryption is one AEAD call per value; the vault holds one row per
+user and contact field, so this is a bounded, per-user set, not an event-scale loop.
+"""
+
+import os
+from collections.abc import Iterable
+
+import duckdb
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from privacy._keyring import SecretKey
+from weir.errors import WeirError
+
+NONCE_BYTES = 12  # GCM standard nonce; random per encryption
+DDL = """
+create schema if not exists vault;
+create table if not exists vault.data_keys (
+    user_token varchar primary key, wrapped_key blob not null, master_version integer not null);
+create table if not exists vault.contacts (
+    user_token varchar not null, field varchar not null, ciphertext blob not null,
+    primary key (user_token, field));
+"""
+
+
+class VaultError(WeirError):
+    """A vault value cannot be read (erased, tampered with, or never stored)."""
+
+
+def _seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce + AESGCM(key).encrypt(nonce, plaintext, aad)
+
+
+def _open(key: bytes, sealed: bytes, aad: bytes) -> bytes:
+    return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad)
+
+
+def _data_key(con: duckdb.DuckDBPyConnection, master: SecretKey, user_token: str, create: bool) -> bytes:
+    row = con.execute("select wrapped_key from vault.data_keys where user_token = ?", [user_token]).fetchone()
+    if row is not None:
+        try:
+            return _open(master.material, row[0], user_token.encode())
+        except InvalidTag as err:
+            raise VaultError(f"The data key of user token {user_token} does not unwrap with master key "
+                             f"version {master.version}; is WEIR_KEYS_DIR pointing at the right keys?") from err
+    if not create:
+        raise VaultError(f"No vault key for user token {user_token}: the user was erased "
+                         "(crypto-shredded) or never stored.")
+    key = AESGCM.generate_key(bit_length=256)
+    con.execute("insert into vault.data_keys values (?, ?, ?)",
+                [user_token, _seal(master.material, key, user_token.encode()), master.version])
+    return key
+
+
+def store(con: duckdb.DuckDBPyConnection, master: SecretKey,
+          values: Iterable[tuple[str, str, str]]) -> int:
+    """Encrypt (user_token, field, value) triples; re-storing a field replaces it. Returns count."""
+    con.execute(DDL)
+    count = 0
+    for user_token, field, value in values:
+        key = _data_key(con, master, user_token, create=True)
+        sealed = _seal(key, value.encode(), f"{user_token}|{field}".encode())
+        con.execute("insert or replace into vault.contacts values (?, ?, ?)", [user_token, field, sealed])
+        count += 1
+    return count
+
+
+def read(con: duckdb.DuckDBPyConnection, master: SecretKey, user_token: str, field: str) -> str:
+    """Decrypt one contact value for an operational use (e.g. a consented marketing send)."""
+    con.execute(DDL)
+    row = con.execute("select ciphertext from vault.contacts where user_token = ? and field = ?",
+                      [user_token, field]).fetchone()
+    if row is None:
+        raise VaultError(f"No {field} stored for user token {user_token}.")
+    key = _data_key(con, master, user_token, create=False)
+    try:
+        return _open(key, row[0], f"{user_token}|{field}".encode()).decode()
+    except InvalidTag as err:
+        raise VaultError(f"The stored {field} of user token {user_token} fails authentication "
+                         "(tampered with or moved to another user).") from err
+
+
+def shred(con: duckdb.DuckDBPyConnection, user_token: str) -> bool:
+    """Delete the user's data key: every ciphertext of that user becomes unreadable."""
+    con.execute(DDL)
+    deleted = con.execute("delete from vault.data_keys where user_token = ? returning 1", [user_token]).fetchall()
+    return bool(deleted)
