@@ -1,6 +1,6 @@
-"""Weir platform DAG: generate a landing batch, then record the run in the audit log.
+"""Weir platform DAG: generate a landing batch, ingest it into `raw`, record the run.
 
-Later stages (ingest, quality gates, dbt, publish, DP, federated training) join this DAG.
+Later stages (quality gates, dbt, publish, DP, federated training) join this DAG.
 Each task calls one function in `weir.pipeline`; nothing else happens here.
 """
 
@@ -9,7 +9,8 @@ from datetime import datetime
 
 from airflow.sdk import Asset, dag, get_current_context, task
 
-LANDING = Asset("weir://landing")  # consumed by ingest once it exists (issue 3)
+LANDING = Asset("weir://landing")
+RAW = Asset("weir://warehouse/raw")  # consumed by the quality gate and dbt (issues 4, 5)
 
 
 def _data_dir():
@@ -36,6 +37,14 @@ def weir_platform():
         result = pipeline.generate_stage(_data_dir(), config, actor=f"airflow:{context['ti'].task_id}")
         return {"batch_id": result.batch_id, "rows": result.rows}
 
+    @task(outlets=[RAW])
+    def ingest_batch(generated: dict) -> dict:
+        from weir import pipeline
+
+        results = pipeline.ingest_stage(_data_dir(), "airflow:ingest_batch", batch_id=generated["batch_id"])
+        return {**generated, "loaded": {r.source: r.rows_loaded for r in results},
+                "quarantined": {r.source: r.rows_quarantined for r in results}}
+
     @task
     def record_run(summary: dict) -> int:
         from weir import pipeline
@@ -45,7 +54,7 @@ def weir_platform():
                                 {"dag_id": "weir_platform", "run_id": context["run_id"]}, summary)
         return entry.seq
 
-    record_run(generate_batch())
+    record_run(ingest_batch(generate_batch()))
 
 
 weir_platform()

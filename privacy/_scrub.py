@@ -18,7 +18,9 @@ PHONE_INTL = r"\+\d{1,3}[ -]?(?:\(\d{1,4}\)[ -]?)?\d{2,6}(?:[ -]\d{2,6}){1,3}(?-
 # Issuer prefixes (first digit) of card schemes seen in Chinese and global commerce:
 # 3 Amex/JCB, 4 Visa, 5 Mastercard, 6 UnionPay/Discover. Order numbers start elsewhere.
 CARD_FIRST_DIGITS = set("3456")
-MENTION = r"@[^\s@,，。.!！?？:：]+"
+# A mention runs to the next space or punctuation; a following capitalised word is taken as
+# the surname of a Latin-script display name ("@Emma Nguyen").
+MENTION = r"@[^\s@,，。.!！?？:：]+(?: [A-Z][A-Za-z'-]+)?"
 ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
 ID_CHECK = np.array(list("10X98765432"))
 

@@ -9,6 +9,7 @@ import os
 from collections.abc import Iterable
 
 import duckdb
+import pyarrow as pa
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -39,34 +40,54 @@ def _open(key: bytes, sealed: bytes, aad: bytes) -> bytes:
     return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad)
 
 
-def _data_key(con: duckdb.DuckDBPyConnection, master: SecretKey, user_token: str, create: bool) -> bytes:
+def _data_key(con: duckdb.DuckDBPyConnection, master: SecretKey, user_token: str) -> bytes:
     row = con.execute("select wrapped_key from vault.data_keys where user_token = ?", [user_token]).fetchone()
-    if row is not None:
-        try:
-            return _open(master.material, row[0], user_token.encode())
-        except InvalidTag as err:
-            raise VaultError(f"The data key of user token {user_token} does not unwrap with master key "
-                             f"version {master.version}; is WEIR_KEYS_DIR pointing at the right keys?") from err
-    if not create:
+    if row is None:
         raise VaultError(f"No vault key for user token {user_token}: the user was erased "
                          "(crypto-shredded) or never stored.")
-    key = AESGCM.generate_key(bit_length=256)
-    con.execute("insert into vault.data_keys values (?, ?, ?)",
-                [user_token, _seal(master.material, key, user_token.encode()), master.version])
-    return key
+    return _unwrap(master, user_token, row[0])
+
+
+def _unwrap(master: SecretKey, user_token: str, wrapped: bytes) -> bytes:
+    try:
+        return _open(master.material, wrapped, user_token.encode())
+    except InvalidTag as err:
+        raise VaultError(f"The data key of user token {user_token} does not unwrap with master key "
+                         f"version {master.version}; is WEIR_KEYS_DIR pointing at the right keys?") from err
 
 
 def store(con: duckdb.DuckDBPyConnection, master: SecretKey,
           values: Iterable[tuple[str, str, str]]) -> int:
-    """Encrypt (user_token, field, value) triples; re-storing a field replaces it. Returns count."""
+    """Encrypt (user_token, field, value) triples; re-storing a field replaces it. Returns count.
+
+    Keys are looked up and written in bulk (one statement each); only the AEAD calls are
+    per value.
+    """
     con.execute(DDL)
-    count = 0
-    for user_token, field, value in values:
-        key = _data_key(con, master, user_token, create=True)
-        sealed = _seal(key, value.encode(), f"{user_token}|{field}".encode())
-        con.execute("insert or replace into vault.contacts values (?, ?, ?)", [user_token, field, sealed])
-        count += 1
-    return count
+    triples = list(values)
+    tokens = sorted({t for t, _, _ in triples})
+    con.register("_vault_tokens", pa.table({"user_token": tokens}))
+    wrapped = dict(con.execute("select k.user_token, k.wrapped_key from vault.data_keys k "
+                               "join _vault_tokens t using (user_token)").fetchall())
+    keys, new_keys = {}, []
+    for token_ in tokens:  # per user: unwrap an existing key or make a new one
+        if token_ in wrapped:
+            keys[token_] = _unwrap(master, token_, wrapped[token_])
+        else:
+            keys[token_] = AESGCM.generate_key(bit_length=256)
+            new_keys.append((token_, _seal(master.material, keys[token_], token_.encode())))
+    sealed = [_seal(keys[t], v.encode(), f"{t}|{f}".encode()) for t, f, v in triples]
+    con.register("_vault_new_keys", pa.table({"user_token": [k[0] for k in new_keys],
+                                              "wrapped_key": pa.array([k[1] for k in new_keys], pa.binary())}))
+    con.execute("insert into vault.data_keys select user_token, wrapped_key, ? from _vault_new_keys",
+                [master.version])
+    con.register("_vault_rows", pa.table({"user_token": [t for t, _, _ in triples],
+                                          "field": [f for _, f, _ in triples],
+                                          "ciphertext": pa.array(sealed, pa.binary())}))
+    con.execute("insert or replace into vault.contacts select user_token, field, ciphertext from _vault_rows")
+    for name in ("_vault_tokens", "_vault_new_keys", "_vault_rows"):
+        con.unregister(name)
+    return len(triples)
 
 
 def read(con: duckdb.DuckDBPyConnection, master: SecretKey, user_token: str, field: str) -> str:
@@ -76,7 +97,7 @@ def read(con: duckdb.DuckDBPyConnection, master: SecretKey, user_token: str, fie
                       [user_token, field]).fetchone()
     if row is None:
         raise VaultError(f"No {field} stored for user token {user_token}.")
-    key = _data_key(con, master, user_token, create=False)
+    key = _data_key(con, master, user_token)
     try:
         return _open(key, row[0], f"{user_token}|{field}".encode()).decode()
     except InvalidTag as err:

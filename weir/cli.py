@@ -1,6 +1,7 @@
 """The `weir` command line. Commands parse input, call weir.*, and print."""
 
 import json
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +16,7 @@ from weir.config import DATA_DIR_ENV, DataDir, resolve_data_dir
 from weir.errors import WeirError
 from weir.generate import SOURCES, GenerateConfig
 from weir.landing import list_batches
+from weir.reporting import print_ledger
 
 app = typer.Typer(help="Weir: privacy-preserving data platform for social-commerce behaviour data.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -114,10 +116,12 @@ def demo(
         raise _fail(err) from err
     manifest = json.loads(result.manifest.read_text())
     _print_batch(manifest["batch_id"], manifest["rows"], manifest["injected"])
+    print_ledger(console, result.loads)
     console.print(f"[bold green]DAG run {result.run.run_id}: {result.run.state}[/]")
     for task_id, state in sorted(result.run.task_states.items()):
         console.print(f"  {task_id}: {state}")
     console.print(f"Audit chain: {result.audit.entries} entries, verified")
+    console.print(f"Warehouse:      {directory.warehouse}  (raw.*, ingest.quarantine, ingest.load_ledger)")
     console.print(f"Landing zone:   {result.landing}")
     console.print(f"Manifest:       {result.manifest}")
     console.print(f"Airflow home:   {directory.airflow_home}  (UI: make airflow, user admin)")
@@ -143,6 +147,34 @@ def audit_verify(data_dir: DataDirOption = None) -> None:
         err_console.print(f"[bold red]Audit verification FAILED at {where}:[/] {report.reason}", soft_wrap=True)
         raise typer.Exit(1)
     console.print(f"Audit log verified: {report.entries} entries, chain and signatures intact.")
+
+
+@app.command()
+def ingest(
+    source: Annotated[str | None, typer.Argument(help="Only this source (e.g. events); default all.")] = None,
+    batch: Annotated[str | None, typer.Option("--batch", help="Only this batch id.")] = None,
+    data_dir: DataDirOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the load ledger as JSON.")] = False,
+) -> None:
+    """Load landing batches into the warehouse under their data contracts.
+
+    Rows that break the contract go to the quarantine with a reason; nothing is dropped.
+    Loading a batch again changes nothing.
+
+    Example:
+        weir ingest events --batch 20261001-7d-s42
+    """
+    try:
+        with _progress() as bar:
+            task = bar.add_task("ingesting", total=None)
+            results = pipeline.ingest_stage(_data_dir(data_dir), "cli:ingest", source, batch,
+                                            progress=lambda msg: bar.update(task, description=msg))
+    except WeirError as err:
+        raise _fail(err) from err
+    if as_json:
+        print(json.dumps([asdict(r) for r in results]))
+        return
+    print_ledger(console, results)
 
 
 @app.command("landing")

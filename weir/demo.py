@@ -9,6 +9,7 @@ from weir.audit import VerifyReport
 from weir.config import DataDir, ensure_writable
 from weir.errors import AuditChainError
 from weir.generate import GenerateConfig
+from weir.ingest import LoadResult, load_ledger
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +19,7 @@ class DemoResult:
     landing: Path
     manifest: Path
     airflow_log: Path
+    loads: list[LoadResult]
 
 
 def run_demo(data_dir: DataDir, config: GenerateConfig, step: Callable[[str], None]) -> DemoResult:
@@ -34,4 +36,4 @@ def run_demo(data_dir: DataDir, config: GenerateConfig, step: Callable[[str], No
     if not report.ok:
         raise AuditChainError(f"Audit chain broken at entry {report.first_bad_seq}: {report.reason}")
     manifest = data_dir.manifests / config.batch_id / "manifest.json"
-    return DemoResult(run, report, data_dir.landing, manifest, log)
+    return DemoResult(run, report, data_dir.landing, manifest, log, load_ledger(data_dir, config.batch_id))

@@ -7,6 +7,7 @@ from privacy import load_or_create_signing_key
 from weir import audit
 from weir.config import DataDir, ensure_writable
 from weir.generate import GenerateConfig, GenerateResult, generate
+from weir.ingest import LoadResult, ingest
 from weir.warehouse import connect
 
 
@@ -56,3 +57,20 @@ def verify_audit(data_dir: DataDir) -> audit.VerifyReport:
     finally:
         con.close()
     return audit.verify(entries, key.public_key(), data_dir.audit_head)
+
+
+def ingest_stage(
+    data_dir: DataDir, actor: str, source: str | None = None, batch_id: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[LoadResult]:
+    """Load landing batches into `raw` and evidence every load in the audit log."""
+    results = ingest(data_dir, source, batch_id, progress)
+    loaded = [r for r in results if r.status == "loaded"]
+    record(data_dir, actor, "ingest", inputs={
+        "batches": [f"{r.source}/{r.batch_id}" for r in results],
+    }, figures={
+        f"{r.source}/{r.batch_id}": {"rows_in": r.rows_in, "rows_loaded": r.rows_loaded,
+                                     "rows_quarantined": r.rows_quarantined, "reasons": r.reasons}
+        for r in loaded
+    })
+    return results

@@ -33,9 +33,11 @@ def test_dags_import_without_errors(dagbag) -> None:
 def test_platform_dag_tasks_and_assets(dagbag) -> None:
     dag = dagbag.dags["weir_platform"]
 
-    assert sorted(dag.task_ids) == ["generate_batch", "record_run"]
-    assert dag.get_task("generate_batch").downstream_task_ids == {"record_run"}
+    assert sorted(dag.task_ids) == ["generate_batch", "ingest_batch", "record_run"]
+    assert dag.get_task("generate_batch").downstream_task_ids == {"ingest_batch"}
+    assert dag.get_task("ingest_batch").downstream_task_ids == {"record_run"}
     assert [a.name for a in dag.get_task("generate_batch").outlets] == ["weir://landing"]
+    assert [a.name for a in dag.get_task("ingest_batch").outlets] == ["weir://warehouse/raw"]
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +54,11 @@ def test_embedded_run_succeeds_and_is_recorded(demo_run) -> None:
     with sqlite3.connect(data_dir.airflow_home / "airflow.db") as con:
         states = con.execute("select state from dag_run where dag_id = 'weir_platform'").fetchall()
     assert states == [("success",)]
-    assert result.run.task_states == {"generate_batch": "success", "record_run": "success"}
+    assert result.run.task_states == {"generate_batch": "success", "ingest_batch": "success",
+                                      "record_run": "success"}
+    assert {r.source: r.rows_in == r.rows_loaded + r.rows_quarantined for r in result.loads} == {
+        r.source: True for r in result.loads}
+    assert len(result.loads) == 12
     assert len(steps) == 3
 
 
@@ -62,8 +68,9 @@ def test_audit_chain_covers_the_run(demo_run) -> None:
 
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         actions = con.execute("select actor, action from audit.log order by seq").fetchall()
-    assert result.audit.ok and result.audit.entries == 2
-    assert actions == [("airflow:generate_batch", "generate"), ("airflow:record_run", "dag_run")]
+    assert result.audit.ok and result.audit.entries == 3
+    assert actions == [("airflow:generate_batch", "generate"), ("airflow:ingest_batch", "ingest"),
+                       ("airflow:record_run", "dag_run")]
 
 
 def test_no_key_material_in_logs(demo_run) -> None:

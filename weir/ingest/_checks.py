@@ -1,0 +1,56 @@
+"""The contract as SQL: one reason code and one message per staged row (null when clean).
+
+Messages name the column and the rule, never the value: a value may be personal data.
+"""
+
+from weir.contract import Column, Contract
+
+# Clock skew tolerated before a timestamp counts as "in the future".
+FUTURE_TOLERANCE = "interval 5 minutes"
+EARLIEST = "timestamp '2000-01-01'"  # nothing in this domain predates the year 2000
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _typed(column: Column) -> str:
+    target = "timestamptz" if column.type == "timestamp" else column.type
+    return f"try_cast({_q(column.name)} as {target})"
+
+
+def _rules(column: Column) -> list[tuple[str, str, str]]:
+    """(condition, reason code, message) for one column, in the order they are checked."""
+    c, v = column.name, _q(column.name)
+    rules = []
+    if column.required:
+        rules.append((f"{v} is null", "missing_required", f"column {c} is required but missing or empty"))
+    rules.append((f"{v} is not null and {_typed(column)} is null", "wrong_type", f"column {c} is not a valid {column.type}"))
+    if column.max_length:
+        rules.append((f"length({v}) > {column.max_length}", "oversize_field",
+                      f"column {c} is longer than {column.max_length} characters"))
+    if column.allowed:
+        allowed = ", ".join("'" + a.replace("'", "''") + "'" for a in column.allowed)
+        rules.append((f"{v} not in ({allowed})", "unknown_enum_value",
+                      f"column {c} is not one of: {', '.join(column.allowed)}"))
+    if column.min is not None:
+        rules.append((f"{_typed(column)} < {column.min}", "out_of_range", f"column {c} is below {column.min:g}"))
+    if column.max is not None:
+        rules.append((f"{_typed(column)} > {column.max}", "out_of_range", f"column {c} is above {column.max:g}"))
+    if column.type == "timestamp":
+        if not column.future_allowed:
+            rules.append((f"{_typed(column)} > now() + {FUTURE_TOLERANCE}", "future_timestamp",
+                          f"column {c} lies in the future"))
+        rules.append((f"{_typed(column)} < {EARLIEST}", "ancient_timestamp", f"column {c} is before 2000-01-01"))
+    return rules
+
+
+def reason_sql(contract: Contract) -> tuple[str, str]:
+    """CASE expressions (reason code, message) over `_stage` columns."""
+    rules = [("_raw is not null and _text is null", "invalid_encoding", "line is not valid UTF-8"),
+             ("not _parse_ok", "malformed_line", "line cannot be parsed as one record of this source")]
+    for column in contract.columns:
+        rules += _rules(column)
+    code = " ".join(f"when {cond} then '{reason}'" for cond, reason, _ in rules)
+    message = " ".join(f"when {cond} then '{msg.replace(chr(39), chr(39) * 2)}'" for cond, _, msg in rules)
+    return f"case {code} end", f"case {message} end"

@@ -1,0 +1,166 @@
+"""Load one landing batch: contract checks, privacy treatments, quarantine, ledger.
+
+Everything the batch writes (raw rows, quarantine rows, vault entries, consent ledger rows,
+the ledger line) commits in one transaction, so a crash leaves nothing visible and the next
+run loads the batch whole. A batch already in the ledger is not loaded again.
+"""
+
+import hashlib
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from privacy import _vault
+from privacy._consent import ensure_ledger
+from privacy._keyring import SecretKey
+from weir.contract import Contract
+from weir.errors import LandingError
+from weir.ingest import _checks, _read, _transform
+
+PAUSE_ENV = "WEIR_INGEST_PAUSE_BEFORE_COMMIT_S"  # fault injection for the crash test only
+DDL = """
+create schema if not exists raw;
+create schema if not exists ingest;
+create table if not exists ingest.load_ledger (
+    source varchar not null, batch_id varchar not null, fingerprint varchar not null,
+    status varchar not null, rows_in bigint not null, rows_loaded bigint not null,
+    rows_quarantined bigint not null, reasons json not null, key_version integer not null,
+    loaded_at timestamptz not null, primary key (source, batch_id),
+    check (rows_in = rows_loaded + rows_quarantined));
+create table if not exists ingest.quarantine (
+    source varchar not null, batch_id varchar not null, file varchar not null, line bigint not null,
+    reason varchar not null, message varchar not null,
+    sanitised_text varchar,   -- parsed rows, after tokenising/generalising/scrubbing
+    encrypted_raw blob,       -- unparsable rows: AES-GCM under the vault master key
+    primary key (source, batch_id, file, line));
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    source: str
+    batch_id: str
+    status: str  # loaded | already_loaded
+    rows_in: int
+    rows_loaded: int
+    rows_quarantined: int
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+def fingerprint(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for part in sorted(folder.glob("part-*")):
+        digest.update(part.name.encode())
+        digest.update(hashlib.sha256(part.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _check(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+    """Create `_checked`: staged rows with treated values, reason and message."""
+    code, message = _checks.reason_sql(contract)
+    con.execute(f"create or replace temp table _checked as select s.*, {_transform.output_columns(contract)}, "
+                f"{code} as reason, {message} as message from _stage s {_transform.joins_sql(contract)}")
+    keys = ", ".join(_q("o_" + contract.column(k).out_name) for k in contract.key_columns)
+    exists = con.execute("select count(*) from information_schema.tables where table_schema = 'raw' "
+                         "and table_name = ?", [contract.source]).fetchone()[0]
+    already = ""
+    if exists:
+        raw_keys = ", ".join(_q(contract.column(k).out_name) for k in contract.key_columns)
+        already = f" or ({keys}) in (select ({raw_keys}) from raw.{contract.source})"
+    con.execute(f"""update _checked set reason = 'duplicate_id',
+        message = 'primary key ({", ".join(contract.key_columns)}) already seen in this or an earlier batch'
+        where reason is null and ((_file, _line) in (
+            select (_file, _line) from (select _file, _line, row_number() over (
+                partition by {keys} order by _file, _line) as n from _checked where reason is null)
+            where n > 1){already})""")
+    if contract.known_user:
+        token = _q("o_" + contract.column(contract.known_user).out_name)
+        con.execute(f"""update _checked set reason = 'unknown_user',
+            message = 'column {contract.known_user} names a user that is not in the users source'
+            where reason is null and {token} not in (select user_token from raw.users)""")
+
+
+def _encrypt_unparsable(con: duckdb.DuckDBPyConnection, master: SecretKey, source: str) -> None:
+    """Encrypt the raw bytes of rows that could not be parsed (their text may hold PII)."""
+    rows = con.execute("select _file, _line, coalesce(_raw, encode(_text)) from _checked "
+                       "where reason in ('invalid_encoding', 'malformed_line')").fetchall()
+    sealed = [_vault._seal(master.material, bytes(raw), f"quarantine|{source}|{f}|{n}".encode())
+              for f, n, raw in rows]  # bad rows only: a small set
+    con.register("_sealed", pa.table({"file": [r[0] for r in rows], "line": [r[1] for r in rows],
+                                      "sealed": pa.array(sealed, pa.binary())}))
+
+
+def _store_vault(con: duckdb.DuckDBPyConnection, contract: Contract, master: SecretKey) -> None:
+    vaulted = [c for c in contract.kept if c.treatment == "vault"]
+    if not vaulted:
+        return
+    user = _q("o_" + contract.column(contract.key_columns[0]).out_name)
+    for column in vaulted:  # a couple of contact fields
+        rows = con.execute(f"select {user}, {_q(column.name)} from _checked "
+                           f"where reason is null and {_q(column.name)} is not null").fetchall()
+        _vault.store(con, master, ((token, column.name, value) for token, value in rows))
+
+
+def load_batch(
+    con: duckdb.DuckDBPyConnection, contract: Contract, folder: Path, landing: Path,
+    hmac_key: SecretKey, master: SecretKey,
+) -> LoadResult:
+    """Load one batch folder of one source; see the module docstring for the guarantees."""
+    con.execute(DDL)
+    batch_id, print_ = folder.name, fingerprint(folder)
+    done = con.execute("select fingerprint, rows_in, rows_loaded, rows_quarantined, reasons "
+                       "from ingest.load_ledger where source = ? and batch_id = ?",
+                       [contract.source, batch_id]).fetchone()
+    if done is not None:
+        if done[0] != print_:
+            raise LandingError(f"Batch {contract.source}/{batch_id} changed since it was loaded; "
+                               "land changed data under a new batch id.")
+
+        return LoadResult(contract.source, batch_id, "already_loaded", done[1], done[2], done[3], json.loads(done[4]))
+    rows_in = _read.stage_batch(con, contract, folder, landing)
+    _transform.prepare_maps(con, contract, hmac_key)
+    _check(con, contract)
+    _encrypt_unparsable(con, master, contract.source)
+    reasons = dict(con.execute("select reason, count(*) from _checked where reason is not null "
+                               "group by reason order by reason").fetchall())
+    rows_loaded = con.execute("select count(*) from _checked where reason is null").fetchone()[0]
+    rows_bad = sum(reasons.values())
+    columns = ", ".join(_q(c.out_name) for c in contract.kept)
+    values = ", ".join(_q("o_" + c.out_name) for c in contract.kept)
+    con.execute("begin transaction")
+    try:
+        con.execute(_transform.raw_ddl(contract))
+        con.execute(f"insert into raw.{contract.source} ({columns}, _batch_id, _file, _line, _loaded_at) "
+                    f"select {values}, ?, _file, _line, now() from _checked where reason is null", [batch_id])
+        con.execute(f"""insert into ingest.quarantine select ?, ?, c._file, c._line, c.reason, c.message,
+            case when c._parse_ok and c._text is not null then {_transform.sanitised_json_sql(contract)} end,
+            q.sealed from _checked c left join _sealed q on q.file = c._file and q.line = c._line
+            where c.reason is not null""", [contract.source, batch_id])
+        _store_vault(con, contract, master)
+        if contract.source == "consent":
+            ensure_ledger(con)
+            con.execute("insert into consent.ledger select o_consent_id, o_user_token, o_purpose, o_status, "
+                        "o_ts, o_policy_version, o_source, ? from _checked where reason is null", [batch_id])
+
+        con.execute("insert into ingest.load_ledger values (?, ?, ?, 'loaded', ?, ?, ?, ?, ?, now())",
+                    [contract.source, batch_id, print_, rows_in, rows_loaded, rows_bad,
+                     json.dumps(reasons), hmac_key.version])
+        pause = float(os.environ.get(PAUSE_ENV, "0"))
+        if pause:
+            print(f"pausing {pause:g}s before commit of {contract.source}/{batch_id}", file=sys.stderr, flush=True)
+            time.sleep(pause)
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return LoadResult(contract.source, batch_id, "loaded", rows_in, rows_loaded, rows_bad, reasons)

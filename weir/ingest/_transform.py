@@ -1,0 +1,83 @@
+"""Privacy treatments as SQL over `_stage`: tokens, generalisation, scrubbing, vault tokens."""
+
+import duckdb
+import polars as pl
+
+from privacy._generalise import age_band_sql, device_family_sql, ip_prefix_sql, region_sql
+from privacy._keyring import SecretKey
+from privacy._pseudonymise import build_token_map
+from privacy._scrub import scrub
+from weir.contract import Column, Contract
+
+GENERALISERS = {
+    "ip_prefix": lambda v: ip_prefix_sql(v),
+    "age_band": lambda v: age_band_sql(f"try_cast({v} as date)", "current_date"),
+    "region": lambda v: region_sql(v),
+    "device_family": lambda v: device_family_sql(v),
+}
+SQL_TYPES = {"varchar": "varchar", "bigint": "bigint", "double": "double", "boolean": "boolean",
+             "timestamp": "timestamptz", "date": "date"}
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def prepare_maps(con: duckdb.DuckDBPyConnection, contract: Contract, key: SecretKey) -> None:
+    """Token maps per identifier kind and scrubbed copies of free-text columns."""
+    kinds: dict[str, list[str]] = {}
+    for column in contract.columns:
+        if column.treatment in ("token", "vault"):
+            kinds.setdefault(column.kind, []).append(column.name)
+    for kind, names in kinds.items():
+        values = " union all ".join(f"select {_q(n)} from _stage" for n in names)
+        build_token_map(con, f"_tok_{kind}", values, kind, key)
+    for column in contract.columns:
+        if column.treatment == "scrub":
+            frame = pl.from_arrow(con.sql(
+                f"select _file, _line, {_q(column.name)} as value from _stage").to_arrow_table())
+            scrubbed = frame.with_columns(value=scrub(frame["value"]))
+            con.register(f"_scrub_{column.name}", scrubbed.to_arrow())
+
+
+def value_sql(column: Column, typed: bool) -> str:
+    """Expression for a column's treated value; `typed` casts plain values to the contract type."""
+    v = f"s.{_q(column.name)}"
+    if column.treatment in ("token", "vault"):
+        return f"t_{column.name}.token"
+    if column.treatment == "generalise":
+        return GENERALISERS[column.generaliser](v)
+    if column.treatment == "scrub":
+        return f"sc_{column.name}.value"
+    if typed:  # only clean rows are loaded, so try_cast never hides an error there
+        return f"try_cast({v} as {SQL_TYPES[column.type]})"
+    return v
+
+
+def joins_sql(contract: Contract) -> str:
+    parts = []
+    for column in contract.columns:
+        if column.treatment in ("token", "vault"):
+            parts.append(f"left join _tok_{column.kind} as t_{column.name} on t_{column.name}.value = s.{_q(column.name)}")
+        elif column.treatment == "scrub":
+            parts.append(f"left join _scrub_{column.name} as sc_{column.name} "
+                         f"on sc_{column.name}._file = s._file and sc_{column.name}._line = s._line")
+    return " ".join(parts)
+
+
+def output_columns(contract: Contract) -> str:
+    """Treated, typed values as `o_<out name>` columns."""
+    return ", ".join(f"{value_sql(c, typed=True)} as {_q('o_' + c.out_name)}" for c in contract.kept)
+
+
+def raw_ddl(contract: Contract) -> str:
+    cols = ", ".join(f"{_q(c.out_name)} {'varchar' if c.treatment != 'plain' else SQL_TYPES[c.type]}"
+                     for c in contract.kept)
+    return (f"create table if not exists raw.{contract.source} ({cols}, _batch_id varchar not null, "
+            "_file varchar not null, _line bigint not null, _loaded_at timestamptz not null)")
+
+
+def sanitised_json_sql(contract: Contract) -> str:
+    """Quarantine text of a parsed row: every value after its privacy treatment, as JSON."""
+    fields = ", ".join(f"{_q(c.out_name)} := {_q('o_' + c.out_name)}" for c in contract.kept)
+    return f"cast(to_json(struct_pack({fields})) as varchar)"
