@@ -14,9 +14,19 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def typed_name(column: Column) -> str:
+    """Column holding the value cast to its contract type (cast once, used by every rule)."""
+    return _q(column.name) if column.type == "varchar" else _q("_t_" + column.name)
+
+
+def typed_columns_sql(contract: Contract) -> str:
+    casts = [f"try_cast({_q(c.name)} as {'timestamptz' if c.type == 'timestamp' else c.type}) as {typed_name(c)}"
+             for c in contract.columns if c.type != "varchar"]
+    return ", ".join(casts)
+
+
 def _typed(column: Column) -> str:
-    target = "timestamptz" if column.type == "timestamp" else column.type
-    return f"try_cast({_q(column.name)} as {target})"
+    return typed_name(column)
 
 
 def _rules(column: Column) -> list[tuple[str, str, str]]:
@@ -25,7 +35,9 @@ def _rules(column: Column) -> list[tuple[str, str, str]]:
     rules = []
     if column.required:
         rules.append((f"{v} is null", "missing_required", f"column {c} is required but missing or empty"))
-    rules.append((f"{v} is not null and {_typed(column)} is null", "wrong_type", f"column {c} is not a valid {column.type}"))
+    if column.type != "varchar":
+        rules.append((f"{v} is not null and {_typed(column)} is null", "wrong_type",
+                      f"column {c} is not a valid {column.type}"))
     if column.max_length:
         rules.append((f"length({v}) > {column.max_length}", "oversize_field",
                       f"column {c} is longer than {column.max_length} characters"))
@@ -45,12 +57,14 @@ def _rules(column: Column) -> list[tuple[str, str, str]]:
     return rules
 
 
-def reason_sql(contract: Contract) -> tuple[str, str]:
-    """CASE expressions (reason code, message) over `_stage` columns."""
-    rules = [("_raw is not null and _text is null", "invalid_encoding", "line is not valid UTF-8"),
+def reason_sql(contract: Contract) -> tuple[str, str, str]:
+    """(index of the first broken rule, list of reason codes, list of messages) as SQL."""
+    rules = [("_text is null", "invalid_encoding", "line is not valid UTF-8"),
              ("not _parse_ok", "malformed_line", "line cannot be parsed as one record of this source")]
     for column in contract.columns:
         rules += _rules(column)
-    code = " ".join(f"when {cond} then '{reason}'" for cond, reason, _ in rules)
-    message = " ".join(f"when {cond} then '{msg.replace(chr(39), chr(39) * 2)}'" for cond, _, msg in rules)
-    return f"case {code} end", f"case {message} end"
+    # One CASE finds the first broken rule; code and message are looked up by its index.
+    first = " ".join(f"when {cond} then {i + 1}" for i, (cond, _, _) in enumerate(rules))
+    codes = ", ".join(f"'{reason}'" for _, reason, _ in rules)
+    messages = ", ".join("'" + msg.replace("'", "''") + "'" for _, _, msg in rules)
+    return f"case {first} end", f"[{codes}]", f"[{messages}]"

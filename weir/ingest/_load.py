@@ -67,9 +67,15 @@ def _q(name: str) -> str:
 
 def _check(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     """Create `_checked`: staged rows with treated values, reason and message."""
-    code, message = _checks.reason_sql(contract)
-    con.execute(f"create or replace temp table _checked as select s.*, {_transform.output_columns(contract)}, "
-                f"{code} as reason, {message} as message from _stage s {_transform.joins_sql(contract)}")
+    rule, codes, messages = _checks.reason_sql(contract)
+    typed = _checks.typed_columns_sql(contract)
+    con.execute(f"create or replace temp table _checked as with s as materialized "
+                f"(select *{', ' + typed if typed else ''} from _stage) "
+                f"select s.*, {_transform.output_columns(contract)}, {rule} as _rule "
+                f"from s {_transform.joins_sql(contract)}")
+    con.execute("alter table _checked add column reason varchar default null")
+    con.execute("alter table _checked add column message varchar default null")
+    con.execute(f"update _checked set reason = {codes}[_rule], message = {messages}[_rule] where _rule is not null")
     keys = ", ".join(_q("o_" + contract.column(k).out_name) for k in contract.key_columns)
     exists = con.execute("select count(*) from information_schema.tables where table_schema = 'raw' "
                          "and table_name = ?", [contract.source]).fetchone()[0]

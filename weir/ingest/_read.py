@@ -5,6 +5,7 @@ file and line number, CRLF endings and a missing final newline are handled, and 
 are not valid UTF-8 stay visible (text null) instead of aborting the read.
 """
 
+import codecs
 from pathlib import Path
 
 import duckdb
@@ -19,22 +20,54 @@ CSV_LINE = '(?:"(?:[^"]|"")*"|[^",]*,)*'
 NOT_BLANK = "coalesce(_text, 'x') <> ''"  # blank lines (e.g. a stray CRLF) are not rows
 
 
+def _invalid_utf8_lines(data: memoryview, offsets: np.ndarray) -> np.ndarray:
+    """Indices of lines that are not valid UTF-8; decoding resumes after each bad line."""
+    bad, pos = [], 0
+    while pos < len(data):  # one pass over the bytes; one iteration per invalid line
+        try:
+            codecs.utf_8_decode(data[pos:], "strict", True)
+            break
+        except UnicodeDecodeError as err:
+            line = int(np.searchsorted(offsets, pos + err.start, side="right")) - 1
+            bad.append(line)
+            pos = int(offsets[line + 1])
+    return np.asarray(bad, dtype=np.int64)
+
+
 def lines_table(path: Path) -> pa.Table:
-    """(line, raw) for every line of a file; raw keeps its line ending, trimmed later in SQL."""
-    data = path.read_bytes()
-    arr = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(arr == 10) + 1
-    if len(data) and data[-1:] != b"\n":
-        ends = np.append(ends, len(data))  # last line without a final newline
-    offsets = np.concatenate([[0], ends]).astype(np.int64)
-    raw = pa.LargeBinaryArray.from_buffers(
-        pa.large_binary(), len(ends), [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data)])
-    # Blank lines stay here and are dropped in SQL (NOT_BLANK), with the line numbers intact.
-    return pa.table({"_line": pa.array(np.arange(1, len(ends) + 1)), "_raw": raw})
+    """(_line, _text, _raw) for every line of a file, line endings (LF or CRLF) removed.
 
-
-def _text_sql() -> str:
-    return "rtrim(try(decode(_raw)), chr(10) || chr(13))"
+    `_text` is null where the line is not valid UTF-8; `_raw` keeps the bytes of every line.
+    Both columns share one buffer; nothing is decoded twice and no Python runs per line.
+    """
+    arr = np.frombuffer(path.read_bytes(), dtype=np.uint8)
+    newlines = np.flatnonzero(arr == 10)
+    crlf = np.zeros(len(newlines), bool)
+    crlf[newlines > 0] = arr[newlines[newlines > 0] - 1] == 13
+    ends = newlines + 1
+    if len(arr) and (len(newlines) == 0 or newlines[-1] != len(arr) - 1):
+        ends = np.append(ends, len(arr))  # last line without a final newline
+    # Drop the terminators from the buffer: line i loses (i) LFs and the CRs before it.
+    keep = np.ones(len(arr), bool)
+    keep[newlines] = False
+    keep[newlines[crlf] - 1] = False
+    kept = arr[keep]
+    # Before the start of line j lie min(j, #LF) terminators, each one byte plus its CR if any.
+    crs_before = np.concatenate([[0], np.cumsum(crlf)])
+    terminators = np.minimum(np.arange(len(ends) + 1), len(newlines))
+    removed = terminators + crs_before[terminators]
+    offsets = (np.concatenate([[0], ends]) - removed).astype(np.int64)
+    n = len(ends)
+    bad = _invalid_utf8_lines(memoryview(kept), offsets)
+    valid = np.ones(n, bool)
+    valid[bad] = False
+    buffers = [pa.py_buffer(offsets), pa.py_buffer(kept)]  # zero-copy views of the arrays
+    validity = pa.py_buffer(np.packbits(valid, bitorder="little").tobytes()) if len(bad) else None
+    text = pa.LargeStringArray.from_buffers(n, buffers[0], buffers[1], validity, len(bad))
+    raw = pa.LargeBinaryArray.from_buffers(pa.large_binary(), n, [None, *buffers])
+    line = pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(np.arange(1, n + 1, dtype=np.int64))])
+    # `kept` and `offsets` must outlive the Arrow views: the table holds the buffers.
+    return pa.Table.from_arrays([line, text, raw], names=["_line", "_text", "_raw"])
 
 
 def _unquote(field: str) -> str:
@@ -47,31 +80,35 @@ def stage_file(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, r
     if fmt == "parquet":
         cols = ", ".join(f"cast({_quote(n)} as varchar) as {_quote(n)}" for n in names)
         return (f"select '{rel}' as _file, file_row_number + 1 as _line, "
-                f"cast(to_json(p) as varchar) as _text, null::blob as _raw, true as _parse_ok, {cols} "
+                f"'' as _text, null::blob as _raw, true as _parse_ok, {cols} "
                 f"from read_parquet('{path}', file_row_number = true) as p")
     table = f"_lines_{abs(hash(rel))}"
     con.register(table, lines_table(path))
+    # Raw bytes are only kept for lines that are not UTF-8 (they are quarantined encrypted).
+    lines = f"lines as materialized (select _line, case when _text is null then _raw end as _raw, _text from {table})"
     if fmt == "jsonl":
-        # One JSON parse per line for all fields; lines that do not parse get no fields.
+        # One JSON parse per line extracts every field; a line that does not parse gets null
+        # (try), and only objects count. Materialised, so the extraction is not repeated per field.
         paths = "[" + ", ".join(f"'$.\"{n}\"'" for n in names) + "]"
         fields = ", ".join(f"_f[{i + 1}] as {_quote(n)}" for i, n in enumerate(names))
-        ok = "coalesce(case when json_valid(_text) then json_type(_text) = 'OBJECT' else false end, false)"
-        return (f"select '{rel}' as _file, _line, _text, _raw, _parse_ok, {fields} from ("
-                f"select *, case when _parse_ok then json_extract_string(_text, {paths}) end as _f from ("
-                f"select _line, _raw, _text, {ok} as _parse_ok from ("
-                f"select _line, _raw, {_text_sql()} as _text from {table}) where {NOT_BLANK}))")
+        return (f"select * from (with {lines}, "
+                f"extracted as materialized (select *, try(json_extract_string(_text, {paths})) as _f "
+                f"from lines where {NOT_BLANK}) "
+                f"select '{rel}' as _file, _line, _text, _raw, "
+                f"coalesce(_f is not null and ltrim(_text) like '{{%', false) as _parse_ok, {fields} "
+                f"from extracted)")
     header = (path.open("rb").readline().decode("utf-8", errors="replace").strip()).split(",")
     missing = [n for n in names if n not in header]
     if missing:
         raise LandingError(f"{rel}: header lacks column(s) {', '.join(missing)} required by the "
                            f"{contract.source} contract; fix the export or add a source mapping.")
     fields = ", ".join(f"{_unquote(f'_fields[{header.index(n) + 1}]')} as {_quote(n)}" for n in names)
-    return (f"select '{rel}' as _file, _line, _text, _raw, "
+    return (f"select * from (with {lines}, "
+            f"split as materialized (select *, regexp_extract_all(_text || ',', '{CSV_FIELD}', 1) as _fields "
+            f"from lines where _line > 1 and {NOT_BLANK}) "
+            f"select '{rel}' as _file, _line, _text, _raw, "
             f"coalesce(regexp_full_match(_text || ',', '{CSV_LINE}') and len(_fields) = {len(header)}, false) "
-            f"as _parse_ok, {fields} "
-            f"from (select _line, _raw, _text, regexp_extract_all(_text || ',', '{CSV_FIELD}', 1) as _fields "
-            f"from (select _line, _raw, {_text_sql()} as _text from {table} where _line > 1) where {NOT_BLANK})")
-
+            f"as _parse_ok, {fields} from split)")
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'

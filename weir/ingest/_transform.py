@@ -8,6 +8,7 @@ from privacy._keyring import SecretKey
 from privacy._pseudonymise import build_token_map
 from privacy._scrub import scrub
 from weir.contract import Column, Contract
+from weir.ingest._checks import typed_name
 
 GENERALISERS = {
     "ip_prefix": lambda v: ip_prefix_sql(v),
@@ -33,6 +34,11 @@ def prepare_maps(con: duckdb.DuckDBPyConnection, contract: Contract, key: Secret
         values = " union all ".join(f"select {_q(n)} from _stage" for n in names)
         build_token_map(con, f"_tok_{kind}", values, kind, key)
     for column in contract.columns:
+        if column.treatment == "generalise":
+            # Generalise distinct values once (a few user agents, one address per user) and join.
+            con.execute(f"create or replace temp table _gen_{column.name} as select value, "
+                        f"{GENERALISERS[column.generaliser]('value')} as generalised from "
+                        f"(select distinct {_q(column.name)} as value from _stage where {_q(column.name)} is not null)")
         if column.treatment == "scrub":
             frame = pl.from_arrow(con.sql(
                 f"select _file, _line, {_q(column.name)} as value from _stage").to_arrow_table())
@@ -46,11 +52,11 @@ def value_sql(column: Column, typed: bool) -> str:
     if column.treatment in ("token", "vault"):
         return f"t_{column.name}.token"
     if column.treatment == "generalise":
-        return GENERALISERS[column.generaliser](v)
+        return f"g_{column.name}.generalised"
     if column.treatment == "scrub":
         return f"sc_{column.name}.value"
-    if typed:  # only clean rows are loaded, so try_cast never hides an error there
-        return f"try_cast({v} as {SQL_TYPES[column.type]})"
+    if typed and column.type != "varchar":  # cast once in _checks.typed_columns_sql
+        return f"s.{typed_name(column)}"
     return v
 
 
@@ -59,6 +65,8 @@ def joins_sql(contract: Contract) -> str:
     for column in contract.columns:
         if column.treatment in ("token", "vault"):
             parts.append(f"left join _tok_{column.kind} as t_{column.name} on t_{column.name}.value = s.{_q(column.name)}")
+        elif column.treatment == "generalise":
+            parts.append(f"left join _gen_{column.name} as g_{column.name} on g_{column.name}.value = s.{_q(column.name)}")
         elif column.treatment == "scrub":
             parts.append(f"left join _scrub_{column.name} as sc_{column.name} "
                          f"on sc_{column.name}._file = s._file and sc_{column.name}._line = s._line")
