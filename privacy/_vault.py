@@ -110,3 +110,29 @@ def shred(con: duckdb.DuckDBPyConnection, user_token: str) -> bool:
     con.execute(DDL)
     deleted = con.execute("delete from vault.data_keys where user_token = ? returning 1", [user_token]).fetchall()
     return bool(deleted)
+
+
+def retoken(con: duckdb.DuckDBPyConnection, master: SecretKey, mapping: dict[str, str]) -> int:
+    """Move vault entries from old to new user tokens (key rotation); re-seal under the new AAD."""
+    con.execute(DDL)
+    keys = con.execute("select user_token, wrapped_key from vault.data_keys").fetchall()
+    contacts = con.execute("select user_token, field, ciphertext from vault.contacts").fetchall()
+    new_keys, new_contacts, plain_keys = [], [], {}
+    for old, wrapped in keys:  # one AEAD call per user and per contact field
+        new = mapping.get(old, old)
+        plain_keys[old] = _unwrap(master, old, wrapped)
+        new_keys.append((new, _seal(master.material, plain_keys[old], new.encode())))
+    for old, field_, sealed in contacts:
+        new = mapping.get(old, old)
+        value = _open(plain_keys[old], sealed, f"{old}|{field_}".encode())
+        new_contacts.append((new, field_, _seal(plain_keys[old], value, f"{new}|{field_}".encode())))
+    con.execute("delete from vault.contacts")
+    con.execute("delete from vault.data_keys")
+    con.register("_vk", pa.table({"t": [k[0] for k in new_keys], "w": pa.array([k[1] for k in new_keys], pa.binary())}))
+    con.execute("insert into vault.data_keys select t, w, ? from _vk", [master.version])
+    con.register("_vc", pa.table({"t": [c[0] for c in new_contacts], "f": [c[1] for c in new_contacts],
+                                  "c": pa.array([c[2] for c in new_contacts], pa.binary())}))
+    con.execute("insert into vault.contacts select t, f, c from _vc")
+    con.unregister("_vk")
+    con.unregister("_vc")
+    return len(new_keys)

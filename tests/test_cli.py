@@ -15,7 +15,7 @@ runner = CliRunner()
 def flat(output: str) -> str:
     """Output without rich's box drawing and line wrapping."""
     return " ".join(output.replace("│", " ").split())
-COMMANDS = ["generate", "demo", "ingest", "landing", "airflow", "audit"]
+COMMANDS = ["generate", "demo", "ingest", "landing", "airflow", "audit", "keys"]
 
 
 def test_help_lists_every_command() -> None:
@@ -26,7 +26,8 @@ def test_help_lists_every_command() -> None:
         assert f"│ {name} " in result.output
 
 
-@pytest.mark.parametrize("command", [["generate"], ["demo"], ["ingest"], ["landing"], ["airflow"], ["audit", "verify"]])
+@pytest.mark.parametrize("command", [["generate"], ["demo"], ["ingest"], ["landing"], ["airflow"],
+                                     ["audit", "verify"], ["keys", "rotate"]])
 def test_every_command_has_help_with_example(command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--help"])
 

@@ -22,6 +22,8 @@ app = typer.Typer(help="Weir: privacy-preserving data platform for social-commer
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 audit_app = typer.Typer(help="Check the hash-chained, signed audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+keys_app = typer.Typer(help="Manage pseudonymisation keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -218,3 +220,22 @@ def airflow_ui(data_dir: DataDirOption = None) -> None:
         raise typer.Exit(airflow_env.serve(directory))
     except WeirError as err:
         raise _fail(err) from err
+
+
+@keys_app.command("rotate")
+def keys_rotate(data_dir: DataDirOption = None) -> None:
+    """Create a new key version and re-tokenise the whole warehouse under it.
+
+    Every token column, the vault, the consent ledger and the quarantine are rewritten in one
+    transaction; the old key is then deleted, so old tokens cannot be linked any more.
+
+    Example:
+        weir keys rotate --data-dir .weir-data
+    """
+    try:
+        result = pipeline.rotate_stage(_data_dir(data_dir), "cli:keys rotate")
+    except WeirError as err:
+        raise _fail(err) from err
+    console.print(f"Rotated pseudonymisation key v{result.old_version} -> v{result.new_version}: "
+                  f"{result.tokens_mapped:,} tokens re-derived, {result.columns_rewritten} columns rewritten. "
+                  f"The old key is deleted.")

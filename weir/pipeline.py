@@ -7,7 +7,7 @@ from privacy import load_or_create_signing_key
 from weir import audit
 from weir.config import DataDir, ensure_writable
 from weir.generate import GenerateConfig, GenerateResult, generate
-from weir.ingest import LoadResult, ingest
+from weir.ingest import LoadResult, RotationResult, ingest, rotate_keys
 from weir.warehouse import connect
 
 
@@ -74,3 +74,12 @@ def ingest_stage(
         for r in loaded
     })
     return results
+
+
+def rotate_stage(data_dir: DataDir, actor: str) -> RotationResult:
+    """Rotate the pseudonymisation key, re-tokenising the warehouse, and evidence it."""
+    result = rotate_keys(data_dir)
+    record(data_dir, actor, "keys_rotate", inputs={"old_version": result.old_version},
+           figures={"new_version": result.new_version, "tokens_mapped": result.tokens_mapped,
+                    "columns_rewritten": result.columns_rewritten})
+    return result

@@ -1,6 +1,7 @@
 """Ingest landing batches into the `raw` schema under their data contracts."""
 
 from weir.ingest._load import LoadResult, load_batch
+from weir.ingest._rotate import RotationResult, rotate_keys
 from weir.ingest._run import SOURCE_ORDER, ingest, load_ledger
 
-__all__ = ["SOURCE_ORDER", "LoadResult", "ingest", "load_batch", "load_ledger"]
+__all__ = ["SOURCE_ORDER", "LoadResult", "RotationResult", "ingest", "load_batch", "load_ledger", "rotate_keys"]

@@ -1,0 +1,106 @@
+"""Key rotation: re-tokenise the whole warehouse under a new pseudonymisation key.
+
+The warehouse holds no raw identifiers, so the old-token -> new-token map is rebuilt from
+the landing batches recorded in the load ledger (the only place raw ids live): each raw
+value is tokenised under the old and the new key, and every token column, the vault, the
+consent ledger and the quarantine are rewritten in one transaction. Afterwards the old
+key file is deleted: no old token is left for it to link.
+"""
+
+import re
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from privacy import _vault
+from privacy._keyring import SecretKey, hmac_keys, new_hmac_key, vault_master_key
+from privacy._pseudonymise import TOKEN_HEX_CHARS, build_token_map
+from weir.config import DataDir
+from weir.contract import load_contract
+from weir.errors import WeirError
+from weir.ingest import _read
+from weir.warehouse import connect
+
+TOKEN_RE = re.compile(rf"tk\d+_[0-9a-f]{{{TOKEN_HEX_CHARS}}}")
+
+
+@dataclass(frozen=True, slots=True)
+class RotationResult:
+    old_version: int
+    new_version: int
+    tokens_mapped: int
+    columns_rewritten: int
+
+
+def _token_columns(source: str) -> list[tuple[str, str, str]]:
+    """(input column, raw-table column, kind) of every tokenised column of a source."""
+    return [(c.name, c.out_name, c.kind) for c in load_contract(source).kept if c.treatment in ("token", "vault")]
+
+
+def _build_mapping(con: duckdb.DuckDBPyConnection, data_dir: DataDir, old: SecretKey, new: SecretKey) -> None:
+    """Temp table _rotation(old_token, new_token) over every raw value in the loaded batches."""
+    con.execute("create or replace temp table _rotation (old_token varchar, new_token varchar)")
+    batches = con.execute("select source, batch_id from ingest.load_ledger").fetchall()
+    for source, batch_id in batches:  # batches, not rows
+        columns = _token_columns(source)
+        if not columns:
+            continue
+        if not (data_dir.landing / source / batch_id).is_dir():
+            raise WeirError(f"Batch {source}/{batch_id} is loaded but no longer in {data_dir.landing}; "
+                            "rotation re-derives tokens from the landed files, so restore it first.")
+        _read.stage_batch(con, load_contract(source), data_dir.landing / source / batch_id, data_dir.landing)
+        for kind in sorted({k for _, _, k in columns}):
+            values = " union all ".join(f'select "{name}" from _stage' for name, _, k in columns if k == kind)
+            build_token_map(con, "_old", values, kind, old)
+            build_token_map(con, "_new", values, kind, new)
+            con.execute("insert into _rotation select o.token, n.token from _old o join _new n using (value)")
+    con.execute("create or replace temp table _rotation as select distinct * from _rotation")
+
+
+def _rewrite_quarantine(con: duckdb.DuckDBPyConnection, mapping: dict[str, str]) -> None:
+    rows = con.execute("select source, batch_id, file, line, sanitised_text from ingest.quarantine "
+                       "where sanitised_text like '%tk%'").fetchall()
+    fixed = [(s, b, f, n, TOKEN_RE.sub(lambda m: mapping.get(m.group(0), m.group(0)), t))
+             for s, b, f, n, t in rows]  # quarantined rows only: a small set
+    con.register("_fixed", pa.table({k: [r[i] for r in fixed] for i, k in
+                                     enumerate(["source", "batch_id", "file", "line", "text"])}))
+    con.execute("update ingest.quarantine q set sanitised_text = f.text from _fixed f where "
+                "q.source = f.source and q.batch_id = f.batch_id and q.file = f.file and q.line = f.line")
+
+
+def rotate_keys(data_dir: DataDir) -> RotationResult:
+    """Create the next key version and re-tokenise every table under it, atomically."""
+    keys = hmac_keys(data_dir.keys)
+    if not keys:
+        raise WeirError("No pseudonymisation key yet: nothing to rotate. Run `weir ingest` first.")
+    old = keys[max(keys)]
+    con = connect(data_dir.warehouse)
+    try:
+        new = new_hmac_key(data_dir.keys)
+        _build_mapping(con, data_dir, old, new)
+        mapping = dict(con.execute("select old_token, new_token from _rotation").fetchall())
+        tables = {r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'raw'").fetchall()}
+        rewritten = 0
+        con.execute("begin transaction")
+        try:
+            for source in sorted(tables):
+                for _, column, _ in _token_columns(source):
+                    con.execute(f'update raw.{source} t set "{column}" = r.new_token from _rotation r '
+                                f'where t."{column}" = r.old_token')
+                    rewritten += 1
+            con.execute("update consent.ledger t set user_token = r.new_token from _rotation r "
+                        "where t.user_token = r.old_token")
+            _vault.retoken(con, vault_master_key(data_dir.keys), mapping)
+            _rewrite_quarantine(con, mapping)
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            (data_dir.keys / "hmac" / f"v{new.version}.key").unlink()  # the rotation did not happen
+            raise
+    finally:
+        con.close()
+    for version in keys:  # retire every old key: no token made with it remains
+        (data_dir.keys / "hmac" / f"v{version}.key").unlink()
+    return RotationResult(old.version, new.version, len(mapping), rewritten)
