@@ -15,7 +15,7 @@ from weir import pipeline
 from weir.config import DATA_DIR_ENV, DataDir, resolve_data_dir
 from weir.errors import WeirError
 from weir.generate import SOURCES, GenerateConfig
-from weir.landing import list_batches
+from weir.landing import land_export, list_batches
 from weir.reporting import print_ledger
 
 app = typer.Typer(help="Weir: privacy-preserving data platform for social-commerce behaviour data.",
@@ -153,23 +153,34 @@ def audit_verify(data_dir: DataDirOption = None) -> None:
 
 @app.command()
 def ingest(
-    source: Annotated[str | None, typer.Argument(help="Only this source (e.g. events); default all.")] = None,
+    target: Annotated[str | None, typer.Argument(
+        help="Only this source (e.g. events); with --mapping, the export file or folder to load.")] = None,
     batch: Annotated[str | None, typer.Option("--batch", help="Only this batch id.")] = None,
+    mapping: Annotated[Path | None, typer.Option(
+        "--mapping", help="Source mapping YAML for your own export (see weir/mappings/).")] = None,
     data_dir: DataDirOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the load ledger as JSON.")] = False,
 ) -> None:
     """Load landing batches into the warehouse under their data contracts.
 
     Rows that break the contract go to the quarantine with a reason; nothing is dropped.
-    Loading a batch again changes nothing.
+    Loading a batch again changes nothing. With --mapping, your own CSV/JSONL/Parquet export
+    is landed (with the mapping beside it) and loaded like any other batch.
 
     Example:
         weir ingest events --batch 20261001-7d-s42
+        weir ingest --mapping weir/mappings/taobao_userbehavior.yml UserBehavior.csv
     """
+    source = target
     try:
+        directory = _data_dir(data_dir)
+        if mapping is not None:
+            if target is None:
+                raise WeirError("--mapping needs the export to load: weir ingest --mapping MAP.yml PATH")
+            source, batch = land_export(directory.landing, mapping, Path(target))
         with _progress() as bar:
             task = bar.add_task("ingesting", total=None)
-            results = pipeline.ingest_stage(_data_dir(data_dir), "cli:ingest", source, batch,
+            results = pipeline.ingest_stage(directory, "cli:ingest", source, batch,
                                             progress=lambda msg: bar.update(task, description=msg))
     except WeirError as err:
         raise _fail(err) from err

@@ -1,5 +1,8 @@
 """Read the landing zone layout: landing/<source>/<batch_id>/part-*.{jsonl,csv,parquet}."""
 
+import hashlib
+import re
+import shutil
 from pathlib import Path
 from typing import NamedTuple
 
@@ -27,3 +30,30 @@ def list_batches(landing: Path) -> list[Batch]:
             if parts:
                 batches.append(Batch(source.name, batch.name, len(parts), sum(f.stat().st_size for f in parts)))
     return batches
+
+
+def land_export(landing: Path, mapping_path: Path, export: Path) -> tuple[str, str]:
+    """Copy an export (a file or a folder of files) into the landing zone with its mapping.
+
+    The batch id is derived from the content, so landing the same export twice is one batch.
+    Returns (source, batch_id).
+    """
+    from weir.mapping import MAPPING_FILE, load_mapping  # deferred: keeps `weir landing` light
+
+    mapping = load_mapping(mapping_path)
+    if not export.exists():
+        raise LandingError(f"Export {export} does not exist; pass the file or folder to load.")
+    files = sorted(p for p in export.iterdir() if p.is_file()) if export.is_dir() else [export]
+    if not files:
+        raise LandingError(f"Export folder {export} holds no files.")
+    digest = hashlib.sha256(mapping_path.read_bytes())
+    for path in files:
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    stem = re.sub(r"[^A-Za-z0-9]+", "-", export.stem).strip("-").lower() or "export"
+    batch_id = f"byo-{stem}-{digest.hexdigest()[:10]}"
+    folder = landing / mapping.source / batch_id
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, path in enumerate(files):
+        shutil.copyfile(path, folder / f"part-{i:04d}.{mapping.format}")
+    shutil.copyfile(mapping_path, folder / MAPPING_FILE)
+    return mapping.source, batch_id

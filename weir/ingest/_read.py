@@ -14,9 +14,8 @@ import pyarrow as pa
 
 from weir.contract import Contract
 from weir.errors import LandingError
+from weir.mapping import MAPPING_FILE, load_mapping, projection_sql
 
-CSV_FIELD = '("(?:[^"]|"")*"|[^",]*),'
-CSV_LINE = '(?:"(?:[^"]|"")*"|[^",]*,)*'
 NOT_BLANK = "coalesce(_text, 'x') <> ''"  # blank lines (e.g. a stray CRLF) are not rows
 
 
@@ -74,9 +73,15 @@ def _unquote(field: str) -> str:
     return f"nullif(case when {field} like '\"%' then replace({field}[2:-1], '\"\"', '\"') else {field} end, '')"
 
 
-def stage_file(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, rel: str, fmt: str) -> str:
-    """SQL selecting (file, line, text, raw, parse_ok, <column>...) for one file."""
-    names = [c.name for c in contract.columns]
+def stage_file(
+    con: duckdb.DuckDBPyConnection, names: list[str] | None, path: Path, rel: str, fmt: str,
+    delimiter: str = ",", header: list[str] | None = None,
+) -> str:
+    """SQL selecting (_file, _line, _text, _raw, _parse_ok, <names>...) for one file.
+
+    CSV files take their column names from `header` when given (exports without a header
+    line), else from their first line; `names` None means every column of the file.
+    """
     if fmt == "parquet":
         cols = ", ".join(f"cast({_quote(n)} as varchar) as {_quote(n)}" for n in names)
         return (f"select '{rel}' as _file, file_row_number + 1 as _line, "
@@ -97,30 +102,52 @@ def stage_file(con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, r
                 f"select '{rel}' as _file, _line, _text, _raw, "
                 f"coalesce(_f is not null and ltrim(_text) like '{{%', false) as _parse_ok, {fields} "
                 f"from extracted)")
-    header = (path.open("rb").readline().decode("utf-8", errors="replace").strip()).split(",")
+    has_header = header is None
+    if has_header:
+        header = path.open("rb").readline().decode("utf-8", errors="replace").strip().split(delimiter)
+    names = header if names is None else names
     missing = [n for n in names if n not in header]
     if missing:
-        raise LandingError(f"{rel}: header lacks column(s) {', '.join(missing)} required by the "
-                           f"{contract.source} contract; fix the export or add a source mapping.")
+        raise LandingError(f"{rel}: header lacks column(s) {', '.join(missing)}; fix the export "
+                           "or load it with a source mapping (`weir ingest --mapping`).")
+    d = "\\" + delimiter if delimiter in r".^$|?*+()[]{}\\" else delimiter
+    field, line_re = f'("(?:[^"]|"")*"|[^"{d}]*){d}', f'(?:"(?:[^"]|"")*"|[^"{d}]*{d})*'
     fields = ", ".join(f"{_unquote(f'_fields[{header.index(n) + 1}]')} as {_quote(n)}" for n in names)
+    first_row = 2 if has_header else 1
     return (f"select * from (with {lines}, "
-            f"split as materialized (select *, regexp_extract_all(_text || ',', '{CSV_FIELD}', 1) as _fields "
-            f"from lines where _line > 1 and {NOT_BLANK}) "
+            f"split as materialized (select *, regexp_extract_all(_text || '{delimiter}', '{field}', 1) as _fields "
+            f"from lines where _line >= {first_row} and {NOT_BLANK}) "
             f"select '{rel}' as _file, _line, _text, _raw, "
-            f"coalesce(regexp_full_match(_text || ',', '{CSV_LINE}') and len(_fields) = {len(header)}, false) "
+            f"coalesce(regexp_full_match(_text || '{delimiter}', '{line_re}') and len(_fields) = {len(header)}, false) "
             f"as _parse_ok, {fields} from split)")
+
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
 def stage_batch(con: duckdb.DuckDBPyConnection, contract: Contract, folder: Path, landing: Path) -> int:
-    """Create temp table `_stage` for every part file of the batch; return its row count."""
+    """Create temp table `_stage` for every part file of the batch; return its row count.
+
+    A batch landed with a source mapping (`_mapping.yml` beside its parts) is staged under
+    the export's own column names and then projected onto the contract's columns.
+    """
     parts = sorted(p for p in folder.iterdir() if p.name.startswith("part-")
                    and p.suffix in (".jsonl", ".csv", ".parquet"))
     if not parts:
         raise LandingError(f"No part files (part-*.jsonl|csv|parquet) in {folder}; "
                            "check the batch id, or run `weir generate`.")
-    selects = [stage_file(con, contract, p, str(p.relative_to(landing)), p.suffix[1:]) for p in parts]
-    con.execute("create or replace temp table _stage as " + " union all by name ".join(selects))
+    mapping = load_mapping(folder / MAPPING_FILE) if (folder / MAPPING_FILE).exists() else None
+    if mapping is None:
+        names = [c.name for c in contract.columns]
+        selects = [stage_file(con, names, p, str(p.relative_to(landing)), p.suffix[1:]) for p in parts]
+        con.execute("create or replace temp table _stage as " + " union all by name ".join(selects))
+    else:
+        names = mapping.columns  # None: every column of the export's header
+        selects = [stage_file(con, names, p, str(p.relative_to(landing)), p.suffix[1:], mapping.delimiter,
+                              None if mapping.header else mapping.columns) for p in parts]
+        con.execute("create or replace temp table _export as " + " union all by name ".join(selects))
+        exported = [r[0] for r in con.execute("describe _export").fetchall() if not r[0].startswith("_")]
+        con.execute(f"create or replace temp table _stage as select _file, _line, _text, _raw, _parse_ok, "
+                    f"{projection_sql(mapping, contract, exported)} from _export")
     return con.execute("select count(*) from _stage").fetchone()[0]
