@@ -15,7 +15,7 @@ runner = CliRunner()
 def flat(output: str) -> str:
     """Output without rich's box drawing and line wrapping."""
     return " ".join(output.replace("│", " ").split())
-COMMANDS = ["generate", "demo", "ingest", "landing", "airflow", "audit", "keys"]
+COMMANDS = ["generate", "demo", "ingest", "landing", "airflow", "audit", "keys", "privacy"]
 
 
 def test_help_lists_every_command() -> None:
@@ -27,7 +27,7 @@ def test_help_lists_every_command() -> None:
 
 
 @pytest.mark.parametrize("command", [["generate"], ["demo"], ["ingest"], ["landing"], ["airflow"],
-                                     ["audit", "verify"], ["keys", "rotate"]])
+                                     ["audit", "verify"], ["keys", "rotate"], ["privacy", "ropa"]])
 def test_every_command_has_help_with_example(command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--help"])
 

@@ -24,6 +24,8 @@ audit_app = typer.Typer(help="Check the hash-chained, signed audit log.", no_arg
 app.add_typer(audit_app, name="audit")
 keys_app = typer.Typer(help="Manage pseudonymisation keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+privacy_app = typer.Typer(help="Privacy records derived from the data contracts.", no_args_is_help=True)
+app.add_typer(privacy_app, name="privacy")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -250,3 +252,26 @@ def keys_rotate(data_dir: DataDirOption = None) -> None:
     console.print(f"Rotated pseudonymisation key v{result.old_version} -> v{result.new_version}: "
                   f"{result.tokens_mapped:,} tokens re-derived, {result.columns_rewritten} columns rewritten. "
                   f"The old key is deleted.")
+
+
+@privacy_app.command("ropa")
+def privacy_ropa(
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the full record as CSV here.")] = None,
+) -> None:
+    """Print the record of processing activities (per data category), from the contracts.
+
+    Example:
+        weir privacy ropa --out ropa.csv
+    """
+    from weir.ropa import by_category, record_of_processing
+
+    table = Table("category", "sources", "treatments", "purposes", "max retention (days)",
+                  title="Record of processing activities")
+    table.columns[0].overflow = "fold"
+    for row in by_category().iter_rows(named=True):
+        table.add_row(row["category"], row["sources"], row["treatments"], row["purposes"],
+                      str(row["max_retention_days"]))
+    console.print(table)
+    if out is not None:
+        record_of_processing().write_csv(out)
+        console.print(f"Full record (one row per column): {out}")
