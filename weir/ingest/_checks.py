@@ -59,7 +59,7 @@ def _rules(column: Column) -> list[tuple[str, str, str]]:
 
 def reason_sql(contract: Contract) -> tuple[str, str, str]:
     """(index of the first broken rule, list of reason codes, list of messages) as SQL."""
-    rules = [("_text is null", "invalid_encoding", "line is not valid UTF-8"),
+    rules = [("not _utf8", "invalid_encoding", "line is not valid UTF-8"),
              ("not _parse_ok", "malformed_line", "line cannot be parsed as one record of this source")]
     for column in contract.columns:
         rules += _rules(column)

@@ -57,7 +57,8 @@ def fingerprint(folder: Path) -> str:
     digest = hashlib.sha256()
     for part in sorted(folder.glob("part-*")):
         digest.update(part.name.encode())
-        digest.update(hashlib.sha256(part.read_bytes()).digest())
+        with part.open("rb") as handle:  # streamed: no second copy of a large file in memory
+            digest.update(hashlib.file_digest(handle, "sha256").digest())
     return digest.hexdigest()
 
 
@@ -149,7 +150,7 @@ def load_batch(
         con.execute(f"insert into raw.{contract.source} ({columns}, _batch_id, _file, _line, _loaded_at) "
                     f"select {values}, ?, _file, _line, now() from _checked where reason is null", [batch_id])
         con.execute(f"""insert into ingest.quarantine select ?, ?, c._file, c._line, c.reason, c.message,
-            case when c._parse_ok and c._text is not null then {_transform.sanitised_json_sql(contract)} end,
+            case when c._parse_ok then {_transform.sanitised_json_sql(contract)} end,
             q.sealed from _checked c left join _sealed q on q.file = c._file and q.line = c._line
             where c.reason is not null""", [contract.source, batch_id])
         _store_vault(con, contract, master)

@@ -16,7 +16,11 @@ from weir.contract import Contract
 from weir.errors import LandingError
 from weir.mapping import MAPPING_FILE, load_mapping, projection_sql
 
-NOT_BLANK = "coalesce(_text, 'x') <> ''"  # blank lines (e.g. a stray CRLF) are not rows
+# Blank lines (a stray LF or CRLF) are not rows.
+NOT_BLANK = "coalesce(_text, 'x') not in ('', chr(10), chr(13) || chr(10))"
+# Only lines that fail to parse keep their text (for the quarantine); `_utf8` remembers
+# whether the line decoded at all.
+KEEP_BAD_TEXT = "case when not _parse_ok then _text end as _text, _text is not null as _utf8"
 
 
 def _invalid_utf8_lines(data: memoryview, offsets: np.ndarray) -> np.ndarray:
@@ -34,38 +38,26 @@ def _invalid_utf8_lines(data: memoryview, offsets: np.ndarray) -> np.ndarray:
 
 
 def lines_table(path: Path) -> pa.Table:
-    """(_line, _text, _raw) for every line of a file, line endings (LF or CRLF) removed.
+    """(_line, _text, _raw) for every line of a file, each keeping its LF or CRLF ending.
 
-    `_text` is null where the line is not valid UTF-8; `_raw` keeps the bytes of every line.
-    Both columns share one buffer; nothing is decoded twice and no Python runs per line.
+    `_text` is null where the line is not valid UTF-8; `_raw` has the bytes of every line.
+    Both are zero-copy views of the file's bytes: no Python runs per line. Line endings stay
+    in the strings (JSON ignores them; the CSV splitter trims them), which saves a copy.
     """
     arr = np.frombuffer(path.read_bytes(), dtype=np.uint8)
-    newlines = np.flatnonzero(arr == 10)
-    crlf = np.zeros(len(newlines), bool)
-    crlf[newlines > 0] = arr[newlines[newlines > 0] - 1] == 13
-    ends = newlines + 1
-    if len(arr) and (len(newlines) == 0 or newlines[-1] != len(arr) - 1):
+    ends = np.flatnonzero(arr == 10) + 1
+    if len(arr) and (len(ends) == 0 or ends[-1] != len(arr)):
         ends = np.append(ends, len(arr))  # last line without a final newline
-    # Drop the terminators from the buffer: line i loses (i) LFs and the CRs before it.
-    keep = np.ones(len(arr), bool)
-    keep[newlines] = False
-    keep[newlines[crlf] - 1] = False
-    kept = arr[keep]
-    # Before the start of line j lie min(j, #LF) terminators, each one byte plus its CR if any.
-    crs_before = np.concatenate([[0], np.cumsum(crlf)])
-    terminators = np.minimum(np.arange(len(ends) + 1), len(newlines))
-    removed = terminators + crs_before[terminators]
-    offsets = (np.concatenate([[0], ends]) - removed).astype(np.int64)
+    offsets = np.concatenate([[0], ends]).astype(np.int64)
     n = len(ends)
-    bad = _invalid_utf8_lines(memoryview(kept), offsets)
+    bad = _invalid_utf8_lines(memoryview(arr), offsets)
     valid = np.ones(n, bool)
     valid[bad] = False
-    buffers = [pa.py_buffer(offsets), pa.py_buffer(kept)]  # zero-copy views of the arrays
+    buffers = [pa.py_buffer(offsets), pa.py_buffer(arr)]  # the table keeps both alive
     validity = pa.py_buffer(np.packbits(valid, bitorder="little").tobytes()) if len(bad) else None
     text = pa.LargeStringArray.from_buffers(n, buffers[0], buffers[1], validity, len(bad))
     raw = pa.LargeBinaryArray.from_buffers(pa.large_binary(), n, [None, *buffers])
     line = pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(np.arange(1, n + 1, dtype=np.int64))])
-    # `kept` and `offsets` must outlive the Arrow views: the table holds the buffers.
     return pa.Table.from_arrays([line, text, raw], names=["_line", "_text", "_raw"])
 
 
@@ -85,12 +77,12 @@ def stage_file(
     if fmt == "parquet":
         cols = ", ".join(f"cast({_quote(n)} as varchar) as {_quote(n)}" for n in names)
         return (f"select '{rel}' as _file, file_row_number + 1 as _line, "
-                f"'' as _text, null::blob as _raw, true as _parse_ok, {cols} "
+                f"null::varchar as _text, true as _utf8, null::blob as _raw, true as _parse_ok, {cols} "
                 f"from read_parquet('{path}', file_row_number = true) as p")
     table = f"_lines_{abs(hash(rel))}"
     con.register(table, lines_table(path))
     # Raw bytes are only kept for lines that are not UTF-8 (they are quarantined encrypted).
-    lines = f"lines as materialized (select _line, case when _text is null then _raw end as _raw, _text from {table})"
+    lines = f"lines as (select _line, case when _text is null then _raw end as _raw, _text from {table})"
     if fmt == "jsonl":
         # One JSON parse per line extracts every field; a line that does not parse gets null
         # (try), and only objects count. Materialised, so the extraction is not repeated per field.
@@ -99,9 +91,9 @@ def stage_file(
         return (f"select * from (with {lines}, "
                 f"extracted as materialized (select *, try(json_extract_string(_text, {paths})) as _f "
                 f"from lines where {NOT_BLANK}) "
-                f"select '{rel}' as _file, _line, _text, _raw, "
-                f"coalesce(_f is not null and ltrim(_text) like '{{%', false) as _parse_ok, {fields} "
-                f"from extracted)")
+                f"select '{rel}' as _file, _line, {KEEP_BAD_TEXT}, _raw, _parse_ok, {fields} from ("
+                f"select *, coalesce(_f is not null and ltrim(_text) like '{{%', false) as _parse_ok "
+                f"from extracted))")
     has_header = header is None
     if has_header:
         header = path.open("rb").readline().decode("utf-8", errors="replace").strip().split(delimiter)
@@ -115,11 +107,12 @@ def stage_file(
     fields = ", ".join(f"{_unquote(f'_fields[{header.index(n) + 1}]')} as {_quote(n)}" for n in names)
     first_row = 2 if has_header else 1
     return (f"select * from (with {lines}, "
-            f"split as materialized (select *, regexp_extract_all(_text || '{delimiter}', '{field}', 1) as _fields "
-            f"from lines where _line >= {first_row} and {NOT_BLANK}) "
-            f"select '{rel}' as _file, _line, _text, _raw, "
-            f"coalesce(regexp_full_match(_text || '{delimiter}', '{line_re}') and len(_fields) = {len(header)}, false) "
-            f"as _parse_ok, {fields} from split)")
+            f"trimmed as (select _line, _raw, rtrim(_text, chr(13) || chr(10)) as _text from lines "
+            f"where _line >= {first_row} and {NOT_BLANK}), "
+            f"split as materialized (select *, regexp_extract_all(_text || '{delimiter}', '{field}', 1) as _fields, "
+            f"coalesce(regexp_full_match(_text || '{delimiter}', '{line_re}') and len(_fields) = {len(header)}, "
+            f"false) as _parse_ok from trimmed) "
+            f"select '{rel}' as _file, _line, {KEEP_BAD_TEXT}, _raw, _parse_ok, {fields} from split)")
 
 
 def _quote(name: str) -> str:
@@ -148,6 +141,6 @@ def stage_batch(con: duckdb.DuckDBPyConnection, contract: Contract, folder: Path
                               None if mapping.header else mapping.columns) for p in parts]
         con.execute("create or replace temp table _export as " + " union all by name ".join(selects))
         exported = [r[0] for r in con.execute("describe _export").fetchall() if not r[0].startswith("_")]
-        con.execute(f"create or replace temp table _stage as select _file, _line, _text, _raw, _parse_ok, "
+        con.execute(f"create or replace temp table _stage as select _file, _line, _text, _utf8, _raw, _parse_ok, "
                     f"{projection_sql(mapping, contract, exported)} from _export")
     return con.execute("select count(*) from _stage").fetchone()[0]
