@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_SYSTEM_CERTS := 1
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 
-.PHONY: demo test airflow bench install clean
+.PHONY: demo test lint airflow bench install clean
 
 $(UV):
 	python3 -m venv .tools
@@ -23,11 +23,17 @@ demo: install
 test: install
 	$(UV) run --frozen pytest
 
+lint: install
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+
 airflow: install
 	$(UV) run --frozen weir airflow
 
 bench: install
 	$(UV) run --frozen python benchmarks/bench_generate.py
+	$(UV) run --frozen python benchmarks/bench_ingest.py
+	$(UV) run --frozen python benchmarks/bench_scrub.py
 
 clean:
 	rm -rf .weir-data .pytest_cache

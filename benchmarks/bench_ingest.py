@@ -42,9 +42,11 @@ def pseudonymise_rate(db: Path, rows: int) -> float:
     def work() -> None:
         build_token_map(con, "tok_user", "select user_id from plain", "user", key)
         build_token_map(con, "tok_device", "select device_id from plain", "device", key)
-        con.execute("create or replace temp table tokenised as select u.token as user_token, "
-                    "d.token as device_token from plain p left join tok_user u on u.value = p.user_id "
-                    "left join tok_device d on d.value = p.device_id")
+        con.execute(
+            "create or replace temp table tokenised as select u.token as user_token, "
+            "d.token as device_token from plain p left join tok_user u on u.value = p.user_id "
+            "left join tok_device d on d.value = p.device_id"
+        )
 
     seconds = timed(work)
     con.close()
@@ -67,8 +69,10 @@ def main() -> None:
         parquet_dir = parquet_home.landing / "events" / batch.batch_id
         parquet_dir.mkdir(parents=True)
         (parquet_home.landing / "users").symlink_to(data_dir.landing / "users")
-        duckdb.execute(f"copy (select * from read_json('{jsonl}', format='newline_delimited')) "
-                       f"to '{parquet_dir / 'part-0000.parquet'}'")
+        duckdb.execute(
+            f"copy (select * from read_json('{jsonl}', format='newline_delimited')) "
+            f"to '{parquet_dir / 'part-0000.parquet'}'"
+        )
         ingest(data_dir, "users")
         ingest(parquet_home, "users")
         ceiling_jsonl = plain_load(jsonl, "read_json", Path(tmp) / "plain_jsonl.duckdb")
@@ -77,8 +81,12 @@ def main() -> None:
         weir_parquet = timed(lambda: ingest(parquet_home, "events"))
         token_rate = pseudonymise_rate(Path(tmp) / "plain_pq.duckdb", events)
     print(f"{'run':<26}{'events':>12}{'seconds':>10}{'rows/s':>14}")
-    for name, seconds in [("weir ingest JSONL", weir_jsonl), ("plain DuckDB load JSONL", ceiling_jsonl),
-                          ("weir ingest Parquet", weir_parquet), ("plain DuckDB load Parquet", ceiling_parquet)]:
+    for name, seconds in [
+        ("weir ingest JSONL", weir_jsonl),
+        ("plain DuckDB load JSONL", ceiling_jsonl),
+        ("weir ingest Parquet", weir_parquet),
+        ("plain DuckDB load Parquet", ceiling_parquet),
+    ]:
         print(f"{name:<26}{events:>12,}{seconds:>10.1f}{events / seconds:>14,.0f}")
     print(f"ingest events: {events} events")
     print(f"ingest jsonl throughput: {events / weir_jsonl:.0f} rows/s")

@@ -42,16 +42,24 @@ def weir_platform():
         from weir import pipeline
 
         results = pipeline.ingest_stage(_data_dir(), "airflow:ingest_batch", batch_id=generated["batch_id"])
-        return {**generated, "loaded": {r.source: r.rows_loaded for r in results},
-                "quarantined": {r.source: r.rows_quarantined for r in results}}
+        return {
+            **generated,
+            "loaded": {r.source: r.rows_loaded for r in results},
+            "quarantined": {r.source: r.rows_quarantined for r in results},
+        }
 
     @task
     def record_run(summary: dict) -> int:
         from weir import pipeline
 
         context = get_current_context()
-        entry = pipeline.record(_data_dir(), "airflow:record_run", "dag_run",
-                                {"dag_id": "weir_platform", "run_id": context["run_id"]}, summary)
+        entry = pipeline.record(
+            _data_dir(),
+            "airflow:record_run",
+            "dag_run",
+            {"dag_id": "weir_platform", "run_id": context["run_id"]},
+            summary,
+        )
         return entry.seq
 
     record_run(ingest_batch(generate_batch()))

@@ -42,9 +42,11 @@ def ensure_ledger(con: duckdb.DuckDBPyConnection) -> None:
 
 def holds_sql(user_token: str, purpose: str, at: str) -> str:
     """SQL predicate: consent for `purpose` held for `user_token` at time `at` (SQL exprs)."""
-    return (f"exists (select 1 from consent.intervals ci where ci.user_token = {user_token} "
-            f"and ci.purpose = {purpose} and ci.status = 'granted' "
-            f"and ci.valid_from <= {at} and {at} < ci.valid_to)")
+    return (
+        f"exists (select 1 from consent.intervals ci where ci.user_token = {user_token} "
+        f"and ci.purpose = {purpose} and ci.status = 'granted' "
+        f"and ci.valid_from <= {at} and {at} < ci.valid_to)"
+    )
 
 
 def holds(con: duckdb.DuckDBPyConnection, user_token: str, purpose: str, at: datetime) -> bool:

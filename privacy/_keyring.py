@@ -83,7 +83,8 @@ def _check_private(path: Path) -> None:
     if mode & 0o077:
         raise KeyringError(
             f"Key file {path} has permissions {mode:o}; it must be readable by its owner only. "
-            f"Fix it with: chmod 600 {path}")
+            f"Fix it with: chmod 600 {path}"
+        )
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -104,11 +105,17 @@ def load_or_create_signing_key(keys_dir: Path) -> Ed25519PrivateKey:
     path = signing_key_path(keys_dir)
     if not path.exists():
         if os.environ.get(SIGNING_KEY_ENV):
-            raise KeyringError(f"{SIGNING_KEY_ENV} points to {path}, which does not exist. "
-                               "Create the key there or unset the variable to use the data dir.")
+            raise KeyringError(
+                f"{SIGNING_KEY_ENV} points to {path}, which does not exist. "
+                "Create the key there or unset the variable to use the data dir."
+            )
         key = Ed25519PrivateKey.generate()
-        _write_private(path, key.private_bytes(
-            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()))
+        _write_private(
+            path,
+            key.private_bytes(
+                serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+            ),
+        )
         return key
     _check_private(path)
     raw = path.read_bytes()

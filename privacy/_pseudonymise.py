@@ -25,10 +25,12 @@ NORMALISE_SQL = {
     "user": "trim({v})",
     "device": "trim({v})",
     "email": "lower(trim({v}))",
-    "phone": ("case when length(regexp_replace({v}, '[^0-9]', '', 'g')) = 11 "
-              "and regexp_replace({v}, '[^0-9]', '', 'g') like '1%' "
-              "then '86' || regexp_replace({v}, '[^0-9]', '', 'g') "
-              "else regexp_replace({v}, '[^0-9]', '', 'g') end"),
+    "phone": (
+        "case when length(regexp_replace({v}, '[^0-9]', '', 'g')) = 11 "
+        "and regexp_replace({v}, '[^0-9]', '', 'g') like '1%' "
+        "then '86' || regexp_replace({v}, '[^0-9]', '', 'g') "
+        "else regexp_replace({v}, '[^0-9]', '', 'g') end"
+    ),
 }
 
 
@@ -58,9 +60,7 @@ def key_params(key: SecretKey) -> dict[str, object]:
     return {"ipad": ipad, "opad": opad, "version": str(key.version)}
 
 
-def build_token_map(
-    con: duckdb.DuckDBPyConnection, name: str, values_sql: str, kind: str, key: SecretKey
-) -> None:
+def build_token_map(con: duckdb.DuckDBPyConnection, name: str, values_sql: str, kind: str, key: SecretKey) -> None:
     """Create temp table `name(value, token)` over the distinct non-null values of a query.
 
     Hashing distinct values and joining back is ~1.5x faster than hashing every row.

@@ -8,8 +8,13 @@ cards), so order numbers and tracking codes survive.
 import numpy as np
 import polars as pl
 
-PLACEHOLDERS = {"email": "<EMAIL>", "id_number": "<ID_NUMBER>", "bank_card": "<BANK_CARD>",
-                "phone": "<PHONE>", "mention": "@<MENTION>"}
+PLACEHOLDERS = {
+    "email": "<EMAIL>",
+    "id_number": "<ID_NUMBER>",
+    "bank_card": "<BANK_CARD>",
+    "phone": "<PHONE>",
+    "mention": "@<MENTION>",
+}
 EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 DIGIT_RUN = r"\d{15,19}[Xx]?"  # candidates for ID numbers (18) and cards (15-19)
 SPACED_CARD = r"\d{4}(?:[ -]\d{4}){3,4}"

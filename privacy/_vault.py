@@ -43,8 +43,9 @@ def _open(key: bytes, sealed: bytes, aad: bytes) -> bytes:
 def _data_key(con: duckdb.DuckDBPyConnection, master: SecretKey, user_token: str) -> bytes:
     row = con.execute("select wrapped_key from vault.data_keys where user_token = ?", [user_token]).fetchone()
     if row is None:
-        raise VaultError(f"No vault key for user token {user_token}: the user was erased "
-                         "(crypto-shredded) or never stored.")
+        raise VaultError(
+            f"No vault key for user token {user_token}: the user was erased (crypto-shredded) or never stored."
+        )
     return _unwrap(master, user_token, row[0])
 
 
@@ -52,12 +53,13 @@ def _unwrap(master: SecretKey, user_token: str, wrapped: bytes) -> bytes:
     try:
         return _open(master.material, wrapped, user_token.encode())
     except InvalidTag as err:
-        raise VaultError(f"The data key of user token {user_token} does not unwrap with master key "
-                         f"version {master.version}; is WEIR_KEYS_DIR pointing at the right keys?") from err
+        raise VaultError(
+            f"The data key of user token {user_token} does not unwrap with master key "
+            f"version {master.version}; is WEIR_KEYS_DIR pointing at the right keys?"
+        ) from err
 
 
-def store(con: duckdb.DuckDBPyConnection, master: SecretKey,
-          values: Iterable[tuple[str, str, str]]) -> int:
+def store(con: duckdb.DuckDBPyConnection, master: SecretKey, values: Iterable[tuple[str, str, str]]) -> int:
     """Encrypt (user_token, field, value) triples; re-storing a field replaces it. Returns count.
 
     Keys are looked up and written in bulk (one statement each); only the AEAD calls are
@@ -67,8 +69,11 @@ def store(con: duckdb.DuckDBPyConnection, master: SecretKey,
     triples = list(values)
     tokens = sorted({t for t, _, _ in triples})
     con.register("_vault_tokens", pa.table({"user_token": tokens}))
-    wrapped = dict(con.execute("select k.user_token, k.wrapped_key from vault.data_keys k "
-                               "join _vault_tokens t using (user_token)").fetchall())
+    wrapped = dict(
+        con.execute(
+            "select k.user_token, k.wrapped_key from vault.data_keys k join _vault_tokens t using (user_token)"
+        ).fetchall()
+    )
     keys, new_keys = {}, []
     for token_ in tokens:  # per user: unwrap an existing key or make a new one
         if token_ in wrapped:
@@ -77,13 +82,23 @@ def store(con: duckdb.DuckDBPyConnection, master: SecretKey,
             keys[token_] = AESGCM.generate_key(bit_length=256)
             new_keys.append((token_, _seal(master.material, keys[token_], token_.encode())))
     sealed = [_seal(keys[t], v.encode(), f"{t}|{f}".encode()) for t, f, v in triples]
-    con.register("_vault_new_keys", pa.table({"user_token": [k[0] for k in new_keys],
-                                              "wrapped_key": pa.array([k[1] for k in new_keys], pa.binary())}))
-    con.execute("insert into vault.data_keys select user_token, wrapped_key, ? from _vault_new_keys",
-                [master.version])
-    con.register("_vault_rows", pa.table({"user_token": [t for t, _, _ in triples],
-                                          "field": [f for _, f, _ in triples],
-                                          "ciphertext": pa.array(sealed, pa.binary())}))
+    con.register(
+        "_vault_new_keys",
+        pa.table(
+            {"user_token": [k[0] for k in new_keys], "wrapped_key": pa.array([k[1] for k in new_keys], pa.binary())}
+        ),
+    )
+    con.execute("insert into vault.data_keys select user_token, wrapped_key, ? from _vault_new_keys", [master.version])
+    con.register(
+        "_vault_rows",
+        pa.table(
+            {
+                "user_token": [t for t, _, _ in triples],
+                "field": [f for _, f, _ in triples],
+                "ciphertext": pa.array(sealed, pa.binary()),
+            }
+        ),
+    )
     con.execute("insert or replace into vault.contacts select user_token, field, ciphertext from _vault_rows")
     for name in ("_vault_tokens", "_vault_new_keys", "_vault_rows"):
         con.unregister(name)
@@ -93,16 +108,19 @@ def store(con: duckdb.DuckDBPyConnection, master: SecretKey,
 def read(con: duckdb.DuckDBPyConnection, master: SecretKey, user_token: str, field: str) -> str:
     """Decrypt one contact value for an operational use (e.g. a consented marketing send)."""
     con.execute(DDL)
-    row = con.execute("select ciphertext from vault.contacts where user_token = ? and field = ?",
-                      [user_token, field]).fetchone()
+    row = con.execute(
+        "select ciphertext from vault.contacts where user_token = ? and field = ?", [user_token, field]
+    ).fetchone()
     if row is None:
         raise VaultError(f"No {field} stored for user token {user_token}.")
     key = _data_key(con, master, user_token)
     try:
         return _open(key, row[0], f"{user_token}|{field}".encode()).decode()
     except InvalidTag as err:
-        raise VaultError(f"The stored {field} of user token {user_token} fails authentication "
-                         "(tampered with or moved to another user).") from err
+        raise VaultError(
+            f"The stored {field} of user token {user_token} fails authentication "
+            "(tampered with or moved to another user)."
+        ) from err
 
 
 def shred(con: duckdb.DuckDBPyConnection, user_token: str) -> bool:
@@ -130,8 +148,16 @@ def retoken(con: duckdb.DuckDBPyConnection, master: SecretKey, mapping: dict[str
     con.execute("delete from vault.data_keys")
     con.register("_vk", pa.table({"t": [k[0] for k in new_keys], "w": pa.array([k[1] for k in new_keys], pa.binary())}))
     con.execute("insert into vault.data_keys select t, w, ? from _vk", [master.version])
-    con.register("_vc", pa.table({"t": [c[0] for c in new_contacts], "f": [c[1] for c in new_contacts],
-                                  "c": pa.array([c[2] for c in new_contacts], pa.binary())}))
+    con.register(
+        "_vc",
+        pa.table(
+            {
+                "t": [c[0] for c in new_contacts],
+                "f": [c[1] for c in new_contacts],
+                "c": pa.array([c[2] for c in new_contacts], pa.binary()),
+            }
+        ),
+    )
     con.execute("insert into vault.contacts select t, f, c from _vc")
     con.unregister("_vk")
     con.unregister("_vc")

@@ -63,11 +63,20 @@ def test_inserting_an_entry_is_detected(chain) -> None:
     con, key, head = chain
     forger = Ed25519PrivateKey.generate()
     con.execute("update audit.log set seq = seq + 1 where seq >= 3")
-    fields = {"seq": 3, "recorded_at": "2026-01-01T00:00:00", "actor": "x", "action": "forged",
-              "inputs": "{}", "figures": "{}", "prev_hash": audit.read_entries(con)[1].entry_hash}
+    fields = {
+        "seq": 3,
+        "recorded_at": "2026-01-01T00:00:00",
+        "actor": "x",
+        "action": "forged",
+        "inputs": "{}",
+        "figures": "{}",
+        "prev_hash": audit.read_entries(con)[1].entry_hash,
+    }
     digest = audit.entry_hash(fields)
-    con.execute("insert into audit.log values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [*fields.values(), digest, forger.sign(digest.encode()).hex()])
+    con.execute(
+        "insert into audit.log values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [*fields.values(), digest, forger.sign(digest.encode()).hex()],
+    )
 
     report = _verify(con, key, head)
 
@@ -89,8 +98,9 @@ def test_rehash_without_key_is_detected(chain) -> None:
     con, key, head = chain
     entry = audit.read_entries(con)[-1]
     fields = {f: getattr(entry, f) for f in audit.FIELDS} | {"figures": '{"rows":1}'}
-    con.execute("update audit.log set figures = ?, entry_hash = ? where seq = 5",
-                [fields["figures"], audit.entry_hash(fields)])
+    con.execute(
+        "update audit.log set figures = ?, entry_hash = ? where seq = 5", [fields["figures"], audit.entry_hash(fields)]
+    )
 
     report = _verify(con, key, head)
 
@@ -111,8 +121,7 @@ def test_entries_never_carry_the_key(chain, tmp_path: Path) -> None:
     con, key, _ = chain
     from cryptography.hazmat.primitives import serialization
 
-    raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                            serialization.NoEncryption())
+    raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
     dump = json.dumps([list(map(str, e)) for e in con.execute("select * from audit.log").fetchall()])
 
     assert raw.hex() not in dump

@@ -15,6 +15,8 @@ runner = CliRunner()
 def flat(output: str) -> str:
     """Output without rich's box drawing and line wrapping."""
     return " ".join(output.replace("│", " ").split())
+
+
 COMMANDS = ["generate", "demo", "ingest", "landing", "airflow", "audit", "keys", "privacy"]
 
 
@@ -26,8 +28,19 @@ def test_help_lists_every_command() -> None:
         assert f"│ {name} " in result.output
 
 
-@pytest.mark.parametrize("command", [["generate"], ["demo"], ["ingest"], ["landing"], ["airflow"],
-                                     ["audit", "verify"], ["keys", "rotate"], ["privacy", "ropa"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["generate"],
+        ["demo"],
+        ["ingest"],
+        ["landing"],
+        ["airflow"],
+        ["audit", "verify"],
+        ["keys", "rotate"],
+        ["privacy", "ropa"],
+    ],
+)
 def test_every_command_has_help_with_example(command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--help"])
 
@@ -42,11 +55,14 @@ def test_every_command_is_in_the_readme() -> None:
         assert f"weir {name}" in readme
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--users", "10"], "Invalid value for '--users': 10 is not in the range"),
-    (["--bad-rate", "0.5"], "Invalid value for '--bad-rate': 0.5 is not in the range"),
-    (["--start", "01/10/2026"], "Invalid value for '--start'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--users", "10"], "Invalid value for '--users': 10 is not in the range"),
+        (["--bad-rate", "0.5"], "Invalid value for '--bad-rate': 0.5 is not in the range"),
+        (["--start", "01/10/2026"], "Invalid value for '--start'"),
+    ],
+)
 def test_bad_flag_values_exit_2_naming_the_flag(args: list[str], message: str, tmp_path: Path) -> None:
     result = runner.invoke(app, ["generate", "--data-dir", str(tmp_path), *args])
 
@@ -73,8 +89,7 @@ def test_missing_landing_folder_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_generate_then_list_then_verify(tmp_path: Path) -> None:
-    generated = runner.invoke(app, ["generate", "--data-dir", str(tmp_path), "--users", "200",
-                                    "--days", "2", "--json"])
+    generated = runner.invoke(app, ["generate", "--data-dir", str(tmp_path), "--users", "200", "--days", "2", "--json"])
     listed = runner.invoke(app, ["landing", "--data-dir", str(tmp_path), "--json"])
     verified = runner.invoke(app, ["audit", "verify", "--data-dir", str(tmp_path)])
 
@@ -96,8 +111,9 @@ def test_verify_fails_after_tampering(tmp_path: Path) -> None:
 
 
 def test_data_dir_from_environment(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["generate", "--users", "100", "--days", "1"],
-                           env={"WEIR_DATA_DIR": str(tmp_path / "env-dir")})
+    result = runner.invoke(
+        app, ["generate", "--users", "100", "--days", "1"], env={"WEIR_DATA_DIR": str(tmp_path / "env-dir")}
+    )
 
     assert result.exit_code == 0
     assert (tmp_path / "env-dir" / "landing" / "events").is_dir()

@@ -19,8 +19,13 @@ def test_every_generated_source_has_a_contract_with_its_columns() -> None:
 def test_direct_identifiers_never_pass_through_plain() -> None:
     for contract in all_contracts():
         for column in contract.columns:
-            if column.category in ("user.unique_id", "user.device.device_id", "user.contact.email",
-                                   "user.contact.phone_number", "user.name"):
+            if column.category in (
+                "user.unique_id",
+                "user.device.device_id",
+                "user.contact.email",
+                "user.contact.phone_number",
+                "user.name",
+            ):
                 assert column.treatment in ("token", "vault", "drop"), (contract.source, column.name)
             if column.treatment == "token":
                 assert column.out_name.endswith("_token"), (contract.source, column.name)
@@ -37,4 +42,3 @@ def test_every_column_declares_purposes_and_retention() -> None:
 def test_unknown_source_is_a_clear_error() -> None:
     with pytest.raises(ConfigError, match="No data contract for source 'clicks'; known sources: assignments"):
         load_contract("clicks")
-

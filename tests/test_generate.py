@@ -18,15 +18,39 @@ from .conftest import SMALL
 EXPECTED_COLUMNS = {
     "users": ["user_id", "name", "phone", "email", "birth_date", "city", "country_code", "locale", "signup_at"],
     "follows": ["follower_id", "followee_id", "followed_at"],
-    "orders": ["order_id", "user_id", "item_id", "shop_id", "quantity", "amount_cents", "currency",
-               "ordered_at", "status", "channel", "device_id", "shipping_city", "referrer_share_id",
-               "referrer_user_id", "group_buy_id", "bargain_id", "coupon_id"],
+    "orders": [
+        "order_id",
+        "user_id",
+        "item_id",
+        "shop_id",
+        "quantity",
+        "amount_cents",
+        "currency",
+        "ordered_at",
+        "status",
+        "channel",
+        "device_id",
+        "shipping_city",
+        "referrer_share_id",
+        "referrer_user_id",
+        "group_buy_id",
+        "bargain_id",
+        "coupon_id",
+    ],
     "group_buys": ["group_buy_id", "initiator_user_id", "item_id", "required_size", "created_at", "expires_at"],
     "bargains": ["bargain_id", "initiator_user_id", "item_id", "helps_needed", "created_at", "expires_at"],
     "live_streams": ["live_stream_id", "host_user_id", "item_id", "started_at", "ended_at"],
     "assignments": ["experiment_id", "user_id", "variant", "assigned_at"],
-    "impressions": ["impression_id", "user_id", "item_id", "shown_at", "position", "badge",
-                    "friends_count", "is_clicked"],
+    "impressions": [
+        "impression_id",
+        "user_id",
+        "item_id",
+        "shown_at",
+        "position",
+        "badge",
+        "friends_count",
+        "is_clicked",
+    ],
 }
 
 
@@ -86,8 +110,20 @@ def test_events_have_expected_types_and_channels(batch_dir: Path) -> None:
     events = good(batch_dir, "events")
 
     assert set(events["event_type"].unique()) >= {
-        "view", "like", "comment", "share", "follow", "add_to_cart", "purchase", "review",
-        "group_buy_join", "bargain_help", "coupon_claim", "live_watch", "exposure"}
+        "view",
+        "like",
+        "comment",
+        "share",
+        "follow",
+        "add_to_cart",
+        "purchase",
+        "review",
+        "group_buy_join",
+        "bargain_help",
+        "coupon_claim",
+        "live_watch",
+        "exposure",
+    }
     assert set(events["channel"].unique()) == {"feed", "live", "share_link", "group_chat", "search"}
     assert events["event_id"].n_unique() == events.height
 
@@ -103,12 +139,16 @@ def test_follower_counts_are_heavy_tailed(clean_dir: Path) -> None:
 
 def test_cascade_parents_are_earlier_shares(clean_dir: Path) -> None:
     events = good(clean_dir, "events")
-    ring_members = {m for r in json.loads(next(clean_dir.glob("_manifests/*/manifest.json")).read_text())["truth"]["fraud_rings"]
-                    for m in r["members"]}
+    ring_members = {
+        m
+        for r in json.loads(next(clean_dir.glob("_manifests/*/manifest.json")).read_text())["truth"]["fraud_rings"]
+        for m in r["members"]
+    }
     shares = events.filter(pl.col("event_type") == "share").select("share_id", "parent_share_id", "ts", "user_id")
     children = shares.filter(pl.col("parent_share_id").is_not_null() & ~pl.col("user_id").is_in(ring_members))
-    joined = children.join(shares.select("share_id", parent_ts="ts"), left_on="parent_share_id",
-                           right_on="share_id", how="left")
+    joined = children.join(
+        shares.select("share_id", parent_ts="ts"), left_on="parent_share_id", right_on="share_id", how="left"
+    )
 
     assert children.height > 20  # cascades do go deeper than one share
     assert joined["parent_ts"].null_count() == 0
@@ -118,8 +158,9 @@ def test_cascade_parents_are_earlier_shares(clean_dir: Path) -> None:
 def test_group_buys_fill_or_expire(clean_dir: Path) -> None:
     groups = good(clean_dir, "group_buys")
     joins = good(clean_dir, "events").filter(pl.col("event_type") == "group_buy_join")
-    counted = groups.join(joins.group_by("group_buy_id").agg(n=pl.len(), last=pl.col("ts").max()),
-                          on="group_buy_id", how="left")
+    counted = groups.join(
+        joins.group_by("group_buy_id").agg(n=pl.len(), last=pl.col("ts").max()), on="group_buy_id", how="left"
+    )
     filled = counted["n"] >= counted["required_size"].cast(pl.Int64)
 
     assert filled.sum() > 0 and (~filled).sum() > 0
@@ -129,16 +170,22 @@ def test_group_buys_fill_or_expire(clean_dir: Path) -> None:
 
 def test_withdrawals_follow_grants(clean_dir: Path) -> None:
     consent = good(clean_dir, "consent").filter(pl.col("user_id").str.starts_with("U1"))
-    grants = consent.filter(pl.col("status") == "granted").group_by("user_id", "purpose").agg(
-        first_grant=pl.col("ts").min())
+    grants = (
+        consent.filter(pl.col("status") == "granted").group_by("user_id", "purpose").agg(first_grant=pl.col("ts").min())
+    )
     withdrawals = consent.filter(pl.col("status") == "withdrawn").join(grants, on=["user_id", "purpose"], how="left")
 
     assert withdrawals.height > 0
     assert withdrawals["first_grant"].null_count() == 0
     assert (withdrawals["ts"] > withdrawals["first_grant"]).all()
     rates = consent.filter(pl.col("status") == "granted").group_by("purpose").len()
-    assert set(rates["purpose"]) == {"analytics", "personalization", "marketing", "model_training",
-                                     "third_party_sharing"}
+    assert set(rates["purpose"]) == {
+        "analytics",
+        "personalization",
+        "marketing",
+        "model_training",
+        "third_party_sharing",
+    }
 
 
 def test_planted_truth_is_consistent(clean_dir: Path) -> None:
@@ -163,13 +210,15 @@ def test_bad_rate_out_of_range_is_refused(bad_rate: float) -> None:
         GenerateConfig(bad_rate=bad_rate)
 
 
-@given(st.dates(min_value=__import__("datetime").date(1940, 1, 1),
-                max_value=__import__("datetime").date(2010, 12, 31)), st.integers(0, 2**32))
+@given(
+    st.dates(min_value=__import__("datetime").date(1940, 1, 1), max_value=__import__("datetime").date(2010, 12, 31)),
+    st.integers(0, 2**32),
+)
 def test_id_numbers_carry_a_valid_checksum(birth, seed) -> None:
     number = chinese_id_numbers(np.random.default_rng(seed), pl.Series([birth]))[0]
 
     weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    expected = "10X98765432"[sum(int(d) * w for d, w in zip(number[:17], weights)) % 11]
+    expected = "10X98765432"[sum(int(d) * w for d, w in zip(number[:17], weights, strict=True)) % 11]
     assert number[-1] == expected
     assert number[6:14] == birth.strftime("%Y%m%d")
 
@@ -193,8 +242,11 @@ def test_smallest_configs_generate_every_source(tmp_path: Path, users: int, days
 def test_ring_devices_carry_many_accounts_honest_ones_few(clean_dir: Path) -> None:
     truth = json.loads(next(clean_dir.glob("_manifests/*/manifest.json")).read_text())["truth"]
     ring_devices = {d for r in truth["fraud_rings"] for d in r["device_ids"]}
-    per_device = good(clean_dir, "events").group_by("device_id").agg(
-        accounts=pl.col("user_id").n_unique(), subnets=pl.col("ip").str.extract(r"^(\d+\.\d+\.\d+)\.").n_unique())
+    per_device = (
+        good(clean_dir, "events")
+        .group_by("device_id")
+        .agg(accounts=pl.col("user_id").n_unique(), subnets=pl.col("ip").str.extract(r"^(\d+\.\d+\.\d+)\.").n_unique())
+    )
     ring = per_device.filter(pl.col("device_id").is_in(ring_devices))
     honest = per_device.filter(~pl.col("device_id").is_in(ring_devices))
 

@@ -14,15 +14,20 @@ def test_one_row_per_contract_column() -> None:
     record = record_of_processing()
 
     assert record.height == sum(len(c.columns) for c in all_contracts())
-    assert record.filter(pl.col("treatment") == "drop")["stored_as"].null_count() == \
-        record.filter(pl.col("treatment") == "drop").height
+    assert (
+        record.filter(pl.col("treatment") == "drop")["stored_as"].null_count()
+        == record.filter(pl.col("treatment") == "drop").height
+    )
 
 
 def test_contact_data_and_free_text_are_not_dp_eligible() -> None:
     record = record_of_processing()
 
-    flagged = record.filter(pl.col("category").is_in(["user.contact.email", "user.contact.phone_number",
-                                                      "user.content.free_text", "user.name"]))
+    flagged = record.filter(
+        pl.col("category").is_in(
+            ["user.contact.email", "user.contact.phone_number", "user.content.free_text", "user.name"]
+        )
+    )
     assert flagged.height == 4 and not flagged["dp_eligible"].any()
     assert record.filter(pl.col("column") == "event_type")["dp_eligible"].to_list() == [True]
 

@@ -41,8 +41,9 @@ def _airflow(data_dir: DataDir, args: list[str], log: Path) -> None:
         done = subprocess.run(command, env=airflow_env(data_dir), stdout=out, stderr=subprocess.STDOUT)
     if done.returncode != 0:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-25:])
-        raise AirflowRunError(f"`airflow {' '.join(args[:2])}` failed (exit {done.returncode}). "
-                              f"Full log: {log}\nLast lines:\n{tail}")
+        raise AirflowRunError(
+            f"`airflow {' '.join(args[:2])}` failed (exit {done.returncode}). Full log: {log}\nLast lines:\n{tail}"
+        )
 
 
 def prepare(data_dir: DataDir) -> Path:
@@ -66,8 +67,10 @@ def run_dag(data_dir: DataDir, conf: dict, log: Path) -> DagRunResult:
     _airflow(data_dir, ["dags", "test", DAG_ID, "--conf", json.dumps(conf)], log)
     result = latest_run(data_dir)
     if result.state != "success":
-        raise AirflowRunError(f"DAG run {result.run_id} ended in state {result.state}: "
-                              f"{result.task_states}. Task logs: {data_dir.airflow_home / 'logs'}")
+        raise AirflowRunError(
+            f"DAG run {result.run_id} ended in state {result.state}: "
+            f"{result.task_states}. Task logs: {data_dir.airflow_home / 'logs'}"
+        )
     return result
 
 
@@ -75,12 +78,14 @@ def latest_run(data_dir: DataDir) -> DagRunResult:
     """The newest run of the platform DAG as the metadata DB records it."""
     db = data_dir.airflow_home / "airflow.db"
     with sqlite3.connect(db) as con:
-        row = con.execute("select run_id, state from dag_run where dag_id = ? order by id desc limit 1",
-                          (DAG_ID,)).fetchone()
+        row = con.execute(
+            "select run_id, state from dag_run where dag_id = ? order by id desc limit 1", (DAG_ID,)
+        ).fetchone()
         if row is None:
             raise AirflowRunError(f"No run of {DAG_ID} recorded in {db}; run `weir demo` first.")
-        tasks = con.execute("select task_id, state from task_instance where dag_id = ? and run_id = ?",
-                            (DAG_ID, row[0])).fetchall()
+        tasks = con.execute(
+            "select task_id, state from task_instance where dag_id = ? and run_id = ?", (DAG_ID, row[0])
+        ).fetchall()
     return DagRunResult(row[0], row[1], dict(tasks))
 
 

@@ -72,8 +72,14 @@ def file_fingerprint(path: Path) -> str:
 
 
 def append(
-    con: duckdb.DuckDBPyConnection, key: Ed25519PrivateKey, head_file: Path, actor: str,
-    action: str, inputs: dict[str, Any], figures: dict[str, Any], now: datetime | None = None,
+    con: duckdb.DuckDBPyConnection,
+    key: Ed25519PrivateKey,
+    head_file: Path,
+    actor: str,
+    action: str,
+    inputs: dict[str, Any],
+    figures: dict[str, Any],
+    now: datetime | None = None,
 ) -> AuditEntry:
     """Append one signed entry in a transaction and move the signed head."""
     con.execute(DDL)
@@ -83,14 +89,18 @@ def append(
         fields = {
             "seq": (last[0] + 1) if last else 1,
             "recorded_at": (now or datetime.now(UTC)).isoformat(timespec="microseconds"),
-            "actor": actor, "action": action,
-            "inputs": canonical(inputs), "figures": canonical(figures),
+            "actor": actor,
+            "action": action,
+            "inputs": canonical(inputs),
+            "figures": canonical(figures),
             "prev_hash": last[1] if last else GENESIS,
         }
         digest = entry_hash(fields)
         entry = AuditEntry(**fields, entry_hash=digest, signature=key.sign(digest.encode()).hex())
-        con.execute("insert into audit.log values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [getattr(entry, f) for f in AuditEntry.__slots__])
+        con.execute(
+            "insert into audit.log values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [getattr(entry, f) for f in AuditEntry.__slots__],
+        )
         con.execute("commit")
     except Exception:
         con.execute("rollback")
@@ -104,8 +114,11 @@ def _head_message(seq: int, digest: str) -> bytes:
 
 
 def _write_head(path: Path, key: Ed25519PrivateKey, entry: AuditEntry) -> None:
-    head = {"seq": entry.seq, "entry_hash": entry.entry_hash,
-            "signature": key.sign(_head_message(entry.seq, entry.entry_hash)).hex()}
+    head = {
+        "seq": entry.seq,
+        "entry_hash": entry.entry_hash,
+        "signature": key.sign(_head_message(entry.seq, entry.entry_hash)).hex(),
+    }
     tmp = path.with_suffix(".tmp")
     tmp.write_text(canonical(head))
     tmp.replace(path)
@@ -151,7 +164,10 @@ def verify(entries: list[AuditEntry], public: Ed25519PublicKey, head_file: Path)
         return VerifyReport(len(entries), None, "signed head file has an invalid signature")
     last_seq = entries[-1].seq if entries else 0
     if head["seq"] != last_seq or head["entry_hash"] != prev:
-        return VerifyReport(len(entries), min(head["seq"], last_seq + 1),
-                            f"log ends at entry {last_seq} but the signed head names entry {head['seq']} "
-                            "(entries deleted from the end)")
+        return VerifyReport(
+            len(entries),
+            min(head["seq"], last_seq + 1),
+            f"log ends at entry {last_seq} but the signed head names entry {head['seq']} "
+            "(entries deleted from the end)",
+        )
     return VerifyReport(len(entries), None, None)

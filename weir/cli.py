@@ -18,8 +18,12 @@ from weir.generate import SOURCES, GenerateConfig
 from weir.landing import land_export, list_batches
 from weir.reporting import print_ledger
 
-app = typer.Typer(help="Weir: privacy-preserving data platform for social-commerce behaviour data.",
-                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+app = typer.Typer(
+    help="Weir: privacy-preserving data platform for social-commerce behaviour data.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
 audit_app = typer.Typer(help="Check the hash-chained, signed audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 keys_app = typer.Typer(help="Manage pseudonymisation keys.", no_args_is_help=True)
@@ -29,14 +33,21 @@ app.add_typer(privacy_app, name="privacy")
 console = Console()
 err_console = Console(stderr=True)
 
-DataDirOption = Annotated[Path | None, typer.Option(
-    "--data-dir", envvar=DATA_DIR_ENV, show_envvar=True,
-    help="Folder for landing files, warehouse, keys and Airflow state [default: ./.weir-data].")]
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        envvar=DATA_DIR_ENV,
+        show_envvar=True,
+        help="Folder for landing files, warehouse, keys and Airflow state [default: ./.weir-data].",
+    ),
+]
 UsersOption = Annotated[int, typer.Option(min=50, max=5_000_000, help="Number of (honest) users.")]
 DaysOption = Annotated[int, typer.Option(min=1, max=366, help="Days of behaviour to simulate.")]
 SeedOption = Annotated[int, typer.Option(min=0, help="Random seed: same seed, same files.")]
-BadRateOption = Annotated[float, typer.Option(
-    min=0.0, max=0.05, help="Rate at which each bad-input class is injected (0 to 0.05).")]
+BadRateOption = Annotated[
+    float, typer.Option(min=0.0, max=0.05, help="Rate at which each bad-input class is injected (0 to 0.05).")
+]
 StartOption = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="First day (UTC), YYYY-MM-DD.")]
 DEFAULT = GenerateConfig()  # one place for the defaults of generate and demo
 DEFAULT_START = datetime.combine(DEFAULT.start, datetime.min.time())
@@ -53,8 +64,9 @@ def _config(users: int, days: int, seed: int, bad_rate: float, start: datetime) 
 
 
 def _progress() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                    console=err_console, transient=False)
+    return Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=False
+    )
 
 
 def _print_batch(batch_id: str, rows: dict[str, int], injected: dict[str, dict[str, int]]) -> None:
@@ -70,8 +82,11 @@ def _data_dir(value: Path | None) -> DataDir:
 
 @app.command()
 def generate(
-    data_dir: DataDirOption = None, users: UsersOption = DEFAULT.users, days: DaysOption = DEFAULT.days,
-    seed: SeedOption = DEFAULT.seed, bad_rate: BadRateOption = DEFAULT.bad_rate,
+    data_dir: DataDirOption = None,
+    users: UsersOption = DEFAULT.users,
+    days: DaysOption = DEFAULT.days,
+    seed: SeedOption = DEFAULT.seed,
+    bad_rate: BadRateOption = DEFAULT.bad_rate,
     start: StartOption = DEFAULT_START,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
@@ -85,13 +100,24 @@ def generate(
         with _progress() as bar:
             task = bar.add_task("generating", total=len(SOURCES) + 2)
             result = pipeline.generate_stage(
-                _data_dir(data_dir), config, actor="cli:generate",
-                progress=lambda msg: bar.update(task, description=msg, advance=1))
+                _data_dir(data_dir),
+                config,
+                actor="cli:generate",
+                progress=lambda msg: bar.update(task, description=msg, advance=1),
+            )
     except WeirError as err:
         raise _fail(err) from err
     if as_json:
-        print(json.dumps({"batch_id": result.batch_id, "rows": result.rows, "injected": result.injected,
-                          "manifest": str(result.manifest)}))
+        print(
+            json.dumps(
+                {
+                    "batch_id": result.batch_id,
+                    "rows": result.rows,
+                    "injected": result.injected,
+                    "manifest": str(result.manifest),
+                }
+            )
+        )
         return
     _print_batch(result.batch_id, result.rows, result.injected)
     console.print(f"Landing zone: {result.landing}\nManifest (counts, planted truth): {result.manifest}")
@@ -99,8 +125,11 @@ def generate(
 
 @app.command()
 def demo(
-    data_dir: DataDirOption = None, users: UsersOption = DEFAULT.users, days: DaysOption = DEFAULT.days,
-    seed: SeedOption = DEFAULT.seed, bad_rate: BadRateOption = DEMO_BAD_RATE,
+    data_dir: DataDirOption = None,
+    users: UsersOption = DEFAULT.users,
+    days: DaysOption = DEFAULT.days,
+    seed: SeedOption = DEFAULT.seed,
+    bad_rate: BadRateOption = DEMO_BAD_RATE,
     start: StartOption = DEFAULT_START,
 ) -> None:
     """Run the whole platform DAG through embedded Airflow on generated data.
@@ -155,11 +184,14 @@ def audit_verify(data_dir: DataDirOption = None) -> None:
 
 @app.command()
 def ingest(
-    target: Annotated[str | None, typer.Argument(
-        help="Only this source (e.g. events); with --mapping, the export file or folder to load.")] = None,
+    target: Annotated[
+        str | None,
+        typer.Argument(help="Only this source (e.g. events); with --mapping, the export file or folder to load."),
+    ] = None,
     batch: Annotated[str | None, typer.Option("--batch", help="Only this batch id.")] = None,
-    mapping: Annotated[Path | None, typer.Option(
-        "--mapping", help="Source mapping YAML for your own export (see weir/mappings/).")] = None,
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", help="Source mapping YAML for your own export (see weir/mappings/).")
+    ] = None,
     data_dir: DataDirOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the load ledger as JSON.")] = False,
 ) -> None:
@@ -182,8 +214,9 @@ def ingest(
             source, batch = land_export(directory.landing, mapping, Path(target))
         with _progress() as bar:
             task = bar.add_task("ingesting", total=None)
-            results = pipeline.ingest_stage(directory, "cli:ingest", source, batch,
-                                            progress=lambda msg: bar.update(task, description=msg))
+            results = pipeline.ingest_stage(
+                directory, "cli:ingest", source, batch, progress=lambda msg: bar.update(task, description=msg)
+            )
     except WeirError as err:
         raise _fail(err) from err
     if as_json:
@@ -228,8 +261,9 @@ def airflow_ui(data_dir: DataDirOption = None) -> None:
 
     try:
         directory = _data_dir(data_dir)
-        console.print(f"Airflow UI on http://localhost:8080 — user admin, password in "
-                      f"{directory.airflow_home / 'passwords.json'}")
+        console.print(
+            f"Airflow UI on http://localhost:8080 — user admin, password in {directory.airflow_home / 'passwords.json'}"
+        )
         raise typer.Exit(airflow_env.serve(directory))
     except WeirError as err:
         raise _fail(err) from err
@@ -249,9 +283,11 @@ def keys_rotate(data_dir: DataDirOption = None) -> None:
         result = pipeline.rotate_stage(_data_dir(data_dir), "cli:keys rotate")
     except WeirError as err:
         raise _fail(err) from err
-    console.print(f"Rotated pseudonymisation key v{result.old_version} -> v{result.new_version}: "
-                  f"{result.tokens_mapped:,} tokens re-derived, {result.columns_rewritten} columns rewritten. "
-                  f"The old key is deleted.")
+    console.print(
+        f"Rotated pseudonymisation key v{result.old_version} -> v{result.new_version}: "
+        f"{result.tokens_mapped:,} tokens re-derived, {result.columns_rewritten} columns rewritten. "
+        f"The old key is deleted."
+    )
 
 
 @privacy_app.command("ropa")
@@ -265,12 +301,14 @@ def privacy_ropa(
     """
     from weir.ropa import by_category, record_of_processing
 
-    table = Table("category", "sources", "treatments", "purposes", "max retention (days)",
-                  title="Record of processing activities")
+    table = Table(
+        "category", "sources", "treatments", "purposes", "max retention (days)", title="Record of processing activities"
+    )
     table.columns[0].overflow = "fold"
     for row in by_category().iter_rows(named=True):
-        table.add_row(row["category"], row["sources"], row["treatments"], row["purposes"],
-                      str(row["max_retention_days"]))
+        table.add_row(
+            row["category"], row["sources"], row["treatments"], row["purposes"], str(row["max_retention_days"])
+        )
     console.print(table)
     if out is not None:
         record_of_processing().write_csv(out)

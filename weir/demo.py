@@ -28,8 +28,13 @@ def run_demo(data_dir: DataDir, config: GenerateConfig, step: Callable[[str], No
     step("migrating the Airflow metadata DB")
     log = airflow_env.prepare(data_dir)
     step("running DAG weir_platform through Airflow")
-    conf = {"users": config.users, "days": config.days, "seed": config.seed,
-            "bad_rate": config.bad_rate, "start": config.start.isoformat()}
+    conf = {
+        "users": config.users,
+        "days": config.days,
+        "seed": config.seed,
+        "bad_rate": config.bad_rate,
+        "start": config.start.isoformat(),
+    }
     run = airflow_env.run_dag(data_dir, conf, log)
     step("verifying the audit chain")
     report = pipeline.verify_audit(data_dir)

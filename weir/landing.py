@@ -21,8 +21,10 @@ class Batch(NamedTuple):
 def list_batches(landing: Path) -> list[Batch]:
     """Every (source, batch) folder holding part files, sorted; `_`-folders are metadata."""
     if not landing.is_dir():
-        raise LandingError(f"No landing folder at {landing}. Run `weir generate` first, "
-                           "or pass --data-dir pointing at a data dir that has one.")
+        raise LandingError(
+            f"No landing folder at {landing}. Run `weir generate` first, "
+            "or pass --data-dir pointing at a data dir that has one."
+        )
     batches = []
     for source in sorted(p for p in landing.iterdir() if p.is_dir() and not p.name.startswith("_")):
         for batch in sorted(p for p in source.iterdir() if p.is_dir()):

@@ -22,18 +22,34 @@ def record(data_dir: DataDir, actor: str, action: str, inputs: dict, figures: di
 
 
 def generate_stage(
-    data_dir: DataDir, config: GenerateConfig, actor: str,
+    data_dir: DataDir,
+    config: GenerateConfig,
+    actor: str,
     progress: Callable[[str], None] | None = None,
 ) -> GenerateResult:
     """Generate a batch into the landing zone and evidence it in the audit log."""
     ensure_writable(data_dir)
     result = generate(config, data_dir.landing, progress)
-    record(data_dir, actor, "generate", inputs={
-        "config": {"users": config.users, "days": config.days, "seed": config.seed,
-                   "bad_rate": config.bad_rate, "start": config.start.isoformat()},
-        "manifest_sha256": audit.file_fingerprint(result.manifest),
-    }, figures={"batch_id": result.batch_id, "rows": result.rows,
-                "injected": {s: sum(c.values()) for s, c in result.injected.items()}})
+    record(
+        data_dir,
+        actor,
+        "generate",
+        inputs={
+            "config": {
+                "users": config.users,
+                "days": config.days,
+                "seed": config.seed,
+                "bad_rate": config.bad_rate,
+                "start": config.start.isoformat(),
+            },
+            "manifest_sha256": audit.file_fingerprint(result.manifest),
+        },
+        figures={
+            "batch_id": result.batch_id,
+            "rows": result.rows,
+            "injected": {s: sum(c.values()) for s, c in result.injected.items()},
+        },
+    )
     return result
 
 
@@ -41,7 +57,8 @@ def config_from_params(params: dict) -> GenerateConfig:
     """Build a generator config from DAG params / CLI values (strings allowed)."""
     default = GenerateConfig()
     return GenerateConfig(
-        users=int(params.get("users", default.users)), days=int(params.get("days", default.days)),
+        users=int(params.get("users", default.users)),
+        days=int(params.get("days", default.days)),
         seed=int(params.get("seed", default.seed)),
         bad_rate=float(params.get("bad_rate", default.bad_rate)),
         start=date.fromisoformat(str(params.get("start", default.start.isoformat()))),
@@ -60,26 +77,47 @@ def verify_audit(data_dir: DataDir) -> audit.VerifyReport:
 
 
 def ingest_stage(
-    data_dir: DataDir, actor: str, source: str | None = None, batch_id: str | None = None,
+    data_dir: DataDir,
+    actor: str,
+    source: str | None = None,
+    batch_id: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> list[LoadResult]:
     """Load landing batches into `raw` and evidence every load in the audit log."""
     results = ingest(data_dir, source, batch_id, progress)
     loaded = [r for r in results if r.status == "loaded"]
-    record(data_dir, actor, "ingest", inputs={
-        "batches": [f"{r.source}/{r.batch_id}" for r in results],
-    }, figures={
-        f"{r.source}/{r.batch_id}": {"rows_in": r.rows_in, "rows_loaded": r.rows_loaded,
-                                     "rows_quarantined": r.rows_quarantined, "reasons": r.reasons}
-        for r in loaded
-    })
+    record(
+        data_dir,
+        actor,
+        "ingest",
+        inputs={
+            "batches": [f"{r.source}/{r.batch_id}" for r in results],
+        },
+        figures={
+            f"{r.source}/{r.batch_id}": {
+                "rows_in": r.rows_in,
+                "rows_loaded": r.rows_loaded,
+                "rows_quarantined": r.rows_quarantined,
+                "reasons": r.reasons,
+            }
+            for r in loaded
+        },
+    )
     return results
 
 
 def rotate_stage(data_dir: DataDir, actor: str) -> RotationResult:
     """Rotate the pseudonymisation key, re-tokenising the warehouse, and evidence it."""
     result = rotate_keys(data_dir)
-    record(data_dir, actor, "keys_rotate", inputs={"old_version": result.old_version},
-           figures={"new_version": result.new_version, "tokens_mapped": result.tokens_mapped,
-                    "columns_rewritten": result.columns_rewritten})
+    record(
+        data_dir,
+        actor,
+        "keys_rotate",
+        inputs={"old_version": result.old_version},
+        figures={
+            "new_version": result.new_version,
+            "tokens_mapped": result.tokens_mapped,
+            "columns_rewritten": result.columns_rewritten,
+        },
+    )
     return result

@@ -9,8 +9,9 @@ from weir.ingest import LoadResult
 def print_ledger(console: Console, results: list[LoadResult]) -> None:
     """Rows in / loaded / quarantined per batch, with the most common quarantine reasons."""
     batches = sorted({r.batch_id for r in results})
-    table = Table("source", "status", "rows in", "loaded", "quarantined",
-                  title=f"Load ledger — batch {', '.join(batches)}")
+    table = Table(
+        "source", "status", "rows in", "loaded", "quarantined", title=f"Load ledger — batch {', '.join(batches)}"
+    )
     table.add_column("top reason", no_wrap=True)
     for r in results:
         top = sorted(r.reasons.items(), key=lambda kv: -kv[1])

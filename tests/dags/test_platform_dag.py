@@ -54,10 +54,10 @@ def test_embedded_run_succeeds_and_is_recorded(demo_run) -> None:
     with sqlite3.connect(data_dir.airflow_home / "airflow.db") as con:
         states = con.execute("select state from dag_run where dag_id = 'weir_platform'").fetchall()
     assert states == [("success",)]
-    assert result.run.task_states == {"generate_batch": "success", "ingest_batch": "success",
-                                      "record_run": "success"}
+    assert result.run.task_states == {"generate_batch": "success", "ingest_batch": "success", "record_run": "success"}
     assert {r.source: r.rows_in == r.rows_loaded + r.rows_quarantined for r in result.loads} == {
-        r.source: True for r in result.loads}
+        r.source: True for r in result.loads
+    }
     assert len(result.loads) == 12
     assert len(steps) == 3
 
@@ -69,15 +69,17 @@ def test_audit_chain_covers_the_run(demo_run) -> None:
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         actions = con.execute("select actor, action from audit.log order by seq").fetchall()
     assert result.audit.ok and result.audit.entries == 3
-    assert actions == [("airflow:generate_batch", "generate"), ("airflow:ingest_batch", "ingest"),
-                       ("airflow:record_run", "dag_run")]
+    assert actions == [
+        ("airflow:generate_batch", "generate"),
+        ("airflow:ingest_batch", "ingest"),
+        ("airflow:record_run", "dag_run"),
+    ]
 
 
 def test_no_key_material_in_logs(demo_run) -> None:
     data_dir, _, _ = demo_run
     key = load_or_create_signing_key(data_dir.keys)
-    raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                            serialization.NoEncryption())
+    raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
     logs = [p for p in Path(data_dir.airflow_home).rglob("*") if p.is_file() and p.suffix in {".log", ".json", ""}]
 
     assert logs

@@ -30,9 +30,12 @@ def test_taobao_sample_loads_in_place_with_its_published_profile(tmp_path: Path)
     assert (result.rows_in, result.rows_loaded, result.rows_quarantined) == (9436, 9436, 0)
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         types = dict(con.execute("select event_type, count(*) from raw.events group by 1").fetchall())
-        users, items = con.execute("select count(distinct user_token), count(distinct item_id) from raw.events").fetchone()
-        first, last = con.execute("select strftime(min(ts), '%Y-%m-%d %H:%M:%S'), "
-                                  "strftime(max(ts), '%Y-%m-%d %H:%M:%S') from raw.events").fetchone()
+        users, items = con.execute(
+            "select count(distinct user_token), count(distinct item_id) from raw.events"
+        ).fetchone()
+        first, last = con.execute(
+            "select strftime(min(ts), '%Y-%m-%d %H:%M:%S'), strftime(max(ts), '%Y-%m-%d %H:%M:%S') from raw.events"
+        ).fetchone()
         raw_id = con.execute("select count(*) from raw.events where user_token = '999477'").fetchone()[0]
     # The figures SOURCE.md publishes for this file.
     assert types == {"view": 8520, "add_to_cart": 518, "like": 203, "purchase": 195}
@@ -42,13 +45,13 @@ def test_taobao_sample_loads_in_place_with_its_published_profile(tmp_path: Path)
 
 
 MESSY = (
-    b"1001,5001,77,pv,1511848894\r\n"      # Windows line ending
-    b"1001,5001,77,pv,1511848894\r\n"      # exact duplicate row
-    b",5002,77,buy,1511848900\r\n"          # blank user id
+    b"1001,5001,77,pv,1511848894\r\n"  # Windows line ending
+    b"1001,5001,77,pv,1511848894\r\n"  # exact duplicate row
+    b",5002,77,buy,1511848900\r\n"  # blank user id
     b"1002.0,5003.0,77,cart,1511848901\r\n"  # ids written as floats
     b"1003,5004,77,teleport,1511848902\r\n"  # unknown behaviour
-    b"1004,5005,77,pv,yesterday\r\n"        # unparsable time
-    b"1005,5006,77,pv"                       # truncated last line, no final newline
+    b"1004,5005,77,pv,yesterday\r\n"  # unparsable time
+    b"1005,5006,77,pv"  # truncated last line, no final newline
 )
 
 
@@ -59,8 +62,13 @@ def test_messy_export_each_case_handled_or_quarantined(tmp_path: Path) -> None:
     data_dir, result = _load(tmp_path / "weir", TAOBAO_MAPPING, export)
 
     assert (result.rows_in, result.rows_loaded) == (7, 2)
-    assert result.reasons == {"duplicate_id": 1, "missing_required": 1, "unknown_enum_value": 1,
-                              "wrong_type": 1, "malformed_line": 1}
+    assert result.reasons == {
+        "duplicate_id": 1,
+        "missing_required": 1,
+        "unknown_enum_value": 1,
+        "wrong_type": 1,
+        "malformed_line": 1,
+    }
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         tokens = {r[0] for r in con.execute("select user_token from raw.events").fetchall()}
         lines = dict(con.execute("select _line, item_id from raw.events").fetchall())
@@ -79,11 +87,14 @@ def test_landing_the_same_export_twice_is_one_batch(tmp_path: Path) -> None:
     assert again.status == "already_loaded" and again.batch_id == first.batch_id
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("source: events\nformat: csv\nheader: false\n", "`header: false` needs `columns:`"),
-    ("source: events\nformat: xlsx\n", "Mapping .* is invalid"),
-    ("source: events\nformat: csv\ndelimiter: ';;'\n", "delimiter ';;' must be one character"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("source: events\nformat: csv\nheader: false\n", "`header: false` needs `columns:`"),
+        ("source: events\nformat: xlsx\n", "Mapping .* is invalid"),
+        ("source: events\nformat: csv\ndelimiter: ';;'\n", "delimiter ';;' must be one character"),
+    ],
+)
 def test_bad_mappings_are_refused_with_the_fix(tmp_path: Path, text: str, message: str) -> None:
     mapping = tmp_path / "m.yml"
     mapping.write_text(text)

@@ -9,8 +9,14 @@ from privacy._pseudonymise import build_token_map, key_params
 
 def _forms(key) -> list[str]:
     params = key_params(key)
-    return [key.material.hex(), params["ipad"].hex(), params["opad"].hex(),
-            repr(key.material), repr(params["ipad"])[2:40], repr(params["opad"])[2:40]]
+    return [
+        key.material.hex(),
+        params["ipad"].hex(),
+        params["opad"].hex(),
+        repr(key.material),
+        repr(params["ipad"])[2:40],
+        repr(params["opad"])[2:40],
+    ]
 
 
 def test_failing_token_query_does_not_leak_the_key(tmp_path) -> None:
@@ -29,8 +35,10 @@ def test_ingest_outputs_hold_no_key_material(loaded, capfd) -> None:
     data_dir, _, _ = loaded
     keys = [current_hmac_key(data_dir.keys), vault_master_key(data_dir.keys)]
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
-        tables = con.execute("select table_schema, table_name from information_schema.tables "
-                             "where table_schema in ('raw', 'ingest', 'audit', 'consent')").fetchall()
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ('raw', 'ingest', 'audit', 'consent')"
+        ).fetchall()
         dump = " ".join(str(con.execute(f'select * from "{s}"."{t}"').fetchall()) for s, t in tables)
     out, err = capfd.readouterr()
 

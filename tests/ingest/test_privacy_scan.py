@@ -12,8 +12,13 @@ from weir.generate._badinput import OVERSIZE_TEXT
 def _landing_values(data_dir, generated) -> set[str]:
     """Every raw user id, device id, e-mail, phone, name and planted review PII."""
     batch = data_dir.landing / "users" / generated.batch_id
-    users = pl.read_csv(next(batch.glob("*.csv")), infer_schema_length=0, truncate_ragged_lines=True,
-                        ignore_errors=True, encoding="utf8-lossy")
+    users = pl.read_csv(
+        next(batch.glob("*.csv")),
+        infer_schema_length=0,
+        truncate_ragged_lines=True,
+        ignore_errors=True,
+        encoding="utf8-lossy",
+    )
     values = set()
     for column in ("user_id", "name", "phone", "email"):
         values |= {v for v in users[column].drop_nulls().to_list() if len(v) >= 6}
@@ -37,13 +42,16 @@ def test_no_raw_value_in_any_warehouse_table(loaded) -> None:
     assert len(secrets) > 1500
     con = duckdb.connect(str(data_dir.warehouse), read_only=True)
     con.register("secrets", pl.DataFrame({"value": sorted(secrets)}).to_arrow())
-    columns = con.execute("select table_schema, table_name, column_name from information_schema.columns "
-                          "where data_type = 'VARCHAR' and table_schema not in ('audit', 'main')").fetchall()
+    columns = con.execute(
+        "select table_schema, table_name, column_name from information_schema.columns "
+        "where data_type = 'VARCHAR' and table_schema not in ('audit', 'main')"
+    ).fetchall()
 
     hits = {}
     for schema, table, column in columns:  # every text column of every table
-        found = con.execute(f'select count(*) from "{schema}"."{table}" t join secrets s '
-                            f'on contains(t."{column}", s.value)').fetchone()[0]
+        found = con.execute(
+            f'select count(*) from "{schema}"."{table}" t join secrets s on contains(t."{column}", s.value)'
+        ).fetchone()[0]
         if found:
             hits[f"{schema}.{table}.{column}"] = found
 
@@ -55,8 +63,11 @@ def test_review_text_is_scrubbed_in_raw(loaded) -> None:
     data_dir, generated, _ = loaded
     planted = json.loads(generated.manifest.read_text())["truth"]["review_pii_counts"]
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
-        found = {kind: con.execute("select count(*) from raw.reviews where contains(text, ?)", [tag]).fetchone()[0]
-                 for kind, tag in PLACEHOLDERS.items() if kind in planted}
+        found = {
+            kind: con.execute("select count(*) from raw.reviews where contains(text, ?)", [tag]).fetchone()[0]
+            for kind, tag in PLACEHOLDERS.items()
+            if kind in planted
+        }
 
     assert set(found) == set(planted)
     for kind, count in found.items():

@@ -13,12 +13,18 @@ from weir.ingest import ingest
 
 
 def _token_values(con: duckdb.DuckDBPyConnection) -> set[str]:
-    columns = con.execute("select table_schema, table_name, column_name from information_schema.columns "
-                          "where column_name like '%token%' and data_type = 'VARCHAR'").fetchall()
+    columns = con.execute(
+        "select table_schema, table_name, column_name from information_schema.columns "
+        "where column_name like '%token%' and data_type = 'VARCHAR'"
+    ).fetchall()
     values = set()
     for schema, table, column in columns:
-        values |= {r[0] for r in con.execute(f'select distinct "{column}" from "{schema}"."{table}" '
-                                             f'where "{column}" is not null').fetchall()}
+        values |= {
+            r[0]
+            for r in con.execute(
+                f'select distinct "{column}" from "{schema}"."{table}" where "{column}" is not null'
+            ).fetchall()
+        }
     return values
 
 
@@ -46,8 +52,12 @@ def test_no_old_token_left_anywhere(rotated) -> None:
     data_dir, before, _, _ = rotated
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         after = _token_values(con)
-        quarantine = " ".join(r[0] for r in con.execute(
-            "select sanitised_text from ingest.quarantine where sanitised_text is not null").fetchall())
+        quarantine = " ".join(
+            r[0]
+            for r in con.execute(
+                "select sanitised_text from ingest.quarantine where sanitised_text is not null"
+            ).fetchall()
+        )
 
     assert before and all(t.startswith("tk1_") for t in before)
     assert after and all(t.startswith("tk2_") for t in after)
@@ -60,7 +70,9 @@ def test_joins_survive_and_vault_still_opens(rotated) -> None:
         joined = con.execute("select count(*) from raw.events e join raw.users u using (user_token)").fetchone()[0]
         token = con.execute("select user_token from vault.contacts where field = 'email' limit 1").fetchone()[0]
         email = _vault.read(con, vault_master_key(data_dir.keys), token, "email")
-        consent_tokens = con.execute("select count(*) from consent.ledger c join raw.users u using (user_token)").fetchone()[0]
+        consent_tokens = con.execute(
+            "select count(*) from consent.ledger c join raw.users u using (user_token)"
+        ).fetchone()[0]
 
     assert joined == joins > 0
     assert "@" in email
@@ -69,13 +81,16 @@ def test_joins_survive_and_vault_still_opens(rotated) -> None:
 
 def test_new_batches_use_the_new_key(rotated) -> None:
     data_dir, _, _, _ = rotated
-    generate(GenerateConfig(users=300, days=1, seed=4, start=__import__("datetime").date(2026, 10, 3)), data_dir.landing)
+    generate(
+        GenerateConfig(users=300, days=1, seed=4, start=__import__("datetime").date(2026, 10, 3)), data_dir.landing
+    )
 
     ingest(data_dir, "events")
 
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         versions = {r[0] for r in con.execute("select distinct left(user_token, 4) from raw.events").fetchall()}
-        linked = con.execute("select count(*) from raw.events e join raw.users u using (user_token) "
-                             "where e._batch_id like '20261003%'").fetchone()[0]
+        linked = con.execute(
+            "select count(*) from raw.events e join raw.users u using (user_token) where e._batch_id like '20261003%'"
+        ).fetchone()[0]
     assert versions == {"tk2_"}
     assert linked > 0

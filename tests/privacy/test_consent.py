@@ -28,17 +28,20 @@ def con() -> duckdb.DuckDBPyConnection:
     return con
 
 
-@pytest.mark.parametrize(("user", "purpose", "when", "expected"), [
-    ("tk1_a", "marketing", at(1), True),
-    ("tk1_a", "marketing", at(2), True),
-    ("tk1_a", "marketing", at(3), False),
-    ("tk1_a", "marketing", at(4), False),
-    ("tk1_a", "marketing", at(6), True),
-    ("tk1_a", "marketing", datetime(2026, 9, 30, tzinfo=UTC), False),  # before any event
-    ("tk1_a", "analytics", at(6), False),  # never asked
-    ("tk1_b", "analytics", at(2, 1), False),
-    ("tk1_x", "analytics", at(6), False),  # unknown user
-])
+@pytest.mark.parametrize(
+    ("user", "purpose", "when", "expected"),
+    [
+        ("tk1_a", "marketing", at(1), True),
+        ("tk1_a", "marketing", at(2), True),
+        ("tk1_a", "marketing", at(3), False),
+        ("tk1_a", "marketing", at(4), False),
+        ("tk1_a", "marketing", at(6), True),
+        ("tk1_a", "marketing", datetime(2026, 9, 30, tzinfo=UTC), False),  # before any event
+        ("tk1_a", "analytics", at(6), False),  # never asked
+        ("tk1_b", "analytics", at(2, 1), False),
+        ("tk1_x", "analytics", at(6), False),  # unknown user
+    ],
+)
 def test_holds(con, user: str, purpose: str, when: datetime, expected: bool) -> None:
     assert holds(con, user, purpose, when) is expected
 

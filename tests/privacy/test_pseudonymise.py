@@ -12,8 +12,11 @@ from privacy._pseudonymise import TOKEN_PATTERN, build_token_map, key_params, to
 
 KEY_1 = SecretKey(1, bytes(range(32)))
 KEY_2 = SecretKey(2, bytes(range(1, 33)))
-ids = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
-              min_size=1, max_size=40).map(str.strip).filter(bool)
+ids = (
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=40)
+    .map(str.strip)
+    .filter(bool)
+)
 
 
 def sql_token(key: SecretKey, kind: str, value: str) -> str:
@@ -38,11 +41,14 @@ def test_token_is_stable_differs_across_keys_and_hides_input(value: str) -> None
     assert re.fullmatch(TOKEN_PATTERN, first)
 
 
-@pytest.mark.parametrize(("kind", "a", "b"), [
-    ("phone", "+86 138 1234 5678", "13812345678"),
-    ("phone", "+86-138-1234-5678", "138 1234 5678"),
-    ("email", "Wang.Li88@QQ.com ", "wang.li88@qq.com"),
-])
+@pytest.mark.parametrize(
+    ("kind", "a", "b"),
+    [
+        ("phone", "+86 138 1234 5678", "13812345678"),
+        ("phone", "+86-138-1234-5678", "138 1234 5678"),
+        ("email", "Wang.Li88@QQ.com ", "wang.li88@qq.com"),
+    ],
+)
 def test_formatting_variants_give_one_token(kind: str, a: str, b: str) -> None:
     assert sql_token(KEY_1, kind, a) == sql_token(KEY_1, kind, b)
 

@@ -28,27 +28,41 @@ class SourceFormat:
 
 # Landing format per source, and which column each bad-input class corrupts in it.
 SOURCES: dict[str, SourceFormat] = {
-    "users": SourceFormat("csv", BadInputSpec(
-        id="user_id", ts="signup_at", text="name", required="user_id")),
+    "users": SourceFormat("csv", BadInputSpec(id="user_id", ts="signup_at", text="name", required="user_id")),
     "follows": SourceFormat("parquet"),
-    "events": SourceFormat("jsonl", BadInputSpec(
-        id="event_id", ts="ts", number="dwell_ms", text="user_agent", required="user_id",
-        enum="event_type"), daily_parts=True),
-    "orders": SourceFormat("csv", BadInputSpec(
-        id="order_id", ts="ordered_at", number="amount_cents", text="shipping_city",
-        required="user_id", enum="status")),
-    "reviews": SourceFormat("jsonl", BadInputSpec(
-        id="review_id", ts="created_at", number="rating", text="text", required="item_id")),
+    "events": SourceFormat(
+        "jsonl",
+        BadInputSpec(
+            id="event_id", ts="ts", number="dwell_ms", text="user_agent", required="user_id", enum="event_type"
+        ),
+        daily_parts=True,
+    ),
+    "orders": SourceFormat(
+        "csv",
+        BadInputSpec(
+            id="order_id",
+            ts="ordered_at",
+            number="amount_cents",
+            text="shipping_city",
+            required="user_id",
+            enum="status",
+        ),
+    ),
+    "reviews": SourceFormat(
+        "jsonl", BadInputSpec(id="review_id", ts="created_at", number="rating", text="text", required="item_id")
+    ),
     "group_buys": SourceFormat("csv"),
     "bargains": SourceFormat("csv"),
     "live_streams": SourceFormat("csv"),
     "assignments": SourceFormat("parquet"),
     "impressions": SourceFormat("parquet"),
-    "consent": SourceFormat("jsonl", BadInputSpec(
-        id="consent_id", ts="ts", required="purpose", enum="purpose", user="user_id")),
-    "dsr": SourceFormat("jsonl", BadInputSpec(
-        id="request_id", ts="received_at", required="request_type", enum="request_type",
-        user="user_id")),
+    "consent": SourceFormat(
+        "jsonl", BadInputSpec(id="consent_id", ts="ts", required="purpose", enum="purpose", user="user_id")
+    ),
+    "dsr": SourceFormat(
+        "jsonl",
+        BadInputSpec(id="request_id", ts="received_at", required="request_type", enum="request_type", user="user_id"),
+    ),
 }
 
 
@@ -70,7 +84,8 @@ class GenerateConfig:
         if not 0 <= self.bad_rate <= MAX_BAD_RATE:
             raise ConfigError(
                 f"--bad-rate {self.bad_rate} is out of range; use 0 to {MAX_BAD_RATE} "
-                f"(each of the {len(BAD_CLASSES)} bad-input classes is injected at this rate).")
+                f"(each of the {len(BAD_CLASSES)} bad-input classes is injected at this rate)."
+            )
         if self.seed < 0:
             raise ConfigError(f"--seed {self.seed} is negative; use a seed of 0 or more.")
 
@@ -105,8 +120,9 @@ def _write_source(
     lines = to_lines(frame, spec.fmt, bad, spec.bad)
     ts_col = spec.bad.ts
     part = frame[ts_col].str.slice(0, 10) if spec.daily_parts and ts_col else pl.Series([""] * frame.height)
-    table = pl.DataFrame({"line": lines, "part": part, "bad_class": bad,
-                          "row_id": frame[spec.bad.id] if spec.bad.id else None})
+    table = pl.DataFrame(
+        {"line": lines, "part": part, "bad_class": bad, "row_id": frame[spec.bad.id] if spec.bad.id else None}
+    )
     header = ",".join(frame.columns) if spec.fmt == "csv" else None
     files, bad_rows = [], []
     for i, (key, group) in enumerate(table.group_by("part", maintain_order=True)):  # parts, not rows
@@ -115,21 +131,24 @@ def _write_source(
         write_lines(path, group["line"], header)
         files.append(path)
         offset = 2 if header else 1  # line numbers are 1-based; CSV data starts after the header
-        bad_rows.append(group.with_row_index("line_no", offset=offset).filter(
-            pl.col("bad_class").is_not_null()).select(
-            file=pl.lit(str(path.relative_to(folder.parents[1]))), line=pl.col("line_no").cast(pl.Int64),
-            bad_class="bad_class", row_id="row_id"))
+        bad_rows.append(
+            group.with_row_index("line_no", offset=offset)
+            .filter(pl.col("bad_class").is_not_null())
+            .select(
+                file=pl.lit(str(path.relative_to(folder.parents[1]))),
+                line=pl.col("line_no").cast(pl.Int64),
+                bad_class="bad_class",
+                row_id="row_id",
+            )
+        )
     return files, pl.concat(bad_rows) if bad_rows else pl.DataFrame()
 
 
-def generate(
-    config: GenerateConfig, landing: Path, progress: Callable[[str], None] | None = None
-) -> GenerateResult:
+def generate(config: GenerateConfig, landing: Path, progress: Callable[[str], None] | None = None) -> GenerateResult:
     """Generate one batch into `landing/<source>/<batch_id>/`; replace a previous copy of it."""
     note = progress or (lambda _: None)
     note("simulating behaviour")
-    world = build(config.seed, config.users, config.start_ms, config.days,
-                  f"{config.start:%y%m%d}s{config.seed}")
+    world = build(config.seed, config.users, config.start_ms, config.days, f"{config.start:%y%m%d}s{config.seed}")
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, 99]))
     all_files, bad_frames, injected = [], [], {}
     for name, frame in world.sources.items():
@@ -137,22 +156,35 @@ def generate(
         spec = SOURCES[name]
         folder = landing / name / config.batch_id
         shutil.rmtree(folder, ignore_errors=True)
-        bad = (choose_bad_rows(rng, frame.height, spec.bad, config.bad_rate) if spec.fmt != "parquet"
-               else pl.Series("bad_class", [None] * frame.height, dtype=pl.Utf8))
+        bad = (
+            choose_bad_rows(rng, frame.height, spec.bad, config.bad_rate)
+            if spec.fmt != "parquet"
+            else pl.Series("bad_class", [None] * frame.height, dtype=pl.Utf8)
+        )
         files, bad_rows = _write_source(name, frame, spec, folder, bad)
         all_files += files
         if bad_rows.height:
-            bad_frames.append(bad_rows.with_columns(
-                source=pl.lit(name), field=pl.col("bad_class").replace_strict(
-                    {c: spec.bad.field_for(c) for c in BAD_CLASSES}, return_dtype=pl.Utf8)))
+            bad_frames.append(
+                bad_rows.with_columns(
+                    source=pl.lit(name),
+                    field=pl.col("bad_class").replace_strict(
+                        {c: spec.bad.field_for(c) for c in BAD_CLASSES}, return_dtype=pl.Utf8
+                    ),
+                )
+            )
         injected[name] = {c: int((bad == c).sum()) for c in BAD_CLASSES if (bad == c).any()}
     note("writing manifest")
     manifest_dir = landing / "_manifests" / config.batch_id
     manifest_dir.mkdir(parents=True, exist_ok=True)
-    bad_schema = {"file": pl.Utf8, "line": pl.Int64, "bad_class": pl.Utf8, "row_id": pl.Utf8,
-                  "source": pl.Utf8, "field": pl.Utf8}
-    bad_rows = pl.concat([pl.DataFrame(schema=bad_schema), *(f.cast(bad_schema) for f in bad_frames)],
-                         how="diagonal")
+    bad_schema = {
+        "file": pl.Utf8,
+        "line": pl.Int64,
+        "bad_class": pl.Utf8,
+        "row_id": pl.Utf8,
+        "source": pl.Utf8,
+        "field": pl.Utf8,
+    }
+    bad_rows = pl.concat([pl.DataFrame(schema=bad_schema), *(f.cast(bad_schema) for f in bad_frames)], how="diagonal")
     bad_rows.write_parquet(manifest_dir / "bad_rows.parquet")
     rows = {name: frame.height for name, frame in world.sources.items()}
     manifest = {

@@ -12,9 +12,16 @@ import numpy as np
 import polars as pl
 
 BAD_CLASSES = [
-    "malformed_line", "wrong_type", "missing_required", "unknown_enum_value",
-    "future_timestamp", "ancient_timestamp", "duplicate_id", "oversize_field",
-    "invalid_encoding", "unknown_user",
+    "malformed_line",
+    "wrong_type",
+    "missing_required",
+    "unknown_enum_value",
+    "future_timestamp",
+    "ancient_timestamp",
+    "duplicate_id",
+    "oversize_field",
+    "invalid_encoding",
+    "unknown_user",
 ]
 MAX_BAD_RATE = 0.05  # ten classes at 5% each fill every odd row: the ceiling of this scheme
 ENCODING_MARKER = "@@WEIR_INVALID_UTF8@@"
@@ -36,16 +43,20 @@ class BadInputSpec:
 
     def field_for(self, bad_class: str) -> str | None:
         return {
-            "malformed_line": self.id, "wrong_type": self.number, "missing_required": self.required,
-            "unknown_enum_value": self.enum, "future_timestamp": self.ts, "ancient_timestamp": self.ts,
-            "duplicate_id": self.id, "oversize_field": self.text, "invalid_encoding": self.text,
+            "malformed_line": self.id,
+            "wrong_type": self.number,
+            "missing_required": self.required,
+            "unknown_enum_value": self.enum,
+            "future_timestamp": self.ts,
+            "ancient_timestamp": self.ts,
+            "duplicate_id": self.id,
+            "oversize_field": self.text,
+            "invalid_encoding": self.text,
             "unknown_user": self.user,
         }[bad_class]
 
 
-def choose_bad_rows(
-    rng: np.random.Generator, n_rows: int, spec: BadInputSpec, rate: float
-) -> pl.Series:
+def choose_bad_rows(rng: np.random.Generator, n_rows: int, spec: BadInputSpec, rate: float) -> pl.Series:
     """Class name per row (null for good rows); each applicable class hits ~rate of the rows."""
     classes = [c for c in BAD_CLASSES if spec.field_for(c) is not None]
     counts = rng.binomial(n_rows, rate, len(classes)) if rate > 0 else np.zeros(len(classes), int)

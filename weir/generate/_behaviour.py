@@ -33,9 +33,15 @@ def _assign(rng: np.random.Generator, n_users: int) -> tuple[pl.DataFrame, np.nd
     for experiment_id, effect in EXPERIMENTS:  # two experiments, not rows
         treated = rng.random(n_users) < 0.5
         lift *= np.where(treated, 1 + effect, 1.0)
-        frames.append(pl.DataFrame({
-            "user_idx": np.arange(n_users), "experiment_id": experiment_id,
-            "variant": np.where(treated, "treatment", "control")}))
+        frames.append(
+            pl.DataFrame(
+                {
+                    "user_idx": np.arange(n_users),
+                    "experiment_id": experiment_id,
+                    "variant": np.where(treated, "treatment", "control"),
+                }
+            )
+        )
     return pl.concat(frames), lift
 
 
@@ -54,8 +60,9 @@ def build(rng_seq: list[np.random.Generator], n_honest: int, start_ms: int, days
     rate = _sessions.activity(next(r), n_users)
     rate[n_honest:] = 0.05  # ring accounts are dormant apart from their fraud
     share_p = np.clip(0.02 + 0.03 * np.log1p(followers), 0, 0.5)
-    organic = _sessions.organic_sessions(next(r), rate, share_p, items["popularity"].to_numpy(),
-                                         streams, start_ms, days)
+    organic = _sessions.organic_sessions(
+        next(r), rate, share_p, items["popularity"].to_numpy(), streams, start_ms, days
+    )
     plan = _cascades.grow(next(r), organic, followers, rate, end_ms)
     assignments, lift = _assign(next(r), n_users)
     rng = next(r)
@@ -63,10 +70,29 @@ def build(rng_seq: list[np.random.Generator], n_honest: int, start_ms: int, days
     plan, group_buys, joins = _campaigns.group_buys(rng, plan, rate, end_ms)
     bargains, bargain_sessions = _campaigns.bargains(rng, plan, rate, end_ms)
     fraud_plan, fraud_bargains, members = _fraud.ring_plans(
-        rng, sizes, n_honest, 2 * n_users, items, start_ms, days,
-        first_share=int(plan["share_idx"].max() or 0) + 1, first_bargain=bargains.height)
+        rng,
+        sizes,
+        n_honest,
+        2 * n_users,
+        items,
+        start_ms,
+        days,
+        first_share=int(plan["share_idx"].max() or 0) + 1,
+        first_bargain=bargains.height,
+    )
     extra = _sessions.cart_and_purchase(rng, pl.concat([joins, bargain_sessions, fraud_plan]), lift)
     plan = pl.concat([plan, extra], how="diagonal_relaxed").with_row_index("session_idx")
     plan = plan.with_columns(pl.col("session_idx").cast(pl.Int64))
-    return Behaviour(plan, weight, followers, follows, items, streams, group_buys,
-                     pl.concat([bargains, fraud_bargains]), members, assignments, n_honest)
+    return Behaviour(
+        plan,
+        weight,
+        followers,
+        follows,
+        items,
+        streams,
+        group_buys,
+        pl.concat([bargains, fraud_bargains]),
+        members,
+        assignments,
+        n_honest,
+    )

@@ -41,27 +41,44 @@ def group_buys(
     gid, join_ms = gid[accepted], join_ms[accepted]
     joined = np.bincount(gid, minlength=g) + 1
     filled = joined >= required
-    table = pl.DataFrame({
-        "group_buy_idx": np.arange(g), "initiator_idx": init["user_idx"].to_numpy(),
-        "item_idx": init["item_idx"].to_numpy(), "required_size": required,
-        "created_ms": created, "expires_ms": created + CAMPAIGN_TTL_MS,
-        "is_filled": filled, "filled_ms": np.full(g, -1),
-    })
-    last_join = pl.DataFrame({"group_buy_idx": gid, "join_ms": join_ms}).group_by("group_buy_idx").agg(
-        pl.col("join_ms").max())
-    table = table.join(last_join, on="group_buy_idx", how="left").with_columns(
-        filled_ms=pl.when(pl.col("is_filled")).then(pl.col("join_ms")).otherwise(None)
-    ).drop("join_ms").sort("group_buy_idx")
+    table = pl.DataFrame(
+        {
+            "group_buy_idx": np.arange(g),
+            "initiator_idx": init["user_idx"].to_numpy(),
+            "item_idx": init["item_idx"].to_numpy(),
+            "required_size": required,
+            "created_ms": created,
+            "expires_ms": created + CAMPAIGN_TTL_MS,
+            "is_filled": filled,
+            "filled_ms": np.full(g, -1),
+        }
+    )
+    last_join = (
+        pl.DataFrame({"group_buy_idx": gid, "join_ms": join_ms}).group_by("group_buy_idx").agg(pl.col("join_ms").max())
+    )
+    table = (
+        table.join(last_join, on="group_buy_idx", how="left")
+        .with_columns(filled_ms=pl.when(pl.col("is_filled")).then(pl.col("join_ms")).otherwise(None))
+        .drop("join_ms")
+        .sort("group_buy_idx")
+    )
     joins = plan_frame(
-        user_idx=_pick_users(rng, user_weight, len(gid)), start_ms=join_ms,
-        channel=np.full(len(gid), "group_chat"), item_idx=init["item_idx"].to_numpy()[gid],
-        group_buy=gid, force_purchase=np.ones(len(gid), bool), kind=np.full(len(gid), "group_join"),
+        user_idx=_pick_users(rng, user_weight, len(gid)),
+        start_ms=join_ms,
+        channel=np.full(len(gid), "group_chat"),
+        item_idx=init["item_idx"].to_numpy()[gid],
+        group_buy=gid,
+        force_purchase=np.ones(len(gid), bool),
+        kind=np.full(len(gid), "group_join"),
     )
     return plan, table, joins
 
 
 def bargains(
-    rng: np.random.Generator, plan: pl.DataFrame, user_weight: np.ndarray, end_ms: int,
+    rng: np.random.Generator,
+    plan: pl.DataFrame,
+    user_weight: np.ndarray,
+    end_ms: int,
     first_idx: int = 0,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Start bargains from abandoned carts; add helper and completion sessions."""
@@ -71,14 +88,31 @@ def bargains(
     needed = rng.integers(5, 26, b)
     created = init["start_ms"].to_numpy() + 60_000
     helpers = rng.poisson(needed * rng.uniform(0.3, 1.6, b))
-    return bargain_frames(rng, init["user_idx"].to_numpy(), init["item_idx"].to_numpy(), needed,
-                           created, helpers, user_weight, end_ms, first_idx)
+    return bargain_frames(
+        rng,
+        init["user_idx"].to_numpy(),
+        init["item_idx"].to_numpy(),
+        needed,
+        created,
+        helpers,
+        user_weight,
+        end_ms,
+        first_idx,
+    )
 
 
 def bargain_frames(
-    rng: np.random.Generator, initiator: np.ndarray, item: np.ndarray, needed: np.ndarray,
-    created: np.ndarray, helpers: np.ndarray, user_weight: np.ndarray | None, end_ms: int,
-    first_idx: int, helper_users: np.ndarray | None = None, help_gap_mean_ms: float = 3_600_000,
+    rng: np.random.Generator,
+    initiator: np.ndarray,
+    item: np.ndarray,
+    needed: np.ndarray,
+    created: np.ndarray,
+    helpers: np.ndarray,
+    user_weight: np.ndarray | None,
+    end_ms: int,
+    first_idx: int,
+    helper_users: np.ndarray | None = None,
+    help_gap_mean_ms: float = 3_600_000,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Bargain table plus helper and completion sessions; shared with the bargain farms."""
     b = len(initiator)
@@ -96,21 +130,35 @@ def bargain_frames(
     done_at = rank == needed[bid] - 1
     completed_ms = np.full(b, -1, dtype=np.int64)
     completed_ms[bid[done_at]] = help_ms[done_at]
-    table = pl.DataFrame({
-        "bargain_idx": np.arange(b) + first_idx, "initiator_idx": initiator, "item_idx": item,
-        "helps_needed": needed, "created_ms": created, "expires_ms": created + CAMPAIGN_TTL_MS,
-        "completed_ms": completed_ms,
-    }).with_columns(pl.col("completed_ms").replace(-1, None))
+    table = pl.DataFrame(
+        {
+            "bargain_idx": np.arange(b) + first_idx,
+            "initiator_idx": initiator,
+            "item_idx": item,
+            "helps_needed": needed,
+            "created_ms": created,
+            "expires_ms": created + CAMPAIGN_TTL_MS,
+            "completed_ms": completed_ms,
+        }
+    ).with_columns(pl.col("completed_ms").replace(-1, None))
     help_sessions = plan_frame(
-        user_idx=helper, start_ms=help_ms, channel=np.full(len(bid), "group_chat"),
-        item_idx=item[bid], bargain=bid + first_idx, n_view=np.zeros(len(bid), np.int64),
+        user_idx=helper,
+        start_ms=help_ms,
+        channel=np.full(len(bid), "group_chat"),
+        item_idx=item[bid],
+        bargain=bid + first_idx,
+        n_view=np.zeros(len(bid), np.int64),
         kind=np.full(len(bid), "bargain_help"),
     )
     done = completed_ms >= 0
     buy_sessions = plan_frame(
-        user_idx=initiator[done], start_ms=completed_ms[done] + 30_000,
-        channel=np.full(int(done.sum()), "group_chat"), item_idx=item[done],
-        bargain=np.arange(b)[done] + first_idx, n_view=np.zeros(int(done.sum()), np.int64),
-        force_purchase=np.ones(int(done.sum()), bool), kind=np.full(int(done.sum()), "bargain_buy"),
+        user_idx=initiator[done],
+        start_ms=completed_ms[done] + 30_000,
+        channel=np.full(int(done.sum()), "group_chat"),
+        item_idx=item[done],
+        bargain=np.arange(b)[done] + first_idx,
+        n_view=np.zeros(int(done.sum()), np.int64),
+        force_purchase=np.ones(int(done.sum()), bool),
+        kind=np.full(int(done.sum()), "bargain_buy"),
     )
     return table, pl.concat([help_sessions, buy_sessions])

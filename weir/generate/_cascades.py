@@ -53,12 +53,20 @@ def grow(
         reshare = (rng.random(n) < RESHARE_P * 0.85**depth) & (clicker != sharer[parent])
         new_idx = np.where(reshare, next_share + np.cumsum(reshare) - 1, -1)
         next_share += int(reshare.sum())
-        levels.append(plan_frame(
-            user_idx=clicker, start_ms=start, channel=np.full(n, "share_link"),
-            item_idx=item[parent], via_share=share_idx[parent], n_view=1 + rng.geometric(0.5, n) - 1,
-            is_share=reshare, share_idx=new_idx, parent_share=share_idx[parent],
-            kind=np.full(n, "cascade"),
-        ))
+        levels.append(
+            plan_frame(
+                user_idx=clicker,
+                start_ms=start,
+                channel=np.full(n, "share_link"),
+                item_idx=item[parent],
+                via_share=share_idx[parent],
+                n_view=1 + rng.geometric(0.5, n) - 1,
+                is_share=reshare,
+                share_idx=new_idx,
+                parent_share=share_idx[parent],
+                kind=np.full(n, "cascade"),
+            )
+        )
         share_idx, sharer, item = new_idx[reshare], clicker[reshare], item[parent][reshare]
         share_ms = start[reshare] + SHARE_DELAY_MS
         rate = np.full(len(share_idx), 1.6)

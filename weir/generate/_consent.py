@@ -30,37 +30,63 @@ def consent_and_dsr(
     has_grant = granted_at_signup | late
     withdraw = has_grant & (rng.random(len(user)) < WITHDRAW_P)
     end_ms = start_ms + window
-    withdraw_ms = np.maximum(grant_ms, start_ms) + (rng.random(len(user)) * (
-        end_ms - np.maximum(grant_ms, start_ms))).astype(np.int64) + 1
-    grants = pl.DataFrame({"user_idx": user[has_grant], "purpose": purpose[has_grant],
-                           "status": "granted", "ts_ms": grant_ms[has_grant],
-                           "source": np.where(late[has_grant], "in_app_prompt", "signup_form")})
-    withdrawals = pl.DataFrame({"user_idx": user[withdraw], "purpose": purpose[withdraw],
-                                "status": "withdrawn", "ts_ms": np.minimum(withdraw_ms[withdraw], end_ms - 1),
-                                "source": "settings_page"})
+    withdraw_ms = (
+        np.maximum(grant_ms, start_ms)
+        + (rng.random(len(user)) * (end_ms - np.maximum(grant_ms, start_ms))).astype(np.int64)
+        + 1
+    )
+    grants = pl.DataFrame(
+        {
+            "user_idx": user[has_grant],
+            "purpose": purpose[has_grant],
+            "status": "granted",
+            "ts_ms": grant_ms[has_grant],
+            "source": np.where(late[has_grant], "in_app_prompt", "signup_form"),
+        }
+    )
+    withdrawals = pl.DataFrame(
+        {
+            "user_idx": user[withdraw],
+            "purpose": purpose[withdraw],
+            "status": "withdrawn",
+            "ts_ms": np.minimum(withdraw_ms[withdraw], end_ms - 1),
+            "source": "settings_page",
+        }
+    )
     events = pl.concat([grants, withdrawals]).sort("ts_ms", "user_idx", "purpose").with_row_index("idx")
     user_ids = users["user_id"]
     consent = events.select(
         consent_id=ident(f"C{tag}-", pl.col("idx").cast(pl.Int64)),
-        user_id=pl.lit(user_ids).gather(pl.col("user_idx")), purpose="purpose", status="status",
+        user_id=pl.lit(user_ids).gather(pl.col("user_idx")),
+        purpose="purpose",
+        status="status",
         ts=iso(pl.col("ts_ms")),
         # Consents given before the 2026-09 policy refer to the earlier policy text.
-        policy_version=pl.when(pl.col("ts_ms") < 1_788_220_800_000).then(pl.lit("2025-06"))
+        policy_version=pl.when(pl.col("ts_ms") < 1_788_220_800_000)
+        .then(pl.lit("2025-06"))
         .otherwise(pl.lit("2026-09")),
         source="source",
     )
     k = max(1, int(n_honest * DSR_P))
     received = start_ms + rng.integers(0, window, k)
-    dsr = pl.DataFrame({
-        "user_idx": rng.choice(n_honest, k, replace=False),
-        "request_type": np.asarray(ref.DSR_TYPES)[rng.choice(3, k, p=DSR_TYPE_P)],
-        "ts_ms": received,
-        "channel": np.asarray(["app", "email", "web_form"])[rng.integers(0, 3, k)],
-    }).sort("ts_ms").with_row_index("idx")
+    dsr = (
+        pl.DataFrame(
+            {
+                "user_idx": rng.choice(n_honest, k, replace=False),
+                "request_type": np.asarray(ref.DSR_TYPES)[rng.choice(3, k, p=DSR_TYPE_P)],
+                "ts_ms": received,
+                "channel": np.asarray(["app", "email", "web_form"])[rng.integers(0, 3, k)],
+            }
+        )
+        .sort("ts_ms")
+        .with_row_index("idx")
+    )
     dsr = dsr.select(
         request_id=ident(f"DSR{tag}-", pl.col("idx").cast(pl.Int64)),
-        user_id=pl.lit(user_ids).gather(pl.col("user_idx")), request_type="request_type",
+        user_id=pl.lit(user_ids).gather(pl.col("user_idx")),
+        request_type="request_type",
         received_at=iso(pl.col("ts_ms")),
-        deadline_at=iso(pl.col("ts_ms") + DSR_DEADLINE_DAYS * DAY_MS), channel="channel",
+        deadline_at=iso(pl.col("ts_ms") + DSR_DEADLINE_DAYS * DAY_MS),
+        channel="channel",
     )
     return {"consent": consent, "dsr": dsr}

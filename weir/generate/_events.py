@@ -7,8 +7,16 @@ from weir.generate._cascades import SHARE_DELAY_MS
 
 VIEW_GAP_MS = 40_000
 # Order of actions inside a session, after the views; offsets are rank * STAGE_GAP_MS.
-STAGES = {"live_watch": 0, "like": 1, "comment": 2, "coupon_claim": 3, "group_buy_join": 4,
-          "bargain_help": 4, "add_to_cart": 5, "purchase": 6}
+STAGES = {
+    "live_watch": 0,
+    "like": 1,
+    "comment": 2,
+    "coupon_claim": 3,
+    "group_buy_join": 4,
+    "bargain_help": 4,
+    "add_to_cart": 5,
+    "purchase": 6,
+}
 STAGE_GAP_MS = 25_000
 
 
@@ -16,8 +24,7 @@ def _stage(plan: pl.DataFrame, mask: pl.Expr, event_type: str) -> pl.DataFrame:
     offset = pl.col("n_view") * VIEW_GAP_MS + STAGES[event_type] * STAGE_GAP_MS
     if event_type == "live_watch":
         offset = pl.lit(0, pl.Int64)
-    return plan.filter(mask).select(
-        "session_idx", event_type=pl.lit(event_type), ts_ms=pl.col("start_ms") + offset)
+    return plan.filter(mask).select("session_idx", event_type=pl.lit(event_type), ts_ms=pl.col("start_ms") + offset)
 
 
 def expand(rng: np.random.Generator, plan: pl.DataFrame) -> pl.DataFrame:
@@ -26,8 +33,11 @@ def expand(rng: np.random.Generator, plan: pl.DataFrame) -> pl.DataFrame:
     reps = views["n_view"].to_numpy()
     session = np.repeat(views["session_idx"].to_numpy(), reps)
     k = np.arange(len(session)) - np.repeat(np.cumsum(reps) - reps, reps)
-    view_ms = (np.repeat(views["start_ms"].to_numpy(), reps) + k * VIEW_GAP_MS
-               + rng.integers(0, VIEW_GAP_MS // 2, len(session)))
+    view_ms = (
+        np.repeat(views["start_ms"].to_numpy(), reps)
+        + k * VIEW_GAP_MS
+        + rng.integers(0, VIEW_GAP_MS // 2, len(session))
+    )
     parts = [
         pl.DataFrame({"session_idx": session, "event_type": "view", "ts_ms": view_ms}),
         _stage(plan, pl.col("live_idx") >= 0, "live_watch"),
@@ -39,7 +49,8 @@ def expand(rng: np.random.Generator, plan: pl.DataFrame) -> pl.DataFrame:
         _stage(plan, pl.col("is_cart"), "add_to_cart"),
         _stage(plan, pl.col("is_purchase"), "purchase"),
         plan.filter(pl.col("is_share")).select(
-            "session_idx", event_type=pl.lit("share"), ts_ms=pl.col("start_ms") + SHARE_DELAY_MS),
+            "session_idx", event_type=pl.lit("share"), ts_ms=pl.col("start_ms") + SHARE_DELAY_MS
+        ),
     ]
     return pl.concat(parts, how="vertical_relaxed")
 

@@ -16,8 +16,15 @@ def ring_sizes(rng: np.random.Generator, n_users: int) -> np.ndarray:
 
 
 def ring_plans(
-    rng: np.random.Generator, sizes: np.ndarray, first_user: int, first_device: int,
-    items: pl.DataFrame, start_ms: int, days: int, first_share: int, first_bargain: int,
+    rng: np.random.Generator,
+    sizes: np.ndarray,
+    first_user: int,
+    first_device: int,
+    items: pl.DataFrame,
+    start_ms: int,
+    days: int,
+    first_share: int,
+    first_bargain: int,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Sessions of every ring, bargain rows, and ring membership (user_idx, ring, device_idx)."""
     shop_of_item = items["shop_id"].to_numpy()
@@ -35,37 +42,57 @@ def ring_plans(
         burst = start_ms + rng.integers(0, window - BURST_MS)
         per_member = rng.integers(1, 4, size)
         buyer = np.repeat(np.arange(size), per_member)
-        plans.append(plan_frame(
-            user_idx=users[buyer], start_ms=burst + rng.integers(0, BURST_MS, len(buyer)),
-            channel=np.full(len(buyer), "search"), item_idx=rng.choice(shop_items, len(buyer)),
-            force_purchase=np.ones(len(buyer), bool), device_idx=device[buyer],
-            kind=np.full(len(buyer), "fraud_order"),
-        ))
+        plans.append(
+            plan_frame(
+                user_idx=users[buyer],
+                start_ms=burst + rng.integers(0, BURST_MS, len(buyer)),
+                channel=np.full(len(buyer), "search"),
+                item_idx=rng.choice(shop_items, len(buyer)),
+                force_purchase=np.ones(len(buyer), bool),
+                device_idx=device[buyer],
+                kind=np.full(len(buyer), "fraud_order"),
+            )
+        )
         # Bargain farm: two members start bargains, the rest of the ring helps within minutes.
         starters = rng.choice(size, 2, replace=False)
         created = start_ms + rng.integers(0, max(window - 86_400_000, window // 2), 2)
         helpers = np.array([size - 1, size - 1])
         helper_users = np.concatenate([users[np.arange(size) != s] for s in starters])
         table, sessions = bargain_frames(
-            rng, users[starters], rng.integers(0, items.height, 2), np.minimum(helpers, 8),
-            created, helpers, None, start_ms + window, next_bargain,
-            helper_users=helper_users, help_gap_mean_ms=180_000,
+            rng,
+            users[starters],
+            rng.integers(0, items.height, 2),
+            np.minimum(helpers, 8),
+            created,
+            helpers,
+            None,
+            start_ms + window,
+            next_bargain,
+            helper_users=helper_users,
+            help_gap_mean_ms=180_000,
         )
         next_bargain += 2
         bargain_tables.append(table)
-        member_device = dict(zip(users.tolist(), device.tolist()))
-        plans.append(sessions.with_columns(
-            device_idx=pl.col("user_idx").replace_strict(member_device, default=-1)))
+        member_device = dict(zip(users.tolist(), device.tolist(), strict=True))
+        plans.append(sessions.with_columns(device_idx=pl.col("user_idx").replace_strict(member_device, default=-1)))
         # Circular shares: each member's share names the previous member's share as parent.
         c = int(rng.integers(3, 6))
         circle = rng.choice(size, c, replace=False)
         share = next_share + np.arange(c)
         next_share += c
         item = rng.integers(0, items.height)
-        plans.append(plan_frame(
-            user_idx=users[circle], start_ms=burst + BURST_MS + np.arange(c) * 60_000,
-            channel=np.full(c, "share_link"), item_idx=np.full(c, item),
-            via_share=np.roll(share, 1), is_share=np.ones(c, bool), share_idx=share,
-            parent_share=np.roll(share, 1), device_idx=device[circle], kind=np.full(c, "fraud_share"),
-        ))
+        plans.append(
+            plan_frame(
+                user_idx=users[circle],
+                start_ms=burst + BURST_MS + np.arange(c) * 60_000,
+                channel=np.full(c, "share_link"),
+                item_idx=np.full(c, item),
+                via_share=np.roll(share, 1),
+                is_share=np.ones(c, bool),
+                share_idx=share,
+                parent_share=np.roll(share, 1),
+                device_idx=device[circle],
+                kind=np.full(c, "fraud_share"),
+            )
+        )
     return pl.concat(plans), pl.concat(bargain_tables), pl.concat(members)

@@ -52,14 +52,18 @@ def phones(rng: np.random.Generator, is_cn: np.ndarray) -> pl.Series:
     mid, tail = _digits(rng, n, 4), _digits(rng, n, 4)
     style = pl.Series(rng.integers(0, 3, n))
     cn = (
-        pl.when(style == 0).then(prefix + mid + tail)
-        .when(style == 1).then("+86 " + prefix + " " + mid + " " + tail)
+        pl.when(style == 0)
+        .then(prefix + mid + tail)
+        .when(style == 1)
+        .then("+86 " + prefix + " " + mid + " " + tail)
         .otherwise("+86-" + prefix + "-" + mid + "-" + tail)
     )
     six = _digits(rng, n, 6)
     intl = (
-        pl.when(style == 0).then("+44 7700 " + six)
-        .when(style == 1).then("+1 415-555-" + tail)
+        pl.when(style == 0)
+        .then("+44 7700 " + six)
+        .when(style == 1)
+        .then("+1 415-555-" + tail)
         .otherwise("+65 8" + mid.str.slice(1) + " " + tail)
     )
     frame = pl.DataFrame({"is_cn": is_cn})
@@ -70,29 +74,38 @@ def users(rng: np.random.Generator, n: int, start_ms: int, id_prefix: str) -> pl
     """One row per user: id, name, phone, email, birth date, city, sign-up time."""
     is_cn = rng.random(n) < CN_SHARE
     surname_idx = rng.integers(0, len(ref.CN_SURNAMES), n)
-    cn_name = (pl.Series(np.asarray(ref.CN_SURNAMES, dtype=object)[surname_idx], dtype=pl.Utf8)
-               + pl.Series(_pick(rng, ref.CN_GIVEN, n), dtype=pl.Utf8))
+    cn_name = pl.Series(np.asarray(ref.CN_SURNAMES, dtype=object)[surname_idx], dtype=pl.Utf8) + pl.Series(
+        _pick(rng, ref.CN_GIVEN, n), dtype=pl.Utf8
+    )
     first = pl.Series(_pick(rng, ref.INTL_FIRST, n), dtype=pl.Utf8)
     last = pl.Series(_pick(rng, ref.INTL_LAST, n), dtype=pl.Utf8)
     number = pl.Series(rng.integers(1, 9999, n)).cast(pl.Utf8)
     pinyin = pl.Series(np.asarray(ref.CN_SURNAMES_PINYIN, dtype=object)[surname_idx], dtype=pl.Utf8)
     cn_email = pinyin + "." + number + "@" + pl.Series(_pick(rng, ref.CN_EMAIL_DOMAINS, n))
-    intl_email = (first.str.to_lowercase() + "." + last.str.to_lowercase() + number + "@"
-                  + pl.Series(_pick(rng, ref.INTL_EMAIL_DOMAINS, n)))
+    intl_email = (
+        first.str.to_lowercase()
+        + "."
+        + last.str.to_lowercase()
+        + number
+        + "@"
+        + pl.Series(_pick(rng, ref.INTL_EMAIL_DOMAINS, n))
+    )
     # Ages skew young, as on social-commerce apps: 16 + Gamma(2.2, 7.5) years, capped at 80.
     age_days = ((16 + np.minimum(rng.gamma(2.2, 7.5, n), 64)) * 365.25).astype(np.int64)
     birth = pl.Series(start_ms // 86_400_000 - age_days).cast(pl.Date)
     city = np.where(is_cn, _pick(rng, list(ref.CN_CITIES), n), _pick(rng, list(ref.INTL_CITIES), n))
     signup_ms = start_ms - rng.integers(86_400_000, 3 * 365 * 86_400_000, n)
     ids = pl.Series(rng.permutation(n) + 10_000_000).cast(pl.Utf8)
-    return pl.DataFrame({
-        "user_id": id_prefix + ids,
-        "name": pl.select(pl.when(pl.lit(is_cn)).then(cn_name).otherwise(first + " " + last)).to_series(),
-        "phone": phones(rng, is_cn),
-        "email": pl.select(pl.when(pl.lit(is_cn)).then(cn_email).otherwise(intl_email)).to_series(),
-        "birth_date": birth,
-        "city": pl.Series(city, dtype=pl.Utf8),
-        "country_code": pl.Series(np.where(is_cn, "CN", "INTL")),
-        "locale": pl.Series(np.where(is_cn, "zh-CN", "en")),
-        "signup_ms": signup_ms,
-    })
+    return pl.DataFrame(
+        {
+            "user_id": id_prefix + ids,
+            "name": pl.select(pl.when(pl.lit(is_cn)).then(cn_name).otherwise(first + " " + last)).to_series(),
+            "phone": phones(rng, is_cn),
+            "email": pl.select(pl.when(pl.lit(is_cn)).then(cn_email).otherwise(intl_email)).to_series(),
+            "birth_date": birth,
+            "city": pl.Series(city, dtype=pl.Utf8),
+            "country_code": pl.Series(np.where(is_cn, "CN", "INTL")),
+            "locale": pl.Series(np.where(is_cn, "zh-CN", "en")),
+            "signup_ms": signup_ms,
+        }
+    )

@@ -32,9 +32,13 @@ def ipv6(rng: np.random.Generator, n: int) -> pl.Series:
 
 def user_networks(rng: np.random.Generator, n_users: int) -> pl.Series:
     """Each user's home address: mostly IPv4 (Chinese and international ranges), 12% IPv6."""
-    octets = np.column_stack([
-        rng.choice([36, 58, 101, 112, 117, 183, 203, 81, 92], n_users),
-        rng.integers(0, 256, (n_users, 2)), rng.integers(1, 255, n_users)])
+    octets = np.column_stack(
+        [
+            rng.choice([36, 58, 101, 112, 117, 183, 203, 81, 92], n_users),
+            rng.integers(0, 256, (n_users, 2)),
+            rng.integers(1, 255, n_users),
+        ]
+    )
     v4 = ipv4(octets)
     v6 = ipv6(rng, n_users)
     use_v6 = pl.Series(rng.random(n_users) < 0.12)
@@ -43,8 +47,9 @@ def user_networks(rng: np.random.Generator, n_users: int) -> pl.Series:
 
 def mobile_ips(rng: np.random.Generator, n: int) -> pl.Series:
     """Carrier-grade NAT addresses used when a session is on mobile data."""
-    octets = np.column_stack([rng.choice([39, 106, 223, 120], n), rng.integers(0, 256, (n, 2)),
-                              rng.integers(1, 255, n)])
+    octets = np.column_stack(
+        [rng.choice([39, 106, 223, 120], n), rng.integers(0, 256, (n, 2)), rng.integers(1, 255, n)]
+    )
     return ipv4(octets)
 
 

@@ -1,26 +1,110 @@
 """Reference vocabularies the generator draws from (public, made-up values only)."""
 
+from privacy._regions import CITY_REGION, CN_CITIES, INTL_CITIES  # noqa: F401  (the generaliser owns them)
+
 # Chinese surnames with their pinyin, used for names and e-mail local parts.
 CN_SURNAMES = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭"]
 CN_SURNAMES_PINYIN = [
-    "wang", "li", "zhang", "liu", "chen", "yang", "huang", "zhao",
-    "wu", "zhou", "xu", "sun", "ma", "zhu", "hu", "guo",
+    "wang",
+    "li",
+    "zhang",
+    "liu",
+    "chen",
+    "yang",
+    "huang",
+    "zhao",
+    "wu",
+    "zhou",
+    "xu",
+    "sun",
+    "ma",
+    "zhu",
+    "hu",
+    "guo",
 ]
-CN_GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明",
-            "超", "秀英", "桂英", "晓明", "子涵", "欣怡", "梓轩", "浩然"]
-INTL_FIRST = ["James", "Mary", "Aisha", "Carlos", "Priya", "Liam", "Sofia", "Noah", "Emma", "Yuki",
-              "Omar", "Chloe", "Lucas", "Mia", "Arjun", "Hana"]
-INTL_LAST = ["Smith", "Garcia", "Khan", "Muller", "Rossi", "Tanaka", "Silva", "Nguyen", "Brown",
-             "Kim", "Novak", "Dubois", "Haddad", "Lopez", "Patel", "Olsen"]
+CN_GIVEN = [
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "洋",
+    "艳",
+    "勇",
+    "军",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "桂英",
+    "晓明",
+    "子涵",
+    "欣怡",
+    "梓轩",
+    "浩然",
+]
+INTL_FIRST = [
+    "James",
+    "Mary",
+    "Aisha",
+    "Carlos",
+    "Priya",
+    "Liam",
+    "Sofia",
+    "Noah",
+    "Emma",
+    "Yuki",
+    "Omar",
+    "Chloe",
+    "Lucas",
+    "Mia",
+    "Arjun",
+    "Hana",
+]
+INTL_LAST = [
+    "Smith",
+    "Garcia",
+    "Khan",
+    "Muller",
+    "Rossi",
+    "Tanaka",
+    "Silva",
+    "Nguyen",
+    "Brown",
+    "Kim",
+    "Novak",
+    "Dubois",
+    "Haddad",
+    "Lopez",
+    "Patel",
+    "Olsen",
+]
 CN_EMAIL_DOMAINS = ["qq.com", "163.com", "126.com", "sina.com", "foxmail.com"]
 INTL_EMAIL_DOMAINS = ["gmail.com", "outlook.com", "yahoo.com", "proton.me", "icloud.com"]
 
-from privacy._regions import CITY_REGION, CN_CITIES, INTL_CITIES  # noqa: F401  (the generaliser owns them)
 
 CATEGORIES = [
-    "women_apparel", "men_apparel", "beauty", "skincare", "snacks", "fresh_produce",
-    "mother_baby", "digital", "home", "kitchen", "sports", "pets", "books", "toys",
-    "health", "jewellery",
+    "women_apparel",
+    "men_apparel",
+    "beauty",
+    "skincare",
+    "snacks",
+    "fresh_produce",
+    "mother_baby",
+    "digital",
+    "home",
+    "kitchen",
+    "sports",
+    "pets",
+    "books",
+    "toys",
+    "health",
+    "jewellery",
 ]
 
 USER_AGENTS = [
@@ -39,14 +123,28 @@ USER_AGENTS = [
 
 CHANNELS = ["feed", "live", "share_link", "group_chat", "search"]
 EVENT_TYPES = [
-    "view", "like", "comment", "share", "follow", "add_to_cart", "purchase", "review",
-    "group_buy_join", "bargain_help", "coupon_claim", "live_watch", "exposure",
+    "view",
+    "like",
+    "comment",
+    "share",
+    "follow",
+    "add_to_cart",
+    "purchase",
+    "review",
+    "group_buy_join",
+    "bargain_help",
+    "coupon_claim",
+    "live_watch",
+    "exposure",
 ]
 PURPOSES = ["analytics", "personalization", "marketing", "model_training", "third_party_sharing"]
 # Share of users granting each purpose at sign-up (typical opt-in rates for CN/EU apps).
 PURPOSE_GRANT_RATE = {
-    "analytics": 0.86, "personalization": 0.72, "marketing": 0.41,
-    "model_training": 0.58, "third_party_sharing": 0.17,
+    "analytics": 0.86,
+    "personalization": 0.72,
+    "marketing": 0.41,
+    "model_training": 0.58,
+    "third_party_sharing": 0.17,
 }
 CONSENT_SOURCES = ["signup_form", "settings_page", "cookie_banner", "in_app_prompt"]
 DSR_TYPES = ["access", "erasure", "rectification"]

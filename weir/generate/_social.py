@@ -11,9 +11,7 @@ def influence(rng: np.random.Generator, n_users: int) -> np.ndarray:
     return rng.pareto(1.1, n_users) + 0.05
 
 
-def follows(
-    rng: np.random.Generator, weight: np.ndarray, start_ms: int, days: int
-) -> pl.DataFrame:
+def follows(rng: np.random.Generator, weight: np.ndarray, start_ms: int, days: int) -> pl.DataFrame:
     """One row per (follower, followee) edge; about 5% of edges are made inside the window."""
     n = len(weight)
     out_degree = np.minimum(rng.geometric(1 / 12, n), 300)

@@ -20,8 +20,11 @@ def typed_name(column: Column) -> str:
 
 
 def typed_columns_sql(contract: Contract) -> str:
-    casts = [f"try_cast({_q(c.name)} as {'timestamptz' if c.type == 'timestamp' else c.type}) as {typed_name(c)}"
-             for c in contract.columns if c.type != "varchar"]
+    casts = [
+        f"try_cast({_q(c.name)} as {'timestamptz' if c.type == 'timestamp' else c.type}) as {typed_name(c)}"
+        for c in contract.columns
+        if c.type != "varchar"
+    ]
     return ", ".join(casts)
 
 
@@ -36,31 +39,41 @@ def _rules(column: Column) -> list[tuple[str, str, str]]:
     if column.required:
         rules.append((f"{v} is null", "missing_required", f"column {c} is required but missing or empty"))
     if column.type != "varchar":
-        rules.append((f"{v} is not null and {_typed(column)} is null", "wrong_type",
-                      f"column {c} is not a valid {column.type}"))
+        rules.append(
+            (f"{v} is not null and {_typed(column)} is null", "wrong_type", f"column {c} is not a valid {column.type}")
+        )
     if column.max_length:
-        rules.append((f"length({v}) > {column.max_length}", "oversize_field",
-                      f"column {c} is longer than {column.max_length} characters"))
+        rules.append(
+            (
+                f"length({v}) > {column.max_length}",
+                "oversize_field",
+                f"column {c} is longer than {column.max_length} characters",
+            )
+        )
     if column.allowed:
         allowed = ", ".join("'" + a.replace("'", "''") + "'" for a in column.allowed)
-        rules.append((f"{v} not in ({allowed})", "unknown_enum_value",
-                      f"column {c} is not one of: {', '.join(column.allowed)}"))
+        rules.append(
+            (f"{v} not in ({allowed})", "unknown_enum_value", f"column {c} is not one of: {', '.join(column.allowed)}")
+        )
     if column.min is not None:
         rules.append((f"{_typed(column)} < {column.min}", "out_of_range", f"column {c} is below {column.min:g}"))
     if column.max is not None:
         rules.append((f"{_typed(column)} > {column.max}", "out_of_range", f"column {c} is above {column.max:g}"))
     if column.type == "timestamp":
         if not column.future_allowed:
-            rules.append((f"{_typed(column)} > now() + {FUTURE_TOLERANCE}", "future_timestamp",
-                          f"column {c} lies in the future"))
+            rules.append(
+                (f"{_typed(column)} > now() + {FUTURE_TOLERANCE}", "future_timestamp", f"column {c} lies in the future")
+            )
         rules.append((f"{_typed(column)} < {EARLIEST}", "ancient_timestamp", f"column {c} is before 2000-01-01"))
     return rules
 
 
 def reason_sql(contract: Contract) -> tuple[str, str, str]:
     """(index of the first broken rule, list of reason codes, list of messages) as SQL."""
-    rules = [("not _utf8", "invalid_encoding", "line is not valid UTF-8"),
-             ("not _parse_ok", "malformed_line", "line cannot be parsed as one record of this source")]
+    rules = [
+        ("not _utf8", "invalid_encoding", "line is not valid UTF-8"),
+        ("not _parse_ok", "malformed_line", "line cannot be parsed as one record of this source"),
+    ]
     for column in contract.columns:
         rules += _rules(column)
     # One CASE finds the first broken rule; code and message are looked up by its index.

@@ -73,16 +73,20 @@ def _check(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     # Carry only what later steps read: position, the text of bad lines, and vault inputs.
     vaulted = [_q(c.name) for c in contract.kept if c.treatment == "vault"]
     carried = ", ".join(["s._file", "s._line", "s._text", "s._raw", "s._parse_ok", *(f"s.{v}" for v in vaulted)])
-    con.execute(f"create or replace temp table _checked as with s as materialized "
-                f"(select *{', ' + typed if typed else ''} from _stage) "
-                f"select {carried}, {_transform.output_columns(contract)}, {rule} as _rule "
-                f"from s {_transform.joins_sql(contract)}")
+    con.execute(
+        f"create or replace temp table _checked as with s as materialized "
+        f"(select *{', ' + typed if typed else ''} from _stage) "
+        f"select {carried}, {_transform.output_columns(contract)}, {rule} as _rule "
+        f"from s {_transform.joins_sql(contract)}"
+    )
     con.execute("alter table _checked add column reason varchar default null")
     con.execute("alter table _checked add column message varchar default null")
     con.execute(f"update _checked set reason = {codes}[_rule], message = {messages}[_rule] where _rule is not null")
     keys = ", ".join(_q("o_" + contract.column(k).out_name) for k in contract.key_columns)
-    exists = con.execute("select count(*) from information_schema.tables where table_schema = 'raw' "
-                         "and table_name = ?", [contract.source]).fetchone()[0]
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = ?",
+        [contract.source],
+    ).fetchone()[0]
     already = ""
     if exists:
         raw_keys = ", ".join(_q(contract.column(k).out_name) for k in contract.key_columns)
@@ -102,12 +106,17 @@ def _check(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
 
 def _encrypt_unparsable(con: duckdb.DuckDBPyConnection, master: SecretKey, source: str) -> None:
     """Encrypt the raw bytes of rows that could not be parsed (their text may hold PII)."""
-    rows = con.execute("select _file, _line, coalesce(_raw, encode(_text)) from _checked "
-                       "where reason in ('invalid_encoding', 'malformed_line')").fetchall()
-    sealed = [_vault._seal(master.material, bytes(raw), f"quarantine|{source}|{f}|{n}".encode())
-              for f, n, raw in rows]  # bad rows only: a small set
-    con.register("_sealed", pa.table({"file": [r[0] for r in rows], "line": [r[1] for r in rows],
-                                      "sealed": pa.array(sealed, pa.binary())}))
+    rows = con.execute(
+        "select _file, _line, coalesce(_raw, encode(_text)) from _checked "
+        "where reason in ('invalid_encoding', 'malformed_line')"
+    ).fetchall()
+    sealed = [
+        _vault._seal(master.material, bytes(raw), f"quarantine|{source}|{f}|{n}".encode()) for f, n, raw in rows
+    ]  # bad rows only: a small set
+    con.register(
+        "_sealed",
+        pa.table({"file": [r[0] for r in rows], "line": [r[1] for r in rows], "sealed": pa.array(sealed, pa.binary())}),
+    )
 
 
 def _store_vault(con: duckdb.DuckDBPyConnection, contract: Contract, master: SecretKey) -> None:
@@ -116,33 +125,45 @@ def _store_vault(con: duckdb.DuckDBPyConnection, contract: Contract, master: Sec
         return
     user = _q("o_" + contract.column(contract.key_columns[0]).out_name)
     for column in vaulted:  # a couple of contact fields
-        rows = con.execute(f"select {user}, {_q(column.name)} from _checked "
-                           f"where reason is null and {_q(column.name)} is not null").fetchall()
+        rows = con.execute(
+            f"select {user}, {_q(column.name)} from _checked where reason is null and {_q(column.name)} is not null"
+        ).fetchall()
         _vault.store(con, master, ((token, column.name, value) for token, value in rows))
 
 
 def load_batch(
-    con: duckdb.DuckDBPyConnection, contract: Contract, folder: Path, landing: Path,
-    hmac_key: SecretKey, master: SecretKey,
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    folder: Path,
+    landing: Path,
+    hmac_key: SecretKey,
+    master: SecretKey,
 ) -> LoadResult:
     """Load one batch folder of one source; see the module docstring for the guarantees."""
     con.execute(DDL)
     batch_id, print_ = folder.name, fingerprint(folder)
-    done = con.execute("select fingerprint, rows_in, rows_loaded, rows_quarantined, reasons "
-                       "from ingest.load_ledger where source = ? and batch_id = ?",
-                       [contract.source, batch_id]).fetchone()
+    done = con.execute(
+        "select fingerprint, rows_in, rows_loaded, rows_quarantined, reasons "
+        "from ingest.load_ledger where source = ? and batch_id = ?",
+        [contract.source, batch_id],
+    ).fetchone()
     if done is not None:
         if done[0] != print_:
-            raise LandingError(f"Batch {contract.source}/{batch_id} changed since it was loaded; "
-                               "land changed data under a new batch id.")
+            raise LandingError(
+                f"Batch {contract.source}/{batch_id} changed since it was loaded; "
+                "land changed data under a new batch id."
+            )
 
         return LoadResult(contract.source, batch_id, "already_loaded", done[1], done[2], done[3], json.loads(done[4]))
     rows_in = _read.stage_batch(con, contract, folder, landing)
     _transform.prepare_maps(con, contract, hmac_key)
     _check(con, contract)
     _encrypt_unparsable(con, master, contract.source)
-    reasons = dict(con.execute("select reason, count(*) from _checked where reason is not null "
-                               "group by reason order by reason").fetchall())
+    reasons = dict(
+        con.execute(
+            "select reason, count(*) from _checked where reason is not null group by reason order by reason"
+        ).fetchall()
+    )
     rows_loaded = con.execute("select count(*) from _checked where reason is null").fetchone()[0]
     rows_bad = sum(reasons.values())
     columns = ", ".join(_q(c.out_name) for c in contract.kept)
@@ -150,21 +171,31 @@ def load_batch(
     con.execute("begin transaction")
     try:
         con.execute(_transform.raw_ddl(contract))
-        con.execute(f"insert into raw.{contract.source} ({columns}, _batch_id, _file, _line, _loaded_at) "
-                    f"select {values}, ?, _file, _line, now() from _checked where reason is null", [batch_id])
-        con.execute(f"""insert into ingest.quarantine select ?, ?, c._file, c._line, c.reason, c.message,
+        con.execute(
+            f"insert into raw.{contract.source} ({columns}, _batch_id, _file, _line, _loaded_at) "
+            f"select {values}, ?, _file, _line, now() from _checked where reason is null",
+            [batch_id],
+        )
+        con.execute(
+            f"""insert into ingest.quarantine select ?, ?, c._file, c._line, c.reason, c.message,
             case when c._parse_ok then {_transform.sanitised_json_sql(contract)} end,
             q.sealed from _checked c left join _sealed q on q.file = c._file and q.line = c._line
-            where c.reason is not null""", [contract.source, batch_id])
+            where c.reason is not null""",
+            [contract.source, batch_id],
+        )
         _store_vault(con, contract, master)
         if contract.source == "consent":
             ensure_ledger(con)
-            con.execute("insert into consent.ledger select o_consent_id, o_user_token, o_purpose, o_status, "
-                        "o_ts, o_policy_version, o_source, ? from _checked where reason is null", [batch_id])
+            con.execute(
+                "insert into consent.ledger select o_consent_id, o_user_token, o_purpose, o_status, "
+                "o_ts, o_policy_version, o_source, ? from _checked where reason is null",
+                [batch_id],
+            )
 
-        con.execute("insert into ingest.load_ledger values (?, ?, ?, 'loaded', ?, ?, ?, ?, ?, now())",
-                    [contract.source, batch_id, print_, rows_in, rows_loaded, rows_bad,
-                     json.dumps(reasons), hmac_key.version])
+        con.execute(
+            "insert into ingest.load_ledger values (?, ?, ?, 'loaded', ?, ?, ?, ?, ?, now())",
+            [contract.source, batch_id, print_, rows_in, rows_loaded, rows_bad, json.dumps(reasons), hmac_key.version],
+        )
         pause = float(os.environ.get(PAUSE_ENV, "0"))
         if pause:
             print(f"pausing {pause:g}s before commit of {contract.source}/{batch_id}", file=sys.stderr, flush=True)

@@ -66,8 +66,13 @@ def _unquote(field: str) -> str:
 
 
 def stage_file(
-    con: duckdb.DuckDBPyConnection, names: list[str] | None, path: Path, rel: str, fmt: str,
-    delimiter: str = ",", header: list[str] | None = None,
+    con: duckdb.DuckDBPyConnection,
+    names: list[str] | None,
+    path: Path,
+    rel: str,
+    fmt: str,
+    delimiter: str = ",",
+    header: list[str] | None = None,
 ) -> str:
     """SQL selecting (_file, _line, _text, _raw, _parse_ok, <names>...) for one file.
 
@@ -76,9 +81,11 @@ def stage_file(
     """
     if fmt == "parquet":
         cols = ", ".join(f"cast({_quote(n)} as varchar) as {_quote(n)}" for n in names)
-        return (f"select '{rel}' as _file, file_row_number + 1 as _line, "
-                f"null::varchar as _text, true as _utf8, null::blob as _raw, true as _parse_ok, {cols} "
-                f"from read_parquet('{path}', file_row_number = true) as p")
+        return (
+            f"select '{rel}' as _file, file_row_number + 1 as _line, "
+            f"null::varchar as _text, true as _utf8, null::blob as _raw, true as _parse_ok, {cols} "
+            f"from read_parquet('{path}', file_row_number = true) as p"
+        )
     table = f"_lines_{abs(hash(rel))}"
     con.register(table, lines_table(path))
     # Raw bytes are only kept for lines that are not UTF-8 (they are quarantined encrypted).
@@ -88,31 +95,37 @@ def stage_file(
         # (try), and only objects count. Materialised, so the extraction is not repeated per field.
         paths = "[" + ", ".join(f"'$.\"{n}\"'" for n in names) + "]"
         fields = ", ".join(f"_f[{i + 1}] as {_quote(n)}" for i, n in enumerate(names))
-        return (f"select * from (with {lines}, "
-                f"extracted as materialized (select *, try(json_extract_string(_text, {paths})) as _f "
-                f"from lines where {NOT_BLANK}) "
-                f"select '{rel}' as _file, _line, {KEEP_BAD_TEXT}, _raw, _parse_ok, {fields} from ("
-                f"select *, coalesce(_f is not null and ltrim(_text) like '{{%', false) as _parse_ok "
-                f"from extracted))")
+        return (
+            f"select * from (with {lines}, "
+            f"extracted as materialized (select *, try(json_extract_string(_text, {paths})) as _f "
+            f"from lines where {NOT_BLANK}) "
+            f"select '{rel}' as _file, _line, {KEEP_BAD_TEXT}, _raw, _parse_ok, {fields} from ("
+            f"select *, coalesce(_f is not null and ltrim(_text) like '{{%', false) as _parse_ok "
+            f"from extracted))"
+        )
     has_header = header is None
     if has_header:
         header = path.open("rb").readline().decode("utf-8", errors="replace").strip().split(delimiter)
     names = header if names is None else names
     missing = [n for n in names if n not in header]
     if missing:
-        raise LandingError(f"{rel}: header lacks column(s) {', '.join(missing)}; fix the export "
-                           "or load it with a source mapping (`weir ingest --mapping`).")
+        raise LandingError(
+            f"{rel}: header lacks column(s) {', '.join(missing)}; fix the export "
+            "or load it with a source mapping (`weir ingest --mapping`)."
+        )
     d = "\\" + delimiter if delimiter in r".^$|?*+()[]{}\\" else delimiter
     field, line_re = f'("(?:[^"]|"")*"|[^"{d}]*){d}', f'(?:"(?:[^"]|"")*"|[^"{d}]*{d})*'
     fields = ", ".join(f"{_unquote(f'_fields[{header.index(n) + 1}]')} as {_quote(n)}" for n in names)
     first_row = 2 if has_header else 1
-    return (f"select * from (with {lines}, "
-            f"trimmed as (select _line, _raw, rtrim(_text, chr(13) || chr(10)) as _text from lines "
-            f"where _line >= {first_row} and {NOT_BLANK}), "
-            f"split as materialized (select *, regexp_extract_all(_text || '{delimiter}', '{field}', 1) as _fields, "
-            f"coalesce(regexp_full_match(_text || '{delimiter}', '{line_re}') and len(_fields) = {len(header)}, "
-            f"false) as _parse_ok from trimmed) "
-            f"select '{rel}' as _file, _line, {KEEP_BAD_TEXT}, _raw, _parse_ok, {fields} from split)")
+    return (
+        f"select * from (with {lines}, "
+        f"trimmed as (select _line, _raw, rtrim(_text, chr(13) || chr(10)) as _text from lines "
+        f"where _line >= {first_row} and {NOT_BLANK}), "
+        f"split as materialized (select *, regexp_extract_all(_text || '{delimiter}', '{field}', 1) as _fields, "
+        f"coalesce(regexp_full_match(_text || '{delimiter}', '{line_re}') and len(_fields) = {len(header)}, "
+        f"false) as _parse_ok from trimmed) "
+        f"select '{rel}' as _file, _line, {KEEP_BAD_TEXT}, _raw, _parse_ok, {fields} from split)"
+    )
 
 
 def _quote(name: str) -> str:
@@ -125,11 +138,13 @@ def stage_batch(con: duckdb.DuckDBPyConnection, contract: Contract, folder: Path
     A batch landed with a source mapping (`_mapping.yml` beside its parts) is staged under
     the export's own column names and then projected onto the contract's columns.
     """
-    parts = sorted(p for p in folder.iterdir() if p.name.startswith("part-")
-                   and p.suffix in (".jsonl", ".csv", ".parquet"))
+    parts = sorted(
+        p for p in folder.iterdir() if p.name.startswith("part-") and p.suffix in (".jsonl", ".csv", ".parquet")
+    )
     if not parts:
-        raise LandingError(f"No part files (part-*.jsonl|csv|parquet) in {folder}; "
-                           "check the batch id, or run `weir generate`.")
+        raise LandingError(
+            f"No part files (part-*.jsonl|csv|parquet) in {folder}; check the batch id, or run `weir generate`."
+        )
     mapping = load_mapping(folder / MAPPING_FILE) if (folder / MAPPING_FILE).exists() else None
     if mapping is None:
         names = [c.name for c in contract.columns]
@@ -137,10 +152,22 @@ def stage_batch(con: duckdb.DuckDBPyConnection, contract: Contract, folder: Path
         con.execute("create or replace temp table _stage as " + " union all by name ".join(selects))
     else:
         names = mapping.columns  # None: every column of the export's header
-        selects = [stage_file(con, names, p, str(p.relative_to(landing)), p.suffix[1:], mapping.delimiter,
-                              None if mapping.header else mapping.columns) for p in parts]
+        selects = [
+            stage_file(
+                con,
+                names,
+                p,
+                str(p.relative_to(landing)),
+                p.suffix[1:],
+                mapping.delimiter,
+                None if mapping.header else mapping.columns,
+            )
+            for p in parts
+        ]
         con.execute("create or replace temp table _export as " + " union all by name ".join(selects))
         exported = [r[0] for r in con.execute("describe _export").fetchall() if not r[0].startswith("_")]
-        con.execute(f"create or replace temp table _stage as select _file, _line, _text, _utf8, _raw, _parse_ok, "
-                    f"{projection_sql(mapping, contract, exported)} from _export")
+        con.execute(
+            f"create or replace temp table _stage as select _file, _line, _text, _utf8, _raw, _parse_ok, "
+            f"{projection_sql(mapping, contract, exported)} from _export"
+        )
     return con.execute("select count(*) from _stage").fetchone()[0]

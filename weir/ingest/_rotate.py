@@ -47,8 +47,10 @@ def _build_mapping(con: duckdb.DuckDBPyConnection, data_dir: DataDir, old: Secre
         if not columns:
             continue
         if not (data_dir.landing / source / batch_id).is_dir():
-            raise WeirError(f"Batch {source}/{batch_id} is loaded but no longer in {data_dir.landing}; "
-                            "rotation re-derives tokens from the landed files, so restore it first.")
+            raise WeirError(
+                f"Batch {source}/{batch_id} is loaded but no longer in {data_dir.landing}; "
+                "rotation re-derives tokens from the landed files, so restore it first."
+            )
         _read.stage_batch(con, load_contract(source), data_dir.landing / source / batch_id, data_dir.landing)
         for kind in sorted({k for _, _, k in columns}):
             values = " union all ".join(f'select "{name}" from _stage' for name, _, k in columns if k == kind)
@@ -59,14 +61,20 @@ def _build_mapping(con: duckdb.DuckDBPyConnection, data_dir: DataDir, old: Secre
 
 
 def _rewrite_quarantine(con: duckdb.DuckDBPyConnection, mapping: dict[str, str]) -> None:
-    rows = con.execute("select source, batch_id, file, line, sanitised_text from ingest.quarantine "
-                       "where sanitised_text like '%tk%'").fetchall()
-    fixed = [(s, b, f, n, TOKEN_RE.sub(lambda m: mapping.get(m.group(0), m.group(0)), t))
-             for s, b, f, n, t in rows]  # quarantined rows only: a small set
-    con.register("_fixed", pa.table({k: [r[i] for r in fixed] for i, k in
-                                     enumerate(["source", "batch_id", "file", "line", "text"])}))
-    con.execute("update ingest.quarantine q set sanitised_text = f.text from _fixed f where "
-                "q.source = f.source and q.batch_id = f.batch_id and q.file = f.file and q.line = f.line")
+    rows = con.execute(
+        "select source, batch_id, file, line, sanitised_text from ingest.quarantine where sanitised_text like '%tk%'"
+    ).fetchall()
+    fixed = [
+        (s, b, f, n, TOKEN_RE.sub(lambda m: mapping.get(m.group(0), m.group(0)), t)) for s, b, f, n, t in rows
+    ]  # quarantined rows only: a small set
+    con.register(
+        "_fixed",
+        pa.table({k: [r[i] for r in fixed] for i, k in enumerate(["source", "batch_id", "file", "line", "text"])}),
+    )
+    con.execute(
+        "update ingest.quarantine q set sanitised_text = f.text from _fixed f where "
+        "q.source = f.source and q.batch_id = f.batch_id and q.file = f.file and q.line = f.line"
+    )
 
 
 def rotate_keys(data_dir: DataDir) -> RotationResult:
@@ -80,18 +88,25 @@ def rotate_keys(data_dir: DataDir) -> RotationResult:
         new = new_hmac_key(data_dir.keys)
         _build_mapping(con, data_dir, old, new)
         mapping = dict(con.execute("select old_token, new_token from _rotation").fetchall())
-        tables = {r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'raw'").fetchall()}
+        tables = {
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'raw'"
+            ).fetchall()
+        }
         rewritten = 0
         con.execute("begin transaction")
         try:
             for source in sorted(tables):
                 for _, column, _ in _token_columns(source):
-                    con.execute(f'update raw.{source} t set "{column}" = r.new_token from _rotation r '
-                                f'where t."{column}" = r.old_token')
+                    con.execute(
+                        f'update raw.{source} t set "{column}" = r.new_token from _rotation r '
+                        f'where t."{column}" = r.old_token'
+                    )
                     rewritten += 1
-            con.execute("update consent.ledger t set user_token = r.new_token from _rotation r "
-                        "where t.user_token = r.old_token")
+            con.execute(
+                "update consent.ledger t set user_token = r.new_token from _rotation r where t.user_token = r.old_token"
+            )
             _vault.retoken(con, vault_master_key(data_dir.keys), mapping)
             _rewrite_quarantine(con, mapping)
             con.execute("commit")

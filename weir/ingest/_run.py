@@ -13,19 +13,36 @@ from weir.landing import list_batches
 from weir.warehouse import connect
 
 # Users first: consent and DSR rows are checked against known users.
-SOURCE_ORDER = ["users", "follows", "events", "orders", "reviews", "group_buys", "bargains",
-                "live_streams", "assignments", "impressions", "consent", "dsr"]
+SOURCE_ORDER = [
+    "users",
+    "follows",
+    "events",
+    "orders",
+    "reviews",
+    "group_buys",
+    "bargains",
+    "live_streams",
+    "assignments",
+    "impressions",
+    "consent",
+    "dsr",
+]
 
 
 def ingest(
-    data_dir: DataDir, source: str | None = None, batch_id: str | None = None,
+    data_dir: DataDir,
+    source: str | None = None,
+    batch_id: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> list[LoadResult]:
     """Load matching batches; already-loaded batches are reported, not loaded again."""
     if source is not None and source not in SOURCE_ORDER:
         raise LandingError(f"Unknown source {source!r}; use one of {', '.join(SOURCE_ORDER)}.")
-    batches = [b for b in list_batches(data_dir.landing)
-               if (source is None or b.source == source) and (batch_id is None or b.batch_id == batch_id)]
+    batches = [
+        b
+        for b in list_batches(data_dir.landing)
+        if (source is None or b.source == source) and (batch_id is None or b.batch_id == batch_id)
+    ]
     if not batches:
         what = (f"batch {batch_id}" if batch_id else "batch") + (f" of source {source}" if source else "")
         raise LandingError(f"No {what} in {data_dir.landing}; list the batches with `weir landing`.")
@@ -48,8 +65,11 @@ def load_ledger(data_dir: DataDir, batch_id: str | None = None) -> list[LoadResu
     """The load ledger as recorded in the warehouse (read-only), in source order."""
     con = connect(data_dir.warehouse, read_only=True)
     try:
-        rows = con.execute("select source, batch_id, status, rows_in, rows_loaded, rows_quarantined, reasons "
-                           "from ingest.load_ledger where ? is null or batch_id = ?", [batch_id, batch_id]).fetchall()
+        rows = con.execute(
+            "select source, batch_id, status, rows_in, rows_loaded, rows_quarantined, reasons "
+            "from ingest.load_ledger where ? is null or batch_id = ?",
+            [batch_id, batch_id],
+        ).fetchall()
     finally:
         con.close()
     results = [LoadResult(s, b, st, i, lo, q, json.loads(r)) for s, b, st, i, lo, q, r in rows]

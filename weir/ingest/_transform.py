@@ -16,8 +16,14 @@ GENERALISERS = {
     "region": lambda v: region_sql(v),
     "device_family": lambda v: device_family_sql(v),
 }
-SQL_TYPES = {"varchar": "varchar", "bigint": "bigint", "double": "double", "boolean": "boolean",
-             "timestamp": "timestamptz", "date": "date"}
+SQL_TYPES = {
+    "varchar": "varchar",
+    "bigint": "bigint",
+    "double": "double",
+    "boolean": "boolean",
+    "timestamp": "timestamptz",
+    "date": "date",
+}
 
 
 def _q(name: str) -> str:
@@ -36,12 +42,15 @@ def prepare_maps(con: duckdb.DuckDBPyConnection, contract: Contract, key: Secret
     for column in contract.columns:
         if column.treatment == "generalise":
             # Generalise distinct values once (a few user agents, one address per user) and join.
-            con.execute(f"create or replace temp table _gen_{column.name} as select value, "
-                        f"{GENERALISERS[column.generaliser]('value')} as generalised from "
-                        f"(select distinct {_q(column.name)} as value from _stage where {_q(column.name)} is not null)")
+            con.execute(
+                f"create or replace temp table _gen_{column.name} as select value, "
+                f"{GENERALISERS[column.generaliser]('value')} as generalised from "
+                f"(select distinct {_q(column.name)} as value from _stage where {_q(column.name)} is not null)"
+            )
         if column.treatment == "scrub":
-            frame = pl.from_arrow(con.sql(
-                f"select _file, _line, {_q(column.name)} as value from _stage").to_arrow_table())
+            frame = pl.from_arrow(
+                con.sql(f"select _file, _line, {_q(column.name)} as value from _stage").to_arrow_table()
+            )
             scrubbed = frame.with_columns(value=scrub(frame["value"]))
             con.register(f"_scrub_{column.name}", scrubbed.to_arrow())
 
@@ -64,12 +73,18 @@ def joins_sql(contract: Contract) -> str:
     parts = []
     for column in contract.columns:
         if column.treatment in ("token", "vault"):
-            parts.append(f"left join _tok_{column.kind} as t_{column.name} on t_{column.name}.value = s.{_q(column.name)}")
+            parts.append(
+                f"left join _tok_{column.kind} as t_{column.name} on t_{column.name}.value = s.{_q(column.name)}"
+            )
         elif column.treatment == "generalise":
-            parts.append(f"left join _gen_{column.name} as g_{column.name} on g_{column.name}.value = s.{_q(column.name)}")
+            parts.append(
+                f"left join _gen_{column.name} as g_{column.name} on g_{column.name}.value = s.{_q(column.name)}"
+            )
         elif column.treatment == "scrub":
-            parts.append(f"left join _scrub_{column.name} as sc_{column.name} "
-                         f"on sc_{column.name}._file = s._file and sc_{column.name}._line = s._line")
+            parts.append(
+                f"left join _scrub_{column.name} as sc_{column.name} "
+                f"on sc_{column.name}._file = s._file and sc_{column.name}._line = s._line"
+            )
     return " ".join(parts)
 
 
@@ -79,10 +94,13 @@ def output_columns(contract: Contract) -> str:
 
 
 def raw_ddl(contract: Contract) -> str:
-    cols = ", ".join(f"{_q(c.out_name)} {'varchar' if c.treatment != 'plain' else SQL_TYPES[c.type]}"
-                     for c in contract.kept)
-    return (f"create table if not exists raw.{contract.source} ({cols}, _batch_id varchar not null, "
-            "_file varchar not null, _line bigint not null, _loaded_at timestamptz not null)")
+    cols = ", ".join(
+        f"{_q(c.out_name)} {'varchar' if c.treatment != 'plain' else SQL_TYPES[c.type]}" for c in contract.kept
+    )
+    return (
+        f"create table if not exists raw.{contract.source} ({cols}, _batch_id varchar not null, "
+        "_file varchar not null, _line bigint not null, _loaded_at timestamptz not null)"
+    )
 
 
 def sanitised_json_sql(contract: Contract) -> str:
