@@ -1,6 +1,7 @@
 """No raw identifier or personal value of the generator reaches the warehouse."""
 
 import json
+import re
 
 import duckdb
 import polars as pl
@@ -30,6 +31,9 @@ def _landing_values(data_dir, generated) -> set[str]:
             except ValueError:
                 continue
             values |= {row[k] for k in ("device_id", "ip", "user_agent") if isinstance(row.get(k), str)}
+    reviews = data_dir.landing / "reviews" / generated.batch_id
+    for path in reviews.glob("*.jsonl"):  # ID and card numbers planted in review text
+        values |= set(re.findall(r"\d{17}[\dX]|\b6\d{15}\b", path.read_text(errors="replace")))
     truth = json.loads(generated.manifest.read_text())["truth"]
     values |= {m for ring in truth["fraud_rings"] for m in ring["members"]}
     # The generator's oversize filler ("lorem ipsum ...") is not personal data.
