@@ -2,9 +2,11 @@
 
 import pytest
 
+from privacy._consent import PURPOSES as CONSENT_PURPOSES
 from weir.contract import all_contracts, load_contract
 from weir.errors import ConfigError
 from weir.generate import SOURCES
+from weir.generate._reference import CHANNELS, EVENT_TYPES, PURPOSES
 from weir.generate._world import build
 
 
@@ -42,3 +44,9 @@ def test_every_column_declares_purposes_and_retention() -> None:
 def test_unknown_source_is_a_clear_error() -> None:
     with pytest.raises(ConfigError, match="No data contract for source 'clicks'; known sources: assignments"):
         load_contract("clicks")
+
+
+def test_contract_enums_match_the_generator_vocabulary() -> None:
+    assert load_contract("events").column("event_type").allowed == EVENT_TYPES
+    assert load_contract("events").column("channel").allowed == CHANNELS
+    assert load_contract("consent").column("purpose").allowed == PURPOSES == list(CONSENT_PURPOSES)

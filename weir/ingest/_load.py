@@ -131,6 +131,76 @@ def _store_vault(con: duckdb.DuckDBPyConnection, contract: Contract, master: Sec
         _vault.store(con, master, ((token, column.name, value) for token, value in rows))
 
 
+def _previous_load(con: duckdb.DuckDBPyConnection, source: str, batch_id: str, digest: str) -> LoadResult | None:
+    """The ledger's result for this batch, if it was loaded; refuses a batch that changed."""
+    done = con.execute(
+        "select fingerprint, rows_in, rows_loaded, rows_quarantined, reasons "
+        "from ingest.load_ledger where source = ? and batch_id = ?",
+        [source, batch_id],
+    ).fetchone()
+    if done is None:
+        return None
+    if done[0] != digest:
+        raise LandingError(
+            f"Batch {source}/{batch_id} changed since it was loaded; land changed data under a new batch id."
+        )
+    return LoadResult(source, batch_id, "already_loaded", done[1], done[2], done[3], json.loads(done[4]))
+
+
+def _write_all(
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    result: LoadResult,
+    digest: str,
+    hmac_key: SecretKey,
+    master: SecretKey,
+) -> None:
+    """Every write of the batch; the caller wraps this in one transaction."""
+    columns = ", ".join(_q(c.out_name) for c in contract.kept)
+    values = ", ".join(_q("o_" + c.out_name) for c in contract.kept)
+    con.execute(_transform.raw_ddl(contract))
+    con.execute(
+        f"insert into raw.{contract.source} ({columns}, _batch_id, _file, _line, _loaded_at) "
+        f"select {values}, ?, _file, _line, now() from _checked where reason is null",
+        [result.batch_id],
+    )
+    con.execute(
+        f"""insert into ingest.quarantine select ?, ?, c._file, c._line, c.reason, c.message,
+        case when c._parse_ok then {_transform.sanitised_json_sql(contract)} end,
+        q.sealed from _checked c left join _sealed q on q.file = c._file and q.line = c._line
+        where c.reason is not null""",
+        [contract.source, result.batch_id],
+    )
+    _store_vault(con, contract, master)
+    if contract.source == "consent":
+        ensure_ledger(con)
+        con.execute(
+            "insert into consent.ledger select o_consent_id, o_user_token, o_purpose, o_status, "
+            "o_ts, o_policy_version, o_source, ? from _checked where reason is null",
+            [result.batch_id],
+        )
+    con.execute(
+        "insert into ingest.load_ledger values (?, ?, ?, 'loaded', ?, ?, ?, ?, ?, now())",
+        [
+            contract.source,
+            result.batch_id,
+            digest,
+            result.rows_in,
+            result.rows_loaded,
+            result.rows_quarantined,
+            json.dumps(result.reasons),
+            hmac_key.version,
+        ],
+    )
+
+
+def _pause_for_crash_test(label: str) -> None:
+    pause = float(os.environ.get(PAUSE_ENV, "0"))
+    if pause:
+        print(f"pausing {pause:g}s before commit of {label}", file=sys.stderr, flush=True)
+        time.sleep(pause)
+
+
 def load_batch(
     con: duckdb.DuckDBPyConnection,
     contract: Contract,
@@ -141,20 +211,10 @@ def load_batch(
 ) -> LoadResult:
     """Load one batch folder of one source; see the module docstring for the guarantees."""
     con.execute(DDL)
-    batch_id, print_ = folder.name, fingerprint(folder)
-    done = con.execute(
-        "select fingerprint, rows_in, rows_loaded, rows_quarantined, reasons "
-        "from ingest.load_ledger where source = ? and batch_id = ?",
-        [contract.source, batch_id],
-    ).fetchone()
-    if done is not None:
-        if done[0] != print_:
-            raise LandingError(
-                f"Batch {contract.source}/{batch_id} changed since it was loaded; "
-                "land changed data under a new batch id."
-            )
-
-        return LoadResult(contract.source, batch_id, "already_loaded", done[1], done[2], done[3], json.loads(done[4]))
+    batch_id, digest = folder.name, fingerprint(folder)
+    previous = _previous_load(con, contract.source, batch_id, digest)
+    if previous is not None:
+        return previous
     rows_in = _read.stage_batch(con, contract, folder, landing)
     _transform.prepare_maps(con, contract, hmac_key)
     _check(con, contract)
@@ -165,43 +225,13 @@ def load_batch(
         ).fetchall()
     )
     rows_loaded = con.execute("select count(*) from _checked where reason is null").fetchone()[0]
-    rows_bad = sum(reasons.values())
-    columns = ", ".join(_q(c.out_name) for c in contract.kept)
-    values = ", ".join(_q("o_" + c.out_name) for c in contract.kept)
+    result = LoadResult(contract.source, batch_id, "loaded", rows_in, rows_loaded, sum(reasons.values()), reasons)
     con.execute("begin transaction")
     try:
-        con.execute(_transform.raw_ddl(contract))
-        con.execute(
-            f"insert into raw.{contract.source} ({columns}, _batch_id, _file, _line, _loaded_at) "
-            f"select {values}, ?, _file, _line, now() from _checked where reason is null",
-            [batch_id],
-        )
-        con.execute(
-            f"""insert into ingest.quarantine select ?, ?, c._file, c._line, c.reason, c.message,
-            case when c._parse_ok then {_transform.sanitised_json_sql(contract)} end,
-            q.sealed from _checked c left join _sealed q on q.file = c._file and q.line = c._line
-            where c.reason is not null""",
-            [contract.source, batch_id],
-        )
-        _store_vault(con, contract, master)
-        if contract.source == "consent":
-            ensure_ledger(con)
-            con.execute(
-                "insert into consent.ledger select o_consent_id, o_user_token, o_purpose, o_status, "
-                "o_ts, o_policy_version, o_source, ? from _checked where reason is null",
-                [batch_id],
-            )
-
-        con.execute(
-            "insert into ingest.load_ledger values (?, ?, ?, 'loaded', ?, ?, ?, ?, ?, now())",
-            [contract.source, batch_id, print_, rows_in, rows_loaded, rows_bad, json.dumps(reasons), hmac_key.version],
-        )
-        pause = float(os.environ.get(PAUSE_ENV, "0"))
-        if pause:
-            print(f"pausing {pause:g}s before commit of {contract.source}/{batch_id}", file=sys.stderr, flush=True)
-            time.sleep(pause)
+        _write_all(con, contract, result, digest, hmac_key, master)
+        _pause_for_crash_test(f"{contract.source}/{batch_id}")
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
-    return LoadResult(contract.source, batch_id, "loaded", rows_in, rows_loaded, rows_bad, reasons)
+    return result
