@@ -17,7 +17,7 @@ def flat(output: str) -> str:
     return " ".join(output.replace("│", " ").split())
 
 
-COMMANDS = ["generate", "demo", "ingest", "landing", "airflow", "audit", "keys", "privacy"]
+COMMANDS = ["generate", "demo", "ingest", "landing", "airflow", "audit", "keys", "privacy", "retention"]
 
 
 def test_help_lists_every_command() -> None:

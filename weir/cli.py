@@ -30,6 +30,8 @@ keys_app = typer.Typer(help="Manage pseudonymisation keys.", no_args_is_help=Tru
 app.add_typer(keys_app, name="keys")
 privacy_app = typer.Typer(help="Privacy records derived from the data contracts.", no_args_is_help=True)
 app.add_typer(privacy_app, name="privacy")
+retention_app = typer.Typer(help="Enforce the contracts' retention periods.", no_args_is_help=True)
+app.add_typer(retention_app, name="retention")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -313,3 +315,33 @@ def privacy_ropa(
     if out is not None:
         record_of_processing().write_csv(out)
         console.print(f"Full record (one row per column): {out}")
+
+
+@retention_app.command("apply")
+def retention_apply(
+    data_dir: DataDirOption = None,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option("--as-of", formats=["%Y-%m-%d"], help="Date to measure ages from (UTC) [default: now]."),
+    ] = None,
+) -> None:
+    """Null columns past their retention and delete rows past all of it, per the contracts.
+
+    Example:
+        weir retention apply --data-dir .weir-data
+    """
+    from datetime import UTC
+
+    now = as_of.replace(tzinfo=UTC) if as_of else datetime.now(UTC)
+    try:
+        directory = _data_dir(data_dir)
+        if not directory.warehouse.exists():
+            raise WeirError(f"No warehouse at {directory.warehouse}; run `weir ingest` first.")
+        results = pipeline.retention_stage(directory, "cli:retention apply", now)
+    except WeirError as err:
+        raise _fail(err) from err
+    table = Table("source", "rows deleted", "columns cleared", title=f"Retention as of {now:%Y-%m-%d}")
+    for r in results:
+        cleared = ", ".join(f"{c} {n:,}" for c, n in r.columns_cleared.items() if n) or "-"
+        table.add_row(r.source, f"{r.rows_deleted:,}", cleared)
+    console.print(table)

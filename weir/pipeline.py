@@ -1,13 +1,14 @@
 """Pipeline stages as plain functions: the CLI, the Airflow DAG and the tests call these."""
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 
 from privacy import load_or_create_signing_key
 from weir import audit
 from weir.config import DataDir, ensure_writable
 from weir.generate import GenerateConfig, GenerateResult, generate
 from weir.ingest import LoadResult, RotationResult, ingest, rotate_keys
+from weir.retention import RetentionResult, apply_retention
 from weir.warehouse import connect
 
 
@@ -121,3 +122,20 @@ def rotate_stage(data_dir: DataDir, actor: str) -> RotationResult:
         },
     )
     return result
+
+
+def retention_stage(data_dir: DataDir, actor: str, now: datetime) -> list[RetentionResult]:
+    """Enforce the contracts' retention periods on the warehouse and evidence it."""
+    con = connect(data_dir.warehouse)
+    try:
+        results = apply_retention(con, now)
+    finally:
+        con.close()
+    record(
+        data_dir,
+        actor,
+        "retention",
+        inputs={"as_of": now.isoformat()},
+        figures={r.source: {"rows_deleted": r.rows_deleted, "columns_cleared": r.columns_cleared} for r in results},
+    )
+    return results

@@ -1,0 +1,62 @@
+"""Retention from the contracts: null each column past its retention, delete rows past all.
+
+A row's age is measured from the source's first timestamp column (its event time). A
+column kept for less time than the row (an IP prefix for 90 days inside a 2-year event) is
+nulled once it expires; the row is deleted when every kept column has expired.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+
+from weir.contract import Contract, all_contracts
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionResult:
+    source: str
+    columns_cleared: dict[str, int]
+    rows_deleted: int
+
+
+def _event_time(contract: Contract) -> str | None:
+    return next((c.out_name for c in contract.kept if c.type == "timestamp"), None)
+
+
+def apply_retention(con: duckdb.DuckDBPyConnection, now: datetime) -> list[RetentionResult]:
+    """Enforce every contract's retention on `raw.*` as of `now`, in one transaction."""
+    present = {
+        r[0]
+        for r in con.execute("select table_name from information_schema.tables where table_schema = 'raw'").fetchall()
+    }
+    results = []
+    con.execute("begin transaction")
+    try:
+        for contract in all_contracts():
+            clock = _event_time(contract)
+            if contract.source not in present or clock is None:
+                continue
+            longest = max(c.retention_days for c in contract.kept)
+            deleted = con.execute(
+                f'delete from raw.{contract.source} where "{clock}" < ?::timestamptz - interval ({longest}) day '
+                "returning 1",
+                [now],
+            ).fetchall()
+            cleared = {}
+            for column in contract.kept:
+                if column.retention_days < longest:
+                    cleared[column.out_name] = len(
+                        con.execute(
+                            f'update raw.{contract.source} set "{column.out_name}" = null where '
+                            f'"{column.out_name}" is not null and "{clock}" < ?::timestamptz - '
+                            f"interval ({column.retention_days}) day returning 1",
+                            [now],
+                        ).fetchall()
+                    )
+            results.append(RetentionResult(contract.source, cleared, len(deleted)))
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return results
