@@ -69,15 +69,13 @@ def _q(name: str) -> str:
 def _check(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     """Create `_checked`: staged rows with treated values, reason and message."""
     rule, codes, messages = _checks.reason_sql(contract)
-    typed = _checks.typed_columns_sql(contract)
     # Carry only what later steps read: position, the text of bad lines, and vault inputs.
     vaulted = [_q(c.name) for c in contract.kept if c.treatment == "vault"]
     carried = ", ".join(["s._file", "s._line", "s._text", "s._raw", "s._parse_ok", *(f"s.{v}" for v in vaulted)])
     con.execute(
-        f"create or replace temp table _checked as with s as materialized "
-        f"(select *{', ' + typed if typed else ''} from _stage) "
+        f"create or replace temp table _checked as "
         f"select {carried}, {_transform.output_columns(contract)}, {rule} as _rule "
-        f"from s {_transform.joins_sql(contract)}"
+        f"from _stage s {_transform.joins_sql(contract)}"
     )
     con.execute("alter table _checked add column reason varchar default null")
     con.execute("alter table _checked add column message varchar default null")

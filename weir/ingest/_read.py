@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from weir.contract import Contract
 from weir.errors import LandingError
+from weir.ingest._checks import typed_columns_sql
 from weir.mapping import MAPPING_FILE, load_mapping, projection_sql
 
 # Blank lines (a stray LF or CRLF) are not rows.
@@ -146,10 +147,13 @@ def stage_batch(con: duckdb.DuckDBPyConnection, contract: Contract, folder: Path
             f"No part files (part-*.jsonl|csv|parquet) in {folder}; check the batch id, or run `weir generate`."
         )
     mapping = load_mapping(folder / MAPPING_FILE) if (folder / MAPPING_FILE).exists() else None
+    # Each value is cast to its contract type once, here; every check and output reuses it.
+    typed = ", " + typed_columns_sql(contract) if typed_columns_sql(contract) else ""
     if mapping is None:
         names = [c.name for c in contract.columns]
         selects = [stage_file(con, names, p, str(p.relative_to(landing)), p.suffix[1:]) for p in parts]
-        con.execute("create or replace temp table _stage as " + " union all by name ".join(selects))
+        con.execute(f"create or replace temp table _stage as select *{typed} from ("
+                    + " union all by name ".join(selects) + ")")
     else:
         names = mapping.columns  # None: every column of the export's header
         selects = [
@@ -170,4 +174,6 @@ def stage_batch(con: duckdb.DuckDBPyConnection, contract: Contract, folder: Path
             f"create or replace temp table _stage as select _file, _line, _text, _utf8, _raw, _parse_ok, "
             f"{projection_sql(mapping, contract, exported)} from _export"
         )
+        if typed:
+            con.execute(f"create or replace temp table _stage as select *{typed} from _stage")
     return con.execute("select count(*) from _stage").fetchone()[0]
