@@ -7,6 +7,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from privacy import load_or_create_signing_key
+from privacy._keyring import current_hmac_key, vault_master_key
 from weir.airflow_env import DAGS_FOLDER, airflow_env
 from weir.config import resolve_data_dir
 from weir.demo import run_demo
@@ -78,24 +79,15 @@ def test_audit_chain_covers_the_run(demo_run) -> None:
 
 def test_no_key_material_in_logs(demo_run) -> None:
     data_dir, _, _ = demo_run
-    key = load_or_create_signing_key(data_dir.keys)
-    raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
-    logs = [p for p in Path(data_dir.airflow_home).rglob("*") if p.is_file() and p.suffix in {".log", ".json", ""}]
+    signing = load_or_create_signing_key(data_dir.keys).private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    secrets = [signing, current_hmac_key(data_dir.keys).material, vault_master_key(data_dir.keys).material]
+    # Every file Airflow wrote: its log, config and metadata DB (XComs, task results).
+    logs = [p for p in Path(data_dir.airflow_home).rglob("*") if p.is_file()]
 
-    assert logs
+    assert {p.name for p in logs} >= {"weir-airflow.log", "airflow.db", "airflow.cfg"}
     for path in logs:
         data = path.read_bytes()
-        assert raw not in data and raw.hex().encode() not in data, path
-
-
-def test_airflow_env_isolates_state_and_finds_airflow(tmp_path: Path) -> None:
-    import os
-    import sys
-
-    env = airflow_env(resolve_data_dir(tmp_path))
-
-    assert env["AIRFLOW_HOME"] == str(tmp_path / "airflow")
-    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == f"sqlite:///{tmp_path}/airflow/airflow.db"
-    assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "False"
-    # `airflow standalone` starts its components as `airflow ...` found on PATH.
-    assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
+        for secret in secrets:
+            assert secret not in data and secret.hex().encode() not in data, path

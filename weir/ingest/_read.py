@@ -152,8 +152,9 @@ def stage_batch(con: duckdb.DuckDBPyConnection, contract: Contract, folder: Path
     if mapping is None:
         names = [c.name for c in contract.columns]
         selects = [stage_file(con, names, p, str(p.relative_to(landing)), p.suffix[1:]) for p in parts]
-        con.execute(f"create or replace temp table _stage as select *{typed} from ("
-                    + " union all by name ".join(selects) + ")")
+        con.execute(
+            f"create or replace temp table _stage as select *{typed} from (" + " union all by name ".join(selects) + ")"
+        )
     else:
         names = mapping.columns  # None: every column of the export's header
         selects = [
