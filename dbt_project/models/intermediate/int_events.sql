@@ -1,0 +1,12 @@
+-- Event-grain fact. Incremental: a daily batch appends only its own rows (batches are
+-- immutable once loaded, see ingest.load_ledger), so history is never rebuilt.
+{{ config(materialized='incremental', unique_key='event_id', incremental_strategy='delete+insert',
+          on_schema_change='fail') }}
+
+select
+    *,
+    cast(timezone('UTC', ts) as date) as event_date
+from {{ ref('stg_events') }}
+{% if is_incremental() %}
+where batch_id not in (select distinct batch_id from {{ this }})
+{% endif %}

@@ -1,0 +1,14 @@
+-- Daily demand by category and shipping region: the input to demand forecasting.
+select
+    o.order_date,
+    coalesce(i.category, 'unknown') as category,
+    coalesce(o.shipping_region, 'unknown') as shipping_region,
+    count(*) as orders,
+    cast(sum(o.quantity) as bigint) as units,
+    cast(sum(o.gmv_cents) as bigint) as gmv_cents,
+    count(distinct o.user_token) as buyers
+from {{ ref('int_orders') }} as o
+left join {{ ref('int_item_categories') }} as i on o.item_id = i.item_id
+where o.status = 'paid'
+  and {{ consented_at('analytics', 'o.user_token', 'o.ordered_at') }}
+group by all

@@ -1,0 +1,38 @@
+-- View → cart → purchase per day and channel, over users with analytics consent at the event.
+-- Steps are per user and nested (a cart counts only for a user who also viewed), so every
+-- rate is at most 1; all purchases are still counted in `purchases` and `purchasers`.
+with user_steps as (
+    select
+        e.event_date,
+        e.channel,
+        e.user_token,
+        bool_or(e.event_type = 'view') as viewed,
+        bool_or(e.event_type = 'add_to_cart') as carted,
+        bool_or(e.event_type = 'purchase') as purchased,
+        count(case when e.event_type = 'view' then 1 end) as views,
+        count(case when e.event_type = 'add_to_cart' then 1 end) as carts,
+        count(case when e.event_type = 'purchase' then 1 end) as purchases
+    from {{ ref('int_events') }} as e
+    where e.event_type in ('view', 'add_to_cart', 'purchase')
+      and e.channel is not null
+      and {{ consented_at('analytics', 'e.user_token', 'e.ts') }}
+    group by e.event_date, e.channel, e.user_token
+)
+
+select
+    event_date,
+    channel,
+    count(case when viewed then 1 end) as viewers,
+    count(case when viewed and carted then 1 end) as carters,
+    count(case when purchased then 1 end) as purchasers,
+    cast(sum(views) as bigint) as views,
+    cast(sum(carts) as bigint) as carts,
+    cast(sum(purchases) as bigint) as purchases,
+    {{ safe_ratio('count(case when viewed and carted then 1 end)', 'count(case when viewed then 1 end)') }}
+        as view_to_cart_rate,
+    {{ safe_ratio('count(case when viewed and carted and purchased then 1 end)',
+                  'count(case when viewed and carted then 1 end)') }} as cart_to_purchase_rate,
+    {{ safe_ratio('count(case when viewed and purchased then 1 end)', 'count(case when viewed then 1 end)') }}
+        as view_to_purchase_rate
+from user_steps
+group by event_date, channel

@@ -1,0 +1,62 @@
+-- Key opinion leaders: audience (followers and followers of followers), reach of their shares,
+-- orders attributed to them, and a rank. Only users and followers consenting to analytics now.
+with follows as (
+    select f.follower_token, f.followee_token
+    from {{ ref('stg_follows') }} as f
+    where {{ consented_now('analytics', 'f.follower_token') }}
+),
+
+audience as (
+    select followee_token as user_token, count(distinct follower_token) as followers
+    from follows
+    group by followee_token
+),
+
+second_degree as (
+    select f1.followee_token as user_token, count(distinct f2.follower_token) as second_degree_followers
+    from follows as f1
+    inner join follows as f2 on f2.followee_token = f1.follower_token
+    group by f1.followee_token
+),
+
+share_reach as (
+    select
+        root.sharer_token as user_token,
+        count(distinct e.user_token) as reached_users,
+        count(distinct case when e.event_type = 'purchase' then e.order_id end) as cascade_purchases
+    from {{ ref('int_share_cascades') }} as root
+    inner join {{ ref('int_share_cascades') }} as s on s.root_share_id = root.share_id
+    inner join {{ ref('int_events') }} as e on e.share_id = s.share_id
+    where root.depth = 0 and e.channel = 'share_link' and e.event_type <> 'share'
+      and {{ consented_at('analytics', 'e.user_token', 'e.ts') }}
+    group by root.sharer_token
+),
+
+attributed as (
+    select o.referrer_user_token as user_token, count(*) as attributed_orders, cast(sum(o.gmv_cents) as bigint) as attributed_gmv_cents
+    from {{ ref('int_orders') }} as o
+    where o.referrer_user_token is not null
+      and {{ consented_at('analytics', 'o.user_token', 'o.ordered_at') }}
+    group by o.referrer_user_token
+),
+
+total as (
+    select count(distinct follower_token) as n from follows
+)
+
+select
+    a.user_token as kol_token,
+    a.followers,
+    a.followers / nullif((select n from total), 0) as degree_centrality,
+    coalesce(sd.second_degree_followers, 0) as second_degree_followers,
+    coalesce(r.reached_users, 0) as share_reached_users,
+    coalesce(r.cascade_purchases, 0) as cascade_purchases,
+    coalesce(t.attributed_orders, 0) as attributed_orders,
+    coalesce(t.attributed_gmv_cents, 0) as attributed_gmv_cents,
+    cast(row_number() over (order by a.followers desc, coalesce(r.reached_users, 0) desc, a.user_token) as integer)
+        as influence_rank
+from audience as a
+left join second_degree as sd on a.user_token = sd.user_token
+left join share_reach as r on a.user_token = r.user_token
+left join attributed as t on a.user_token = t.user_token
+where {{ consented_now('analytics', 'a.user_token') }}

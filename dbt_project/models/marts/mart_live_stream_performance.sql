@@ -1,0 +1,38 @@
+-- Live streams: watchers, buyers, conversion and GMV per minute on air.
+with activity as (
+    select
+        e.live_stream_id,
+        count(distinct case when e.event_type in ('live_watch', 'view') then e.user_token end) as watchers,
+        count(distinct case when e.event_type = 'purchase' then e.user_token end) as buyers,
+        count(distinct case when e.event_type = 'purchase' then e.order_id end) as orders
+    from {{ ref('int_events') }} as e
+    where e.live_stream_id is not null
+      and {{ consented_at('analytics', 'e.user_token', 'e.ts') }}
+    group by e.live_stream_id
+),
+
+sales as (
+    select e.live_stream_id, cast(sum(o.gmv_cents) as bigint) as gmv_cents
+    from {{ ref('int_events') }} as e
+    inner join {{ ref('int_orders') }} as o on e.order_id = o.order_id
+    where e.event_type = 'purchase' and e.live_stream_id is not null
+      and {{ consented_at('analytics', 'e.user_token', 'e.ts') }}
+    group by e.live_stream_id
+)
+
+select
+    s.live_stream_id,
+    s.item_id,
+    s.started_at,
+    s.ended_at,
+    date_diff('second', s.started_at, s.ended_at) / 60.0 as minutes_on_air,
+    coalesce(a.watchers, 0) as watchers,
+    coalesce(a.buyers, 0) as buyers,
+    coalesce(a.orders, 0) as orders,
+    coalesce(x.gmv_cents, 0) as gmv_cents,
+    {{ safe_ratio('coalesce(a.buyers, 0)', 'a.watchers') }} as conversion_rate,
+    {{ safe_ratio('coalesce(x.gmv_cents, 0)', 'date_diff(\'second\', s.started_at, s.ended_at) / 60.0') }}
+        as gmv_cents_per_minute
+from {{ ref('stg_live_streams') }} as s
+left join activity as a on s.live_stream_id = a.live_stream_id
+left join sales as x on s.live_stream_id = x.live_stream_id
