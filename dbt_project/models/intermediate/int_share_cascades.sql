@@ -1,21 +1,28 @@
 -- One row per share: its cascade (root share), depth, and what it brought.
 -- A share's parent is the share its sharer arrived through. Walking up from roots with a
 -- path guard keeps circular shares (a fraud pattern) out of every cascade: they have no root.
-with recursive shares as (
+with shares as (
     select share_id, parent_share_id, user_token as sharer_token, ts as shared_at, item_id, category
     from {{ ref('int_events') }}
     where event_type = 'share'
 ),
 
-tree (share_id, root_share_id, depth, path) as (
-    select share_id, share_id, 0, [share_id]
-    from shares
-    where parent_share_id is null
-    union all
-    select s.share_id, t.root_share_id, t.depth + 1, list_append(t.path, s.share_id)
-    from shares as s
-    inner join tree as t on s.parent_share_id = t.share_id
-    where t.depth < 64 and not list_contains(t.path, s.share_id)
+-- The recursion sits in a subquery: dbt unit tests prepend fixture CTEs to the top-level WITH,
+-- which would drop a top-level RECURSIVE keyword.
+tree as (
+    select * from (
+        with recursive walk (share_id, root_share_id, depth, path) as (
+            select share_id, share_id, 0, [share_id]
+            from shares
+            where parent_share_id is null
+            union all
+            select s.share_id, w.root_share_id, w.depth + 1, list_append(w.path, s.share_id)
+            from shares as s
+            inner join walk as w on s.parent_share_id = w.share_id
+            where w.depth < 64 and not list_contains(w.path, s.share_id)
+        )
+        select share_id, root_share_id, depth from walk
+    )
 ),
 
 arrivals as (
