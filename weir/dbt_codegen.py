@@ -67,8 +67,7 @@ def staging_sql(contract: Contract) -> str:
 
 def sources_yaml(contracts: list[Contract]) -> str:
     tables = [
-        {"name": c.source, "description": f"Landed `{c.source}` rows that passed the data contract."}
-        for c in contracts
+        {"name": c.source, "description": f"Landed `{c.source}` rows that passed the data contract."} for c in contracts
     ]
     doc = {
         "version": 2,

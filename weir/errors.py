@@ -27,3 +27,15 @@ class KeyringError(WeirError):
 
 class AirflowRunError(WeirError):
     """An embedded Airflow command failed."""
+
+
+class DbtRunError(WeirError):
+    """A dbt command failed (a broken model, a failed test or a contract violation)."""
+
+
+class PolicyViolation(WeirError):
+    """A mart uses a data category its purpose may not use."""
+
+
+class PublishError(WeirError):
+    """Some marts could not be published; the published layer kept their last good version."""

@@ -4,10 +4,11 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 from privacy import load_or_create_signing_key
-from weir import audit
+from weir import audit, dbt, policy
 from weir.config import DataDir, ensure_writable
 from weir.generate import GenerateConfig, GenerateResult, generate
 from weir.ingest import LoadResult, RotationResult, ingest, rotate_keys
+from weir.publish import PublishResult, publish
 from weir.retention import RetentionResult, apply_retention
 from weir.warehouse import connect
 
@@ -139,3 +140,32 @@ def retention_stage(data_dir: DataDir, actor: str, now: datetime) -> list[Retent
         figures={r.source: {"rows_deleted": r.rows_deleted, "columns_cleared": r.columns_cleared} for r in results},
     )
     return results
+
+
+def warehouse_stage(
+    data_dir: DataDir, actor: str, full_refresh: bool = False, progress: Callable[[str], None] | None = None
+) -> dbt.DbtRun:
+    """Check the marts against the policy, then `dbt build`; evidence the outcome."""
+    policy.enforce(policy.check_manifest_file(dbt.parse(data_dir)))
+    run = dbt.build(data_dir, full_refresh=full_refresh, progress=progress)
+    record(
+        data_dir,
+        actor,
+        "dbt_build",
+        inputs={"full_refresh": full_refresh},
+        figures={"ok": run.ok, "nodes": len(run.results), "failed": [r.unique_id for r in run.failed()]},
+    )
+    return run
+
+
+def publish_stage(data_dir: DataDir, actor: str, since: datetime | None = None) -> PublishResult:
+    """Publish the marts that passed; evidence what was published and what was held back."""
+    result = publish(data_dir, since)
+    record(
+        data_dir,
+        actor,
+        "publish",
+        inputs={"since": since.isoformat() if since else None},
+        figures={"published": result.published, "blocked": {b.mart: b.reason for b in result.blocked}},
+    )
+    return result

@@ -11,6 +11,7 @@ from datetime import datetime
 import duckdb
 
 from weir.contract import Contract, all_contracts
+from weir.warehouse import drop_derived
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,8 @@ def apply_retention(con: duckdb.DuckDBPyConnection, now: datetime) -> list[Reten
                         ).fetchall()
                     )
             results.append(RetentionResult(contract.source, cleared, len(deleted)))
+        if any(r.rows_deleted or any(r.columns_cleared.values()) for r in results):
+            drop_derived(con)  # incremental copies of expired values must go too
         con.execute("commit")
     except Exception:
         con.execute("rollback")

@@ -18,3 +18,16 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
             if "lock" not in str(err).lower() or time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+DERIVED_SCHEMAS = ("intermediate", "marts", "test_failures")  # built by dbt from raw
+
+
+def drop_derived(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop what dbt derived from raw, so the next build recomputes it in full.
+
+    Incremental models only append new batches; after raw rows are re-tokenised (key
+    rotation) or deleted/cleared (retention), their copies must not survive downstream.
+    """
+    for schema in DERIVED_SCHEMAS:
+        con.execute(f"drop schema if exists {schema} cascade")

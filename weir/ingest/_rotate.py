@@ -20,7 +20,7 @@ from weir.config import DataDir
 from weir.contract import load_contract
 from weir.errors import WeirError
 from weir.ingest import _read
-from weir.warehouse import connect
+from weir.warehouse import connect, drop_derived
 
 TOKEN_RE = re.compile(rf"tk\d+_[0-9a-f]{{{TOKEN_HEX_CHARS}}}")
 
@@ -109,6 +109,7 @@ def rotate_keys(data_dir: DataDir) -> RotationResult:
             )
             _vault.retoken(con, vault_master_key(data_dir.keys), mapping)
             _rewrite_quarantine(con, mapping)
+            drop_derived(con)  # derived tables hold old tokens: the next dbt build redoes them
             con.execute("commit")
         except Exception:
             con.execute("rollback")

@@ -1,0 +1,133 @@
+"""Run dbt on the warehouse: the CLI, the Airflow DAG (through Cosmos) and the tests use this.
+
+dbt's own state (target/, logs/, partial-parse cache) lives in the data dir, never in the repo.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from weir.config import DataDir
+from weir.errors import DbtRunError
+
+DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
+
+
+def dbt_dir(data_dir: DataDir) -> Path:
+    return data_dir.root / "dbt"
+
+
+def manifest_path(data_dir: DataDir) -> Path:
+    return dbt_dir(data_dir) / "target" / "manifest.json"
+
+
+def dbt_env(data_dir: DataDir) -> dict[str, str]:
+    """Variables every dbt invocation needs (also handed to Cosmos' operators)."""
+    return {
+        "WEIR_WAREHOUSE": str(data_dir.warehouse),
+        "DBT_PROFILES_DIR": str(DBT_PROJECT),
+        "DBT_TARGET_PATH": str(dbt_dir(data_dir) / "target"),
+        "DBT_LOG_PATH": str(dbt_dir(data_dir) / "logs"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",  # no network calls from a privacy platform
+        "DBT_USE_COLORS": "false",
+    }
+
+
+def dbt_executable() -> str:
+    return str(Path(sys.executable).parent / "dbt")
+
+
+@dataclass(frozen=True, slots=True)
+class NodeResult:
+    unique_id: str
+    status: str  # success, error, skipped, pass, fail, warn
+    message: str
+    failures: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class DbtRun:
+    command: str
+    returncode: int
+    results: list[NodeResult]
+    log: Path
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def failed(self) -> list[NodeResult]:
+        return [r for r in self.results if r.status in ("error", "fail")]
+
+
+def run(
+    data_dir: DataDir, args: list[str], progress: Callable[[str], None] | None = None, check: bool = True
+) -> DbtRun:
+    """Run `dbt <args>` in the project against the data dir's warehouse; stream lines to progress."""
+    logs = dbt_dir(data_dir) / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log = logs / "weir-dbt.log"
+    env = {**os.environ, **dbt_env(data_dir)}
+    command = [dbt_executable(), *args]
+    with log.open("a") as out:
+        proc = subprocess.Popen(
+            command, cwd=DBT_PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            out.write(line)
+            if progress:
+                progress(line.rstrip())
+        returncode = proc.wait()
+    done = DbtRun(" ".join(args), returncode, _results(data_dir), log)
+    if check and not done.ok:
+        raise DbtRunError(_explain(done))
+    return done
+
+
+def _results(data_dir: DataDir) -> list[NodeResult]:
+    path = dbt_dir(data_dir) / "target" / "run_results.json"
+    if not path.exists():
+        return []
+    return [
+        NodeResult(r["unique_id"], r["status"], (r.get("message") or "")[:500], r.get("failures"))
+        for r in json.loads(path.read_text())["results"]
+    ]
+
+
+def _explain(done: DbtRun) -> str:
+    failed = done.failed()
+    lines = [f"`dbt {done.command}` failed (exit {done.returncode}); full log: {done.log}"]
+    lines += [f"  {r.unique_id}: {r.status} — {r.message}" for r in failed[:10]]
+    if not failed:
+        tail = done.log.read_text(errors="replace").splitlines()[-15:]
+        lines += ["Last lines:", *tail]
+    return "\n".join(lines)
+
+
+def parse(data_dir: DataDir) -> Path:
+    """Write target/manifest.json (Cosmos renders the Airflow task group from it)."""
+    run(data_dir, ["parse", "--quiet"])
+    return manifest_path(data_dir)
+
+
+def build(
+    data_dir: DataDir,
+    full_refresh: bool = False,
+    select: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> DbtRun:
+    """`dbt build` (models, snapshots, data tests and unit tests). Failures do not raise:
+    publishing decides per mart from the recorded results."""
+    args = ["build"] + (["--full-refresh"] if full_refresh else []) + (["--select", select] if select else [])
+    return run(data_dir, args, progress, check=False)
+
+
+def docs(data_dir: DataDir) -> Path:
+    """`dbt docs generate --static`: one self-contained HTML file (opens from disk, no server)."""
+    run(data_dir, ["docs", "generate", "--static", "--quiet"])
+    return dbt_dir(data_dir) / "target" / "static_index.html"

@@ -1,0 +1,184 @@
+"""Publish marts that passed their checks to a separate, read-only DuckDB file (+ Parquet).
+
+Downstream teams never see `raw`, the quarantine or the vault: only the marts marked
+`meta.publish: true`, and only when the mart was built and every test on it passed in the
+latest dbt results (recorded in `ops.dbt_results` by the on-run-end hook, whichever process
+ran dbt). A blocked mart keeps its last good version in the published layer.
+
+The new file is written beside the old one and swapped in with one rename, so readers
+holding the old file keep a consistent snapshot and never block the publisher.
+"""
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from weir.config import DataDir
+from weir.dbt import manifest_path
+from weir.errors import ConfigError
+from weir.policy import marts
+from weir.warehouse import connect
+
+SAMPLE_KEYS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Blocked:
+    mart: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PublishResult:
+    published: dict[str, int]  # mart -> rows
+    blocked: list[Blocked]
+    path: Path
+
+
+def published_dir(data_dir: DataDir) -> Path:
+    return data_dir.root / "published"
+
+
+def published_db(data_dir: DataDir) -> Path:
+    return published_dir(data_dir) / "published.duckdb"
+
+
+def _latest(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
+    """unique_id -> (status, failures, message, depends_on, finished_at) of its newest result."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'ops' and table_name = 'dbt_results'"
+    ).fetchone()[0]
+    if not exists:
+        return {}
+    rows = con.execute(
+        "select unique_id, arg_max(status, finished_at), arg_max(failures, finished_at), "
+        "arg_max(message, finished_at), arg_max(depends_on, finished_at), max(finished_at) "
+        "from ops.dbt_results group by unique_id"
+    ).fetchall()
+    return {r[0]: r[1:] for r in rows}
+
+
+def _sample(con: duckdb.DuckDBPyConnection, relation: str | None) -> str:
+    """A few failing rows of a test (pseudonymous keys only: the warehouse holds nothing else)."""
+    if not relation:
+        return ""
+    try:
+        cur = con.execute(f"select * from {relation} limit {SAMPLE_KEYS}")
+    except duckdb.Error:
+        return ""
+    names = [d[0] for d in cur.description]
+    rows = cur.fetchall()
+    return "; ".join(", ".join(f"{n}={v}" for n, v in zip(names, row, strict=True)) for row in rows)
+
+
+def _ancestors(manifest: dict, model_id: str) -> list[str]:
+    seen, stack = [], [model_id]
+    while stack:
+        for parent in manifest["nodes"].get(stack.pop(), {}).get("depends_on", {}).get("nodes", []):
+            if parent not in seen and parent.startswith(("model.", "snapshot.")):
+                seen.append(parent)
+                stack.append(parent)
+    return seen
+
+
+def _failures(con, manifest: dict, node_id: str, latest: dict) -> list[str]:
+    """The node's own error and the failing tests on it, with sample failing keys."""
+    found = []
+    own = latest.get(node_id)
+    if own and own[0] == "error":
+        found.append(f"model {node_id.split('.')[-1]} error: {own[2]}")
+    for uid, (status, failures, message, depends_on, _) in latest.items():
+        if node_id not in (depends_on or []) or not uid.startswith(("test.", "unit_test.")):
+            continue
+        if status in ("fail", "error"):
+            test = manifest["nodes"].get(uid) or manifest.get("unit_tests", {}).get(uid) or {}
+            sample = _sample(con, test.get("relation_name"))
+            detail = f"failing keys: {sample}" if sample else message
+            rows = f" ({failures} rows)" if failures else ""
+            found.append(
+                f"test {uid.split('.')[-1] if uid.startswith('unit_test.') else test.get('name', uid)} "
+                f"{status}{rows}: {detail}"
+            )
+    return found
+
+
+def _verdict(con, manifest: dict, node: dict, latest: dict, since: datetime | None) -> str | None:
+    """None when the mart may be published, else why not."""
+    model_id = node["unique_id"]
+    mine = latest.get(model_id)
+    if mine is None:
+        return "never built: run `weir dbt build`"
+    problems = _failures(con, manifest, model_id, latest)
+    if mine[0] == "skipped" or (since is not None and mine[4] < since):
+        upstream = [p for a in _ancestors(manifest, model_id) for p in _failures(con, manifest, a, latest)]
+        problems.append(
+            f"model {node['name']} was not rebuilt; upstream: "
+            + (" | ".join(upstream) or "nothing failing now, rebuild with `weir dbt build`")
+        )
+    return " | ".join(problems) or None
+
+
+def publish(data_dir: DataDir, since: datetime | None = None) -> PublishResult:
+    """Copy every publishable mart that passed into the published file; report the rest."""
+    path = manifest_path(data_dir)
+    if not path.exists():
+        raise ConfigError(f"No dbt manifest at {path}; run `weir dbt build` first.")
+    manifest = json.loads(path.read_text())
+    candidates = [n for n in marts(manifest) if n.get("config", {}).get("meta", {}).get("publish")]
+    con = connect(data_dir.warehouse, read_only=True)
+    try:
+        latest = _latest(con)
+        verdicts = {n["name"]: _verdict(con, manifest, n, latest, since) for n in candidates}
+    finally:
+        con.close()
+    good = sorted(name for name, why in verdicts.items() if why is None)
+    blocked = [Blocked(name, why) for name, why in sorted(verdicts.items()) if why is not None]
+    rows = _write(data_dir, good, {n["name"]: n for n in candidates})
+    return PublishResult(rows, blocked, published_db(data_dir))
+
+
+def _write(data_dir: DataDir, good: list[str], nodes: dict[str, dict]) -> dict[str, int]:
+    target = published_db(data_dir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name("published.next.duckdb")
+    staging.unlink(missing_ok=True)
+    if target.exists():
+        shutil.copyfile(target, staging)  # keeps the last good version of blocked marts
+    rows: dict[str, int] = {}
+    con = duckdb.connect(str(staging))
+    try:
+        con.execute("attach ? as wh (read_only)", [str(data_dir.warehouse)])
+        con.execute("begin")
+        con.execute(
+            "create table if not exists main.published_marts (mart varchar primary key, purpose varchar, "
+            "description varchar, row_count bigint, published_at timestamptz)"
+        )
+        for name in good:
+            con.execute(f"create or replace table main.{name} as select * from wh.marts.{name}")
+            rows[name] = con.execute(f"select count(*) from main.{name}").fetchone()[0]
+            meta = nodes[name].get("config", {}).get("meta", {})
+            con.execute(
+                "insert or replace into main.published_marts values (?, ?, ?, ?, current_timestamp)",
+                [name, meta.get("purpose"), nodes[name].get("description", ""), rows[name]],
+            )
+        con.execute("commit")
+        con.execute("detach wh")
+        _export_parquet(con, published_dir(data_dir) / "parquet", good)
+    finally:
+        con.close()
+    os.replace(staging, target)
+    target.chmod(0o444)  # downstream teams read; only `weir publish` replaces the file
+    return rows
+
+
+def _export_parquet(con: duckdb.DuckDBPyConnection, folder: Path, names: list[str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        tmp = folder / f".{name}.parquet.tmp"
+        con.execute(f"copy main.{name} to '{tmp}' (format parquet)")
+        os.replace(tmp, folder / f"{name}.parquet")
