@@ -12,6 +12,8 @@ from weir.config import DATA_DIR_ENV, DataDir
 from weir.errors import AirflowRunError
 
 DAG_ID = "weir_platform"
+WAREHOUSE_DAG_ID = "weir_warehouse"  # scheduled on the raw Asset that weir_platform updates
+WAREHOUSE_POOL = "weir_warehouse"
 DAGS_FOLDER = Path(__file__).resolve().parent.parent / "dags"
 UI_USER = "admin"
 
@@ -31,6 +33,8 @@ def airflow_env(data_dir: DataDir) -> dict[str, str]:
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",  # offline, and no usage data leaves the platform
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         DATA_DIR_ENV: str(data_dir.root),
     }
 
@@ -47,11 +51,16 @@ def _airflow(data_dir: DataDir, args: list[str], log: Path) -> None:
 
 
 def prepare(data_dir: DataDir) -> Path:
-    """Create AIRFLOW_HOME and migrate the SQLite metadata DB; return the log path."""
+    """Create AIRFLOW_HOME, migrate the SQLite metadata DB, create the DuckDB writer pool and
+    write the dbt manifest the warehouse DAG renders from; return the log path."""
+    from weir import dbt  # deferred: only needed here
+
     home = data_dir.airflow_home
     home.mkdir(parents=True, exist_ok=True)
     log = home / "weir-airflow.log"
     _airflow(data_dir, ["db", "migrate"], log)
+    _airflow(data_dir, ["pools", "set", WAREHOUSE_POOL, "1", "DuckDB allows one writer"], log)
+    dbt.parse(data_dir)
     return log
 
 
@@ -62,10 +71,10 @@ class DagRunResult:
     task_states: dict[str, str]
 
 
-def run_dag(data_dir: DataDir, conf: dict, log: Path) -> DagRunResult:
-    """Run the platform DAG once through `airflow dags test`; read the result from the DB."""
-    _airflow(data_dir, ["dags", "test", DAG_ID, "--conf", json.dumps(conf)], log)
-    result = latest_run(data_dir)
+def run_dag(data_dir: DataDir, conf: dict, log: Path, dag_id: str = DAG_ID) -> DagRunResult:
+    """Run a DAG once through `airflow dags test`; read the result from the DB."""
+    _airflow(data_dir, ["dags", "test", dag_id, "--conf", json.dumps(conf)], log)
+    result = latest_run(data_dir, dag_id)
     if result.state != "success":
         raise AirflowRunError(
             f"DAG run {result.run_id} ended in state {result.state}: "
@@ -74,17 +83,17 @@ def run_dag(data_dir: DataDir, conf: dict, log: Path) -> DagRunResult:
     return result
 
 
-def latest_run(data_dir: DataDir) -> DagRunResult:
-    """The newest run of the platform DAG as the metadata DB records it."""
+def latest_run(data_dir: DataDir, dag_id: str = DAG_ID) -> DagRunResult:
+    """The newest run of a DAG as the metadata DB records it."""
     db = data_dir.airflow_home / "airflow.db"
     with sqlite3.connect(db) as con:
         row = con.execute(
-            "select run_id, state from dag_run where dag_id = ? order by id desc limit 1", (DAG_ID,)
+            "select run_id, state from dag_run where dag_id = ? order by id desc limit 1", (dag_id,)
         ).fetchone()
         if row is None:
-            raise AirflowRunError(f"No run of {DAG_ID} recorded in {db}; run `weir demo` first.")
+            raise AirflowRunError(f"No run of {dag_id} recorded in {db}; run `weir demo` first.")
         tasks = con.execute(
-            "select task_id, state from task_instance where dag_id = ? and run_id = ?", (DAG_ID, row[0])
+            "select task_id, state from task_instance where dag_id = ? and run_id = ?", (dag_id, row[0])
         ).fetchall()
     return DagRunResult(row[0], row[1], dict(tasks))
 

@@ -149,7 +149,7 @@ def demo(
         config = _config(users, days, seed, bad_rate, start)
         directory = _data_dir(data_dir)
         with _progress() as bar:
-            task = bar.add_task("starting", total=3)
+            task = bar.add_task("starting", total=6)
             result = run_demo(directory, config, lambda msg: bar.update(task, description=msg, advance=1))
     except WeirError as err:
         raise _fail(err) from err
@@ -159,8 +159,21 @@ def demo(
     console.print(f"[bold green]DAG run {result.run.run_id}: {result.run.state}[/]")
     for task_id, state in sorted(result.run.task_states.items()):
         console.print(f"  {task_id}: {state}")
+    console.print(
+        f"[bold green]DAG run {result.warehouse_run.run_id} (weir_warehouse): {result.warehouse_run.state}[/]"
+    )
+    dbt_tasks = [s for t, s in result.warehouse_run.task_states.items() if t.startswith("dbt.")]
+    console.print(
+        f"  {len(dbt_tasks)} dbt tasks (one per model, with its tests): {dbt_tasks.count('success')} succeeded"
+    )
+    table = Table("published mart", "rows", title="Published layer (read-only, for downstream teams)")
+    for name, rows in result.published.items():
+        table.add_row(name, f"{rows:,}")
+    console.print(table)
     console.print(f"Audit chain: {result.audit.entries} entries, verified")
     console.print(f"Warehouse:      {directory.warehouse}  (raw.*, ingest.quarantine, ingest.load_ledger)")
+    console.print(f"Published:      {directory.root / 'published'}  (published.duckdb, parquet/)")
+    console.print(f"dbt docs:       {result.docs}  (open in a browser)")
     console.print(f"Landing zone:   {result.landing}")
     console.print(f"Manifest:       {result.manifest}")
     console.print(f"Airflow home:   {directory.airflow_home}  (UI: make airflow, user admin)")

@@ -25,15 +25,22 @@ def manifest_path(data_dir: DataDir) -> Path:
     return dbt_dir(data_dir) / "target" / "manifest.json"
 
 
-def dbt_env(data_dir: DataDir) -> dict[str, str]:
-    """Variables every dbt invocation needs (also handed to Cosmos' operators)."""
+def connection_env(data_dir: DataDir) -> dict[str, str]:
+    """What any dbt run needs (Cosmos' operators get this; they manage target/ themselves)."""
     return {
         "WEIR_WAREHOUSE": str(data_dir.warehouse),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",  # no network calls from a privacy platform
+        "DBT_USE_COLORS": "false",
+    }
+
+
+def dbt_env(data_dir: DataDir) -> dict[str, str]:
+    """Environment of `weir dbt ...`: connection plus state folders in the data dir."""
+    return {
+        **connection_env(data_dir),
         "DBT_PROFILES_DIR": str(DBT_PROJECT),
         "DBT_TARGET_PATH": str(dbt_dir(data_dir) / "target"),
         "DBT_LOG_PATH": str(dbt_dir(data_dir) / "logs"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",  # no network calls from a privacy platform
-        "DBT_USE_COLORS": "false",
     }
 
 

@@ -129,20 +129,25 @@ def publish(data_dir: DataDir, since: datetime | None = None) -> PublishResult:
     if not path.exists():
         raise ConfigError(f"No dbt manifest at {path}; run `weir dbt build` first.")
     manifest = json.loads(path.read_text())
-    candidates = [n for n in marts(manifest) if n.get("config", {}).get("meta", {}).get("publish")]
-    con = connect(data_dir.warehouse, read_only=True)
+    candidates = {n["name"]: n for n in marts(manifest) if n.get("config", {}).get("meta", {}).get("publish")}
+    # One read-write connection: inside an Airflow worker that ran dbt in-process, DuckDB
+    # only lets us share dbt's (read-write) database instance.
+    con = connect(data_dir.warehouse)
     try:
         latest = _latest(con)
-        verdicts = {n["name"]: _verdict(con, manifest, n, latest, since) for n in candidates}
+        verdicts = {name: _verdict(con, manifest, n, latest, since) for name, n in candidates.items()}
+        good = sorted(name for name, why in verdicts.items() if why is None)
+        rows = _write(con, data_dir, good, candidates)
     finally:
         con.close()
-    good = sorted(name for name, why in verdicts.items() if why is None)
     blocked = [Blocked(name, why) for name, why in sorted(verdicts.items()) if why is not None]
-    rows = _write(data_dir, good, {n["name"]: n for n in candidates})
     return PublishResult(rows, blocked, published_db(data_dir))
 
 
-def _write(data_dir: DataDir, good: list[str], nodes: dict[str, dict]) -> dict[str, int]:
+def _write(
+    con: duckdb.DuckDBPyConnection, data_dir: DataDir, good: list[str], nodes: dict[str, dict]
+) -> dict[str, int]:
+    """Build the next published file beside the current one, then swap it in."""
     target = published_db(data_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name("published.next.duckdb")
@@ -150,27 +155,25 @@ def _write(data_dir: DataDir, good: list[str], nodes: dict[str, dict]) -> dict[s
     if target.exists():
         shutil.copyfile(target, staging)  # keeps the last good version of blocked marts
     rows: dict[str, int] = {}
-    con = duckdb.connect(str(staging))
+    con.execute("attach ? as pub", [str(staging)])
     try:
-        con.execute("attach ? as wh (read_only)", [str(data_dir.warehouse)])
         con.execute("begin")
         con.execute(
-            "create table if not exists main.published_marts (mart varchar primary key, purpose varchar, "
+            "create table if not exists pub.main.published_marts (mart varchar primary key, purpose varchar, "
             "description varchar, row_count bigint, published_at timestamptz)"
         )
         for name in good:
-            con.execute(f"create or replace table main.{name} as select * from wh.marts.{name}")
-            rows[name] = con.execute(f"select count(*) from main.{name}").fetchone()[0]
+            con.execute(f"create or replace table pub.main.{name} as select * from marts.{name}")
+            rows[name] = con.execute(f"select count(*) from pub.main.{name}").fetchone()[0]
             meta = nodes[name].get("config", {}).get("meta", {})
             con.execute(
-                "insert or replace into main.published_marts values (?, ?, ?, ?, current_timestamp)",
+                "insert or replace into pub.main.published_marts values (?, ?, ?, ?, current_timestamp)",
                 [name, meta.get("purpose"), nodes[name].get("description", ""), rows[name]],
             )
         con.execute("commit")
-        con.execute("detach wh")
         _export_parquet(con, published_dir(data_dir) / "parquet", good)
     finally:
-        con.close()
+        con.execute("detach pub")
     os.replace(staging, target)
     target.chmod(0o444)  # downstream teams read; only `weir publish` replaces the file
     return rows
@@ -180,5 +183,14 @@ def _export_parquet(con: duckdb.DuckDBPyConnection, folder: Path, names: list[st
     folder.mkdir(parents=True, exist_ok=True)
     for name in names:
         tmp = folder / f".{name}.parquet.tmp"
-        con.execute(f"copy main.{name} to '{tmp}' (format parquet)")
+        con.execute(f"copy pub.main.{name} to '{tmp}' (format parquet)")
         os.replace(tmp, folder / f"{name}.parquet")
+
+
+def published_tables(data_dir: DataDir) -> dict[str, int]:
+    """The published catalogue: mart -> rows (empty before the first publish)."""
+    path = published_db(data_dir)
+    if not path.exists():
+        return {}
+    with duckdb.connect(str(path), read_only=True) as con:
+        return dict(con.execute("select mart, row_count from published_marts order by mart").fetchall())
