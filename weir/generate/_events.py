@@ -18,11 +18,14 @@ STAGES = {
     "purchase": 6,
 }
 STAGE_GAP_MS = 25_000
+# Actions that open the session: a live stream starts playing, and a join or help link is
+# acted on at once, so the app's acceptance time (checked against expiry) is the event time.
+AT_SESSION_START = {"live_watch", "group_buy_join", "bargain_help"}
 
 
 def _stage(plan: pl.DataFrame, mask: pl.Expr, event_type: str) -> pl.DataFrame:
     offset = pl.col("n_view") * VIEW_GAP_MS + STAGES[event_type] * STAGE_GAP_MS
-    if event_type == "live_watch":
+    if event_type in AT_SESSION_START:
         offset = pl.lit(0, pl.Int64)
     return plan.filter(mask).select("session_idx", event_type=pl.lit(event_type), ts_ms=pl.col("start_ms") + offset)
 

@@ -1,19 +1,13 @@
--- A bargain completes when enough helpers help before it expires (one help per helper).
-with helps as (
+-- A bargain completes when `helps_needed` helps arrive before it expires. Each bargain_help
+-- event is a help the app accepted (it logs no refused helps).
+with ranked as (
     select
         bargain_id,
         user_token,
-        min(ts) as helped_at
+        ts as helped_at,
+        row_number() over (partition by bargain_id order by ts, event_id) as help_rank
     from {{ ref('int_events') }}
     where event_type = 'bargain_help'
-    group by bargain_id, user_token
-),
-
-ranked as (
-    select
-        h.*,
-        row_number() over (partition by h.bargain_id order by h.helped_at, h.user_token) as help_rank
-    from helps as h
 ),
 
 chains as (

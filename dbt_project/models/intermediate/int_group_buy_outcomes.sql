@@ -1,4 +1,4 @@
--- A group buy fills when (required_size - 1) others join before it expires.
+-- A group buy fills when required_size members (the initiator's own join included) join before it expires.
 with joins as (
     select
         e.group_buy_id,
@@ -13,7 +13,7 @@ outcomes as (
     select
         g.group_buy_id,
         count(j.user_token) as joiners,
-        max(case when j.join_rank = g.required_size - 1 then j.ts end) as filled_at
+        max(case when j.join_rank = g.required_size then j.ts end) as filled_at
     from {{ ref('stg_group_buys') }} as g
     left join joins as j on g.group_buy_id = j.group_buy_id and j.ts < g.expires_at
     group by g.group_buy_id
