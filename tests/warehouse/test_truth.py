@@ -21,7 +21,8 @@ def test_ab_mart_recovers_the_true_effect_within_its_interval(built, con) -> Non
         assert low <= true_lift <= high, (experiment, low, lift, high)
     # The real effect is detected (its interval excludes zero); the null one is not.
     badge_low = con.execute(
-        "select lift_ci_low from marts.mart_ab_results where experiment_id = 'exp_friends_badge' and variant = 'treatment'"
+        "select lift_ci_low from marts.mart_ab_results "
+        "where experiment_id = 'exp_friends_badge' and variant = 'treatment'"
     ).fetchone()[0]
     assert badge_low > 0
 
