@@ -149,7 +149,7 @@ def demo(
         config = _config(users, days, seed, bad_rate, start)
         directory = _data_dir(data_dir)
         with _progress() as bar:
-            task = bar.add_task("starting", total=6)
+            task = bar.add_task("starting", total=5)
             result = run_demo(directory, config, lambda msg: bar.update(task, description=msg, advance=1))
     except WeirError as err:
         raise _fail(err) from err

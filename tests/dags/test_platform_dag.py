@@ -8,6 +8,7 @@ from cryptography.hazmat.primitives import serialization
 
 from privacy import load_or_create_signing_key
 from privacy._keyring import current_hmac_key, vault_master_key
+from weir import dbt
 from weir.airflow_env import DAGS_FOLDER, airflow_env
 from weir.config import resolve_data_dir
 from weir.demo import run_demo
@@ -17,9 +18,10 @@ from weir.generate import GenerateConfig
 @pytest.fixture(scope="module")
 def dagbag(tmp_path_factory: pytest.TempPathFactory):
     data_dir = resolve_data_dir(tmp_path_factory.mktemp("dagbag"))
+    dbt.parse(data_dir)  # the warehouse DAG renders its dbt tasks from the manifest
     with pytest.MonkeyPatch.context() as patch:
         for name, value in airflow_env(data_dir).items():
-            if name.startswith("AIRFLOW"):
+            if name.startswith("AIRFLOW") or name == "WEIR_DATA_DIR":
                 patch.setenv(name, value)
         from airflow.dag_processing.dagbag import DagBag
 
@@ -28,7 +30,7 @@ def dagbag(tmp_path_factory: pytest.TempPathFactory):
 
 def test_dags_import_without_errors(dagbag) -> None:
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {"weir_platform"}
+    assert set(dagbag.dag_ids) == {"weir_platform", "weir_warehouse"}
 
 
 def test_platform_dag_tasks_and_assets(dagbag) -> None:
@@ -39,6 +41,22 @@ def test_platform_dag_tasks_and_assets(dagbag) -> None:
     assert dag.get_task("ingest_batch").downstream_task_ids == {"record_run"}
     assert [a.name for a in dag.get_task("generate_batch").outlets] == ["weir://landing"]
     assert [a.name for a in dag.get_task("ingest_batch").outlets] == ["weir://warehouse/raw"]
+
+
+def test_warehouse_dag_is_asset_triggered_cosmos_group_then_publish(dagbag) -> None:
+    dag = dagbag.dags["weir_warehouse"]
+    dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.")]
+    models = {t.task_id.split(".")[1].removesuffix("_model_build") for t in dbt_tasks}
+
+    assert [a.name for a in dag.timetable.asset_condition.objects] == ["weir://warehouse/raw"]
+    assert {"stg_events", "int_events", "dim_consent", "mart_funnel_by_channel", "mart_user_features"} <= models
+    assert all(t.pool == "weir_warehouse" for t in dbt_tasks)  # DuckDB: one writer at a time
+    assert all(t.__class__.__name__ == "DbtBuildLocalOperator" for t in dbt_tasks if t.task_id.endswith("_model_build"))
+    assert "dbt.has_consent_mart_user_features_user_token__model_training_test" in {t.task_id for t in dbt_tasks}
+    assert dag.get_task("check_policy").downstream_task_ids <= {t.task_id for t in dbt_tasks}
+    publish = dag.get_task("publish_marts")
+    assert publish.trigger_rule == "all_done"
+    assert [a.name for a in publish.outlets] == ["weir://published"]
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +78,12 @@ def test_embedded_run_succeeds_and_is_recorded(demo_run) -> None:
         r.source: True for r in result.loads
     }
     assert len(result.loads) == 12
-    assert len(steps) == 3
+    assert len(steps) == 5
+    assert result.warehouse_run.state == "success"
+    assert set(result.warehouse_run.task_states.values()) == {"success"}
+    assert len(result.warehouse_run.task_states) >= 35
+    assert {"mart_funnel_by_channel", "mart_ab_results", "mart_kol_influence"} <= set(result.published)
+    assert result.docs.exists() and result.docs.stat().st_size > 100_000
 
 
 def test_audit_chain_covers_the_run(demo_run) -> None:
@@ -69,11 +92,12 @@ def test_audit_chain_covers_the_run(demo_run) -> None:
 
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         actions = con.execute("select actor, action from audit.log order by seq").fetchall()
-    assert result.audit.ok and result.audit.entries == 3
+    assert result.audit.ok and result.audit.entries == 4
     assert actions == [
         ("airflow:generate_batch", "generate"),
         ("airflow:ingest_batch", "ingest"),
         ("airflow:record_run", "dag_run"),
+        ("airflow:publish_marts", "publish"),
     ]
 
 

@@ -44,9 +44,8 @@ def test_consent_violation_blocks_publish_and_keeps_last_good(warehouse_copy) ->
     before = _rows(published_db(warehouse_copy), "mart_kol_influence")
     with duckdb.connect(str(warehouse_copy.warehouse)) as con:
         outsider = con.execute(
-            "select user_token from staging.stg_users where user_token not in "
-            "(select user_token from marts.dim_consent where purpose = 'analytics' and is_current and status = 'granted') "
-            "limit 1"
+            "select user_token from staging.stg_users where user_token not in (select user_token "
+            "from marts.dim_consent where purpose = 'analytics' and is_current and status = 'granted') limit 1"
         ).fetchone()[0]
         con.execute(
             "insert into marts.mart_kol_influence (kol_token, followers, influence_rank) values (?, 1, 999999)",
