@@ -34,6 +34,7 @@ bench: install
 	$(UV) run --frozen python benchmarks/bench_generate.py
 	$(UV) run --frozen python benchmarks/bench_ingest.py
 	$(UV) run --frozen python benchmarks/bench_scrub.py
+	$(UV) run --frozen python benchmarks/bench_warehouse.py
 
 clean:
 	rm -rf .weir-data .pytest_cache

@@ -24,7 +24,7 @@ POOL = "weir_warehouse"  # one slot: the DuckDB single writer
 DATA_DIR = resolve_data_dir(os.environ.get("WEIR_DATA_DIR"))
 MANIFEST = manifest_path(DATA_DIR)
 if not MANIFEST.exists():
-    raise FileNotFoundError(f"No dbt manifest at {MANIFEST}: run `weir dbt build` or `weir demo` to write it.")
+    raise FileNotFoundError(f"No dbt manifest at {MANIFEST}: run `weir dbt parse` (or `weir demo`) to write it.")
 
 
 def _skip(**_: object) -> None:

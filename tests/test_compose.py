@@ -29,6 +29,8 @@ def test_compose_declares_the_full_stack() -> None:
         for dependency in service.get("depends_on", {}):
             assert dependency in services, (name, dependency)
     assert set(compose["volumes"]) == {"weir-data", "postgres-db"}
+    init = " ".join(services["airflow-init"]["command"])
+    assert "pools set weir_warehouse 1" in init and "weir dbt parse" in init  # the warehouse DAG needs both
 
 
 def test_compose_image_is_built_from_the_repo() -> None:

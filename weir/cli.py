@@ -397,6 +397,22 @@ def dbt_build(
         raise typer.Exit(1)
 
 
+@dbt_app.command("parse")
+def dbt_parse(data_dir: DataDirOption = None) -> None:
+    """Write the dbt manifest (the Airflow warehouse DAG renders its tasks from it).
+
+    Example:
+        weir dbt parse --data-dir .weir-data
+    """
+    from weir import dbt
+
+    try:
+        path = dbt.parse(_data_dir(data_dir))
+    except WeirError as err:
+        raise _fail(err) from err
+    console.print(f"dbt manifest: {path}")
+
+
 @dbt_app.command("docs")
 def dbt_docs(data_dir: DataDirOption = None) -> None:
     """Generate the dbt docs site (one static HTML file) and print its path.

@@ -1,6 +1,6 @@
 -- Event-grain fact. Incremental: a daily batch appends only its own rows (batches are
 -- immutable once loaded, see ingest.load_ledger), so history is never rebuilt.
-{{ config(materialized='incremental', unique_key='event_id', incremental_strategy='delete+insert',
+{{ config(materialized='incremental', incremental_strategy='append',
           on_schema_change='fail') }}
 
 select

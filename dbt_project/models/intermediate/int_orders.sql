@@ -1,5 +1,5 @@
 -- Order-grain fact, incremental by landing batch like int_events.
-{{ config(materialized='incremental', unique_key='order_id', incremental_strategy='delete+insert',
+{{ config(materialized='incremental', incremental_strategy='append',
           on_schema_change='fail') }}
 
 select

@@ -1,0 +1,83 @@
+"""dbt warehouse build: full build, then an incremental daily batch on top of it.
+
+Usage: python benchmarks/bench_warehouse.py [--events 10000000] [--days 30]
+Generates `days` days of behaviour (about `events` events), ingests and builds it with
+`dbt build` (models, contracts, data tests, unit tests); then lands one more day (1/days of the
+data), ingests it and runs `dbt build` again (incremental). Target: incremental <= 15% of full.
+Also runs every model's compiled SELECT directly in DuckDB, to show dbt's own overhead.
+"""
+
+import argparse
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+
+from weir import dbt
+from weir.config import resolve_data_dir
+from weir.generate import GenerateConfig, generate
+from weir.ingest import ingest
+
+EVENTS_PER_USER_DAY = 4.3
+
+
+def timed(work) -> float:
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
+
+
+def build(data_dir, full_refresh: bool = False) -> float:
+    def work() -> None:
+        run = dbt.build(data_dir, full_refresh=full_refresh)
+        if not run.ok:
+            raise SystemExit(f"dbt build failed: {[r.unique_id for r in run.failed()]}")
+
+    return timed(work)
+
+
+def direct_sql(data_dir) -> tuple[float, dict[str, float]]:
+    """Each non-view model's compiled SELECT, run straight in DuckDB over the built warehouse."""
+    compiled = dbt.dbt_dir(data_dir) / "target" / "compiled" / "weir" / "models"
+    con = duckdb.connect(str(data_dir.warehouse), read_only=True)
+    per_model = {}
+    for path in sorted(compiled.glob("*/*.sql")):
+        if path.parent.name == "staging":
+            continue  # views: no work at build time
+        sql = path.read_text()
+        per_model[path.stem] = timed(lambda sql=sql: con.execute(f"select count(*) from ({sql})").fetchall())
+    con.close()
+    return sum(per_model.values()), per_model
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--days", type=int, default=30)
+    args = parser.parse_args()
+    users = max(100, round(args.events / (args.days * EVENTS_PER_USER_DAY)))
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = resolve_data_dir(Path(tmp))
+        history = GenerateConfig(users=users, days=args.days, seed=21)
+        batch = generate(history, data_dir.landing)
+        ingest(data_dir)
+        full = build(data_dir, full_refresh=True)
+        direct, per_model = direct_sql(data_dir)
+        daily = GenerateConfig(users=users, days=1, seed=22, start=history.start + timedelta(days=args.days))
+        day = generate(daily, data_dir.landing)
+        ingest(data_dir)
+        incremental = build(data_dir)
+        print(f"history: {batch.rows['events']:,} events, {users:,} users, {args.days} days")
+        print(f"daily batch: {day.rows['events']:,} events ({day.rows['events'] / batch.rows['events']:.1%})")
+        print(f"full dbt build:          {full:7.1f} s")
+        print(f"incremental dbt build:   {incremental:7.1f} s")
+        print(f"ratio incremental/full:  {incremental / full:7.2f}  (target <= 0.15)")
+        print(f"models' SQL run directly in DuckDB: {direct:.1f} s (dbt build overhead: {full - direct:.1f} s)")
+        for name, seconds in sorted(per_model.items(), key=lambda kv: -kv[1])[:8]:
+            print(f"  {name:32s} {seconds:6.2f} s")
+
+
+if __name__ == "__main__":
+    main()
