@@ -8,6 +8,7 @@ Also runs every model's compiled SELECT directly in DuckDB, to show dbt's own ov
 """
 
 import argparse
+import json
 import tempfile
 import time
 from datetime import timedelta
@@ -29,13 +30,18 @@ def timed(work) -> float:
     return time.perf_counter() - start
 
 
-def build(data_dir, full_refresh: bool = False) -> float:
+def build(data_dir, full_refresh: bool = False) -> tuple[float, list[tuple[float, str]]]:
+    """Seconds for `dbt build`, and the slowest nodes (execution time, node) from run_results."""
+
     def work() -> None:
         run = dbt.build(data_dir, full_refresh=full_refresh)
         if not run.ok:
             raise SystemExit(f"dbt build failed: {[r.unique_id for r in run.failed()]}")
 
-    return timed(work)
+    seconds = timed(work)
+    results = json.loads((dbt.dbt_dir(data_dir) / "target" / "run_results.json").read_text())["results"]
+    slowest = sorted(((r["execution_time"], r["unique_id"]) for r in results), reverse=True)
+    return seconds, slowest
 
 
 def direct_sql(data_dir) -> tuple[float, dict[str, float]]:
@@ -63,12 +69,12 @@ def main() -> None:
         history = GenerateConfig(users=users, days=args.days, seed=21)
         batch = generate(history, data_dir.landing)
         ingest(data_dir)
-        full = build(data_dir, full_refresh=True)
+        full, full_nodes = build(data_dir, full_refresh=True)
         direct, per_model = direct_sql(data_dir)
         daily = GenerateConfig(users=users, days=1, seed=22, start=history.start + timedelta(days=args.days))
         day = generate(daily, data_dir.landing)
         ingest(data_dir)
-        incremental = build(data_dir)
+        incremental, incremental_nodes = build(data_dir)
         print(f"history: {batch.rows['events']:,} events, {users:,} users, {args.days} days")
         print(f"daily batch: {day.rows['events']:,} events ({day.rows['events'] / batch.rows['events']:.1%})")
         print(f"full dbt build:          {full:7.1f} s")
@@ -77,6 +83,11 @@ def main() -> None:
         print(f"models' SQL run directly in DuckDB: {direct:.1f} s (dbt build overhead: {full - direct:.1f} s)")
         for name, seconds in sorted(per_model.items(), key=lambda kv: -kv[1])[:8]:
             print(f"  {name:32s} {seconds:6.2f} s")
+        for label, nodes in (("full", full_nodes), ("incremental", incremental_nodes)):
+            total = sum(t for t, _ in nodes)
+            print(f"{label}: {len(nodes)} nodes, {total:.1f} s inside dbt nodes; slowest:")
+            for seconds, node in nodes[:6]:
+                print(f"  {node:60s} {seconds:6.2f} s")
 
 
 if __name__ == "__main__":

@@ -10,27 +10,24 @@
     {% endif %}
 {% endmacro %}
 
-{# True when `user_col` had granted `purpose` at time `at_col` (analytics on past events). #}
-{% macro consented_at(purpose, user_col, at_col) %}
+{% macro _granted(purpose, user_col, period) %}
     {{- _check_purpose(purpose) -}}
     exists (
         select 1 from {{ ref('dim_consent') }} as _consent
         where _consent.user_token = {{ user_col }}
           and _consent.purpose = '{{ purpose }}'
           and _consent.status = 'granted'
-          and {{ at_col }} >= _consent.valid_from
-          and {{ at_col }} < coalesce(_consent.valid_to, 'infinity'::timestamptz)
+          and {{ period }}
     )
+{% endmacro %}
+
+{# True when `user_col` had granted `purpose` at time `at_col` (analytics on past events). #}
+{% macro consented_at(purpose, user_col, at_col) %}
+    {{- _granted(purpose, user_col,
+        at_col ~ " >= _consent.valid_from and " ~ at_col ~ " < coalesce(_consent.valid_to, 'infinity'::timestamptz)") -}}
 {% endmacro %}
 
 {# True when `user_col` grants `purpose` now (models, marketing lists, user-level tables). #}
 {% macro consented_now(purpose, user_col) %}
-    {{- _check_purpose(purpose) -}}
-    exists (
-        select 1 from {{ ref('dim_consent') }} as _consent
-        where _consent.user_token = {{ user_col }}
-          and _consent.purpose = '{{ purpose }}'
-          and _consent.status = 'granted'
-          and _consent.valid_to is null
-    )
+    {{- _granted(purpose, user_col, "_consent.valid_to is null") -}}
 {% endmacro %}
