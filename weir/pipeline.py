@@ -146,7 +146,7 @@ def warehouse_stage(
     data_dir: DataDir, actor: str, full_refresh: bool = False, progress: Callable[[str], None] | None = None
 ) -> dbt.DbtRun:
     """Check the marts against the policy, then `dbt build`; evidence the outcome."""
-    policy.enforce(policy.check_manifest_file(dbt.parse(data_dir)))
+    policy.enforce_manifest(dbt.parse(data_dir))
     run = dbt.build(data_dir, full_refresh=full_refresh, progress=progress)
     record(
         data_dir,

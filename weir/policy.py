@@ -139,3 +139,9 @@ def enforce(violations: list[Violation]) -> None:
     if violations:
         lines = "\n".join(f"  - {v}" for v in violations)
         raise PolicyViolation(f"{len(violations)} policy violation(s):\n{lines}")
+
+
+def enforce_manifest(path: Path) -> int:
+    """Raise on any violation in the manifest at `path`; return how many marts were checked."""
+    enforce(check_manifest_file(path))
+    return len(marts(json.loads(path.read_text())))

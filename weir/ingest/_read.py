@@ -87,7 +87,7 @@ def stage_file(
             f"null::varchar as _text, true as _utf8, null::blob as _raw, true as _parse_ok, {cols} "
             f"from read_parquet('{path}', file_row_number = true) as p"
         )
-    table = f"_lines_{abs(hash(rel))}"
+    table = _lines_name(rel)
     con.register(table, lines_table(path))
     # Raw bytes are only kept for lines that are not UTF-8 (they are quarantined encrypted).
     lines = f"lines as (select _line, case when _text is null then _raw end as _raw, _text from {table})"
@@ -129,6 +129,18 @@ def stage_file(
     )
 
 
+def _lines_name(rel: str) -> str:
+    return f"_lines_{abs(hash(rel))}"
+
+
+def _release(con: duckdb.DuckDBPyConnection, rel: str) -> None:
+    """Drop the Arrow view of a staged text file (and with it the file's bytes)."""
+    try:
+        con.unregister(_lines_name(rel))
+    except duckdb.Error:
+        pass  # Parquet parts register nothing
+
+
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -151,10 +163,14 @@ def stage_batch(con: duckdb.DuckDBPyConnection, contract: Contract, folder: Path
     typed = ", " + typed_columns_sql(contract) if typed_columns_sql(contract) else ""
     if mapping is None:
         names = [c.name for c in contract.columns]
-        selects = [stage_file(con, names, p, str(p.relative_to(landing)), p.suffix[1:]) for p in parts]
-        con.execute(
-            f"create or replace temp table _stage as select *{typed} from (" + " union all by name ".join(selects) + ")"
-        )
+        # One part at a time: a part's bytes are released once its rows are staged, so a
+        # large batch never holds all its files in memory next to the staging table.
+        for i, p in enumerate(parts):
+            rel = str(p.relative_to(landing))
+            select = stage_file(con, names, p, rel, p.suffix[1:])
+            into = "create or replace temp table _stage as" if i == 0 else "insert into _stage by name"
+            con.execute(f"{into} select *{typed} from ({select})")
+            _release(con, rel)
     else:
         names = mapping.columns  # None: every column of the export's header
         selects = [
