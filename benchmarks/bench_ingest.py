@@ -7,10 +7,10 @@ for the same events as Parquet. Targets: ratio <= 3; pseudonymisation >= 1.5M ro
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
 import duckdb
+from _timing import timed
 
 from privacy._keyring import SecretKey
 from privacy._pseudonymise import build_token_map
@@ -19,12 +19,6 @@ from weir.generate import GenerateConfig, generate
 from weir.ingest import ingest
 
 EVENTS_PER_USER_DAY = 3.7
-
-
-def timed(work) -> float:
-    start = time.perf_counter()
-    work()
-    return time.perf_counter() - start
 
 
 def plain_load(files: str, reader: str, db: Path) -> float:

@@ -10,11 +10,11 @@ Also runs every model's compiled SELECT directly in DuckDB, to show dbt's own ov
 import argparse
 import json
 import tempfile
-import time
 from datetime import timedelta
 from pathlib import Path
 
 import duckdb
+from _timing import timed
 
 from weir import dbt
 from weir.config import resolve_data_dir
@@ -22,12 +22,6 @@ from weir.generate import GenerateConfig, generate
 from weir.ingest import ingest
 
 EVENTS_PER_USER_DAY = 4.3
-
-
-def timed(work) -> float:
-    start = time.perf_counter()
-    work()
-    return time.perf_counter() - start
 
 
 def build(data_dir, full_refresh: bool = False) -> tuple[float, list[tuple[float, str]]]:

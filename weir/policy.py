@@ -9,7 +9,6 @@ weir/policy.yml. Rules, each violation naming model, column and rule:
   5. for consent purposes, a carried column's contract lists the purpose among its purposes.
 """
 
-import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -18,6 +17,7 @@ import yaml
 
 from weir.contract import all_contracts
 from weir.errors import ConfigError, PolicyViolation
+from weir.manifest import ancestors, load, marts, meta
 
 POLICY_FILE = Path(__file__).parent / "policy.yml"
 
@@ -50,43 +50,13 @@ def _contract_columns() -> dict[str, dict[str, tuple[str, list[str]]]]:
     return {c.source: {col.out_name: (col.category, col.purposes) for col in c.kept} for c in all_contracts()}
 
 
-def _upstream_sources(manifest: dict, unique_id: str) -> set[str]:
-    """Raw sources a model reads, following refs transitively."""
-    seen, stack, sources = set(), [unique_id], set()
-    while stack:
-        node_id = stack.pop()
-        if node_id in seen:
-            continue
-        seen.add(node_id)
-        if node_id.startswith("source."):
-            sources.add(manifest["sources"][node_id]["name"])
-            continue
-        node = manifest["nodes"].get(node_id)
-        if node:
-            stack.extend(node.get("depends_on", {}).get("nodes", []))
-    return sources
-
-
-def marts(manifest: dict) -> list[dict]:
-    """Model nodes in the marts folder."""
-    return [
-        n
-        for n in manifest["nodes"].values()
-        if n["resource_type"] == "model" and n["fqn"][:2] == [manifest["metadata"].get("project_name", "weir"), "marts"]
-    ]
-
-
-def _meta(entry: dict) -> dict:
-    return {**entry.get("meta", {}), **entry.get("config", {}).get("meta", {})}
-
-
 def check(manifest: dict, policy: dict | None = None) -> list[Violation]:
     policy = policy or load_policy()
     purposes, denied = policy["purposes"], policy.get("denied_everywhere", [])
     contracts = _contract_columns()
     found: list[Violation] = []
     for node in sorted(marts(manifest), key=lambda n: n["name"]):
-        name, purpose = node["name"], _meta(node).get("purpose")
+        name, purpose = node["name"], meta(node).get("purpose")
         if purpose not in purposes:
             found.append(
                 Violation(name, None, f"meta.purpose {purpose!r} is not one of {sorted(purposes)} (weir/policy.yml)")
@@ -94,11 +64,12 @@ def check(manifest: dict, policy: dict | None = None) -> list[Violation]:
             continue
         rule = purposes[purpose]
         carried: dict[str, list[tuple[str, str, list[str]]]] = {}
-        for source in _upstream_sources(manifest, node["unique_id"]):
+        upstream = ancestors(manifest, node["unique_id"])
+        for source in {manifest["sources"][a]["name"] for a in upstream if a.startswith("source.")}:
             for col, (category, col_purposes) in contracts.get(source, {}).items():
                 carried.setdefault(col, []).append((source, category, col_purposes))
         for col_name, col in node.get("columns", {}).items():
-            category = _meta(col).get("category")
+            category = meta(col).get("category")
             if not category:
                 found.append(Violation(name, col_name, "no meta.category: classify the column (weir/policy.yml)"))
                 continue
@@ -130,9 +101,7 @@ def check(manifest: dict, policy: dict | None = None) -> list[Violation]:
 
 
 def check_manifest_file(path: Path) -> list[Violation]:
-    if not path.exists():
-        raise ConfigError(f"No dbt manifest at {path}; run `weir dbt parse` first.")
-    return check(json.loads(path.read_text()))
+    return check(load(path))
 
 
 def enforce(violations: list[Violation]) -> None:
@@ -144,4 +113,4 @@ def enforce(violations: list[Violation]) -> None:
 def enforce_manifest(path: Path) -> int:
     """Raise on any violation in the manifest at `path`; return how many marts were checked."""
     enforce(check_manifest_file(path))
-    return len(marts(json.loads(path.read_text())))
+    return len(marts(load(path)))

@@ -9,7 +9,6 @@ The new file is written beside the old one and swapped in with one rename, so re
 holding the old file keep a consistent snapshot and never block the publisher.
 """
 
-import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -20,8 +19,7 @@ import duckdb
 
 from weir.config import DataDir
 from weir.dbt import manifest_path
-from weir.errors import ConfigError
-from weir.policy import marts
+from weir.manifest import ancestors, load, marts, meta
 from weir.warehouse import connect
 
 SAMPLE_KEYS = 5
@@ -76,16 +74,6 @@ def _sample(con: duckdb.DuckDBPyConnection, relation: str | None) -> str:
     return "; ".join(", ".join(f"{n}={v}" for n, v in zip(names, row, strict=True)) for row in rows)
 
 
-def _ancestors(manifest: dict, model_id: str) -> list[str]:
-    seen, stack = [], [model_id]
-    while stack:
-        for parent in manifest["nodes"].get(stack.pop(), {}).get("depends_on", {}).get("nodes", []):
-            if parent not in seen and parent.startswith(("model.", "snapshot.")):
-                seen.append(parent)
-                stack.append(parent)
-    return seen
-
-
 def _failures(con, manifest: dict, node_id: str, latest: dict) -> list[str]:
     """The node's own error and the failing tests on it, with sample failing keys."""
     found = []
@@ -115,7 +103,8 @@ def _verdict(con, manifest: dict, node: dict, latest: dict, since: datetime | No
         return "never built: run `weir dbt build`"
     problems = _failures(con, manifest, model_id, latest)
     if mine[0] == "skipped" or (since is not None and mine[4] < since):
-        upstream = [p for a in _ancestors(manifest, model_id) for p in _failures(con, manifest, a, latest)]
+        models = [a for a in ancestors(manifest, model_id) if a.startswith(("model.", "snapshot."))]
+        upstream = [p for a in models for p in _failures(con, manifest, a, latest)]
         problems.append(
             f"model {node['name']} was not rebuilt; upstream: "
             + (" | ".join(upstream) or "nothing failing now, rebuild with `weir dbt build`")
@@ -125,11 +114,8 @@ def _verdict(con, manifest: dict, node: dict, latest: dict, since: datetime | No
 
 def publish(data_dir: DataDir, since: datetime | None = None) -> PublishResult:
     """Copy every publishable mart that passed into the published file; report the rest."""
-    path = manifest_path(data_dir)
-    if not path.exists():
-        raise ConfigError(f"No dbt manifest at {path}; run `weir dbt build` first.")
-    manifest = json.loads(path.read_text())
-    candidates = {n["name"]: n for n in marts(manifest) if n.get("config", {}).get("meta", {}).get("publish")}
+    manifest = load(manifest_path(data_dir))
+    candidates = {n["name"]: n for n in marts(manifest) if meta(n).get("publish")}
     # One read-write connection: inside an Airflow worker that ran dbt in-process, DuckDB
     # only lets us share dbt's (read-write) database instance.
     con = connect(data_dir.warehouse)
@@ -165,10 +151,9 @@ def _write(
         for name in good:
             con.execute(f"create or replace table pub.main.{name} as select * from marts.{name}")
             rows[name] = con.execute(f"select count(*) from pub.main.{name}").fetchone()[0]
-            meta = nodes[name].get("config", {}).get("meta", {})
             con.execute(
                 "insert or replace into pub.main.published_marts values (?, ?, ?, ?, current_timestamp)",
-                [name, meta.get("purpose"), nodes[name].get("description", ""), rows[name]],
+                [name, meta(nodes[name]).get("purpose"), nodes[name].get("description", ""), rows[name]],
             )
         con.execute("commit")
         _export_parquet(con, published_dir(data_dir) / "parquet", good)

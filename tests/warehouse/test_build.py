@@ -5,7 +5,7 @@ import json
 import duckdb
 
 from weir.dbt import manifest_path
-from weir.policy import marts
+from weir.manifest import marts
 
 
 def test_build_passes_every_node(built) -> None:

@@ -12,7 +12,8 @@ from weir.cli import app
 from weir.contract import load_contract
 from weir.dbt import DBT_PROJECT, manifest_path
 from weir.errors import PolicyViolation
-from weir.policy import check, enforce, marts
+from weir.manifest import marts
+from weir.policy import check, enforce
 
 
 @pytest.fixture(scope="module")
