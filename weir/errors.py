@@ -39,3 +39,11 @@ class PolicyViolation(WeirError):
 
 class PublishError(WeirError):
     """Some marts could not be published; the published layer kept their last good version."""
+
+
+class DpSpecError(WeirError):
+    """A DP release spec (privacy/releases.yml) or its input is invalid; nothing was spent."""
+
+
+class BudgetExceeded(WeirError):
+    """A DP release would spend more privacy budget than is left; nothing was spent."""

@@ -11,6 +11,7 @@ holding the old file keep a consistent snapshot and never block the publisher.
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -133,17 +134,10 @@ def publish(data_dir: DataDir, since: datetime | None = None) -> PublishResult:
 def _write(
     con: duckdb.DuckDBPyConnection, data_dir: DataDir, good: list[str], nodes: dict[str, dict]
 ) -> dict[str, int]:
-    """Build the next published file beside the current one, then swap it in."""
-    target = published_db(data_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name("published.next.duckdb")
-    staging.unlink(missing_ok=True)
-    if target.exists():
-        shutil.copyfile(target, staging)  # keeps the last good version of blocked marts
+    """Copy the good marts into the next published file and record them in its catalogue."""
     rows: dict[str, int] = {}
-    con.execute("attach ? as pub", [str(staging)])
-    try:
-        con.execute("begin")
+
+    def copy_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
         con.execute(
             "create table if not exists pub.main.published_marts (mart varchar primary key, purpose varchar, "
             "description varchar, row_count bigint, published_at timestamptz)"
@@ -155,13 +149,36 @@ def _write(
                 "insert or replace into pub.main.published_marts values (?, ?, ?, ?, current_timestamp)",
                 [name, meta(nodes[name]).get("purpose"), nodes[name].get("description", ""), rows[name]],
             )
+        return good
+
+    update_published(con, data_dir, copy_marts)
+    return rows
+
+
+def update_published(
+    con: duckdb.DuckDBPyConnection, data_dir: DataDir, write: Callable[[duckdb.DuckDBPyConnection], list[str]]
+) -> None:
+    """Build the next published file beside the current one (attached as `pub`), then swap it in.
+
+    `write` adds tables to `pub` in one transaction and returns the tables to export as Parquet;
+    everything it does not touch keeps its last published version.
+    """
+    target = published_db(data_dir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name("published.next.duckdb")
+    staging.unlink(missing_ok=True)
+    if target.exists():
+        shutil.copyfile(target, staging)
+    con.execute("attach ? as pub", [str(staging)])
+    try:
+        con.execute("begin")
+        exported = write(con)
         con.execute("commit")
-        _export_parquet(con, published_dir(data_dir) / "parquet", good)
+        _export_parquet(con, published_dir(data_dir) / "parquet", exported)
     finally:
         con.execute("detach pub")
     os.replace(staging, target)
-    target.chmod(0o444)  # downstream teams read; only `weir publish` replaces the file
-    return rows
+    target.chmod(0o444)  # downstream teams read; only Weir replaces the file
 
 
 def _export_parquet(con: duckdb.DuckDBPyConnection, folder: Path, names: list[str]) -> None:

@@ -1,0 +1,17 @@
+-- DP input: one row per paid order of a user whose analytics consent held when ordering.
+-- `is_friend_referred`: the buyer came through a friend's share (the "friends bought" signal).
+select
+    o.order_id,
+    o.user_token,
+    o.ordered_at,
+    o.order_date,
+    o.item_id,
+    coalesce(i.category, 'unknown') as category,
+    coalesce(o.shipping_region, 'unknown') as shipping_region,
+    o.channel,
+    o.gmv_cents,
+    (o.referrer_user_token is not null or o.channel in ('share_link', 'group_chat')) as is_friend_referred
+from {{ ref('int_orders') }} as o
+left join {{ ref('int_item_categories') }} as i on o.item_id = i.item_id
+where o.status = 'paid'
+  and {{ consented_at('analytics', 'o.user_token', 'o.ordered_at') }}

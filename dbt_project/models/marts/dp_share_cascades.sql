@@ -1,0 +1,12 @@
+-- DP input: one row per share campaign, owned by the user who started it (the privacy unit).
+-- Reach counts other users' arrivals; releases clamp it per campaign (see privacy/releases.yml).
+select
+    c.campaign_id,
+    s.sharer_token as user_token,
+    s.shared_at as started_at,
+    c.started_on,
+    coalesce(c.category, 'unknown') as category,
+    c.shares,
+    c.reached_users
+from {{ ref('mart_share_cascades') }} as c
+inner join {{ ref('int_share_cascades') }} as s on c.campaign_id = s.share_id

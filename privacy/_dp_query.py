@@ -1,0 +1,154 @@
+"""Compute one DP release with OpenDP's Context API over a lazy Polars plan.
+
+The privacy unit is the user (`user_token`): each user's rows are truncated to the spec's
+contribution bounds inside the OpenDP plan, so the sensitivity OpenDP proves matches what the
+spec declares. One Context per release; the raw frame is only reachable through it.
+"""
+
+import operator
+from dataclasses import dataclass
+from functools import reduce
+from typing import Any
+
+import opendp.prelude as dp
+import polars as pl
+from opendp.accuracy import summarize_polars_measurement
+
+from privacy._dp_spec import Catalog, Loss, Period, ReleaseSpec
+
+dp.enable_features("contrib")
+
+IDENTIFIER = "user_token"
+ALPHA = 0.05  # 95% intervals
+# Public upper bound on the rows in any one group (OpenDP needs it for sums). Loose by design
+# (the largest value OpenDP accepts, u32): it only rules out overflow in the integer sums.
+MAX_GROUP_ROWS = 2**32 - 1
+# Rank a user's groups in a pseudo-random order before keeping `max_groups` of them: OpenDP's
+# keep='first' keeps the alphabetically first groups (biased) and keep='sample' fails on
+# Polars 1.36. The hash depends on the user and the group, so it is a random order per user.
+GROUP_ORDER = "_weir_group_order"
+GROUP_ORDER_SEED = 20261125
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A release ready to run: the measurement and what it will cost and how accurate it is."""
+
+    context: Any  # dp.Context
+    measurement: Any  # dp.Measurement
+    scales: dict[str, float]  # measure -> noise scale (standard deviation of the Gaussian)
+    accuracy: dict[str, float]  # measure -> half-width of the 95% interval
+    accuracy_bonferroni: dict[str, float]  # half-width at 97.5%, to combine two measures in a mean
+    threshold: int | None  # smallest released group count under DP partition selection
+    spent: Loss  # the loss OpenDP proves for this measurement (at most the spec's)
+    distribution: str
+
+
+def plan(spec: ReleaseSpec, catalog: Catalog, period: Period, data: pl.LazyFrame) -> Plan:
+    """Build the OpenDP measurement for `spec` over `data` (lazy: nothing is read yet)."""
+    keys = [k.column for k in spec.keys]
+    data = data.with_columns(pl.struct(IDENTIFIER, *keys).hash(GROUP_ORDER_SEED).alias(GROUP_ORDER))
+    context = dp.Context.compositor(
+        data=data,
+        privacy_unit=dp.unit_of(contributions=1, identifier=IDENTIFIER),
+        privacy_loss=_loss(spec.loss),
+        split_evenly_over=1,
+        # Public: the key columns and a loose bound on group sizes (see MAX_GROUP_ROWS).
+        margins=[dp.polars.Margin(by=keys, max_length=MAX_GROUP_ROWS)],
+    )
+    del data  # from here on the data is reachable only through the context
+    query = context.query()
+    for column, values in spec.where:
+        # OpenDP 0.16 supports neither `is_in` nor `any_horizontal`: chain equalities with `|`.
+        query = query.filter(reduce(operator.or_, [pl.col(column) == value for value in values]))
+    query = (
+        query.truncate_per_group(spec.bounds.max_rows_per_group, by=keys, keep="first")
+        .filter(pl.struct(GROUP_ORDER, *keys).rank("dense").over(IDENTIFIER) <= spec.bounds.max_groups)
+        .group_by(keys)
+        .agg(*[_aggregate(m) for m in spec.noisy()])
+    )
+    if not spec.has_private_keys:
+        query = query.with_keys(pl.LazyFrame(_key_frame(spec, catalog, period)))
+    measurement = query.resolve()
+    summary = summarize_polars_measurement(measurement, ALPHA)
+    wider = summarize_polars_measurement(measurement, ALPHA / 2)
+    threshold = summary["threshold"].drop_nulls().min() if "threshold" in summary.columns else None
+    return Plan(
+        context=context,
+        measurement=measurement,
+        scales=dict(zip(summary["column"], summary["scale"], strict=True)),
+        accuracy=dict(zip(summary["column"], summary["accuracy"], strict=True)),
+        accuracy_bonferroni=dict(zip(wider["column"], wider["accuracy"], strict=True)),
+        threshold=int(threshold) if threshold is not None else None,
+        spent=_spent(measurement.map(context.d_in)),
+        distribution=str(summary["distribution"][0]),
+    )
+
+
+def run(spec: ReleaseSpec, planned: Plan) -> pl.DataFrame:
+    """Spend the context's budget: release the noisy table, then add intervals and flags."""
+    noisy = planned.context(planned.measurement).collect()
+    return with_intervals(spec, planned, noisy)
+
+
+def with_intervals(spec: ReleaseSpec, planned: Plan, noisy: pl.DataFrame) -> pl.DataFrame:
+    """Per measure: value, 95% interval, noise scale, and a low-accuracy flag (post-processing)."""
+    keys = [k.column for k in spec.keys]
+    columns: list[pl.Expr] = [pl.col(k) for k in keys]
+    for m in spec.measures:
+        if m.kind == "mean":
+            value, low, high = _mean_interval(noisy, m.sum or "", m.count or "", planned.accuracy_bonferroni)
+            scale = pl.lit(None, pl.Float64)
+        else:
+            half = planned.accuracy[m.name]
+            value = pl.col(m.name).cast(pl.Float64)
+            low, high = value - half, value + half
+            scale = pl.lit(planned.scales[m.name])
+        low_accuracy = ((high - low) / 2 >= value.abs()) | value.is_null()
+        shown = pl.when(low_accuracy & spec.suppress).then(None).otherwise(value)
+        columns += [
+            shown.alias(m.name),
+            low.alias(f"{m.name}_ci_low"),
+            high.alias(f"{m.name}_ci_high"),
+            scale.alias(f"{m.name}_noise_scale"),
+            low_accuracy.alias(f"{m.name}_low_accuracy"),
+        ]
+    return noisy.select(columns).sort(keys)
+
+
+def _mean_interval(noisy: pl.DataFrame, total: str, count: str, half: dict[str, float]):
+    """Ratio of the noisy sum and count, with a >=95% interval from the two 97.5% intervals."""
+    s, c = pl.col(total).cast(pl.Float64), pl.col(count).cast(pl.Float64)
+    hs, hc = half[total], half[count]
+    defined = c - hc > 0
+    value = pl.when(c > 0).then(s / c)
+    low = pl.when(defined).then(pl.max_horizontal(s - hs, pl.lit(0.0)) / (c + hc))
+    high = pl.when(defined).then((s + hs) / (c - hc))
+    return value, low, high
+
+
+def _aggregate(measure) -> pl.Expr:
+    if measure.kind == "count":
+        return dp.len(signed=False).alias(measure.name)
+    # Clamping bounds are public: they come from the spec, not from the data.
+    return pl.col(measure.column).fill_null(0).dp.sum((measure.lower, measure.upper)).alias(measure.name)
+
+
+def _key_frame(spec: ReleaseSpec, catalog: Catalog, period: Period) -> pl.DataFrame:
+    """The cross product of the public key sets: every group is released, even an empty one."""
+    frame: pl.DataFrame | None = None
+    for key in spec.keys:
+        column = pl.DataFrame({key.column: catalog.key_values(key, period)})
+        frame = column if frame is None else frame.join(column, how="cross")
+    assert frame is not None  # a spec has at least one key (checked in _dp_spec)
+    return frame
+
+
+def _loss(loss: Loss):
+    return dp.loss_of(rho=loss.rho, delta=loss.delta) if loss.delta else dp.loss_of(rho=loss.rho)
+
+
+def _spent(mapped: Any) -> Loss:
+    if isinstance(mapped, tuple):
+        return Loss(float(mapped[0]), float(mapped[1]))
+    return Loss(float(mapped))

@@ -1,0 +1,338 @@
+"""Run DP releases against the warehouse: check the input, spend budget, store, publish, evidence.
+
+The order is what makes the guarantees hold:
+1. validate the spec and its input mart (purpose, columns, rows) - a refusal spends nothing;
+2. under the ledger lock, return the stored release if this spec was already released for
+   the period (no silent second spend), else record the spend in the ledger, then compute;
+3. store the noisy table and its catalogue row in `dp.*`, then copy them to the published file.
+Reading the input: DuckDB writes the period's rows of the dp_* mart to Parquet, which Polars
+scans lazily inside the OpenDP plan.
+"""
+
+import fcntl
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from privacy import _dp_ledger as ledger
+from privacy import _dp_query
+from privacy._dp_spec import Catalog, Period, ReleaseSpec, load_catalog, parse_period, period_of
+from weir.config import DataDir
+from weir.dbt import manifest_path
+from weir.errors import DpSpecError
+from weir.manifest import load, marts, meta
+from weir.publish import update_published
+from weir.warehouse import connect
+
+LOCK_WAIT_S = 600.0
+INPUT_PURPOSE = "analytics"
+
+CATALOGUE_DDL = """
+create table if not exists dp.releases (
+    release_id varchar primary key,
+    release_name varchar not null,
+    period varchar not null,
+    dataset varchar not null,
+    input_mart varchar not null,
+    description varchar,
+    spec_json varchar not null,
+    fingerprint varchar not null,
+    rho double not null,
+    delta double not null,
+    epsilon double not null,
+    epsilon_at_delta double not null,
+    bounds_json varchar not null,
+    accuracy_json varchar not null,
+    partition_threshold integer,
+    row_count bigint not null,
+    low_accuracy_rows bigint not null,
+    spend_id varchar not null,
+    released_at timestamptz not null,
+    is_current boolean not null
+);
+"""
+
+
+@dataclass(frozen=True)
+class Released:
+    name: str
+    period: str
+    release_id: str
+    reused: bool  # True: the stored release was returned and nothing was spent
+    table: pl.DataFrame
+    budget: ledger.BudgetState
+
+
+def dp_dir(data_dir: DataDir) -> Path:
+    return data_dir.root / "dp"
+
+
+@contextmanager
+def ledger_lock(data_dir: DataDir) -> Iterator[None]:
+    """One release at a time per data dir: check-and-spend must not interleave across processes."""
+    dp_dir(data_dir).mkdir(parents=True, exist_ok=True)
+    with open(dp_dir(data_dir) / "ledger.lock", "w") as handle:
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise DpSpecError(
+                        f"Another DP release has held {handle.name} for {LOCK_WAIT_S:.0f} s; retry when it is done."
+                    ) from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def release(
+    data_dir: DataDir,
+    name: str,
+    actor: str,
+    period: str | None = None,
+    re_release: bool = False,
+    catalog: Catalog | None = None,
+) -> Released:
+    """Release `name` for `period` (default: the quarter of the input's latest day)."""
+    catalog = catalog or load_catalog()
+    spec = catalog.release(name)
+    _check_purpose(data_dir, spec)
+    budget = catalog.budgets[spec.dataset]
+    with ledger_lock(data_dir):
+        con = connect(data_dir.warehouse)
+        try:
+            ledger.ensure(con)
+            con.execute(CATALOGUE_DDL)
+            _check_columns(con, spec)
+            chosen = parse_period(period) if period else _latest_period(con, spec)
+            stored = None if re_release else _stored(con, spec, chosen.label)
+            if stored is not None:
+                return Released(
+                    name,
+                    chosen.label,
+                    stored,
+                    True,
+                    _table(con, spec, chosen.label),
+                    _state(con, catalog, spec, chosen),
+                )
+            released = _compute(con, data_dir, catalog, spec, chosen, actor)
+            update_published(con, data_dir, lambda c: _publish(c, [spec.name]))
+            return released
+        finally:
+            con.close()
+
+
+def _compute(con, data_dir: DataDir, catalog: Catalog, spec: ReleaseSpec, period: Period, actor: str) -> Released:
+    source = _export(con, data_dir, spec, period)
+    try:
+        planned = _dp_query.plan(spec, catalog, period, pl.scan_parquet(source))
+        now = datetime.now(UTC)
+        # The spec's loss is what the ledger charges (OpenDP's proven loss is at most that).
+        spend_id = ledger.spend(
+            con, catalog.budgets[spec.dataset], period.label, spec.name, spec.fingerprint, spec.loss, actor, now
+        )
+        table = _dp_query.run(spec, planned)
+    finally:
+        source.unlink(missing_ok=True)
+    release_id = _store(con, catalog, spec, period, planned, table, spend_id, now)
+    return Released(spec.name, period.label, release_id, False, table, _state(con, catalog, spec, period))
+
+
+def _state(con, catalog: Catalog, spec: ReleaseSpec, period: Period) -> ledger.BudgetState:
+    return ledger.state(con, catalog.budgets[spec.dataset], period.label)
+
+
+def _check_purpose(data_dir: DataDir, spec: ReleaseSpec) -> None:
+    path = manifest_path(data_dir)
+    if not path.exists():
+        raise DpSpecError(f"No dbt manifest at {path}: build the warehouse first (`weir dbt build`).")
+    nodes = {n["name"]: n for n in marts(load(path))}
+    if spec.input not in nodes:
+        raise DpSpecError(
+            f'Release "{spec.name}": input mart "{spec.input}" is not in the warehouse. '
+            f"DP inputs: {', '.join(sorted(n for n in nodes if n.startswith('dp_')))}."
+        )
+    purpose = meta(nodes[spec.input]).get("purpose")
+    if purpose != INPUT_PURPOSE:
+        raise DpSpecError(
+            f'Release "{spec.name}": input mart "{spec.input}" has purpose {purpose!r}; DP releases read only marts '
+            f"that keep {INPUT_PURPOSE}-consented users (meta.purpose: {INPUT_PURPOSE})."
+        )
+
+
+def _check_columns(con: duckdb.DuckDBPyConnection, spec: ReleaseSpec) -> None:
+    found = {r[0] for r in con.execute(f"describe marts.{spec.input}").fetchall()}
+    needed = {
+        "keys": [k.column for k in spec.keys],
+        "measures": [m.column for m in spec.measures if m.column],
+        "where": [c for c, _ in spec.where],
+        "date_column": [spec.date_column, _dp_query.IDENTIFIER],
+    }
+    for field, columns in needed.items():
+        missing = [c for c in columns if c not in found]
+        if missing:
+            raise DpSpecError(
+                f'Release "{spec.name}": {field} column(s) {", ".join(missing)} not in mart "{spec.input}". '
+                f"Its columns: {', '.join(sorted(found))} (privacy/releases.yml)."
+            )
+
+
+def _latest_period(con: duckdb.DuckDBPyConnection, spec: ReleaseSpec) -> Period:
+    latest = con.execute(f"select max({spec.date_column}) from marts.{spec.input}").fetchone()[0]
+    if latest is None:
+        raise DpSpecError(f'Release "{spec.name}": input mart "{spec.input}" is empty; load data first.')
+    return period_of(latest)
+
+
+def _export(con: duckdb.DuckDBPyConnection, data_dir: DataDir, spec: ReleaseSpec, period: Period) -> Path:
+    """The period's rows, only the needed columns, as Parquet for a lazy Polars scan."""
+    columns = {_dp_query.IDENTIFIER, *(k.column for k in spec.keys), *(c for c, _ in spec.where)}
+    columns |= {m.column for m in spec.measures if m.column}
+    where = f"{spec.date_column} >= ? and {spec.date_column} < ?"
+    rows = con.execute(f"select count(*) from marts.{spec.input} where {where}", [period.start, period.end])
+    if rows.fetchone()[0] == 0:
+        raise DpSpecError(
+            f'Release "{spec.name}": no rows in "{spec.input}" for {period.label} '
+            f"({period.start} to {period.end}); pick a period with data (--period). Nothing was spent."
+        )
+    path = dp_dir(data_dir) / f".{spec.name}.{period.label}.parquet"
+    select = f"select {', '.join(sorted(columns))} from marts.{spec.input} where {where}"
+    con.execute(f"copy ({select}) to '{path}' (format parquet)", [period.start, period.end])
+    return path
+
+
+def _stored(con: duckdb.DuckDBPyConnection, spec: ReleaseSpec, period: str) -> str | None:
+    row = con.execute(
+        "select release_id from dp.releases where release_name = ? and period = ? and fingerprint = ? and is_current",
+        [spec.name, period, spec.fingerprint],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _table(con: duckdb.DuckDBPyConnection, spec: ReleaseSpec, period: str) -> pl.DataFrame:
+    arrow = con.execute(f"select * exclude (period, release_id) from dp.{spec.name} where period = ?", [period])
+    return pl.from_arrow(arrow.to_arrow_table())  # type: ignore[return-value]
+
+
+def _store(con, catalog, spec: ReleaseSpec, period: Period, planned, table: pl.DataFrame, spend_id, now) -> str:
+    """Replace the period's rows of dp.<name> and add the catalogue row, in one transaction."""
+    release_id = f"{spec.name}:{period.label}:{now.strftime('%Y%m%dT%H%M%S%f')}"
+    flags = [c for c in table.columns if c.endswith("_low_accuracy")]
+    low = table.select(pl.any_horizontal(flags).sum()).item() if flags else 0
+    accuracy = {
+        m: {
+            "noise_scale": planned.scales[m],
+            "ci95_half_width": planned.accuracy[m],
+            "distribution": planned.distribution,
+        }
+        for m in planned.scales
+    }
+    con.register("released", table.to_arrow())
+    con.execute("begin transaction")
+    try:
+        con.execute(
+            f"create table if not exists dp.{spec.name} as "
+            "select ''::varchar as period, ''::varchar as release_id, * from released where false"
+        )
+        con.execute(f"delete from dp.{spec.name} where period = ?", [period.label])
+        con.execute(
+            f"insert into dp.{spec.name} by name select ? as period, ? as release_id, * from released",
+            [period.label, release_id],
+        )
+        con.execute(
+            "update dp.releases set is_current = false where release_name = ? and period = ?", [spec.name, period.label]
+        )
+        budget_delta = catalog.budgets[spec.dataset].total.delta
+        con.execute(
+            "insert into dp.releases values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, true)",
+            [
+                release_id,
+                spec.name,
+                period.label,
+                spec.dataset,
+                spec.input,
+                spec.description,
+                json.dumps(_spec_record(spec)),
+                spec.fingerprint,
+                spec.loss.rho,
+                spec.loss.delta,
+                ledger.epsilon_of(spec.loss.rho, budget_delta),
+                budget_delta,
+                json.dumps(asdict(spec.bounds)),
+                json.dumps(accuracy),
+                planned.threshold,
+                table.height,
+                low,
+                spend_id,
+                now,
+            ],
+        )
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    finally:
+        con.unregister("released")
+    return release_id
+
+
+def _spec_record(spec: ReleaseSpec) -> dict:
+    return {
+        "keys": {k.column: k.public_set or "private (DP partition selection)" for k in spec.keys},
+        "where": {c: list(v) for c, v in spec.where},
+        "measures": [asdict(m) for m in spec.measures],
+        "date_column": spec.date_column,
+        "suppress_low_accuracy": spec.suppress,
+    }
+
+
+def _publish(con: duckdb.DuckDBPyConnection, names: list[str]) -> list[str]:
+    """Copy DP tables and the whole catalogue into the published file being built (`pub`)."""
+    con.execute("create or replace table pub.main.dp_releases as select * from dp.releases")
+    tables = ["dp_releases"]
+    for name in names:
+        con.execute(f"create or replace table pub.main.dp_{name} as select * from dp.{name}")
+        tables.append(f"dp_{name}")
+    return tables
+
+
+def budgets(data_dir: DataDir, catalog: Catalog | None = None) -> list[ledger.BudgetState]:
+    """Budget per dataset and period: every period with spends, plus the current quarter."""
+    catalog = catalog or load_catalog()
+    current = period_of(datetime.now(UTC).date()).label
+    con = connect(data_dir.warehouse)
+    try:
+        return [
+            ledger.state(con, budget, label)
+            for budget in catalog.budgets.values()
+            for label in sorted({*ledger.periods(con, budget.dataset), current})
+        ]
+    finally:
+        con.close()
+
+
+def catalogue(data_dir: DataDir) -> list[dict]:
+    """Current releases (one per name and period), newest first."""
+    con = connect(data_dir.warehouse)
+    try:
+        con.execute("create schema if not exists dp")
+        con.execute(CATALOGUE_DDL)
+        cur = con.execute(
+            "select release_name, period, rho, delta, epsilon, row_count, low_accuracy_rows, released_at "
+            "from dp.releases where is_current order by released_at desc"
+        )
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    finally:
+        con.close()
