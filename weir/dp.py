@@ -108,7 +108,6 @@ def release(
     catalog = catalog or load_catalog()
     spec = catalog.release(name)
     _check_purpose(data_dir, spec)
-    budget = catalog.budgets[spec.dataset]
     with ledger_lock(data_dir):
         con = connect(data_dir.warehouse)
         try:
