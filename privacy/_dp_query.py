@@ -47,7 +47,7 @@ class Plan:
 def plan(spec: ReleaseSpec, catalog: Catalog, period: Period, data: pl.LazyFrame) -> Plan:
     """Build the OpenDP measurement for `spec` over `data` (lazy: nothing is read yet)."""
     keys = [k.column for k in spec.keys]
-    data = data.with_columns(pl.struct(IDENTIFIER, *keys).hash(GROUP_ORDER_SEED).alias(GROUP_ORDER))
+    data = with_group_order(data, keys)
     context = dp.Context.compositor(
         data=data,
         privacy_unit=dp.unit_of(contributions=1, identifier=IDENTIFIER),
@@ -63,7 +63,10 @@ def plan(spec: ReleaseSpec, catalog: Catalog, period: Period, data: pl.LazyFrame
         query = query.filter(reduce(operator.or_, [pl.col(column) == value for value in values]))
     query = (
         query.truncate_per_group(spec.bounds.max_rows_per_group, by=keys, keep="first")
-        .filter(pl.struct(GROUP_ORDER, *keys).rank("dense").over(IDENTIFIER) <= spec.bounds.max_groups)
+        # Polars' dense rank starts at 1, so `rank < k + 1` keeps k groups. OpenDP 0.16 reads
+        # `rank < n` as "n groups" (it assumes a rank from 0), so it accounts k + 1 groups: sound,
+        # with sqrt((k + 1) / k) more noise than needed. `<=` is read as k + 1 as well.
+        .filter(pl.struct(GROUP_ORDER, *keys).rank("dense").over(IDENTIFIER) < spec.bounds.max_groups + 1)
         .group_by(keys)
         .agg(*[_aggregate(m) for m in spec.noisy()])
     )
@@ -85,6 +88,11 @@ def plan(spec: ReleaseSpec, catalog: Catalog, period: Period, data: pl.LazyFrame
     )
 
 
+def with_group_order(data: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
+    """Add the per-user pseudo-random group order (see GROUP_ORDER); the plan expects it."""
+    return data.with_columns(pl.struct(IDENTIFIER, *keys).hash(GROUP_ORDER_SEED).alias(GROUP_ORDER))
+
+
 def run(spec: ReleaseSpec, planned: Plan) -> pl.DataFrame:
     """Spend the context's budget: release the noisy table, then add intervals and flags."""
     noisy = planned.context(planned.measurement).collect()
@@ -101,10 +109,12 @@ def with_intervals(spec: ReleaseSpec, planned: Plan, noisy: pl.DataFrame) -> pl.
             scale = pl.lit(None, pl.Float64)
         else:
             half = planned.accuracy[m.name]
-            value = pl.col(m.name).cast(pl.Float64)
-            low, high = value - half, value + half
+            # Post-processing (free under DP): a count or a sum of values >= 0 is never negative.
+            floor = 0.0 if m.lower >= 0 else None
+            raw = pl.col(m.name).cast(pl.Float64)
+            value, low, high = raw.clip(floor), (raw - half).clip(floor), (raw + half).clip(floor)
             scale = pl.lit(planned.scales[m.name])
-        low_accuracy = ((high - low) / 2 >= value.abs()) | value.is_null()
+        low_accuracy = ((high - low) / 2 >= value.abs()).fill_null(True)
         shown = pl.when(low_accuracy & spec.suppress).then(None).otherwise(value)
         columns += [
             shown.alias(m.name),
@@ -118,7 +128,7 @@ def with_intervals(spec: ReleaseSpec, planned: Plan, noisy: pl.DataFrame) -> pl.
 
 def _mean_interval(noisy: pl.DataFrame, total: str, count: str, half: dict[str, float]):
     """Ratio of the noisy sum and count, with a >=95% interval from the two 97.5% intervals."""
-    s, c = pl.col(total).cast(pl.Float64), pl.col(count).cast(pl.Float64)
+    s, c = pl.col(total).cast(pl.Float64).clip(lower_bound=0.0), pl.col(count).cast(pl.Float64)
     hs, hc = half[total], half[count]
     defined = c - hc > 0
     value = pl.when(c > 0).then(s / c)

@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from weir import pipeline
-from weir.config import DATA_DIR_ENV, DataDir, resolve_data_dir
+from weir.cli_common import DataDirOption, console, err_console
+from weir.cli_common import data_dir as _data_dir
+from weir.cli_common import fail as _fail
+from weir.cli_dp import dp_app, print_release
 from weir.errors import WeirError
 from weir.generate import SOURCES, GenerateConfig
 from weir.landing import land_export, list_batches
@@ -36,18 +38,7 @@ dbt_app = typer.Typer(help="Build the dbt warehouse (staging, intermediate, mart
 app.add_typer(dbt_app, name="dbt")
 policy_app = typer.Typer(help="Policy as code: which data categories each purpose may use.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
-console = Console()
-err_console = Console(stderr=True)
-
-DataDirOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        envvar=DATA_DIR_ENV,
-        show_envvar=True,
-        help="Folder for landing files, warehouse, keys and Airflow state [default: ./.weir-data].",
-    ),
-]
+app.add_typer(dp_app, name="dp")
 UsersOption = Annotated[int, typer.Option(min=50, max=5_000_000, help="Number of (honest) users.")]
 DaysOption = Annotated[int, typer.Option(min=1, max=366, help="Days of behaviour to simulate.")]
 SeedOption = Annotated[int, typer.Option(min=0, help="Random seed: same seed, same files.")]
@@ -58,11 +49,6 @@ StartOption = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="First
 DEFAULT = GenerateConfig()  # one place for the defaults of generate and demo
 DEFAULT_START = datetime.combine(DEFAULT.start, datetime.min.time())
 DEMO_BAD_RATE = 0.01  # the demo shows quarantine at work, so it injects some bad input
-
-
-def _fail(err: WeirError) -> typer.Exit:
-    err_console.print(f"[bold red]Error:[/] {err}", highlight=False, soft_wrap=True)
-    return typer.Exit(1)
 
 
 def _config(users: int, days: int, seed: int, bad_rate: float, start: datetime) -> GenerateConfig:
@@ -80,10 +66,6 @@ def _print_batch(batch_id: str, rows: dict[str, int], injected: dict[str, dict[s
     for name, count in rows.items():
         table.add_row(name, f"{count:,}", f"{sum(injected.get(name, {}).values()):,}")
     console.print(table)
-
-
-def _data_dir(value: Path | None) -> DataDir:
-    return resolve_data_dir(value)
 
 
 @app.command()
@@ -149,7 +131,7 @@ def demo(
         config = _config(users, days, seed, bad_rate, start)
         directory = _data_dir(data_dir)
         with _progress() as bar:
-            task = bar.add_task("starting", total=5)
+            task = bar.add_task("starting", total=6)
             result = run_demo(directory, config, lambda msg: bar.update(task, description=msg, advance=1))
     except WeirError as err:
         raise _fail(err) from err
@@ -166,6 +148,9 @@ def demo(
     console.print(
         f"  {len(dbt_tasks)} dbt tasks (one per model, with its tests): {dbt_tasks.count('success')} succeeded"
     )
+    console.print(f"[bold green]DAG run {result.dp_run.run_id} (weir_dp_releases): {result.dp_run.state}[/]")
+    for released in result.releases:
+        print_release(console, released)
     table = Table("published mart", "rows", title="Published layer (read-only, for downstream teams)")
     for name, rows in result.published.items():
         table.add_row(name, f"{rows:,}")

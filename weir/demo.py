@@ -4,7 +4,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from weir import airflow_env, dbt, pipeline
+from privacy._dp_spec import load_catalog
+from weir import airflow_env, dbt, dp, pipeline
 from weir.audit import VerifyReport
 from weir.config import DataDir, ensure_writable
 from weir.errors import AuditChainError
@@ -24,6 +25,8 @@ class DemoResult:
     warehouse_run: airflow_env.DagRunResult
     published: dict[str, int]
     docs: Path
+    dp_run: airflow_env.DagRunResult
+    releases: list[dp.Released]
 
 
 def run_demo(data_dir: DataDir, config: GenerateConfig, step: Callable[[str], None]) -> DemoResult:
@@ -43,6 +46,10 @@ def run_demo(data_dir: DataDir, config: GenerateConfig, step: Callable[[str], No
     # The scheduler would start weir_warehouse from the raw Asset; `dags test` runs it directly.
     step("running DAG weir_warehouse (dbt via Cosmos, then publish)")
     warehouse_run = airflow_env.run_dag(data_dir, {}, log, airflow_env.WAREHOUSE_DAG_ID)
+    step("running DAG weir_dp_releases (OpenDP releases under the privacy budget)")
+    dp_run = airflow_env.run_dag(data_dir, {}, log, airflow_env.DP_DAG_ID)
+    # Asking again returns the stored releases: nothing is spent twice.
+    releases = pipeline.dp_release_stage(data_dir, "demo", sorted(load_catalog().releases))
     step("generating the dbt docs")
     docs_path = dbt.docs(data_dir)
     step("verifying the audit chain")
@@ -60,4 +67,6 @@ def run_demo(data_dir: DataDir, config: GenerateConfig, step: Callable[[str], No
         warehouse_run,
         published_tables(data_dir),
         docs_path,
+        dp_run,
+        releases,
     )

@@ -212,16 +212,18 @@ def _export(con: duckdb.DuckDBPyConnection, data_dir: DataDir, spec: ReleaseSpec
 
 
 def _stored(con: duckdb.DuckDBPyConnection, spec: ReleaseSpec, period: str) -> str | None:
-    row = con.execute(
+    rows = con.execute(
         "select release_id from dp.releases where release_name = ? and period = ? and fingerprint = ? and is_current",
         [spec.name, period, spec.fingerprint],
-    ).fetchone()
-    return row[0] if row else None
+    ).fetchall()
+    return rows[0][0] if rows else None
 
 
 def _table(con: duckdb.DuckDBPyConnection, spec: ReleaseSpec, period: str) -> pl.DataFrame:
-    arrow = con.execute(f"select * exclude (period, release_id) from dp.{spec.name} where period = ?", [period])
-    return pl.from_arrow(arrow.to_arrow_table())  # type: ignore[return-value]
+    relation = con.sql(
+        f"select * exclude (period, release_id) from dp.{spec.name} where period = $period", params={"period": period}
+    )
+    return pl.DataFrame(pl.from_arrow(relation.to_arrow_table()))
 
 
 def _store(con, catalog, spec: ReleaseSpec, period: Period, planned, table: pl.DataFrame, spend_id, now) -> str:

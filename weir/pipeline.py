@@ -4,7 +4,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 from privacy import load_or_create_signing_key
-from weir import audit, dbt, policy
+from weir import audit, dbt, dp, policy
 from weir.config import DataDir, ensure_writable
 from weir.generate import GenerateConfig, GenerateResult, generate
 from weir.ingest import LoadResult, RotationResult, ingest, rotate_keys
@@ -169,3 +169,27 @@ def publish_stage(data_dir: DataDir, actor: str, since: datetime | None = None) 
         figures={"published": result.published, "blocked": {b.mart: b.reason for b in result.blocked}},
     )
     return result
+
+
+def dp_release_stage(
+    data_dir: DataDir, actor: str, names: list[str], period: str | None = None, re_release: bool = False
+) -> list[dp.Released]:
+    """Run DP releases in order; evidence each spend (a reused release spends and records nothing)."""
+    results = []
+    for name in names:
+        released = dp.release(data_dir, name, actor, period=period, re_release=re_release)
+        if not released.reused:
+            record(
+                data_dir,
+                actor,
+                "dp_release",
+                inputs={"release": name, "period": released.period, "release_id": released.release_id},
+                figures={
+                    "rows": released.table.height,
+                    "budget_spent_rho": released.budget.spent.rho,
+                    "budget_remaining_rho": released.budget.remaining.rho,
+                    "budget_spent_delta": released.budget.spent.delta,
+                },
+            )
+        results.append(released)
+    return results

@@ -7,6 +7,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from privacy import load_or_create_signing_key
+from privacy._dp_spec import load_catalog
 from privacy._keyring import current_hmac_key, vault_master_key
 from weir import dbt
 from weir.airflow_env import DAGS_FOLDER, airflow_env
@@ -30,7 +31,7 @@ def dagbag(tmp_path_factory: pytest.TempPathFactory):
 
 def test_dags_import_without_errors(dagbag) -> None:
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {"weir_platform", "weir_warehouse"}
+    assert set(dagbag.dag_ids) == {"weir_platform", "weir_warehouse", "weir_dp_releases"}
 
 
 def test_platform_dag_tasks_and_assets(dagbag) -> None:
@@ -59,6 +60,17 @@ def test_warehouse_dag_is_asset_triggered_cosmos_group_then_publish(dagbag) -> N
     assert [a.name for a in publish.outlets] == ["weir://published"]
 
 
+def test_dp_dag_runs_every_release_after_publish(dagbag) -> None:
+    dag = dagbag.dags["weir_dp_releases"]
+    names = sorted(load_catalog().releases)
+
+    assert [a.name for a in dag.timetable.asset_condition.objects] == ["weir://published"]
+    assert sorted(dag.task_ids) == sorted([*(f"release_{n}" for n in names), "report_budget"])
+    assert all(dag.get_task(f"release_{n}").downstream_task_ids == {"report_budget"} for n in names)
+    assert dag.get_task("report_budget").trigger_rule == "all_done"
+    assert {t.pool for t in dag.tasks} == {"weir_warehouse"}
+
+
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory: pytest.TempPathFactory):
     data_dir = resolve_data_dir(tmp_path_factory.mktemp("demo"))
@@ -78,12 +90,18 @@ def test_embedded_run_succeeds_and_is_recorded(demo_run) -> None:
         r.source: True for r in result.loads
     }
     assert len(result.loads) == 12
-    assert len(steps) == 5
+    assert len(steps) == 6
     assert result.warehouse_run.state == "success"
     assert set(result.warehouse_run.task_states.values()) == {"success"}
     assert len(result.warehouse_run.task_states) >= 35
     assert {"mart_funnel_by_channel", "mart_ab_results", "mart_kol_influence"} <= set(result.published)
     assert result.docs.exists() and result.docs.stat().st_size > 100_000
+    assert result.dp_run.state == "success"
+    assert set(result.dp_run.task_states.values()) == {"success"}
+    # The demo asks for the releases again: stored results come back, nothing is spent twice.
+    assert [r.reused for r in result.releases] == [True] * len(load_catalog().releases)
+    spent = sum(spec.loss.rho for spec in load_catalog().releases.values())
+    assert result.releases[-1].budget.spent.rho == pytest.approx(spent)
 
 
 def test_audit_chain_covers_the_run(demo_run) -> None:
@@ -92,12 +110,13 @@ def test_audit_chain_covers_the_run(demo_run) -> None:
 
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         actions = con.execute("select actor, action from audit.log order by seq").fetchall()
-    assert result.audit.ok and result.audit.entries == 4
+    assert result.audit.ok and result.audit.entries == 4 + len(load_catalog().releases)
     assert actions == [
         ("airflow:generate_batch", "generate"),
         ("airflow:ingest_batch", "ingest"),
         ("airflow:record_run", "dag_run"),
         ("airflow:publish_marts", "publish"),
+        *[(f"airflow:dp_release:{name}", "dp_release") for name in sorted(load_catalog().releases)],
     ]
 
 

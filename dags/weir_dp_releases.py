@@ -1,0 +1,53 @@
+"""Weir DP releases DAG: after the published layer changes, run every DP release in
+privacy/releases.yml (one task each), then report the privacy budget left.
+
+Triggered by the `weir://published` Asset that the warehouse DAG's publish task updates.
+A release already made for the quarter with the same spec returns its stored result and
+spends nothing, so re-runs are safe. Tasks share the warehouse pool: DuckDB has one writer.
+"""
+
+import os
+from datetime import datetime
+
+from airflow.sdk import Asset, dag, task
+
+from privacy._dp_spec import load_catalog
+from weir.config import resolve_data_dir
+
+PUBLISHED = Asset("weir://published")
+DP_RELEASES = Asset("weir://published/dp")
+POOL = "weir_warehouse"  # one slot: the DuckDB single writer
+
+DATA_DIR = resolve_data_dir(os.environ.get("WEIR_DATA_DIR"))
+RELEASES = sorted(load_catalog().releases)  # a small YAML file in the repo: the DAG's shape
+
+
+@dag(
+    dag_id="weir_dp_releases",
+    schedule=[PUBLISHED],
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["weir", "privacy", "opendp"],
+)
+def weir_dp_releases():
+    @task(pool=POOL, outlets=[DP_RELEASES])
+    def release(name: str) -> dict:
+        from weir import pipeline
+
+        (released,) = pipeline.dp_release_stage(DATA_DIR, f"airflow:dp_release:{name}", [name])
+        return {"release_id": released.release_id, "reused": released.reused, "rows": released.table.height}
+
+    @task(trigger_rule="all_done", pool=POOL)
+    def report_budget() -> list[dict]:
+        from weir import dp
+
+        return [
+            {"dataset": s.dataset, "period": s.period, "rho_spent": s.spent.rho, "rho_left": s.remaining.rho}
+            for s in dp.budgets(DATA_DIR)
+        ]
+
+    [release.override(task_id=f"release_{name}")(name) for name in RELEASES] >> report_budget()
+
+
+weir_dp_releases()
