@@ -28,6 +28,7 @@ def test_published_layer_holds_only_passing_publishable_marts(built) -> None:
     assert "mart_funnel_by_channel" in tables and "published_marts" in tables
     # Never raw data, the quarantine, the vault, consent history, fraud or training tables.
     assert not tables & {"events", "quarantine", "contacts", "dim_consent", "mart_fraud_signals", "mart_user_features"}
+    assert not {t for t in tables if t.startswith("dp_")}  # user-level DP inputs: only noisy releases go out
     assert set(published_tables(built.data_dir)) == tables - {"published_marts"}
     for name in tables - {"published_marts"}:
         assert (published_dir(built.data_dir) / "parquet" / f"{name}.parquet").exists()

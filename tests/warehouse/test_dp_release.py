@@ -1,0 +1,175 @@
+"""DP releases on the built warehouse: spend once, publish with intervals, refuse overspending
+(also from two processes at once), and refuse bad input without spending."""
+
+import copy
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from privacy._dp_spec import SPEC_FILE, load_catalog
+from weir import dp, pipeline
+from weir.config import DataDir
+from weir.errors import BudgetExceeded, DpSpecError
+from weir.publish import published_db
+
+SHIPPED = yaml.safe_load(SPEC_FILE.read_text())
+
+
+def _catalog(tmp_path: Path, rho_total: float = 1.0, **release_edits) -> Path:
+    """The shipped spec with a different total budget and edited fields of daily_active_users."""
+    spec = copy.deepcopy(SHIPPED)
+    spec["budgets"]["social_commerce"]["rho"] = rho_total
+    spec["releases"]["daily_active_users"].update(release_edits)
+    path = tmp_path / "releases.yml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def _spends(data_dir: DataDir) -> list[tuple]:
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        tables = con.execute("select table_name from information_schema.tables where table_schema = 'dp'").fetchall()
+        if ("budget_spends",) not in tables:
+            return []  # refused before the ledger was ever touched
+        return con.execute("select release_name, rho, delta from dp.budget_spends order by spent_at").fetchall()
+
+
+def test_release_spends_once_and_publishes_with_intervals(warehouse_copy: DataDir, built) -> None:
+    # Execute
+    first = pipeline.dp_release_stage(warehouse_copy, "test", ["daily_active_users"])[0]
+    again = pipeline.dp_release_stage(warehouse_copy, "test", ["daily_active_users"])[0]
+
+    # Assert: one spend, and the second call returned the stored table.
+    assert (first.reused, again.reused) == (False, True)
+    assert again.release_id == first.release_id and again.table.equals(first.table)
+    assert _spends(warehouse_copy) == [("daily_active_users", 0.1, 0.0)]
+    assert first.period == "2026Q4" and first.table.height == 92  # every day of the quarter: public keys
+    with duckdb.connect(str(published_db(warehouse_copy)), read_only=True) as con:
+        rows = con.execute(
+            "select event_date, users, users_ci_low, users_ci_high, users_noise_scale, users_low_accuracy "
+            "from dp_daily_active_users where users > 0 order by event_date limit 3"
+        ).fetchall()
+        catalogue = con.execute("select release_name, period, rho, epsilon, row_count from dp_releases").fetchall()
+    assert len(rows) == 3 and all(low <= value <= high for _, value, low, high, _, _ in rows)
+    assert catalogue == [("daily_active_users", "2026Q4", 0.1, pytest.approx(2.4508, abs=1e-3), 92)]
+    with duckdb.connect(str(warehouse_copy.warehouse), read_only=True) as con:
+        actions = con.execute("select action from audit.log where action = 'dp_release'").fetchall()
+    assert actions == [("dp_release",)]  # the reused release spent nothing and evidences nothing
+
+
+def test_released_counts_are_close_to_the_truth(warehouse_copy: DataDir) -> None:
+    released = dp.release(warehouse_copy, "daily_active_users", "test").table
+    with duckdb.connect(str(warehouse_copy.warehouse), read_only=True) as con:
+        truth = dict(
+            con.execute("select event_date, count(distinct user_token) from marts.dp_events group by 1").fetchall()
+        )
+
+    for row in released.iter_rows(named=True):
+        half = (row["users_ci_high"] - row["users_ci_low"]) / 2
+        # Three half-widths (about 6 sigma): a false alarm is a one-in-a-billion event.
+        assert abs(row["users"] - truth.get(row["event_date"], 0)) <= 3 * half
+    assert set(truth) <= set(released["event_date"])
+
+
+def test_re_release_spends_again_and_supersedes(warehouse_copy: DataDir) -> None:
+    first = dp.release(warehouse_copy, "daily_active_users", "test")
+    second = dp.release(warehouse_copy, "daily_active_users", "test", re_release=True)
+
+    assert not second.reused and second.release_id != first.release_id
+    assert [s[0] for s in _spends(warehouse_copy)] == ["daily_active_users"] * 2
+    with duckdb.connect(str(warehouse_copy.warehouse), read_only=True) as con:
+        current = con.execute("select release_id from dp.releases where is_current").fetchall()
+        rows = con.execute("select count(*) from dp.daily_active_users").fetchone()[0]
+    assert current == [(second.release_id,)] and rows == 92
+
+
+def test_overspending_is_refused_with_the_numbers_and_spends_nothing(warehouse_copy: DataDir, tmp_path: Path) -> None:
+    catalog = load_catalog(_catalog(tmp_path, rho_total=0.15))
+    dp.release(warehouse_copy, "daily_active_users", "test", catalog=catalog)
+
+    with pytest.raises(BudgetExceeded, match=r"requested rho=0.1000, delta=0.00e\+00; remaining rho=0.0500"):
+        dp.release(warehouse_copy, "funnel_by_channel", "test", catalog=catalog)
+
+    assert _spends(warehouse_copy) == [("daily_active_users", 0.1, 0.0)]
+    with duckdb.connect(str(warehouse_copy.warehouse), read_only=True) as con:
+        assert (
+            con.execute(
+                "select count(*) from information_schema.tables where table_name = 'funnel_by_channel'"
+            ).fetchone()[0]
+            == 0
+        )
+
+
+def test_two_processes_at_once_cannot_overspend(warehouse_copy: DataDir, tmp_path: Path) -> None:
+    # Prepare: room for one of the two releases only.
+    spec = _catalog(tmp_path, rho_total=0.15)
+    script = textwrap.dedent(f"""
+        import sys
+        from privacy._dp_spec import load_catalog
+        from weir import dp
+        from weir.config import resolve_data_dir
+        from weir.errors import BudgetExceeded
+        try:
+            dp.release(resolve_data_dir({str(warehouse_copy.root)!r}), sys.argv[1], "proc",
+                       catalog=load_catalog(__import__("pathlib").Path({str(spec)!r})))
+            print("released")
+        except BudgetExceeded:
+            print("refused")
+    """)
+
+    # Execute: both start together.
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, name], stdout=subprocess.PIPE, text=True)
+        for name in ("daily_active_users", "funnel_by_channel")
+    ]
+    outcomes = sorted(p.communicate(timeout=300)[0].strip().splitlines()[-1] for p in procs)
+
+    # Assert
+    assert outcomes == ["refused", "released"]
+    assert len(_spends(warehouse_copy)) == 1
+    assert sum(s[1] for s in _spends(warehouse_copy)) <= 0.15
+
+
+@pytest.mark.parametrize(
+    ("edits", "message"),
+    [
+        ({"keys": {"weekday": {"public": "days"}}}, r'keys column\(s\) weekday not in mart "dp_events". Its columns:'),
+        ({"input": "mart_user_features"}, r"has purpose 'model_training'; DP releases read only marts that keep"),
+        ({"input": "dim_consent"}, r"has purpose 'legal_obligation'"),
+        ({"input": "dp_nothing"}, r'input mart "dp_nothing" is not in the warehouse. DP inputs: dp_events, '),
+        (
+            {"input": "mart_daily_demand", "date_column": "order_date", "keys": {"category": {"public": "categories"}}},
+            r"date_column column\(s\) user_token not in mart",
+        ),
+    ],
+)
+def test_bad_input_is_refused_and_spends_nothing(warehouse_copy: DataDir, tmp_path: Path, edits, message) -> None:
+    catalog = load_catalog(_catalog(tmp_path, **edits))
+
+    with pytest.raises(DpSpecError, match=message):
+        dp.release(warehouse_copy, "daily_active_users", "test", catalog=catalog)
+
+    assert _spends(warehouse_copy) == []
+
+
+def test_empty_period_and_unknown_release_are_refused(warehouse_copy: DataDir) -> None:
+    with pytest.raises(DpSpecError, match=r'no rows in "dp_events" for 2020Q1 \(2020-01-01 to 2020-04-01\)'):
+        dp.release(warehouse_copy, "daily_active_users", "test", period="2020Q1")
+    with pytest.raises(DpSpecError, match=r'Unknown release "dau"'):
+        dp.release(warehouse_copy, "dau", "test")
+
+    assert _spends(warehouse_copy) == []
+
+
+def test_budget_report_lists_each_period(warehouse_copy: DataDir) -> None:
+    dp.release(warehouse_copy, "friends_bought_items", "test")
+
+    states = {s.period: s for s in dp.budgets(warehouse_copy)}
+
+    assert states["2026Q4"].spent.rho == pytest.approx(0.1) and states["2026Q4"].spent.delta == pytest.approx(1e-7)
+    assert states["2026Q4"].remaining.rho == pytest.approx(0.9)
+    assert states["2026Q4"].epsilon_spent == pytest.approx(2.4508, abs=1e-3)
