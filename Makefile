@@ -35,6 +35,8 @@ bench: install
 	$(UV) run --frozen python benchmarks/bench_ingest.py
 	$(UV) run --frozen python benchmarks/bench_scrub.py
 	$(UV) run --frozen python benchmarks/bench_warehouse.py
+	$(UV) run --frozen --group bench python benchmarks/bench_dp.py
+	$(UV) run --frozen python benchmarks/bench_dp_utility.py
 
 clean:
 	rm -rf .weir-data .pytest_cache

@@ -2,6 +2,7 @@
 (also from two processes at once), and refuse bad input without spending."""
 
 import copy
+import re
 import subprocess
 import sys
 import textwrap
@@ -14,6 +15,7 @@ import yaml
 from privacy._dp_spec import SPEC_FILE, load_catalog
 from weir import dp, pipeline
 from weir.config import DataDir
+from weir.dp_utility import utility
 from weir.errors import BudgetExceeded, DpSpecError
 from weir.publish import published_db
 
@@ -173,3 +175,34 @@ def test_budget_report_lists_each_period(warehouse_copy: DataDir) -> None:
     assert states["2026Q4"].spent.rho == pytest.approx(0.1) and states["2026Q4"].spent.delta == pytest.approx(1e-7)
     assert states["2026Q4"].remaining.rho == pytest.approx(0.9)
     assert states["2026Q4"].epsilon_spent == pytest.approx(2.4508, abs=1e-3)
+
+
+def _readme_dp_queries() -> list[str]:
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = text.split("## Differential privacy releases", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```sql\n(.*?)```", section, flags=re.S)
+
+
+def test_readme_dp_queries_run_on_the_published_layer(warehouse_copy: DataDir) -> None:
+    pipeline.dp_release_stage(warehouse_copy, "test", sorted(load_catalog().releases))
+
+    queries = _readme_dp_queries()
+    with duckdb.connect(str(published_db(warehouse_copy)), read_only=True) as con:
+        results = [con.execute(query).fetchall() for query in queries]
+        tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+
+    assert len(queries) >= 3 and all(results)
+    assert {f"dp_{name}" for name in load_catalog().releases} | {"dp_releases"} <= tables
+    assert len(results[0]) == len(load_catalog().releases)
+
+
+def test_utility_report_compares_with_the_exact_answer(warehouse_copy: DataDir) -> None:
+    catalog = load_catalog()
+    released = dp.release(warehouse_copy, "daily_active_users", "test")
+
+    with duckdb.connect(str(warehouse_copy.warehouse), read_only=True) as con:
+        (report,) = utility(con, catalog, released, min_users=300)
+
+    # Seven days with ~700 users each; noise sigma ~21: a median error above 10% is ~3.5 sigma.
+    assert (report.release, report.measure, report.groups) == ("daily_active_users", "users", 7)
+    assert report.median_relative_error is not None and report.median_relative_error < 0.10
