@@ -242,6 +242,11 @@ def _store(con, catalog, spec: ReleaseSpec, period: Period, planned, table: pl.D
     con.register("released", table.to_arrow())
     con.execute("begin transaction")
     try:
+        if _columns(con, spec.name) not in ([], ["period", "release_id", *table.columns]):
+            # The spec's keys or measures changed: the old layout cannot take the new rows.
+            # Its releases stay in the catalogue (no longer current); their rows go.
+            con.execute(f"drop table dp.{spec.name}")
+            con.execute("update dp.releases set is_current = false where release_name = ?", [spec.name])
         con.execute(
             f"create table if not exists dp.{spec.name} as "
             "select ''::varchar as period, ''::varchar as release_id, * from released where false"
@@ -286,6 +291,15 @@ def _store(con, catalog, spec: ReleaseSpec, period: Period, planned, table: pl.D
     finally:
         con.unregister("released")
     return release_id
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    rows = con.execute(
+        "select column_name from information_schema.columns where table_schema = 'dp' and table_name = ? "
+        "order by ordinal_position",
+        [table],
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
 def _spec_record(spec: ReleaseSpec) -> dict:

@@ -206,3 +206,18 @@ def test_utility_report_compares_with_the_exact_answer(warehouse_copy: DataDir) 
     # Seven days with ~700 users each; noise sigma ~21: a median error above 10% is ~3.5 sigma.
     assert (report.release, report.measure, report.groups) == ("daily_active_users", "users", 7)
     assert report.median_relative_error is not None and report.median_relative_error < 0.10
+
+
+def test_a_changed_spec_is_a_new_release_and_may_change_the_table(warehouse_copy: DataDir, tmp_path: Path) -> None:
+    first = dp.release(warehouse_copy, "daily_active_users", "test")
+    renamed = load_catalog(_catalog(tmp_path, measures=[{"name": "active_users", "kind": "count"}]))
+
+    second = dp.release(warehouse_copy, "daily_active_users", "test", catalog=renamed)
+
+    assert not second.reused and "active_users_ci_low" in second.table.columns
+    assert [s[0] for s in _spends(warehouse_copy)] == ["daily_active_users"] * 2  # a new spec spends
+    with duckdb.connect(str(warehouse_copy.warehouse), read_only=True) as con:
+        current = con.execute("select release_id from dp.releases where is_current").fetchall()
+        columns = {r[0] for r in con.execute("describe dp.daily_active_users").fetchall()}
+    assert current == [(second.release_id,)] and first.release_id != second.release_id
+    assert "active_users" in columns and "users" not in columns

@@ -7,6 +7,13 @@ select
     c.started_on,
     coalesce(c.category, 'unknown') as category,
     c.shares,
-    c.reached_users
+    c.reached_users,
+    case
+        when c.reached_users = 0 then '0'
+        when c.reached_users = 1 then '1'
+        when c.reached_users < 5 then '2-4'
+        when c.reached_users < 10 then '5-9'
+        else '10+'
+    end as reach_bucket
 from {{ ref('mart_share_cascades') }} as c
 inner join {{ ref('int_share_cascades') }} as s on c.campaign_id = s.share_id
