@@ -60,7 +60,7 @@ def plan(spec: ReleaseSpec, catalog: Catalog, period: Period, data: pl.LazyFrame
     )
     del data  # from here on the data is reachable only through the context
     query = context.query()
-    for column, values in spec.where:
+    for column, values in () if spec.combine_per_user else spec.where:  # combined: filtered on export
         # OpenDP 0.16 supports neither `is_in` nor `any_horizontal`: chain equalities with `|`.
         query = query.filter(reduce(operator.or_, [pl.col(column) == value for value in values]))
     query = (

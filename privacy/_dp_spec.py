@@ -19,6 +19,7 @@ from weir.errors import DpSpecError
 SPEC_FILE = Path(__file__).with_name("releases.yml")
 MEASURE_KINDS = ("count", "sum", "mean")
 PERIODS = ("quarter",)
+ROWS = "rows"  # with combine_per_user: how many input rows a user has in the group
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,7 @@ class ReleaseSpec:
     measures: tuple[Measure, ...]
     loss: Loss
     suppress: bool  # null out values whose 95% interval is wider than the value
+    combine_per_user: bool  # one input row per user and group: their rows counted (`rows`), columns summed
     fingerprint: str  # hash of the spec and its key sets: a changed spec is a new release
 
     @property
@@ -178,6 +180,12 @@ def _release(name: str, body: dict, budgets: dict[str, Budget], key_sets: dict) 
         raise _fail(f"{where}.dataset", f"{body['dataset']!r} has no budget; add it under `budgets`")
     keys = tuple(_key(f"{where}.keys.{col}", col, spec or {}, key_sets) for col, spec in body["keys"].items())
     measures = _measures(f"{where}.measures", body["measures"])
+    combine = bool(body.get("combine_per_user", False))
+    bounds = _bounds(f"{where}.bounds", body["bounds"])
+    if combine and bounds.max_rows_per_group != 1:
+        raise _fail(f"{where}.bounds.max_rows_per_group", "combine_per_user leaves one row per user and group: use 1")
+    if not combine and any(m.column == ROWS for m in measures):
+        raise _fail(f"{where}.measures", f"column `{ROWS}` exists only with combine_per_user: true")
     loss = _loss(f"{where}.loss", body["loss"], any(k.public_set is None for k in keys))
     used_sets = {k.public_set: key_sets[k.public_set] for k in keys if k.public_set}
     return ReleaseSpec(
@@ -188,10 +196,11 @@ def _release(name: str, body: dict, budgets: dict[str, Budget], key_sets: dict) 
         date_column=body["date_column"],
         where=tuple((col, tuple(vals)) for col, vals in (body.get("where") or {}).items()),
         keys=keys,
-        bounds=_bounds(f"{where}.bounds", body["bounds"]),
+        bounds=bounds,
         measures=measures,
         loss=loss,
         suppress=bool(body.get("suppress", False)),
+        combine_per_user=combine,
         fingerprint=hashlib.sha256(json.dumps([body, used_sets], sort_keys=True, default=str).encode()).hexdigest(),
     )
 
@@ -231,8 +240,10 @@ def _measures(where: str, items: list) -> tuple[Measure, ...]:
         measures.append(Measure(**item))
     names = {m.name: m.kind for m in measures}
     for m in measures:
-        if m.kind == "mean" and (names.get(m.sum) != "sum" or names.get(m.count) != "count"):
-            raise _fail(f"{where}.{m.name}", "a mean names a `sum` measure and a `count` measure of this release")
+        if m.kind == "mean" and (names.get(m.sum) != "sum" or names.get(m.count) not in ("count", "sum")):
+            raise _fail(
+                f"{where}.{m.name}", "a mean names a `sum` measure and a `count` (or sum) measure of this release"
+            )
     return tuple(measures)
 
 

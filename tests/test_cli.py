@@ -17,7 +17,7 @@ def flat(output: str) -> str:
     return " ".join(output.replace("│", " ").split())
 
 
-COMMANDS = ["generate", "demo", "ingest", "landing", "airflow", "audit", "keys", "privacy", "retention"]
+COMMANDS = ["generate", "demo", "ingest", "landing", "airflow", "audit", "keys", "privacy", "retention", "dp"]
 
 
 def test_help_lists_every_command() -> None:
@@ -39,6 +39,9 @@ def test_help_lists_every_command() -> None:
         ["audit", "verify"],
         ["keys", "rotate"],
         ["privacy", "ropa"],
+        ["dp", "release"],
+        ["dp", "budget"],
+        ["dp", "list"],
     ],
 )
 def test_every_command_has_help_with_example(command: list[str]) -> None:
@@ -117,3 +120,20 @@ def test_data_dir_from_environment(tmp_path: Path) -> None:
 
     assert result.exit_code == 0
     assert (tmp_path / "env-dir" / "landing" / "events").is_dir()
+
+
+def test_dp_release_errors_are_clear(tmp_path: Path) -> None:
+    no_name = runner.invoke(app, ["dp", "release", "--data-dir", str(tmp_path)])
+    unknown = runner.invoke(app, ["dp", "release", "dau", "--data-dir", str(tmp_path)])
+    no_warehouse = runner.invoke(app, ["dp", "release", "daily_active_users", "--data-dir", str(tmp_path)])
+    bad_period = runner.invoke(
+        app, ["dp", "release", "daily_active_users", "--period", "Q4", "--data-dir", str(tmp_path)]
+    )
+
+    assert (no_name.exit_code, unknown.exit_code, no_warehouse.exit_code) == (1, 1, 1)
+    assert "Name a release (see `weir dp list`) or pass --all." in flat(no_name.output)
+    assert 'Unknown release "dau". Known releases: daily_active_users,' in flat(unknown.output)
+    assert "build the warehouse first (`weir dbt build`)" in flat(no_warehouse.output)
+    assert bad_period.exit_code == 1 and 'Period "Q4" is not a quarter: write it like 2026Q4.' in flat(
+        bad_period.output
+    )

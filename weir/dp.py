@@ -23,7 +23,7 @@ import polars as pl
 
 from privacy import _dp_ledger as ledger
 from privacy import _dp_query
-from privacy._dp_spec import Catalog, Period, ReleaseSpec, load_catalog, parse_period, period_of
+from privacy._dp_spec import ROWS, Catalog, Period, ReleaseSpec, load_catalog, parse_period, period_of
 from weir.config import DataDir
 from weir.dbt import manifest_path
 from weir.errors import DpSpecError
@@ -107,6 +107,7 @@ def release(
     """Release `name` for `period` (default: the quarter of the input's latest day)."""
     catalog = catalog or load_catalog()
     spec = catalog.release(name)
+    asked = parse_period(period) if period else None  # validate input before touching anything
     _check_purpose(data_dir, spec)
     with ledger_lock(data_dir):
         con = connect(data_dir.warehouse)
@@ -114,7 +115,7 @@ def release(
             ledger.ensure(con)
             con.execute(CATALOGUE_DDL)
             _check_columns(con, spec)
-            chosen = parse_period(period) if period else _latest_period(con, spec)
+            chosen = asked or _latest_period(con, spec)
             stored = None if re_release else _stored(con, spec, chosen.label)
             if stored is not None:
                 return Released(
@@ -174,7 +175,7 @@ def _check_columns(con: duckdb.DuckDBPyConnection, spec: ReleaseSpec) -> None:
     found = {r[0] for r in con.execute(f"describe marts.{spec.input}").fetchall()}
     needed = {
         "keys": [k.column for k in spec.keys],
-        "measures": [m.column for m in spec.measures if m.column],
+        "measures": [m.column for m in spec.measures if m.column and m.column != ROWS],
         "where": [c for c, _ in spec.where],
         "date_column": [spec.date_column, _dp_query.IDENTIFIER],
     }
@@ -196,9 +197,11 @@ def _latest_period(con: duckdb.DuckDBPyConnection, spec: ReleaseSpec) -> Period:
 
 def _export(con: duckdb.DuckDBPyConnection, data_dir: DataDir, spec: ReleaseSpec, period: Period) -> Path:
     """The period's rows, only the needed columns, as Parquet for a lazy Polars scan."""
-    columns = {_dp_query.IDENTIFIER, *(k.column for k in spec.keys), *(c for c, _ in spec.where)}
-    columns |= {m.column for m in spec.measures if m.column}
+    keys = [k.column for k in spec.keys]
+    summed = sorted({m.column for m in spec.measures if m.column and m.column != ROWS})
     where = f"{spec.date_column} >= ? and {spec.date_column} < ?"
+    for column, values in spec.where if spec.combine_per_user else ():
+        where += f" and {column} in ({', '.join(_literal(v) for v in values)})"  # combined rows lose the column
     rows = con.execute(f"select count(*) from marts.{spec.input} where {where}", [period.start, period.end])
     if rows.fetchone()[0] == 0:
         raise DpSpecError(
@@ -206,9 +209,25 @@ def _export(con: duckdb.DuckDBPyConnection, data_dir: DataDir, spec: ReleaseSpec
             f"({period.start} to {period.end}); pick a period with data (--period). Nothing was spent."
         )
     path = dp_dir(data_dir) / f".{spec.name}.{period.label}.parquet"
-    select = f"select {', '.join(sorted(columns))} from marts.{spec.input} where {where}"
+    if spec.combine_per_user:
+        # One row per user and group, each built from that user's rows only: still user-level.
+        sums = "".join(f", cast(sum({c}) as bigint) as {c}" for c in summed)
+        select = (
+            f"select {_dp_query.IDENTIFIER}, {', '.join(keys)}, count(*) as {ROWS}{sums} "
+            f"from marts.{spec.input} where {where} group by all"
+        )
+    else:
+        columns = sorted({_dp_query.IDENTIFIER, *keys, *(c for c, _ in spec.where), *summed})
+        select = f"select {', '.join(columns)} from marts.{spec.input} where {where}"
     con.execute(f"copy ({select}) to '{path}' (format parquet)", [period.start, period.end])
     return path
+
+
+def _literal(value: object) -> str:
+    """A spec value (public, from the repo) as a SQL literal."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _stored(con: duckdb.DuckDBPyConnection, spec: ReleaseSpec, period: str) -> str | None:

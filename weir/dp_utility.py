@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
-from privacy._dp_spec import Catalog, ReleaseSpec, parse_period
-from weir.dp import Released
+from privacy._dp_spec import ROWS, Catalog, ReleaseSpec, parse_period
+from weir.dp import Released, _literal
 
 MIN_USERS = 1_000  # the issue's target: median relative error < 5% for groups this large
 
@@ -29,14 +29,13 @@ def exact(con: duckdb.DuckDBPyConnection, spec: ReleaseSpec, period: str) -> pl.
     chosen = parse_period(period)
     keys = ", ".join(k.column for k in spec.keys)
     # With one row per user and group, a count counts users; otherwise it counts rows.
-    count = "count(distinct user_token)" if spec.bounds.max_rows_per_group == 1 else "count(*)"
-    columns = {m.name: m.column for m in spec.measures}
+    users = spec.bounds.max_rows_per_group == 1 and not spec.combine_per_user
+    count = "count(distinct user_token)" if users or spec.combine_per_user else "count(*)"
+    exact_of = {m.name: count if m.kind == "count" else _sum(m.column) for m in spec.measures if m.kind != "mean"}
     measures = [
-        f"{count} as {m.name}"
-        if m.kind == "count"
-        else f"sum({m.column}) as {m.name}"
-        if m.kind == "sum"
-        else f"sum({columns[m.sum]}) / {count} as {m.name}"
+        f"{exact_of[m.name]} as {m.name}"
+        if m.kind != "mean"
+        else f"{exact_of[m.sum]} / {exact_of[m.count]} as {m.name}"
         for m in spec.measures
     ]
     filters = [f"{spec.date_column} >= $start and {spec.date_column} < $end"]
@@ -50,10 +49,8 @@ def exact(con: duckdb.DuckDBPyConnection, spec: ReleaseSpec, period: str) -> pl.
     return pl.DataFrame(pl.from_arrow(arrow))
 
 
-def _literal(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "'" + str(value).replace("'", "''") + "'"
+def _sum(column: str | None) -> str:
+    return "count(*)" if column == ROWS else f"sum({column})"
 
 
 def utility(

@@ -15,7 +15,7 @@ import yaml
 from scipy import stats
 
 from privacy import _dp_query
-from privacy._dp_spec import load_catalog, parse_period
+from privacy._dp_spec import Loss, load_catalog, parse_period
 
 PERIOD = parse_period("2026Q4")
 ALPHA = 1e-3  # false-alarm rate of the goodness-of-fit test
@@ -131,14 +131,41 @@ def test_count_noise_follows_the_declared_discrete_gaussian(tmp_path: Path) -> N
 
 
 def test_intervals_and_flags_are_post_processing(tmp_path: Path) -> None:
-    catalog, spec = _catalog(tmp_path, rho=0.16, bounds={"max_rows_per_group": 1, "max_groups": 1}, groups=2)
-    frame = pl.concat([_users(2000, "g0000", 1, "a"), _users(3, "g0001", 1, "b")])
+    # Prepare: a plan's published accuracy, and noisy values as OpenDP might return them.
+    catalog, spec = _catalog(
+        tmp_path,
+        rho=0.16,
+        bounds={"max_rows_per_group": 1, "max_groups": 1},
+        groups=3,
+        measures=[
+            {"name": "rows", "kind": "count"},
+            {"name": "amount", "kind": "sum", "column": "amount", "lower": 0, "upper": 10},
+            {"name": "mean_amount", "kind": "mean", "sum": "amount", "count": "rows"},
+        ],
+    )
+    planned = _dp_query.Plan(
+        context=None,
+        measurement=None,
+        scales={"rows": 2.5, "amount": 25.0},
+        accuracy={"rows": 6.0, "amount": 50.0},
+        accuracy_bonferroni={"rows": 7.0, "amount": 60.0},
+        threshold=None,
+        spent=Loss(0.16),
+        distribution="Integer Gaussian",
+    )
+    noisy = pl.DataFrame({"group": ["g0000", "g0001", "g0002"], "rows": [2000, 4, -3], "amount": [20000, 70, -40]})
 
-    released = _release(catalog, spec, frame, tmp_path)
+    # Execute
+    rows = _dp_query.with_intervals(spec, planned, noisy).rows(named=True)
 
-    big, small = released.row(0, named=True), released.row(1, named=True)
-    half = (big["rows_ci_high"] - big["rows_ci_low"]) / 2
-    assert big["rows_noise_scale"] == pytest.approx(2.5)  # sqrt(2) / sqrt(2 x 0.16)
-    assert half == 6.0  # OpenDP's conservative 95% bound for the integer Gaussian at sigma 2.5
-    assert big["rows_low_accuracy"] is False and small["rows_low_accuracy"] is True
-    assert small["rows"] >= 0 and small["rows_ci_low"] >= 0  # counts are never negative
+    # Assert: value +- accuracy, never below 0 for counts and sums of non-negative values ...
+    assert (rows[0]["rows"], rows[0]["rows_ci_low"], rows[0]["rows_ci_high"]) == (2000.0, 1994.0, 2006.0)
+    assert (rows[2]["rows"], rows[2]["rows_ci_low"], rows[2]["rows_ci_high"]) == (0.0, 0.0, 3.0)
+    assert rows[0]["rows_noise_scale"] == 2.5
+    # ... flagged when the interval is wider than the value ...
+    assert [r["rows_low_accuracy"] for r in rows] == [False, True, True]
+    # ... and a mean from the 97.5% intervals of its sum and count (>= 95% jointly).
+    assert rows[0]["mean_amount"] == 10.0
+    assert rows[0]["mean_amount_ci_low"] == pytest.approx((20000 - 60) / 2007)
+    assert rows[0]["mean_amount_ci_high"] == pytest.approx((20000 + 60) / 1993)
+    assert rows[1]["mean_amount_ci_low"] is None and rows[1]["mean_amount_low_accuracy"] is True

@@ -111,9 +111,19 @@ def test_unknown_release_lists_the_known_ones() -> None:
         (
             ["releases", "gmv_by_category_region", "measures", 2],
             {"name": "mean", "kind": "mean", "sum": "gmv_cents", "count": "buyers"},
-            r"a mean names a `sum` measure and a `count` measure",
+            r"a mean names a `sum` measure and a `count` \(or sum\) measure",
         ),
         (["releases", "daily_active_users", "measures", 0], {"name": "users", "kind": "median"}, r"needs a name"),
+        (
+            ["releases", "gmv_by_category_region", "bounds", "max_rows_per_group"],
+            3,
+            r"combine_per_user leaves one row per user and group: use 1",
+        ),
+        (
+            ["releases", "gmv_by_category_region", "combine_per_user"],
+            False,
+            r"column `rows` exists only with combine_per_user: true",
+        ),
         (["key_sets", "regions", "source"], None, r"key_sets.regions.source: missing; say where the public keys"),
     ],
 )

@@ -22,11 +22,11 @@ from weir.publish import published_db
 SHIPPED = yaml.safe_load(SPEC_FILE.read_text())
 
 
-def _catalog(tmp_path: Path, rho_total: float = 1.0, **release_edits) -> Path:
-    """The shipped spec with a different total budget and edited fields of daily_active_users."""
+def _catalog(tmp_path: Path, rho_total: float = 1.0, release: str = "daily_active_users", **release_edits) -> Path:
+    """The shipped spec with a different total budget and edited fields of one release."""
     spec = copy.deepcopy(SHIPPED)
     spec["budgets"]["social_commerce"]["rho"] = rho_total
-    spec["releases"]["daily_active_users"].update(release_edits)
+    spec["releases"][release].update(release_edits)
     path = tmp_path / "releases.yml"
     path.write_text(yaml.safe_dump(spec))
     return path
@@ -221,3 +221,27 @@ def test_a_changed_spec_is_a_new_release_and_may_change_the_table(warehouse_copy
         columns = {r[0] for r in con.execute("describe dp.daily_active_users").fetchall()}
     assert current == [(second.release_id,)] and first.release_id != second.release_id
     assert "active_users" in columns and "users" not in columns
+
+
+def test_a_heavy_buyer_moves_gmv_by_at_most_the_per_user_bounds(warehouse_copy: DataDir, tmp_path: Path) -> None:
+    # Prepare: so much budget that the noise is tiny (sigma ~540 cents on GMV); the bounds show.
+    catalog = load_catalog(_catalog(tmp_path, 1e7, "gmv_by_category_region", loss={"rho": 1e6}))
+    group = {"category": "beauty", "shipping_region": "East China"}
+    before = dp.release(warehouse_copy, "gmv_by_category_region", "test", catalog=catalog).table
+    with duckdb.connect(str(warehouse_copy.warehouse)) as con:
+        con.execute(
+            "insert into marts.dp_orders select 'heavy-' || i, 'heavy_user_token', timestamptz '2026-10-02 12:00+00', "
+            "date '2026-10-02', 'item', 'beauty', 'East China', 'feed', 1000000, false from range(100) t(i)"
+        )
+
+    # Execute: the same spec again on the changed data.
+    after = dp.release(warehouse_copy, "gmv_by_category_region", "test", re_release=True, catalog=catalog).table
+
+    # Assert: 100 orders of 10,000 CNY count as 3 orders and 1,500 CNY.
+    def row(table):
+        return table.filter(
+            (table["category"] == group["category"]) & (table["shipping_region"] == group["shipping_region"])
+        ).row(0, named=True)
+
+    assert row(after)["orders"] - row(before)["orders"] == pytest.approx(3, abs=1)
+    assert row(after)["gmv_cents"] - row(before)["gmv_cents"] == pytest.approx(150_000, abs=4_000)
