@@ -111,12 +111,15 @@ def test_audit_chain_covers_the_run(demo_run) -> None:
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         actions = con.execute("select actor, action from audit.log order by seq").fetchall()
     assert result.audit.ok and result.audit.entries == 4 + len(load_catalog().releases)
-    assert actions == [
+    assert actions[:4] == [
         ("airflow:generate_batch", "generate"),
         ("airflow:ingest_batch", "ingest"),
         ("airflow:record_run", "dag_run"),
         ("airflow:publish_marts", "publish"),
-        *[(f"airflow:dp_release:{name}", "dp_release") for name in sorted(load_catalog().releases)],
+    ]
+    # The DP release tasks run in the order Airflow picks; each spends and is evidenced once.
+    assert sorted(actions[4:]) == [
+        (f"airflow:dp_release:{name}", "dp_release") for name in sorted(load_catalog().releases)
     ]
 
 
