@@ -1,0 +1,87 @@
+"""Run a suite on a batch inside DuckDB and turn GX's result into a verdict people can read.
+
+Severity lives in each expectation's meta: `error` blocks, `warn` is recorded and the load
+goes on. The batch is a SQL query on the warehouse (e.g. one landing batch of a raw table),
+so the validation is pushed down to DuckDB and scales with the data.
+"""
+
+from copy import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import great_expectations as gx
+
+from expectations import _duckdb
+from expectations._suites import Suite
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    suite: str
+    expectation: str
+    column: str | None
+    observed: object
+    severity: str  # error | warn
+
+    def __str__(self) -> str:
+        where = f" (column {self.column})" if self.column else ""
+        return f"{self.severity}: suite {self.suite}, expectation '{self.expectation}'{where}: observed {self.observed}"
+
+
+@dataclass(frozen=True)
+class GateResult:
+    suite: str
+    evaluated: int
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def blocked(self) -> bool:
+        return any(f.severity == "error" for f in self.findings)
+
+    def message(self) -> str:
+        verdict = "blocked" if self.blocked else "passed"
+        lines = [f"Quality gate {self.suite} {verdict}: {self.evaluated} expectations, {len(self.findings)} failed."]
+        return "\n".join([*lines, *(f"  {f}" for f in self.findings)])
+
+
+def validate(warehouse: Path, suite: Suite, batch_query: str) -> GateResult:
+    """Validate `batch_query` (SQL over the warehouse, opened read-only) against `suite`."""
+    _duckdb.install()
+    context = gx.get_context(mode="ephemeral")
+    source = context.data_sources.add_sql(name="warehouse", connection_string=f"duckdb:///{warehouse}")
+    asset = source.add_query_asset(name=suite.name, query=batch_query)
+    batch = asset.add_batch_definition_whole_table("batch")
+    # Copies: GX binds an expectation to one suite, and a Suite may be validated many times.
+    registered = context.suites.add(
+        gx.ExpectationSuite(name=suite.name, expectations=[copy(e) for e in suite.expectations])
+    )
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=f"{suite.name}_batch", data=batch, suite=registered)
+    )
+    outcome = definition.run(result_format="SUMMARY")
+    findings = [_finding(suite.name, r) for r in outcome.results if not r.success]
+    return GateResult(suite.name, len(outcome.results), findings)
+
+
+def _finding(suite: str, result) -> Finding:  # type: ignore[no-untyped-def]
+    config = result.expectation_config
+    meta = config.meta or {}
+    details = result.result or {}
+    observed = details.get("observed_value", details.get("unexpected_count"))
+    errors = _exceptions(result.exception_info or {})
+    if errors:
+        observed = f"could not evaluate: {errors[0]}"
+    return Finding(
+        suite=suite,
+        expectation=config.description or config.type,
+        column=meta.get("column") or config.kwargs.get("column"),
+        observed=observed,
+        severity=meta.get("severity", "error"),
+    )
+
+
+def _exceptions(info: dict) -> list[str]:
+    """GX nests exception details per metric; collect their messages."""
+    if info.get("raised_exception"):
+        return [str(info.get("exception_message"))]
+    return [m for v in info.values() if isinstance(v, dict) for m in _exceptions(v)]

@@ -1,0 +1,69 @@
+"""The raw-batch gate: a clean batch passes; each violation blocks with a message naming the
+suite, the expectation, the column and what was observed; warn-level failures do not block."""
+
+import great_expectations.expectations as gxe
+import pytest
+
+from expectations import raw_suite, validate
+from expectations._suites import Suite
+from weir.contract import load_contract
+
+from .conftest import CLEAN_ROWS
+
+BATCH = "select * from raw.reviews"
+
+
+def _with(row_change: dict) -> list[tuple]:
+    columns = ["review_id", "user_token", "item_id", "order_id", "rating", "text", "created_at"]
+    bad = dict(zip(columns, CLEAN_ROWS[0], strict=True)) | row_change
+    return [*CLEAN_ROWS, tuple(bad[c] for c in columns)]
+
+
+def test_clean_batch_passes(warehouse) -> None:
+    result = validate(warehouse(), raw_suite(load_contract("reviews")), BATCH)
+
+    assert not result.blocked and result.findings == []
+    assert result.evaluated == 15
+    assert result.message() == "Quality gate raw_reviews passed: 15 expectations, 0 failed."
+
+
+@pytest.mark.parametrize(
+    ("change", "expectation", "column"),
+    [
+        ({"text": "mail me at li.wei@qq.com"}, "no raw email in text", "text"),
+        ({"text": "call 138 1234 5678 after six"}, "no raw cn_phone in text", "text"),
+        ({"order_id": "11010519491231002X"}, "no raw cn_id_number in order_id", "order_id"),
+        ({"user_token": "u_12345"}, "user_token holds pseudonymous tokens only", "user_token"),
+        ({"created_at": "2099-01-01 00:00:00+00"}, "created_at is not in the future", "created_at"),
+    ],
+)
+def test_each_violation_blocks_naming_suite_expectation_column_and_observed(
+    warehouse, change: dict, expectation: str, column: str
+) -> None:
+    result = validate(warehouse(_with(change)), raw_suite(load_contract("reviews")), BATCH)
+
+    assert result.blocked
+    assert [(f.suite, f.expectation, f.column, f.observed, f.severity) for f in result.findings] == [
+        ("raw_reviews", expectation, column, 1, "error")
+    ]
+    assert f"error: suite raw_reviews, expectation '{expectation}' (column {column}): observed 1" in result.message()
+
+
+def test_empty_batch_is_blocked(warehouse) -> None:
+    result = validate(warehouse([]), raw_suite(load_contract("reviews")), BATCH)
+
+    assert result.blocked
+    assert [(f.expectation, f.observed) for f in result.findings] == [("expect_table_row_count_to_be_between", 0)]
+
+
+def test_warn_level_failure_is_recorded_but_does_not_block(warehouse) -> None:
+    suite = Suite(
+        "raw_reviews_style",
+        [gxe.ExpectColumnValuesToBeBetween(column="rating", min_value=4, max_value=5, meta={"severity": "warn"})],
+    )
+
+    result = validate(warehouse(), suite, BATCH)
+
+    assert not result.blocked
+    assert [(f.severity, f.column, f.observed) for f in result.findings] == [("warn", "rating", 1)]
+    assert result.message().startswith("Quality gate raw_reviews_style passed: 1 expectations, 1 failed.")
