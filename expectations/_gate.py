@@ -48,19 +48,40 @@ def validate(warehouse: Path, suite: Suite, batch_query: str) -> GateResult:
     """Validate `batch_query` (SQL over the warehouse, opened read-only) against `suite`."""
     _duckdb.install()
     context = gx.get_context(mode="ephemeral")
-    source = context.data_sources.add_sql(name="warehouse", connection_string=f"duckdb:///{warehouse}")
+    source = context.data_sources.add_sql(
+        name="warehouse",
+        connection_string=f"duckdb:///{warehouse}",
+        kwargs={"connect_args": {"read_only": True}},  # a gate only reads
+    )
     asset = source.add_query_asset(name=suite.name, query=batch_query)
     batch = asset.add_batch_definition_whole_table("batch")
     # Copies: GX binds an expectation to one suite, and a Suite may be validated many times.
     registered = context.suites.add(
-        gx.ExpectationSuite(name=suite.name, expectations=[copy(e) for e in suite.expectations])
+        gx.ExpectationSuite(name=suite.name, expectations=[copy(e) for e in suite.compiled()])
     )
     definition = context.validation_definitions.add(
         gx.ValidationDefinition(name=f"{suite.name}_batch", data=batch, suite=registered)
     )
-    outcome = definition.run(result_format="SUMMARY")
-    findings = [_finding(suite.name, r) for r in outcome.results if not r.success]
-    return GateResult(suite.name, len(outcome.results), findings)
+    try:
+        outcome = definition.run(result_format="COMPLETE")  # COMPLETE: the failing check rows
+    finally:
+        source.get_engine().dispose()
+    findings = [f for r in outcome.results if not r.success for f in _findings(suite.name, r)]
+    return GateResult(suite.name, suite.size, findings)
+
+
+def _findings(suite: str, result) -> list[Finding]:  # type: ignore[no-untyped-def]
+    """One finding per failing check of a compiled row-check expectation, else one."""
+    meta = result.expectation_config.meta or {}
+    rows = (result.result or {}).get("details", {}).get("unexpected_rows")
+    if "checks" not in meta or not rows or _exceptions(result.exception_info or {}):
+        return [_finding(suite, result)]
+    return [
+        Finding(
+            suite, meta["checks"][row["check_id"]][0], meta["checks"][row["check_id"]][1], row["n"], meta["severity"]
+        )
+        for row in rows
+    ]
 
 
 def _finding(suite: str, result) -> Finding:  # type: ignore[no-untyped-def]
