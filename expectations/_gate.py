@@ -5,6 +5,7 @@ goes on. The batch is a SQL query on the warehouse (e.g. one landing batch of a 
 so the validation is pushed down to DuckDB and scales with the data.
 """
 
+import gc
 from copy import copy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,7 +66,7 @@ def validate(warehouse: Path, suite: Suite, batch_query: str) -> GateResult:
     try:
         outcome = definition.run(result_format="COMPLETE")  # COMPLETE: the failing check rows
     finally:
-        source.get_engine().dispose()
+        _release(source)
     findings = [f for r in outcome.results if not r.success for f in _findings(suite.name, r)]
     return GateResult(suite.name, suite.size, findings)
 
@@ -106,3 +107,14 @@ def _exceptions(info: dict) -> list[str]:
     if info.get("raised_exception"):
         return [str(info.get("exception_message"))]
     return [m for v in info.values() if isinstance(v, dict) for m in _exceptions(v)]
+
+
+def _release(source) -> None:  # type: ignore[no-untyped-def]
+    """Close every connection GX opened on the warehouse file.
+
+    DuckDB lets one process open a file with one configuration only, so a lingering read-only
+    GX connection would stop the caller from writing to the warehouse afterwards.
+    """
+    source.get_execution_engine().close()
+    source.get_engine().dispose()
+    gc.collect()  # GX's engines sit in reference cycles

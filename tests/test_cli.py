@@ -17,7 +17,19 @@ def flat(output: str) -> str:
     return " ".join(output.replace("│", " ").split())
 
 
-COMMANDS = ["generate", "demo", "ingest", "landing", "airflow", "audit", "keys", "privacy", "retention", "dp"]
+COMMANDS = [
+    "generate",
+    "demo",
+    "ingest",
+    "landing",
+    "airflow",
+    "audit",
+    "keys",
+    "privacy",
+    "retention",
+    "dp",
+    "quality",
+]
 
 
 def test_help_lists_every_command() -> None:
@@ -42,6 +54,8 @@ def test_help_lists_every_command() -> None:
         ["dp", "release"],
         ["dp", "budget"],
         ["dp", "list"],
+        ["quality", "check"],
+        ["quality", "report"],
     ],
 )
 def test_every_command_has_help_with_example(command: list[str]) -> None:

@@ -1,0 +1,105 @@
+"""Run the raw suites (expectations/) over loaded batches and keep every result in the warehouse.
+
+This checks what is already in `raw` (per landing batch, or everything); the gate *before*
+commit, which keeps a failing batch out of `raw`, is the next step of the quality-gates issue.
+Results go to `quality.runs` (one row per suite and batch) and `quality.findings` (one row per
+failed check), so pass rates can be charted over time.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from expectations import GateResult, raw_suite, validate
+from weir.config import DataDir
+from weir.contract import all_contracts
+from weir.warehouse import connect
+
+DDL = """
+create schema if not exists quality;
+create table if not exists quality.runs (
+    suite varchar not null, batch_id varchar, checked_at timestamptz not null,
+    evaluated integer not null, failed_error integer not null, failed_warn integer not null, blocked boolean not null
+);
+create table if not exists quality.findings (
+    suite varchar not null, batch_id varchar, checked_at timestamptz not null,
+    expectation varchar not null, column_name varchar, severity varchar not null, observed varchar
+);
+"""
+
+
+@dataclass(frozen=True)
+class Checked:
+    source: str
+    batch_id: str | None
+    result: GateResult
+
+
+def check_raw(data_dir: DataDir, batch_id: str | None = None) -> list[Checked]:
+    """Validate every raw table (only `batch_id`'s rows when given) and record the results."""
+    con = connect(data_dir.warehouse, read_only=True)
+    try:
+        present = {
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'raw'"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    checked = []
+    for contract in all_contracts():
+        if contract.source not in present:
+            continue
+        where = " where _batch_id = '" + batch_id.replace("'", "''") + "'" if batch_id else ""
+        result = validate(data_dir.warehouse, raw_suite(contract), f"select * from raw.{contract.source}{where}")
+        checked.append(Checked(contract.source, batch_id, result))
+    _record(data_dir, checked)
+    return checked
+
+
+def _record(data_dir: DataDir, checked: list[Checked]) -> None:
+    now = datetime.now(UTC)
+    con = connect(data_dir.warehouse)
+    try:
+        con.execute(DDL)
+        con.execute("begin transaction")
+        for c in checked:
+            errors = sum(f.severity == "error" for f in c.result.findings)
+            con.execute(
+                "insert into quality.runs values (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    c.result.suite,
+                    c.batch_id,
+                    now,
+                    c.result.evaluated,
+                    errors,
+                    len(c.result.findings) - errors,
+                    c.result.blocked,
+                ],
+            )
+            for f in c.result.findings:
+                con.execute(
+                    "insert into quality.findings values (?, ?, ?, ?, ?, ?, ?)",
+                    [f.suite, c.batch_id, now, f.expectation, f.column, f.severity, str(f.observed)],
+                )
+        con.execute("commit")
+    finally:
+        con.close()
+
+
+def pass_rates(data_dir: DataDir) -> list[tuple]:
+    """Per suite: runs, runs blocked, and the share of expectations that passed (for reports)."""
+    con = connect(data_dir.warehouse, read_only=True)
+    try:
+        exists = con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'quality' and table_name = 'runs'"
+        ).fetchone()[0]
+        if not exists:
+            return []
+        return con.execute(
+            "select suite, count(*), count(*) filter (where blocked), "
+            "1 - sum(failed_error + failed_warn) / sum(evaluated), max(checked_at) "
+            "from quality.runs group by suite order by suite"
+        ).fetchall()
+    finally:
+        con.close()
