@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import great_expectations as gx
+from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from expectations import _duckdb
 from expectations._suites import Suite
@@ -45,14 +46,16 @@ class GateResult:
         return "\n".join([*lines, *(f"  {f}" for f in self.findings)])
 
 
-def validate(warehouse: Path, suite: Suite, batch_query: str) -> GateResult:
-    """Validate `batch_query` (SQL over the warehouse, opened read-only) against `suite`."""
+def validate(warehouse: Path | None, suite: Suite, batch_query: str) -> GateResult:
+    """Validate `batch_query` against `suite`: SQL over the warehouse file (opened read-only),
+    or with `warehouse=None` over an in-memory DuckDB (e.g. `read_parquet` of a staged batch)."""
     _duckdb.install()
     context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)  # logs, not progress bars
     source = context.data_sources.add_sql(
         name="warehouse",
-        connection_string=f"duckdb:///{warehouse}",
-        kwargs={"connect_args": {"read_only": True}},  # a gate only reads
+        connection_string=f"duckdb:///{warehouse}" if warehouse else "duckdb:///:memory:",
+        kwargs={"connect_args": {"read_only": True}} if warehouse else {},  # a gate only reads
     )
     asset = source.add_query_asset(name=suite.name, query=batch_query)
     batch = asset.add_batch_definition_whole_table("batch")

@@ -47,3 +47,7 @@ class DpSpecError(WeirError):
 
 class BudgetExceeded(WeirError):
     """A DP release would spend more privacy budget than is left; nothing was spent."""
+
+
+class QualityGateBlocked(WeirError):
+    """A batch failed an error-level quality check and was kept out of the warehouse."""

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from privacy import load_or_create_signing_key
 from weir import audit, dbt, dp, policy
 from weir.config import DataDir, ensure_writable
+from weir.errors import QualityGateBlocked
 from weir.generate import GenerateConfig, GenerateResult, generate
 from weir.ingest import LoadResult, RotationResult, ingest, rotate_keys
 from weir.publish import PublishResult, publish
@@ -105,6 +106,15 @@ def ingest_stage(
             for r in loaded
         },
     )
+    rejected = [r for r in results if r.status == "rejected"]
+    if rejected:
+        detail = "\n".join(
+            f"{r.source}/{r.batch_id}: {r.gate or 'rejected earlier (see ingest.gate_findings)'}" for r in rejected
+        )
+        raise QualityGateBlocked(
+            f"{len(rejected)} batch(es) failed the quality gate and were kept out of raw "
+            f"(their rows are in ingest.quarantine as gate_rejected):\n{detail}"
+        )
     return results
 
 

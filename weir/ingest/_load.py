@@ -21,7 +21,7 @@ from privacy._consent import ensure_ledger
 from privacy._keyring import SecretKey
 from weir.contract import Contract
 from weir.errors import LandingError
-from weir.ingest import _checks, _read, _transform
+from weir.ingest import _checks, _gate, _read, _transform
 
 PAUSE_ENV = "WEIR_INGEST_PAUSE_BEFORE_COMMIT_S"  # fault injection for the crash test only
 DDL = """
@@ -46,11 +46,12 @@ create table if not exists ingest.quarantine (
 class LoadResult:
     source: str
     batch_id: str
-    status: str  # loaded | already_loaded
+    status: str  # loaded | already_loaded | rejected (by the quality gate)
     rows_in: int
     rows_loaded: int
     rows_quarantined: int
     reasons: dict[str, int] = field(default_factory=dict)
+    gate: str = ""  # the quality gate's verdict and findings
 
 
 def fingerprint(folder: Path) -> str:
@@ -132,7 +133,7 @@ def _store_vault(con: duckdb.DuckDBPyConnection, contract: Contract, master: Sec
 def _previous_load(con: duckdb.DuckDBPyConnection, source: str, batch_id: str, digest: str) -> LoadResult | None:
     """The ledger's result for this batch, if it was loaded; refuses a batch that changed."""
     done = con.execute(
-        "select fingerprint, rows_in, rows_loaded, rows_quarantined, reasons "
+        "select fingerprint, rows_in, rows_loaded, rows_quarantined, reasons, status "
         "from ingest.load_ledger where source = ? and batch_id = ?",
         [source, batch_id],
     ).fetchone()
@@ -142,7 +143,8 @@ def _previous_load(con: duckdb.DuckDBPyConnection, source: str, batch_id: str, d
         raise LandingError(
             f"Batch {source}/{batch_id} changed since it was loaded; land changed data under a new batch id."
         )
-    return LoadResult(source, batch_id, "already_loaded", done[1], done[2], done[3], json.loads(done[4]))
+    status = "rejected" if done[5] == "rejected" else "already_loaded"  # a rejected batch stays rejected
+    return LoadResult(source, batch_id, status, done[1], done[2], done[3], json.loads(done[4]))
 
 
 def _write_all(
@@ -178,11 +180,12 @@ def _write_all(
             [result.batch_id],
         )
     con.execute(
-        "insert into ingest.load_ledger values (?, ?, ?, 'loaded', ?, ?, ?, ?, ?, now())",
+        "insert into ingest.load_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
         [
             contract.source,
             result.batch_id,
             digest,
+            result.status,
             result.rows_in,
             result.rows_loaded,
             result.rows_quarantined,
@@ -217,16 +220,30 @@ def load_batch(
     _transform.prepare_maps(con, contract, hmac_key)
     _check(con, contract)
     _encrypt_unparsable(con, master, contract.source)
+    gate = _gate.gate_staged(con, contract, landing.parent / "staging")
+    if gate is not None and gate.blocked:
+        _gate.reject(con, gate)
     reasons = dict(
         con.execute(
             "select reason, count(*) from _checked where reason is not null group by reason order by reason"
         ).fetchall()
     )
     rows_loaded = con.execute("select count(*) from _checked where reason is null").fetchone()[0]
-    result = LoadResult(contract.source, batch_id, "loaded", rows_in, rows_loaded, sum(reasons.values()), reasons)
+    status = "rejected" if gate is not None and gate.blocked else "loaded"
+    result = LoadResult(
+        contract.source,
+        batch_id,
+        status,
+        rows_in,
+        rows_loaded,
+        sum(reasons.values()),
+        reasons,
+        gate.message() if gate else "",
+    )
     con.execute("begin transaction")
     try:
         _write_all(con, contract, result, digest, hmac_key, master)
+        _gate.record(con, contract.source, batch_id, gate)
         _pause_for_crash_test(f"{contract.source}/{batch_id}")
         con.execute("commit")
     except Exception:

@@ -1,0 +1,58 @@
+"""The raw-batch gate runs before commit: a batch that breaks an error-level check never
+reaches raw, its rows wait in quarantine (nothing lost), the ledger says `rejected` with the
+findings, and the pipeline stops with a message naming suite, check, column and observed value."""
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from weir import pipeline
+from weir.config import resolve_data_dir
+from weir.errors import QualityGateBlocked
+from weir.generate import GenerateConfig, generate
+
+
+def _leak_email_into_reviews(landing: Path) -> None:
+    """A plain column the contract accepts (any short text) carrying an e-mail address."""
+    (part,) = landing.glob("reviews/*/part-0000.jsonl")
+    lines = part.read_text().splitlines()
+    first = lines[0]
+    item = first.split('"item_id":"', 1)[1].split('"', 1)[0]
+    lines[0] = first.replace(f'"item_id":"{item}"', '"item_id":"li.wei@qq.com"')
+    part.write_text("\n".join(lines) + "\n")
+
+
+def test_gate_keeps_a_leaking_batch_out_of_raw(tmp_path: Path) -> None:
+    # Prepare
+    data_dir = resolve_data_dir(tmp_path)
+    generated = generate(GenerateConfig(users=200, days=1, seed=8, bad_rate=0.0), data_dir.landing)
+    _leak_email_into_reviews(data_dir.landing)
+
+    # Execute
+    with pytest.raises(QualityGateBlocked) as blocked:
+        pipeline.ingest_stage(data_dir, "test")
+    with pytest.raises(QualityGateBlocked):
+        pipeline.ingest_stage(data_dir, "test")  # re-run: still rejected, nothing changes
+
+    # Assert: the message names suite, check, column and what was observed.
+    assert f"reviews/{generated.batch_id}: Quality gate raw_reviews blocked" in str(blocked.value)
+    assert "error: suite raw_reviews, expectation 'no raw email in item_id' (column item_id): observed 1" in str(
+        blocked.value
+    )
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        ledger = con.execute(
+            "select status, rows_in, rows_loaded, rows_quarantined from ingest.load_ledger where source = 'reviews'"
+        ).fetchall()
+        quarantined = con.execute(
+            "select count(*), min(message) from ingest.quarantine where source = 'reviews' and reason = 'gate_rejected'"
+        ).fetchone()
+        raw_reviews = con.execute("select count(*) from raw.reviews").fetchone()[0]
+        findings = con.execute("select suite, expectation, column_name, severity from ingest.gate_findings").fetchall()
+        others = con.execute("select distinct status from ingest.load_ledger where source <> 'reviews'").fetchall()
+    rows_in = generated.rows["reviews"]
+    assert ledger == [("rejected", rows_in, 0, rows_in)]
+    assert quarantined[0] == rows_in and "no raw email in item_id (column item_id): observed 1" in quarantined[1]
+    assert raw_reviews == 0
+    assert findings == [("raw_reviews", "no raw email in item_id", "item_id", "error")]
+    assert others == [("loaded",)]  # the other sources passed their gates and loaded
