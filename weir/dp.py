@@ -201,7 +201,7 @@ def _export(con: duckdb.DuckDBPyConnection, data_dir: DataDir, spec: ReleaseSpec
     summed = sorted({m.column for m in spec.measures if m.column and m.column != ROWS})
     where = f"{spec.date_column} >= ? and {spec.date_column} < ?"
     for column, values in spec.where if spec.combine_per_user else ():
-        where += f" and {column} in ({', '.join(_literal(v) for v in values)})"  # combined rows lose the column
+        where += f" and {column} in ({', '.join(sql_literal(v) for v in values)})"  # combined rows lose the column
     rows = con.execute(f"select count(*) from marts.{spec.input} where {where}", [period.start, period.end])
     if rows.fetchone()[0] == 0:
         raise DpSpecError(
@@ -223,7 +223,7 @@ def _export(con: duckdb.DuckDBPyConnection, data_dir: DataDir, spec: ReleaseSpec
     return path
 
 
-def _literal(value: object) -> str:
+def sql_literal(value: object) -> str:
     """A spec value (public, from the repo) as a SQL literal."""
     if isinstance(value, bool):
         return "true" if value else "false"

@@ -11,7 +11,7 @@ import duckdb
 import polars as pl
 
 from privacy._dp_spec import ROWS, Catalog, ReleaseSpec, parse_period
-from weir.dp import Released, _literal
+from weir.dp import Released, sql_literal
 
 MIN_USERS = 1_000  # the target: median relative error < 5% for groups this large
 
@@ -40,7 +40,7 @@ def exact(con: duckdb.DuckDBPyConnection, spec: ReleaseSpec, period: str) -> pl.
     ]
     filters = [f"{spec.date_column} >= $start and {spec.date_column} < $end"]
     for column, values in spec.where:
-        filters.append(f"{column} in ({', '.join(_literal(v) for v in values)})")
+        filters.append(f"{column} in ({', '.join(sql_literal(v) for v in values)})")
     sql = (
         f"select {keys}, count(distinct user_token) as _group_users, {', '.join(measures)} "
         f"from marts.{spec.input} where {' and '.join(filters)} group by all"
