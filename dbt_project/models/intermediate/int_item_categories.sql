@@ -1,8 +1,34 @@
--- Catalogue seen in behaviour: each item's category and shop (the most frequent one logged).
+-- Catalogue seen in behaviour: each item's category and shop (the most frequent one logged;
+-- ties go to the first name, so full and incremental builds agree: `mode()` picks at random).
+with categories as (
+    select item_id, category, count(*) as seen
+    from {{ ref('int_events') }}
+    where item_id is not null and category is not null
+    group by item_id, category
+),
+
+shops as (
+    select item_id, shop_id, count(*) as seen
+    from {{ ref('int_events') }}
+    where item_id is not null and category is not null and shop_id is not null
+    group by item_id, shop_id
+),
+
+top_category as (
+    select item_id, first(category order by seen desc, category) as category
+    from categories
+    group by item_id
+),
+
+top_shop as (
+    select item_id, first(shop_id order by seen desc, shop_id) as shop_id
+    from shops
+    group by item_id
+)
+
 select
-    item_id,
-    mode(category) as category,
-    mode(shop_id) as shop_id
-from {{ ref('int_events') }}
-where item_id is not null and category is not null
-group by item_id
+    top_category.item_id,
+    top_category.category,
+    top_shop.shop_id
+from top_category
+left join top_shop on top_category.item_id = top_shop.item_id
