@@ -1,6 +1,6 @@
 """Weir warehouse DAG: when new raw data lands, check the policy, build the dbt project
-through Cosmos (one task per model, running the model with its tests), then publish the
-marts that passed.
+through Cosmos (one task per model, running the model with its tests), run the publish gate
+(Great Expectations suites on the marts), then publish the marts that passed both.
 
 Triggered by the `weir://warehouse/raw` Asset that the platform DAG's ingest task updates.
 Cosmos renders the task group from the dbt manifest (`weir dbt` / `weir demo` write it), so
@@ -70,19 +70,31 @@ def weir_warehouse():
         operator_args={"pool": POOL, "install_deps": False},
     )
 
+    @task(trigger_rule="all_done", pool=POOL)
+    def gate_marts() -> dict:
+        """The publish gate: GX suites on every built mart; fails naming each blocking check."""
+        from weir import pipeline
+        from weir.errors import QualityGateBlocked
+
+        checked = pipeline.gate_marts_stage(DATA_DIR, "airflow:gate_marts")
+        blocked = [c.result.message() for c in checked if c.result.blocked]
+        if blocked:
+            raise QualityGateBlocked("Marts held back from publishing:\n" + "\n".join(blocked))
+        return {c.source: len(c.result.findings) for c in checked}
+
     @task(outlets=[PUBLISHED], trigger_rule="all_done", pool=POOL)
     def publish_marts() -> dict:
         from weir import pipeline
         from weir.errors import PublishError
 
         started = get_current_context()["dag_run"].start_date
-        result = pipeline.publish_stage(DATA_DIR, "airflow:publish_marts", since=started)
+        result = pipeline.publish_stage(DATA_DIR, "airflow:publish_marts", since=started, gate=False)
         if result.blocked:
             held = "\n".join(f"  {b.mart}: {b.reason}" for b in result.blocked)
             raise PublishError(f"Published {len(result.published)} marts; held back (last good version kept):\n{held}")
         return result.published
 
-    check_policy() >> dbt >> publish_marts()
+    check_policy() >> dbt >> gate_marts() >> publish_marts()
 
 
 weir_warehouse()

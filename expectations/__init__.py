@@ -1,6 +1,6 @@
 """Great Expectations quality gates: suites as code, run inside DuckDB."""
 
-from expectations._gate import Finding, GateResult, validate
+from expectations._gate import Finding, GateResult, build_docs, validate
 from expectations._suites import raw_suite
 
-__all__ = ["Finding", "GateResult", "raw_suite", "validate"]
+__all__ = ["Finding", "GateResult", "build_docs", "raw_suite", "validate"]

@@ -5,7 +5,10 @@ goes on. The batch is a SQL query on the warehouse (e.g. one landing batch of a 
 so the validation is pushed down to DuckDB and scales with the data.
 """
 
+import fcntl
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from copy import copy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,32 +49,58 @@ class GateResult:
         return "\n".join([*lines, *(f"  {f}" for f in self.findings)])
 
 
-def validate(warehouse: Path | None, suite: Suite, batch_query: str) -> GateResult:
-    """Validate `batch_query` against `suite`: SQL over the warehouse file (opened read-only),
-    or with `warehouse=None` over an in-memory DuckDB (e.g. `read_parquet` of a staged batch)."""
+def validate(
+    warehouse: Path | None, suite: Suite, batch_query: str, read_only: bool = True, docs: Path | None = None
+) -> GateResult:
+    """Validate `batch_query` against `suite`: SQL over a DuckDB file (opened read-only unless
+    `read_only=False`), or with `warehouse=None` over an in-memory DuckDB (e.g. `read_parquet` of a
+    staged batch). With `docs`, the run is kept in the GX project there, for Data Docs."""
     _duckdb.install()
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)  # logs, not progress bars
-    source = context.data_sources.add_sql(
-        name="warehouse",
-        connection_string=f"duckdb:///{warehouse}" if warehouse else "duckdb:///:memory:",
-        kwargs={"connect_args": {"read_only": True}} if warehouse else {},  # a gate only reads
-    )
-    asset = source.add_query_asset(name=suite.name, query=batch_query)
-    batch = asset.add_batch_definition_whole_table("batch")
-    # Copies: GX binds an expectation to one suite, and a Suite may be validated many times.
-    registered = context.suites.add(
-        gx.ExpectationSuite(name=suite.name, expectations=[copy(e) for e in suite.compiled()])
-    )
-    definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=f"{suite.name}_batch", data=batch, suite=registered)
-    )
-    try:
-        outcome = definition.run(result_format="COMPLETE")  # COMPLETE: the failing check rows
-    finally:
-        _release(source)
+    with _project(docs) as context:
+        source = context.data_sources.add_or_update_sql(
+            name=suite.name,
+            connection_string=f"duckdb:///{warehouse}" if warehouse else "duckdb:///:memory:",
+            kwargs={"connect_args": {"read_only": True}} if warehouse and read_only else {},
+        )
+        if suite.name in source.get_asset_names():
+            source.delete_asset(suite.name)  # the batch query changes from run to run
+        batch = source.add_query_asset(name=suite.name, query=batch_query).add_batch_definition_whole_table("batch")
+        # Copies: GX binds an expectation to one suite, and a Suite may be validated many times.
+        registered = context.suites.add_or_update(
+            gx.ExpectationSuite(name=suite.name, expectations=[copy(e) for e in suite.compiled()])
+        )
+        definition = context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=suite.name, data=batch, suite=registered)
+        )
+        try:
+            outcome = definition.run(result_format="COMPLETE")  # COMPLETE: the failing check rows
+        finally:
+            _release(source)
     findings = [f for r in outcome.results if not r.success for f in _findings(suite.name, r)]
     return GateResult(suite.name, suite.size, findings)
+
+
+def build_docs(docs: Path) -> Path:
+    """Render Data Docs from every run kept in the GX project at `docs`; returns index.html."""
+    with _project(docs) as context:
+        context.build_data_docs()
+    return docs / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
+@contextmanager
+def _project(docs: Path | None) -> Iterator:
+    """A GX context: a file project at `docs` (one process at a time), else an ephemeral one."""
+    if docs is None:
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)  # logs, not progress bars
+        yield context
+        return
+    docs.mkdir(parents=True, exist_ok=True)
+    with (docs / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # GX rewrites its YAML and stores: no concurrent writers
+        context = gx.get_context(mode="file", project_root_dir=docs)
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        yield context
 
 
 def _findings(suite: str, result) -> list[Finding]:  # type: ignore[no-untyped-def]
@@ -82,10 +111,19 @@ def _findings(suite: str, result) -> list[Finding]:  # type: ignore[no-untyped-d
         return [_finding(suite, result)]
     return [
         Finding(
-            suite, meta["checks"][row["check_id"]][0], meta["checks"][row["check_id"]][1], row["n"], meta["severity"]
+            suite,
+            meta["checks"][row["check_id"]][0],
+            meta["checks"][row["check_id"]][1],
+            _number(row["n"]),
+            meta["severity"],
         )
         for row in rows
     ]
+
+
+def _number(value: float) -> float | int:
+    """Counts come back as doubles (one result column for all checks): show them as integers."""
+    return int(value) if float(value).is_integer() else round(value, 3)
 
 
 def _finding(suite: str, result) -> Finding:  # type: ignore[no-untyped-def]

@@ -12,6 +12,7 @@ check and column. 62 separate expectations on 1M events took 60 s (one scan each
 """
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import great_expectations.expectations as gxe
 
@@ -25,6 +26,9 @@ RAW_PII = {
 }
 TOKEN = r"tk[0-9]+_[0-9a-f]{32}"
 FUTURE_SLACK = "interval 1 hour"  # clocks of app servers drift a little
+VOLUME_BAND = (0.2, 5.0)  # rows per day of event time, against the previous batch of the source
+VOLUME_MIN_ROWS = 1000  # smaller previous batches are too noisy to compare against
+STALE_DAYS = 7  # a batch whose newest event is this much older than raw's newest is late or replayed
 SEVERITIES = ("error", "warn")  # error blocks the batch; warn is recorded and the load goes on
 
 
@@ -38,6 +42,18 @@ class Check:
     severity: str = "error"
 
 
+@dataclass(frozen=True, slots=True)
+class BatchCheck:
+    """One rule on the batch as a whole: `value` is an aggregate over the batch (SQL), and the
+    batch fails when `fails` (SQL on the name `v`) is true, e.g. a drop in rows per day."""
+
+    description: str
+    value: str
+    fails: str
+    column: str | None = None
+    severity: str = "error"
+
+
 @dataclass(frozen=True)
 class Suite:
     """Named checks plus plain GX expectations; GX binds them to a context when they run."""
@@ -45,40 +61,62 @@ class Suite:
     name: str
     expectations: list = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
+    batch_checks: list[BatchCheck] = field(default_factory=list)
 
     def compiled(self) -> list:
         """The plain expectations, then one single-scan expectation per severity of checks."""
         out = list(self.expectations)
         for severity in SEVERITIES:
-            ids = {f"c{i}": c for i, c in enumerate(self.checks) if c.severity == severity}
-            if ids:
-                counts = ", ".join(f"count(*) filter (where {c.where}) as {i}" for i, c in ids.items())
-                query = (
-                    f"select check_id, n from (select {counts} from {{batch}}) "
-                    f"unpivot (n for check_id in ({', '.join(ids)})) where n > 0"
+            rows = {f"c{i}": c for i, c in enumerate(self.checks) if c.severity == severity}
+            batch = {f"b{i}": c for i, c in enumerate(self.batch_checks) if c.severity == severity}
+            if not rows and not batch:
+                continue
+            out.append(
+                gxe.UnexpectedRowsExpectation(
+                    description=f"{self.name}: {len(rows) + len(batch)} checks ({severity})",
+                    # GX fills in {batch} with str.format: other braces (regex) are doubled.
+                    unexpected_rows_query=_single_scan(rows, batch)
+                    .replace("{", "{{")
+                    .replace("}", "}}")
+                    .replace("{{batch}}", "{batch}"),
+                    meta={
+                        "severity": severity,
+                        "checks": {i: [c.description, c.column] for i, c in {**rows, **batch}.items()},
+                    },
                 )
-                out.append(
-                    gxe.UnexpectedRowsExpectation(
-                        description=f"{self.name}: {len(ids)} row checks ({severity})",
-                        # GX fills in {batch} with str.format: other braces (regex) are doubled.
-                        unexpected_rows_query=query.replace("{", "{{")
-                        .replace("}", "}}")
-                        .replace("{{batch}}", "{batch}"),
-                        meta={
-                            "severity": severity,
-                            "checks": {i: [c.description, c.column] for i, c in ids.items()},
-                        },
-                    )
-                )
+            )
         return out
 
     @property
     def size(self) -> int:
-        return len(self.expectations) + len(self.checks)
+        return len(self.expectations) + len(self.checks) + len(self.batch_checks)
 
 
-def raw_suite(contract: Contract) -> Suite:
-    """The raw-batch gate for one source."""
+def _single_scan(rows: dict[str, Check], batch: dict[str, BatchCheck]) -> str:
+    """One scan of the batch; one result row (check_id, n) per failing check."""
+    values = [f"cast(count(*) filter (where {c.where}) as double) as {i}" for i, c in rows.items()]
+    values += [f"cast({c.value} as double) as {i}" for i, c in batch.items()]
+    parts = [
+        f"select '{i}' as check_id, v as n from (select {i} as v from s) where {c.fails}" for i, c in batch.items()
+    ]
+    if rows:
+        ids = ", ".join(rows)
+        parts.insert(
+            0, f"select check_id, n from (select {ids} from s) unpivot (n for check_id in ({ids})) where n > 0"
+        )
+    return f"with s as (select {', '.join(values)} from {{batch}}) " + " union all ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """What raw already holds for a source, for the batch-over-batch checks."""
+
+    rows_per_day: float | None  # of the previous batch (None: no batch, or too small to compare)
+    newest: datetime | None  # newest event time in raw
+
+
+def raw_suite(contract: Contract, baseline: Baseline | None = None) -> Suite:
+    """The raw-batch gate for one source; `baseline` adds the volume and freshness checks."""
     suite = Suite(f"raw_{contract.source}")
     suite.expectations.append(gxe.ExpectTableRowCountToBeBetween(min_value=1, meta={"severity": "error"}))
     for column in contract.kept:
@@ -87,8 +125,43 @@ def raw_suite(contract: Contract) -> Suite:
             where = f"{name} is not null and not regexp_full_match({name}, '{TOKEN}')"
             suite.checks.append(Check(f"{name} holds pseudonymous tokens only", where, name))
         elif column.type == "varchar":
-            for kind, pattern in RAW_PII.items():
-                suite.checks.append(Check(f"no raw {kind} in {name}", f"regexp_matches({name}, '{pattern}')", name))
+            suite.checks.extend(pii_checks(name))
         if column.type == "timestamp" and not column.future_allowed:
             suite.checks.append(Check(f"{name} is not in the future", f"{name} > now() + {FUTURE_SLACK}", name))
+    event_time = next((c.out_name for c in contract.kept if c.type == "timestamp" and not c.future_allowed), None)
+    if baseline and event_time:
+        suite.batch_checks.extend(_batch_over_batch(event_time, baseline))
     return suite
+
+
+def pii_checks(column: str) -> list[Check]:
+    """No raw e-mail, phone or ID number in a text column."""
+    return [
+        Check(f"no raw {kind} in {column}", f"regexp_matches({column}, '{p}')", column) for kind, p in RAW_PII.items()
+    ]
+
+
+def _batch_over_batch(event_time: str, baseline: Baseline) -> list[BatchCheck]:
+    checks = []
+    if baseline.rows_per_day:
+        low, high = (round(f * baseline.rows_per_day, 1) for f in VOLUME_BAND)
+        checks.append(
+            BatchCheck(
+                f"rows per day of {event_time} between {low:g} and {high:g} "
+                f"({VOLUME_BAND[0]:g}-{VOLUME_BAND[1]:g}x the previous batch's {baseline.rows_per_day:.1f})",
+                f"count(*) / greatest(count(distinct date_trunc('day', {event_time})), 1)",
+                f"v < {low} or v > {high}",
+                event_time,
+            )
+        )
+    if baseline.newest:
+        checks.append(
+            BatchCheck(
+                f"newest {event_time} at most {STALE_DAYS} days older than raw's newest (observed: days older)",
+                f"({baseline.newest.timestamp()} - epoch(max({event_time}))) / 86400",
+                f"v > {STALE_DAYS}",
+                event_time,
+                severity="warn",
+            )
+        )
+    return checks

@@ -15,7 +15,7 @@ from weir.cli_common import DataDirOption, console, err_console
 from weir.cli_common import data_dir as _data_dir
 from weir.cli_common import fail as _fail
 from weir.cli_dp import dp_app, print_release
-from weir.cli_quality import quality_app
+from weir.cli_quality import print_quality, quality_app
 from weir.cli_warehouse import dbt_app, policy_app, publish_marts
 from weir.errors import WeirError
 from weir.generate import SOURCES, GenerateConfig
@@ -161,6 +161,7 @@ def demo(
     console.print(f"Warehouse:      {directory.warehouse}  (raw.*, ingest.quarantine, ingest.load_ledger)")
     console.print(f"Published:      {directory.root / 'published'}  (published.duckdb, parquet/)")
     console.print(f"dbt docs:       {result.docs}  (open in a browser)")
+    print_quality(directory)
     console.print(f"Landing zone:   {result.landing}")
     console.print(f"Manifest:       {result.manifest}")
     console.print(f"Airflow home:   {directory.airflow_home}  (UI: make airflow, user admin)")

@@ -1,4 +1,4 @@
-"""`weir quality ...`: Great Expectations checks on the raw tables and their pass rates."""
+"""`weir quality ...`: Great Expectations gates on raw batches and marts, their pass rates and Data Docs."""
 
 from typing import Annotated
 
@@ -8,10 +8,12 @@ from rich.table import Table
 from weir.cli_common import DataDirOption, console
 from weir.cli_common import data_dir as _data_dir
 from weir.cli_common import fail as _fail
+from weir.config import DataDir
 from weir.errors import WeirError
 
 quality_app = typer.Typer(
-    help="Great Expectations checks on the raw tables (suites in expectations/).", no_args_is_help=True
+    help="Great Expectations quality gates: raw batches and publishable marts (suites in expectations/).",
+    no_args_is_help=True,
 )
 
 
@@ -37,16 +39,45 @@ def quality_check(
         raise typer.Exit(1)
 
 
+@quality_app.command("gate")
+def quality_gate(data_dir: DataDirOption = None) -> None:
+    """Run the publish gate on the publishable marts (what `weir publish` does first); exit 1 if any is blocked.
+
+    Example:
+        weir quality gate
+    """
+    from weir import pipeline
+
+    try:
+        checked = pipeline.gate_marts_stage(_data_dir(data_dir), "cli:quality_gate")
+    except WeirError as err:
+        raise _fail(err) from err
+    for c in checked:
+        console.print(c.result.message(), highlight=False, soft_wrap=True)
+    if any(c.result.blocked for c in checked):
+        raise typer.Exit(1)
+
+
 @quality_app.command("report")
 def quality_report(data_dir: DataDirOption = None) -> None:
-    """Summarise the recorded quality checks: runs, blocked runs and pass rate per suite.
+    """Summarise the recorded quality checks per suite, rebuild the Data Docs and print their path.
 
     Example:
         weir quality report
     """
+    print_quality(_data_dir(data_dir))
+
+
+def print_quality(directory: DataDir) -> None:
+    """The pass-rate table and the Data Docs link (also shown by `weir demo`)."""
+    from expectations import build_docs
     from weir.quality import pass_rates
 
     table = Table("suite", "runs", "blocked", "expectations passed", "last run", title="Quality checks")
-    for suite, runs, blocked, rate, last in pass_rates(_data_dir(data_dir)):
+    for suite, runs, blocked, rate, last in pass_rates(directory):
         table.add_row(suite, str(runs), str(blocked), f"{rate:.1%}", last.isoformat(timespec="seconds"))
     console.print(table)
+    if (directory.quality / "gx").exists():
+        console.print(f"Data Docs:      {build_docs(directory.quality).as_uri()}  (open in a browser)")
+    else:
+        console.print("Data Docs:      none yet: run `weir ingest`, `weir publish` or `weir quality check` first")

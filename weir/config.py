@@ -39,6 +39,11 @@ class DataDir:
         return self.root / "audit_head.json"
 
     @property
+    def quality(self) -> Path:
+        """The Great Expectations project: kept validation results and the Data Docs site."""
+        return self.root / "quality"
+
+    @property
     def airflow_home(self) -> Path:
         return self.root / "airflow"
 

@@ -44,7 +44,7 @@ def run_demo(data_dir: DataDir, config: GenerateConfig, step: Callable[[str], No
     }
     run = airflow_env.run_dag(data_dir, conf, log)
     # The scheduler would start weir_warehouse from the raw Asset; `dags test` runs it directly.
-    step("running DAG weir_warehouse (dbt via Cosmos, then publish)")
+    step("running DAG weir_warehouse (dbt via Cosmos, the publish gate, then publish)")
     warehouse_run = airflow_env.run_dag(data_dir, {}, log, airflow_env.WAREHOUSE_DAG_ID)
     step("running DAG weir_dp_releases (OpenDP releases under the privacy budget)")
     dp_run = airflow_env.run_dag(data_dir, {}, log, airflow_env.DP_DAG_ID)

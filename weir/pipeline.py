@@ -9,7 +9,9 @@ from weir.config import DataDir, ensure_writable
 from weir.errors import QualityGateBlocked
 from weir.generate import GenerateConfig, GenerateResult, generate
 from weir.ingest import LoadResult, RotationResult, ingest, rotate_keys
+from weir.mart_gate import gate_marts
 from weir.publish import PublishResult, publish
+from weir.quality import Checked
 from weir.retention import RetentionResult, apply_retention
 from weir.warehouse import connect
 
@@ -109,7 +111,7 @@ def ingest_stage(
     rejected = [r for r in results if r.status == "rejected"]
     if rejected:
         detail = "\n".join(
-            f"{r.source}/{r.batch_id}: {r.gate or 'rejected earlier (see ingest.gate_findings)'}" for r in rejected
+            f"{r.source}/{r.batch_id}: {r.gate or 'rejected earlier (see quality.findings)'}" for r in rejected
         )
         raise QualityGateBlocked(
             f"{len(rejected)} batch(es) failed the quality gate and were kept out of raw "
@@ -168,8 +170,24 @@ def warehouse_stage(
     return run
 
 
-def publish_stage(data_dir: DataDir, actor: str, since: datetime | None = None) -> PublishResult:
-    """Publish the marts that passed; evidence what was published and what was held back."""
+def gate_marts_stage(data_dir: DataDir, actor: str) -> list[Checked]:
+    """Run the publish gate on the publishable marts; evidence the verdicts."""
+    checked = gate_marts(data_dir)
+    record(
+        data_dir,
+        actor,
+        "quality_gate_marts",
+        inputs={"marts": [c.source for c in checked]},
+        figures={c.source: {"blocked": c.result.blocked, "failed": len(c.result.findings)} for c in checked},
+    )
+    return checked
+
+
+def publish_stage(data_dir: DataDir, actor: str, since: datetime | None = None, gate: bool = True) -> PublishResult:
+    """Gate (unless a separate task just did), then publish the marts that passed; evidence what
+    was published and what was held back."""
+    if gate:
+        gate_marts_stage(data_dir, actor)
     result = publish(data_dir, since)
     record(
         data_dir,

@@ -3,7 +3,8 @@
 Downstream teams never see `raw`, the quarantine or the vault: only the marts marked
 `meta.publish: true`, and only when the mart was built and every test on it passed in the
 latest dbt results (recorded in `ops.dbt_results` by the on-run-end hook, whichever process
-ran dbt). A blocked mart keeps its last good version in the published layer.
+ran dbt), and when the publish gate (weir/mart_gate.py, Great Expectations) passed it after
+that build. A blocked mart keeps its last good version in the published layer.
 
 The new file is written beside the old one and swapped in with one rename, so readers
 holding the old file keep a consistent snapshot and never block the publisher.
@@ -49,10 +50,7 @@ def published_db(data_dir: DataDir) -> Path:
 
 def _latest(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
     """unique_id -> (status, failures, message, depends_on, finished_at) of its newest result."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables where table_schema = 'ops' and table_name = 'dbt_results'"
-    ).fetchone()[0]
-    if not exists:
+    if not _has_table(con, "ops", "dbt_results"):
         return {}
     rows = con.execute(
         "select unique_id, arg_max(status, finished_at), arg_max(failures, finished_at), "
@@ -110,7 +108,39 @@ def _verdict(con, manifest: dict, node: dict, latest: dict, since: datetime | No
             f"model {node['name']} was not rebuilt; upstream: "
             + (" | ".join(upstream) or "nothing failing now, rebuild with `weir dbt build`")
         )
+    if not problems:
+        problems += _gate_problems(con, node["name"], mine[4])
     return " | ".join(problems) or None
+
+
+def _gate_problems(con: duckdb.DuckDBPyConnection, mart: str, built_at: datetime) -> list[str]:
+    """Why the publish gate (weir/mart_gate.py) holds the mart back, if it does."""
+    runs = (
+        con.execute(
+            "select checked_at, blocked from quality.runs where suite = ? order by checked_at desc limit 1", [mart]
+        ).fetchall()
+        if _has_table(con, "quality", "runs")
+        else []
+    )
+    if not runs or runs[0][0] < built_at:
+        return [f"quality gate {mart} has not checked this build: run `weir publish` (it gates, then publishes)"]
+    if not runs[0][1]:
+        return []
+    findings = con.execute(
+        "select expectation, column_name, observed from quality.findings "
+        "where suite = ? and checked_at = ? and severity = 'error' order by expectation",
+        [mart, runs[0][0]],
+    ).fetchall()
+    return [f"quality gate {mart}: {e}" + (f" (column {c})" if c else "") + f": observed {o}" for e, c, o in findings]
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return (
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
+        ).fetchall()[0][0]
+        > 0
+    )
 
 
 def publish(data_dir: DataDir, since: datetime | None = None) -> PublishResult:

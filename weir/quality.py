@@ -1,7 +1,7 @@
 """Run the raw suites (expectations/) over loaded batches and keep every result in the warehouse.
 
 This checks what is already in `raw` (per landing batch, or everything); the gate *before*
-commit, which keeps a failing batch out of `raw`, is the next step of the quality-gates issue.
+commit (weir/ingest/_gate.py) and the publish gate (weir/mart_gate.py) record here too.
 Results go to `quality.runs` (one row per suite and batch) and `quality.findings` (one row per
 failed check), so pass rates can be charted over time.
 """
@@ -9,7 +9,9 @@ failed check), so pass rates can be charted over time.
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from expectations import GateResult, raw_suite, validate
+import duckdb
+
+from expectations import GateResult, build_docs, raw_suite, validate
 from weir.config import DataDir
 from weir.contract import all_contracts
 from weir.warehouse import connect
@@ -51,40 +53,41 @@ def check_raw(data_dir: DataDir, batch_id: str | None = None) -> list[Checked]:
         if contract.source not in present:
             continue
         where = " where _batch_id = '" + batch_id.replace("'", "''") + "'" if batch_id else ""
-        result = validate(data_dir.warehouse, raw_suite(contract), f"select * from raw.{contract.source}{where}")
+        query = f"select * from raw.{contract.source}{where}"
+        result = validate(data_dir.warehouse, raw_suite(contract), query, docs=data_dir.quality)
         checked.append(Checked(contract.source, batch_id, result))
-    _record(data_dir, checked)
+    record(data_dir, checked)
+    build_docs(data_dir.quality)
     return checked
 
 
-def _record(data_dir: DataDir, checked: list[Checked]) -> None:
-    now = datetime.now(UTC)
+def record(data_dir: DataDir, checked: list[Checked]) -> None:
+    """Keep every run and finding in the warehouse (quality.runs / quality.findings)."""
     con = connect(data_dir.warehouse)
     try:
-        con.execute(DDL)
         con.execute("begin transaction")
-        for c in checked:
-            errors = sum(f.severity == "error" for f in c.result.findings)
-            con.execute(
-                "insert into quality.runs values (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    c.result.suite,
-                    c.batch_id,
-                    now,
-                    c.result.evaluated,
-                    errors,
-                    len(c.result.findings) - errors,
-                    c.result.blocked,
-                ],
-            )
-            for f in c.result.findings:
-                con.execute(
-                    "insert into quality.findings values (?, ?, ?, ?, ?, ?, ?)",
-                    [f.suite, c.batch_id, now, f.expectation, f.column, f.severity, str(f.observed)],
-                )
+        record_runs(con, checked)
         con.execute("commit")
     finally:
         con.close()
+
+
+def record_runs(con: duckdb.DuckDBPyConnection, checked: list[Checked]) -> None:
+    """Insert the runs and findings; the caller owns the transaction (ingest commits them with the batch)."""
+    now = datetime.now(UTC)
+    con.execute(DDL)
+    for c in checked:
+        errors = sum(f.severity == "error" for f in c.result.findings)
+        warns = len(c.result.findings) - errors
+        con.execute(
+            "insert into quality.runs values (?, ?, ?, ?, ?, ?, ?)",
+            [c.result.suite, c.batch_id, now, c.result.evaluated, errors, warns, c.result.blocked],
+        )
+        for f in c.result.findings:
+            con.execute(
+                "insert into quality.findings values (?, ?, ?, ?, ?, ?, ?)",
+                [f.suite, c.batch_id, now, f.expectation, f.column, f.severity, str(f.observed)],
+            )
 
 
 def pass_rates(data_dir: DataDir) -> list[tuple]:

@@ -44,7 +44,7 @@ def test_platform_dag_tasks_and_assets(dagbag) -> None:
     assert [a.name for a in dag.get_task("ingest_batch").outlets] == ["weir://warehouse/raw"]
 
 
-def test_warehouse_dag_is_asset_triggered_cosmos_group_then_publish(dagbag) -> None:
+def test_warehouse_dag_is_asset_triggered_cosmos_group_then_gate_then_publish(dagbag) -> None:
     dag = dagbag.dags["weir_warehouse"]
     dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.")]
     models = {t.task_id.split(".")[1].removesuffix("_model_build") for t in dbt_tasks}
@@ -55,6 +55,9 @@ def test_warehouse_dag_is_asset_triggered_cosmos_group_then_publish(dagbag) -> N
     assert all(t.__class__.__name__ == "DbtBuildLocalOperator" for t in dbt_tasks if t.task_id.endswith("_model_build"))
     assert "dbt.has_consent_mart_user_features_user_token__model_training_test" in {t.task_id for t in dbt_tasks}
     assert dag.get_task("check_policy").downstream_task_ids <= {t.task_id for t in dbt_tasks}
+    gate = dag.get_task("gate_marts")
+    assert gate.upstream_task_ids <= {t.task_id for t in dbt_tasks} and gate.upstream_task_ids
+    assert gate.downstream_task_ids == {"publish_marts"} and gate.trigger_rule == "all_done"
     publish = dag.get_task("publish_marts")
     assert publish.trigger_rule == "all_done"
     assert [a.name for a in publish.outlets] == ["weir://published"]

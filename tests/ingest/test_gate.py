@@ -48,7 +48,7 @@ def test_gate_keeps_a_leaking_batch_out_of_raw(tmp_path: Path) -> None:
             "select count(*), min(message) from ingest.quarantine where source = 'reviews' and reason = 'gate_rejected'"
         ).fetchone()
         raw_reviews = con.execute("select count(*) from raw.reviews").fetchone()[0]
-        findings = con.execute("select suite, expectation, column_name, severity from ingest.gate_findings").fetchall()
+        findings = con.execute("select suite, expectation, column_name, severity from quality.findings").fetchall()
         others = con.execute("select distinct status from ingest.load_ledger where source <> 'reviews'").fetchall()
     rows_in = generated.rows["reviews"]
     assert ledger == [("rejected", rows_in, 0, rows_in)]

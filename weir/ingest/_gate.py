@@ -5,27 +5,26 @@ by the source's Great Expectations suite (expectations/), inside an in-memory Du
 nothing uncommitted has to be visible to another connection. An error-level failure turns
 every staged good row into a quarantine row (`gate_rejected`): the batch never reaches `raw`,
 nothing is lost (rows_in = rows_loaded + rows_quarantined still holds), and the findings are
-kept in `ingest.gate_findings` with the ledger line (status `rejected`).
+kept in `quality.runs` / `quality.findings` with the ledger line (status `rejected`).
 """
 
-import json
 from pathlib import Path
 
 import duckdb
 
 from expectations import GateResult, raw_suite, validate
+from expectations._suites import VOLUME_MIN_ROWS, Baseline
 from weir.contract import Contract
+from weir.quality import Checked, record_runs
 
-DDL = """
-create table if not exists ingest.gate_findings (
-    source varchar not null, batch_id varchar not null, suite varchar not null, expectation varchar not null,
-    column_name varchar, severity varchar not null, observed varchar);
-"""
 REJECTED = "gate_rejected"
 
 
-def gate_staged(con: duckdb.DuckDBPyConnection, contract: Contract, work_dir: Path) -> GateResult | None:
-    """Validate the good staged rows; None when there are none (nothing would be loaded)."""
+def gate_staged(
+    con: duckdb.DuckDBPyConnection, contract: Contract, work_dir: Path, docs: Path | None = None
+) -> GateResult | None:
+    """Validate the good staged rows; None when there are none (nothing would be loaded).
+    Runs are kept for Data Docs in the GX project at `docs`."""
     if con.execute("select count(*) from _checked where reason is null").fetchone()[0] == 0:
         return None
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -33,9 +32,35 @@ def gate_staged(con: duckdb.DuckDBPyConnection, contract: Contract, work_dir: Pa
     columns = ", ".join(f'"o_{c.out_name}" as "{c.out_name}"' for c in contract.kept)
     con.execute(f"copy (select {columns} from _checked where reason is null) to '{path}' (format parquet)")
     try:
-        return validate(None, raw_suite(contract), f"select * from read_parquet('{path}')")
+        suite = raw_suite(contract, baseline(con, contract))
+        return validate(None, suite, f"select * from read_parquet('{path}')", docs=docs)
     finally:
         path.unlink(missing_ok=True)
+
+
+def baseline(con: duckdb.DuckDBPyConnection, contract: Contract) -> Baseline | None:
+    """The previous loaded batch's rows per day and raw's newest event time, for this source."""
+    event_time = next((c.out_name for c in contract.kept if c.type == "timestamp" and not c.future_allowed), None)
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = ?",
+        [contract.source],
+    ).fetchone()[0]
+    if not event_time or not exists:
+        return None
+    previous = con.execute(
+        "select batch_id from ingest.load_ledger where source = ? and status = 'loaded' and rows_loaded >= ? "
+        "order by loaded_at desc limit 1",
+        [contract.source, VOLUME_MIN_ROWS],
+    ).fetchall()
+    rows_per_day = None
+    if previous:
+        rows_per_day = con.execute(
+            f"select count(*) / greatest(count(distinct date_trunc('day', {event_time})), 1) "
+            f"from raw.{contract.source} where _batch_id = ?",
+            [previous[0][0]],
+        ).fetchall()[0][0]
+    newest = con.execute(f"select max({event_time}) from raw.{contract.source}").fetchall()[0][0]
+    return Baseline(rows_per_day or None, newest)
 
 
 def reject(con: duckdb.DuckDBPyConnection, result: GateResult) -> None:
@@ -48,10 +73,6 @@ def reject(con: duckdb.DuckDBPyConnection, result: GateResult) -> None:
 
 
 def record(con: duckdb.DuckDBPyConnection, source: str, batch_id: str, result: GateResult | None) -> None:
-    """Keep every finding (error and warn) with the batch; the caller's transaction commits it."""
-    con.execute(DDL)
-    for f in result.findings if result else []:
-        con.execute(
-            "insert into ingest.gate_findings values (?, ?, ?, ?, ?, ?, ?)",
-            [source, batch_id, f.suite, f.expectation, f.column, f.severity, json.dumps(f.observed, default=str)],
-        )
+    """Keep the run and every finding (error and warn) in quality.*; the caller's transaction commits it."""
+    if result is not None:
+        record_runs(con, [Checked(source, batch_id, result)])

@@ -220,7 +220,7 @@ def load_batch(
     _transform.prepare_maps(con, contract, hmac_key)
     _check(con, contract)
     _encrypt_unparsable(con, master, contract.source)
-    gate = _gate.gate_staged(con, contract, landing.parent / "staging")
+    gate = _gate.gate_staged(con, contract, landing.parent / "staging", docs=landing.parent / "quality")
     if gate is not None and gate.blocked:
         _gate.reject(con, gate)
     reasons = dict(

@@ -1,0 +1,107 @@
+"""The publish gate's suites: one per published mart, derived from what the mart declares.
+
+The gate runs on a snapshot file holding the marts plus two reference tables: the consent
+intervals (`consent.intervals`, from the append-only ledger, not from dbt's `dim_consent`, so
+the check is independent of the dbt logic it guards) and the known users
+(`gate.known_users`). What dbt contracts enforce (types, not null, primary keys) is not
+checked again here.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from expectations._suites import FUTURE_SLACK, TOKEN, BatchCheck, Check, Suite, pii_checks
+from privacy._consent import holds_sql
+
+KNOWN_USERS = "gate.known_users"
+TOKEN_CATEGORY = "user.unique_id"  # pseudonymous user tokens
+COUNT_TYPES = ("bigint", "integer")
+VOLUME_DROP = 0.5  # fewer rows than half the last published version blocks
+VOLUME_SPIKE = 20.0  # more than 20x is recorded as a warning
+VOLUME_MIN_ROWS = 10
+
+
+@dataclass(frozen=True)
+class MartSpec:
+    """What the gate needs to know about one mart (built from the dbt manifest and contracts)."""
+
+    name: str
+    columns: dict[str, tuple[str, str | None]]  # column -> (data type, data category)
+    consent: list[tuple[str, str, str | None]] = field(default_factory=list)  # (column, purpose, at column)
+    allowed: dict[str, list[str]] = field(default_factory=dict)  # column -> value set from the contracts
+    freshness: tuple[str, int] | None = None  # (column, max days behind raw's newest event)
+    previous_rows: int | None = None  # rows of the published version
+    reference: datetime | None = None  # newest event time in raw
+
+
+def mart_suite(mart: MartSpec) -> Suite:
+    suite = Suite(mart.name)
+    for name, (data_type, category) in mart.columns.items():
+        suite.checks.extend(_column_checks(name, data_type, category, mart.allowed.get(name)))
+    for column, purpose, at in mart.consent:
+        held = holds_sql(column, f"'{purpose}'", at or "now()")
+        suite.checks.append(
+            Check(
+                f"every {column} consented to {purpose}{f' at {at}' if at else ''}",
+                f"{column} is not null and not {held}",
+                column,
+            )
+        )
+    suite.batch_checks.extend(_volume(mart) + _freshness(mart))
+    return suite
+
+
+def _column_checks(name: str, data_type: str, category: str | None, allowed: list[str] | None) -> list[Check]:
+    checks = []
+    if data_type == "varchar":
+        checks += pii_checks(name)
+        if category == TOKEN_CATEGORY:
+            checks.append(
+                Check(f"{name} holds pseudonymous tokens only", f"not regexp_full_match({name}, '{TOKEN}')", name)
+            )
+            checks.append(
+                Check(f"{name} refers to a known user", f"{name} not in (select user_token from {KNOWN_USERS})", name)
+            )
+    if allowed:
+        values = ", ".join("'" + v.replace("'", "''") + "'" for v in allowed)
+        checks.append(Check(f"{name} in {{{', '.join(allowed)}}}", f"{name} not in ({values})", name))
+    if data_type in ("date", "timestamp", "timestamptz"):
+        checks.append(
+            Check(f"{name} is not in the future", f"cast({name} as timestamptz) > now() + {FUTURE_SLACK}", name)
+        )
+    if data_type in COUNT_TYPES and category == "derived.aggregate":
+        checks.append(Check(f"{name} is not negative", f"{name} < 0", name))
+    return checks
+
+
+def _volume(mart: MartSpec) -> list[BatchCheck]:
+    previous = mart.previous_rows
+    if not previous or previous < VOLUME_MIN_ROWS:
+        return []
+    return [
+        BatchCheck(
+            f"row count at least {VOLUME_DROP:g}x the published version's {previous}",
+            "count(*)",
+            f"v < {previous * VOLUME_DROP}",
+        ),
+        BatchCheck(
+            f"row count at most {VOLUME_SPIKE:g}x the published version's {previous}",
+            "count(*)",
+            f"v > {previous * VOLUME_SPIKE}",
+            severity="warn",
+        ),
+    ]
+
+
+def _freshness(mart: MartSpec) -> list[BatchCheck]:
+    if not mart.freshness or not mart.reference:
+        return []
+    column, days = mart.freshness
+    return [
+        BatchCheck(
+            f"newest {column} at most {days} days behind raw's newest event (observed: days behind)",
+            f"({mart.reference.timestamp()} - epoch(max(cast({column} as timestamptz)))) / 86400",
+            f"v is null or v > {days + 1}",  # a date column ends its day at midnight: one day of slack
+            column,
+        )
+    ]

@@ -1,0 +1,125 @@
+"""The publish gate: Great Expectations suites on every publishable mart, between dbt and publish.
+
+The marts, the consent intervals and the known users are copied into a snapshot DuckDB file
+that GX opens read-only: GX cannot open the warehouse itself in a process that already holds
+it read-write (dbt in-process, the publisher), because DuckDB allows one configuration per file
+per process. Results go to `quality.runs` / `quality.findings`; `weir publish` only publishes a
+mart whose latest gate run passed after its latest build.
+"""
+
+from datetime import datetime
+
+import duckdb
+
+from expectations import build_docs, validate
+from expectations._mart_suites import MartSpec, mart_suite
+from privacy._consent import ensure_ledger
+from weir.config import DataDir
+from weir.contract import all_contracts
+from weir.dbt import manifest_path
+from weir.manifest import ancestors, load, marts, meta
+from weir.publish import published_tables
+from weir.quality import Checked, record
+from weir.warehouse import connect
+
+REFERENCE = ("events", "ts")  # raw's newest event: what a fresh mart keeps up with
+
+
+def gate_marts(data_dir: DataDir, names: list[str] | None = None) -> list[Checked]:
+    """Validate the publishable marts that exist (or just `names`); record and return the results."""
+    manifest = load(manifest_path(data_dir))
+    nodes = {n["name"]: n for n in marts(manifest) if meta(n).get("publish") and (names is None or n["name"] in names)}
+    snapshot = data_dir.quality / "mart_gate.duckdb"
+    snapshot.parent.mkdir(parents=True, exist_ok=True)
+    snapshot.unlink(missing_ok=True)
+    con = connect(data_dir.warehouse)
+    try:
+        built = _existing(con, "marts")
+        nodes = {name: n for name, n in nodes.items() if name in built}
+        reference = _newest_event(con)
+        _snapshot(con, snapshot, sorted(nodes))
+    finally:
+        con.close()
+    previous = published_tables(data_dir)
+    tests = _consent_tests(manifest)
+    checked = []
+    try:
+        for name, node in sorted(nodes.items()):
+            sources = {a.split(".")[-1] for a in ancestors(manifest, node["unique_id"]) if a.startswith("source.")}
+            consent = tests.get(node["unique_id"], [])
+            spec = _spec(node, consent, _allowed_values(sources), previous.get(name), reference)
+            result = validate(snapshot, mart_suite(spec), f'select * from main."{name}"', docs=data_dir.quality)
+            checked.append(Checked(name, None, result))
+    finally:
+        snapshot.unlink(missing_ok=True)
+    record(data_dir, checked)
+    build_docs(data_dir.quality)
+    return checked
+
+
+def _existing(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
+    rows = con.execute("select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall()
+    return {r[0] for r in rows}
+
+
+def _newest_event(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    source, column = REFERENCE
+    if source not in _existing(con, "raw"):
+        return None
+    return con.execute(f"select max({column}) from raw.{source}").fetchall()[0][0]
+
+
+def _snapshot(con: duckdb.DuckDBPyConnection, path, names: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Copy the marts and the reference tables the checks read into the snapshot file."""
+    ensure_ledger(con)
+    users = (
+        "select user_token from raw.users" if "users" in _existing(con, "raw") else "select null::varchar as user_token"
+    )
+    con.execute("attach ? as snap", [str(path)])
+    try:
+        con.execute("create schema snap.consent; create schema snap.gate")
+        con.execute("create table snap.consent.intervals as select * from consent.intervals")
+        con.execute(f"create table snap.gate.known_users as select distinct user_token from ({users})")
+        for name in names:
+            con.execute(f'create table snap.main."{name}" as select * from marts."{name}"')
+    finally:
+        con.execute("detach snap")
+
+
+def _allowed_values(sources: set[str]) -> dict[str, list[str]]:
+    """Column -> allowed values, from the data contracts (the one place value sets are declared)
+    of the sources upstream of a mart."""
+    allowed: dict[str, list[str]] = {}
+    for contract in all_contracts():
+        if contract.source not in sources:
+            continue
+        for column in contract.kept:
+            if column.allowed:
+                allowed[column.out_name] = sorted({*allowed.get(column.out_name, []), *column.allowed})
+    return allowed
+
+
+def _consent_tests(manifest: dict) -> dict[str, list[tuple[str, str, str | None]]]:
+    """Model id -> (column, purpose, at) of its dbt has_consent tests: the same promise, checked again."""
+    found: dict[str, list] = {}
+    for node in manifest["nodes"].values():
+        test = node.get("test_metadata") or {}
+        if node["resource_type"] == "test" and test.get("name") == "has_consent":
+            kwargs = test.get("kwargs", {})
+            model = node.get("attached_node") or node["depends_on"]["nodes"][0]
+            found.setdefault(model, []).append((kwargs["column_name"], kwargs["purpose"], kwargs.get("at")))
+    return found
+
+
+def _spec(node: dict, consent: list, allowed: dict, previous_rows: int | None, reference: datetime | None) -> MartSpec:
+    columns = {c: (col.get("data_type") or "", meta(col).get("category")) for c, col in node["columns"].items()}
+    fresh = meta(node).get("freshness")
+    return MartSpec(
+        name=node["name"],
+        columns=columns,
+        consent=consent,
+        allowed={c: v for c, v in allowed.items() if c in columns},
+        freshness=(fresh["column"], int(fresh["max_days"])) if fresh else None,
+        previous_rows=previous_rows,
+        reference=reference,
+    )
