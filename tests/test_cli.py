@@ -55,6 +55,7 @@ def test_help_lists_every_command() -> None:
         ["dp", "budget"],
         ["dp", "list"],
         ["quality", "check"],
+        ["quality", "gate"],
         ["quality", "report"],
     ],
 )

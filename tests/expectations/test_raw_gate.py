@@ -1,11 +1,13 @@
 """The raw-batch gate: a clean batch passes; each violation blocks with a message naming the
 suite, the expectation, the column and what was observed; warn-level failures do not block."""
 
+from datetime import UTC, datetime
+
 import great_expectations.expectations as gxe
 import pytest
 
 from expectations import raw_suite, validate
-from expectations._suites import Suite
+from expectations._suites import Baseline, Suite
 from weir.contract import load_contract
 
 from .conftest import CLEAN_ROWS
@@ -67,3 +69,31 @@ def test_warn_level_failure_is_recorded_but_does_not_block(warehouse) -> None:
     assert not result.blocked
     assert [(f.severity, f.column, f.observed) for f in result.findings] == [("warn", "rating", 1)]
     assert result.message().startswith("Quality gate raw_reviews_style passed: 1 expectations, 1 failed.")
+
+
+@pytest.mark.parametrize(
+    ("rows_per_day", "blocked", "observed"),
+    [(1.0, False, None), (0.3, False, None), (10.0, True, 1), (0.1, True, 1)],  # the clean batch: 1 row per day
+)
+def test_volume_change_against_the_previous_batch(warehouse, rows_per_day: float, blocked: bool, observed) -> None:
+    suite = raw_suite(load_contract("reviews"), Baseline(rows_per_day=rows_per_day, newest=None))
+
+    result = validate(warehouse(), suite, BATCH)
+
+    assert result.blocked is blocked
+    if blocked:
+        [finding] = result.findings
+        assert finding.expectation.startswith("rows per day of created_at between")
+        assert finding.column == "created_at" and finding.observed == observed
+
+
+def test_stale_batch_is_a_warning(warehouse) -> None:
+    newest = datetime(2026, 10, 20, tzinfo=UTC)  # raw already holds events 17 days newer than this batch
+    suite = raw_suite(load_contract("reviews"), Baseline(rows_per_day=None, newest=newest))
+
+    result = validate(warehouse(), suite, BATCH)
+
+    assert not result.blocked
+    [finding] = result.findings
+    assert finding.severity == "warn" and finding.column == "created_at"
+    assert 16.5 < finding.observed < 17.5  # days older than raw's newest

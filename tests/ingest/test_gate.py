@@ -2,6 +2,7 @@
 reaches raw, its rows wait in quarantine (nothing lost), the ledger says `rejected` with the
 findings, and the pipeline stops with a message naming suite, check, column and observed value."""
 
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -56,3 +57,26 @@ def test_gate_keeps_a_leaking_batch_out_of_raw(tmp_path: Path) -> None:
     assert raw_reviews == 0
     assert findings == [("raw_reviews", "no raw email in item_id", "item_id", "error")]
     assert others == [("loaded",)]  # the other sources passed their gates and loaded
+
+
+def test_a_sudden_drop_in_volume_is_rejected(tmp_path: Path) -> None:
+    # Prepare: a normal first batch, then one with a tenth of the users (and of the events per day).
+    data_dir = resolve_data_dir(tmp_path)
+    generate(GenerateConfig(users=600, days=2, seed=8, bad_rate=0.0), data_dir.landing)
+    pipeline.ingest_stage(data_dir, "test")
+    later = date(2026, 10, 3)
+    generate(GenerateConfig(users=60, days=2, seed=9, bad_rate=0.0, start=later), data_dir.landing)
+
+    # Execute
+    with pytest.raises(QualityGateBlocked) as blocked:
+        pipeline.ingest_stage(data_dir, "test")
+
+    # Assert: events are held back naming the volume check; raw keeps only the first batch.
+    message = " ".join(str(blocked.value).split())
+    assert "suite raw_events, expectation 'rows per day of ts between" in message and "(column ts)" in message
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        status = dict(
+            con.execute("select source, status from ingest.load_ledger where batch_id like '20261003%'").fetchall()
+        )
+        days = con.execute("select count(distinct ts::date) from raw.events").fetchone()[0]
+    assert status["events"] == "rejected" and days == 2
