@@ -5,14 +5,16 @@ ranges go to quarantine); the raw gate checks the *batch* as a whole and the pri
 promises: tokens look like tokens, no column holds a raw e-mail, phone or ID number, no
 timestamp lies in the future, and the batch is not empty.
 
-Row checks are SQL pushed down to DuckDB. They are compiled into one GX
-`UnexpectedRowsExpectation` per severity whose query scans the batch once and returns one row
+Row checks are SQL pushed down to DuckDB. They are compiled into one custom GX expectation
+(`ExpectNoFailingChecks`) per severity whose query scans the batch once and returns one row
 per failing check (`check_id`, `n`); the gate turns each row back into a finding naming its
-check and column. 62 separate expectations on 1M events took 60 s (one scan each).
+check and column. 62 separate expectations on 1M events took 60 s (one scan each). Batch
+checks (volume, freshness) ride along in the same scan.
 """
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import ClassVar
 
 import great_expectations.expectations as gxe
 
@@ -30,6 +32,21 @@ VOLUME_BAND = (0.2, 5.0)  # rows per day of event time, against the previous bat
 VOLUME_MIN_ROWS = 1000  # smaller previous batches are too noisy to compare against
 STALE_DAYS = 7  # a batch whose newest event is this much older than raw's newest is late or replayed
 SEVERITIES = ("error", "warn")  # error blocks the batch; warn is recorded and the load goes on
+
+
+class ExpectNoFailingChecks(gxe.UnexpectedRowsExpectation):
+    """Weir's custom expectation: its query scans the batch once and returns one row per failing
+    check (`check_id`, `n`); it passes when no row comes back.
+
+    GX's UnexpectedRowsExpectation runs its query twice, once for the rows and once to count
+    them; this reads the rows once and counts them, halving the gate's cost.
+    """
+
+    metric_dependencies: ClassVar[tuple[str, ...]] = ("unexpected_rows_query.table",)
+
+    def _validate(self, metrics: dict, runtime_configuration: dict | None = None, execution_engine=None) -> dict:  # type: ignore[no-untyped-def]
+        rows = metrics["unexpected_rows_query.table"]
+        return {"success": not rows, "result": {"observed_value": len(rows), "details": {"unexpected_rows": rows}}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +89,7 @@ class Suite:
             if not rows and not batch:
                 continue
             out.append(
-                gxe.UnexpectedRowsExpectation(
+                ExpectNoFailingChecks(
                     description=f"{self.name}: {len(rows) + len(batch)} checks ({severity})",
                     # GX fills in {batch} with str.format: other braces (regex) are doubled.
                     unexpected_rows_query=_single_scan(rows, batch)

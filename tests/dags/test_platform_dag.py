@@ -99,6 +99,8 @@ def test_embedded_run_succeeds_and_is_recorded(demo_run) -> None:
     assert len(result.warehouse_run.task_states) >= 35
     assert {"mart_funnel_by_channel", "mart_ab_results", "mart_kol_influence"} <= set(result.published)
     assert result.docs.exists() and result.docs.stat().st_size > 100_000
+    assert result.warehouse_run.task_states["gate_marts"] == "success"
+    assert (data_dir.quality / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()
     assert result.dp_run.state == "success"
     assert set(result.dp_run.task_states.values()) == {"success"}
     # The demo asks for the releases again: stored results come back, nothing is spent twice.
@@ -113,15 +115,16 @@ def test_audit_chain_covers_the_run(demo_run) -> None:
 
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         actions = con.execute("select actor, action from audit.log order by seq").fetchall()
-    assert result.audit.ok and result.audit.entries == 4 + len(load_catalog().releases)
-    assert actions[:4] == [
+    assert result.audit.ok and result.audit.entries == 5 + len(load_catalog().releases)
+    assert actions[:5] == [
         ("airflow:generate_batch", "generate"),
         ("airflow:ingest_batch", "ingest"),
         ("airflow:record_run", "dag_run"),
+        ("airflow:gate_marts", "quality_gate_marts"),
         ("airflow:publish_marts", "publish"),
     ]
     # The DP release tasks run in the order Airflow picks; each spends and is evidenced once.
-    assert sorted(actions[4:]) == [
+    assert sorted(actions[5:]) == [
         (f"airflow:dp_release:{name}", "dp_release") for name in sorted(load_catalog().releases)
     ]
 
