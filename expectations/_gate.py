@@ -19,6 +19,9 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 from expectations import _duckdb
 from expectations._suites import Suite
 
+_FILE_CONTEXTS: dict = {}  # GX project folder -> its loaded context
+DOCS_RUNS = 300  # the most recent validation runs shown in Data Docs (all stay in the store)
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -75,7 +78,7 @@ def validate(
         try:
             outcome = definition.run(result_format="COMPLETE")  # COMPLETE: the failing check rows
         finally:
-            _release(source)
+            _release(source, on_file=warehouse is not None)
     findings = [f for r in outcome.results if not r.success for f in _findings(suite.name, r)]
     return GateResult(suite.name, suite.size, findings)
 
@@ -83,6 +86,13 @@ def validate(
 def build_docs(docs: Path) -> Path:
     """Render Data Docs from every run kept in the GX project at `docs`; returns index.html."""
     with _project(docs) as context:
+        sites = context.variables.data_docs_sites or {}
+        index = sites.get("local_site", {}).get("site_index_builder", {})
+        if index.get("validation_results_limit") != DOCS_RUNS:
+            index["validation_results_limit"] = DOCS_RUNS  # render time grows with the runs shown
+            sites["local_site"]["show_how_to_buttons"] = False
+            context.variables.data_docs_sites = sites
+            context.variables.save()
         context.build_data_docs()
     return docs / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
@@ -98,8 +108,11 @@ def _project(docs: Path | None) -> Iterator:
     docs.mkdir(parents=True, exist_ok=True)
     with (docs / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # GX rewrites its YAML and stores: no concurrent writers
-        context = gx.get_context(mode="file", project_root_dir=docs)
-        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        context = _FILE_CONTEXTS.get(docs)
+        if context is None:  # loading a project parses its YAML: once per process
+            context = gx.get_context(mode="file", project_root_dir=docs)
+            context.variables.progress_bars = ProgressBarsConfig(globally=False)
+            _FILE_CONTEXTS[docs] = context
         yield context
 
 
@@ -150,7 +163,7 @@ def _exceptions(info: dict) -> list[str]:
     return [m for v in info.values() if isinstance(v, dict) for m in _exceptions(v)]
 
 
-def _release(source) -> None:  # type: ignore[no-untyped-def]
+def _release(source, on_file: bool) -> None:  # type: ignore[no-untyped-def]
     """Close every connection GX opened on the warehouse file.
 
     DuckDB lets one process open a file with one configuration only, so a lingering read-only
@@ -158,4 +171,5 @@ def _release(source) -> None:  # type: ignore[no-untyped-def]
     """
     source.get_execution_engine().close()
     source.get_engine().dispose()
-    gc.collect()  # GX's engines sit in reference cycles
+    if on_file:
+        gc.collect()  # GX's engines sit in reference cycles (in-memory DuckDBs hold no file)

@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from datetime import date, datetime
 
+from expectations import build_docs
 from privacy import load_or_create_signing_key
 from weir import audit, dbt, dp, policy
 from weir.config import DataDir, ensure_writable
@@ -90,6 +91,8 @@ def ingest_stage(
 ) -> list[LoadResult]:
     """Load landing batches into `raw` and evidence every load in the audit log."""
     results = ingest(data_dir, source, batch_id, progress)
+    if (data_dir.quality / "gx").exists():
+        build_docs(data_dir.quality)  # the raw gates' runs, before a failure stops the pipeline
     loaded = [r for r in results if r.status == "loaded"]
     record(
         data_dir,
