@@ -1,5 +1,7 @@
 """`weir quality ...`: Great Expectations gates on raw batches and marts, their pass rates and Data Docs."""
 
+from collections.abc import Callable
+from datetime import UTC
 from typing import Annotated
 
 import typer
@@ -29,14 +31,7 @@ def quality_check(
     """
     from weir.quality import check_raw
 
-    try:
-        checked = check_raw(_data_dir(data_dir), batch)
-    except WeirError as err:
-        raise _fail(err) from err
-    for c in checked:
-        console.print(c.result.message(), highlight=False, soft_wrap=True)
-    if any(c.result.blocked for c in checked):
-        raise typer.Exit(1)
+    _run_and_report(lambda: check_raw(_data_dir(data_dir), batch))
 
 
 @quality_app.command("gate")
@@ -48,8 +43,13 @@ def quality_gate(data_dir: DataDirOption = None) -> None:
     """
     from weir import pipeline
 
+    _run_and_report(lambda: pipeline.gate_marts_stage(_data_dir(data_dir), "cli:quality_gate"))
+
+
+def _run_and_report(run: Callable[[], list]) -> None:
+    """Print each suite's verdict; exit 1 when any blocked."""
     try:
-        checked = pipeline.gate_marts_stage(_data_dir(data_dir), "cli:quality_gate")
+        checked = run()
     except WeirError as err:
         raise _fail(err) from err
     for c in checked:
@@ -73,11 +73,15 @@ def print_quality(directory: DataDir) -> None:
     from expectations import build_docs
     from weir.quality import pass_rates
 
-    table = Table("suite", "runs", "blocked", "expectations passed", "last run", title="Quality checks")
+    table = Table(title="Quality gates")
+    table.add_column("suite", no_wrap=True)
+    for name in ("runs", "blocked", "passed"):
+        table.add_column(name, justify="right")
+    table.add_column("last run (UTC)", no_wrap=True)
     for suite, runs, blocked, rate, last in pass_rates(directory):
-        table.add_row(suite, str(runs), str(blocked), f"{rate:.1%}", last.isoformat(timespec="seconds"))
+        table.add_row(suite, str(runs), str(blocked), f"{rate:.1%}", f"{last.astimezone(UTC):%Y-%m-%d %H:%M}")
     console.print(table)
     if (directory.quality / "gx").exists():
-        console.print(f"Data Docs:      {build_docs(directory.quality).as_uri()}  (open in a browser)")
+        console.print(f"Data Docs:      {build_docs(directory.quality).as_uri()}  (open in a browser)", soft_wrap=True)
     else:
         console.print("Data Docs:      none yet: run `weir ingest`, `weir publish` or `weir quality check` first")

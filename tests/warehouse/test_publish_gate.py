@@ -134,3 +134,9 @@ def test_gate_cli_exits_1_naming_the_check(warehouse_copy, violation: str) -> No
     assert result.exit_code == 1
     output = " ".join(result.output.split())  # rich wraps long lines
     assert f"Quality gate {violation} blocked" in output and "(column channel): observed 1" in output
+    report = CliRunner().invoke(app, ["quality", "report", "--data-dir", str(warehouse_copy.root)])
+    assert report.exit_code == 0
+    cells = next(line for line in report.output.splitlines() if violation in line).split("│")
+    assert [c.strip() for c in cells[1:4]] == [violation, "2", "1"]  # the publish run, then this one: blocked
+    docs = warehouse_copy.quality / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    assert f"Data Docs:      {docs.as_uri()}" in report.output
