@@ -7,6 +7,7 @@ per process. Results go to `quality.runs` / `quality.findings`; `weir publish` o
 mart whose latest gate run passed after its latest build.
 """
 
+import os
 from datetime import datetime
 
 import duckdb
@@ -29,7 +30,7 @@ def gate_marts(data_dir: DataDir, names: list[str] | None = None) -> list[Checke
     """Validate the publishable marts that exist (or just `names`); record and return the results."""
     manifest = load(manifest_path(data_dir))
     nodes = {n["name"]: n for n in marts(manifest) if meta(n).get("publish") and (names is None or n["name"] in names)}
-    snapshot = data_dir.quality / "mart_gate.duckdb"
+    snapshot = data_dir.quality / f".mart_gate.{os.getpid()}.duckdb"  # one per process: runs never share
     snapshot.parent.mkdir(parents=True, exist_ok=True)
     snapshot.unlink(missing_ok=True)
     con = connect(data_dir.warehouse)
