@@ -1,6 +1,6 @@
-"""Weir platform DAG: generate a landing batch, ingest it into `raw`, record the run.
-
-Later stages (quality gates, dbt, publish, DP, federated training) join this DAG.
+"""Weir platform DAG: generate a landing batch, ingest it into `raw` (each source's raw quality
+gate runs before its commit), turn the gate's verdict into the pipeline's (`gate_raw`, which
+updates the raw Asset that starts the warehouse DAG), record the run.
 Each task calls one function in `weir.pipeline`; nothing else happens here.
 """
 
@@ -10,7 +10,7 @@ from datetime import datetime
 from airflow.sdk import Asset, dag, get_current_context, task
 
 LANDING = Asset("weir://landing")
-RAW = Asset("weir://warehouse/raw")  # consumed by the quality gate and dbt (issues 4, 5)
+RAW = Asset("weir://warehouse/raw")  # starts the warehouse DAG (dbt) once the raw gate passed
 
 
 def _data_dir():
@@ -37,16 +37,27 @@ def weir_platform():
         result = pipeline.generate_stage(_data_dir(), config, actor=f"airflow:{context['ti'].task_id}")
         return {"batch_id": result.batch_id, "rows": result.rows}
 
-    @task(outlets=[RAW])
+    @task
     def ingest_batch(generated: dict) -> dict:
         from weir import pipeline
 
-        results = pipeline.ingest_stage(_data_dir(), "airflow:ingest_batch", batch_id=generated["batch_id"])
+        results = pipeline.ingest_stage(
+            _data_dir(), "airflow:ingest_batch", batch_id=generated["batch_id"], stop_on_reject=False
+        )
         return {
             **generated,
             "loaded": {r.source: r.rows_loaded for r in results},
             "quarantined": {r.source: r.rows_quarantined for r in results},
         }
+
+    @task(outlets=[RAW])
+    def gate_raw(summary: dict) -> dict:
+        """The raw gate's verdict (its checks ran before each commit): fails naming suite, check,
+        column and observed value, so the raw Asset is not updated and dbt does not run."""
+        from weir import pipeline
+
+        verdicts = pipeline.raw_gate_stage(_data_dir(), "airflow:gate_raw", summary["batch_id"])
+        return {**summary, "gate": verdicts}
 
     @task
     def record_run(summary: dict) -> int:
@@ -62,7 +73,7 @@ def weir_platform():
         )
         return entry.seq
 
-    record_run(ingest_batch(generate_batch()))
+    record_run(gate_raw(ingest_batch(generate_batch())))
 
 
 weir_platform()

@@ -3,13 +3,13 @@
 from collections.abc import Callable
 from datetime import date, datetime
 
-from expectations import build_docs
+from expectations import Finding, build_docs
 from privacy import load_or_create_signing_key
 from weir import audit, dbt, dp, policy
 from weir.config import DataDir, ensure_writable
 from weir.errors import QualityGateBlocked
 from weir.generate import GenerateConfig, GenerateResult, generate
-from weir.ingest import LoadResult, RotationResult, ingest, rotate_keys
+from weir.ingest import LoadResult, RotationResult, ingest, load_ledger, rotate_keys
 from weir.mart_gate import gate_marts
 from weir.publish import PublishResult, publish
 from weir.quality import Checked
@@ -88,8 +88,13 @@ def ingest_stage(
     source: str | None = None,
     batch_id: str | None = None,
     progress: Callable[[str], None] | None = None,
+    stop_on_reject: bool = True,
 ) -> list[LoadResult]:
-    """Load landing batches into `raw` and evidence every load in the audit log."""
+    """Load landing batches into `raw` and evidence every load in the audit log.
+
+    Each source's raw gate runs before its commit; a rejected batch stays out of `raw`. With
+    `stop_on_reject` the stage then fails with the findings; Airflow leaves that to `gate_raw`.
+    """
     results = ingest(data_dir, source, batch_id, progress)
     if (data_dir.quality / "gx").exists():
         build_docs(data_dir.quality)  # the raw gates' runs, before a failure stops the pipeline
@@ -112,15 +117,42 @@ def ingest_stage(
         },
     )
     rejected = [r for r in results if r.status == "rejected"]
-    if rejected:
-        detail = "\n".join(
-            f"{r.source}/{r.batch_id}: {r.gate or 'rejected earlier (see quality.findings)'}" for r in rejected
-        )
-        raise QualityGateBlocked(
-            f"{len(rejected)} batch(es) failed the quality gate and were kept out of raw "
-            f"(their rows are in ingest.quarantine as gate_rejected):\n{detail}"
-        )
+    if rejected and stop_on_reject:
+        raise QualityGateBlocked(rejection_message(data_dir, rejected))
     return results
+
+
+def raw_gate_stage(data_dir: DataDir, actor: str, batch_id: str) -> dict[str, str]:
+    """The raw gate's verdict on a landing batch: source -> loaded | rejected, evidenced; fails
+    naming suite, check, column and observed value when any source was rejected before commit."""
+    results = load_ledger(data_dir, batch_id)
+    verdicts = {r.source: r.status for r in results}
+    record(data_dir, actor, "quality_gate_raw", inputs={"batch_id": batch_id}, figures=verdicts)
+    rejected = [r for r in results if r.status == "rejected"]
+    if rejected:
+        raise QualityGateBlocked(rejection_message(data_dir, rejected))
+    return verdicts
+
+
+def rejection_message(data_dir: DataDir, rejected: list[LoadResult]) -> str:
+    """Which batches the raw gate kept out of `raw`, and the error findings that did it."""
+    con = connect(data_dir.warehouse, read_only=True)
+    try:
+        lines = []
+        for r in rejected:
+            findings = con.execute(
+                "select expectation, column_name, observed from quality.findings "
+                "where suite = ? and batch_id = ? and severity = 'error' order by checked_at, expectation",
+                [f"raw_{r.source}", r.batch_id],
+            ).fetchall()
+            found = [str(Finding(f"raw_{r.source}", e, c, o, "error")) for e, c, o in findings]
+            lines.append(f"{r.source}/{r.batch_id}:\n" + "\n".join(f"  {f}" for f in found))
+    finally:
+        con.close()
+    return (
+        f"{len(rejected)} batch(es) failed the quality gate and were kept out of raw "
+        "(their rows are in ingest.quarantine as gate_rejected):\n" + "\n".join(lines)
+    )
 
 
 def rotate_stage(data_dir: DataDir, actor: str) -> RotationResult:

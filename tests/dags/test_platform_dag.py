@@ -37,11 +37,13 @@ def test_dags_import_without_errors(dagbag) -> None:
 def test_platform_dag_tasks_and_assets(dagbag) -> None:
     dag = dagbag.dags["weir_platform"]
 
-    assert sorted(dag.task_ids) == ["generate_batch", "ingest_batch", "record_run"]
+    assert sorted(dag.task_ids) == ["gate_raw", "generate_batch", "ingest_batch", "record_run"]
     assert dag.get_task("generate_batch").downstream_task_ids == {"ingest_batch"}
-    assert dag.get_task("ingest_batch").downstream_task_ids == {"record_run"}
+    assert dag.get_task("ingest_batch").downstream_task_ids == {"gate_raw"}
+    assert dag.get_task("gate_raw").downstream_task_ids == {"record_run"}
     assert [a.name for a in dag.get_task("generate_batch").outlets] == ["weir://landing"]
-    assert [a.name for a in dag.get_task("ingest_batch").outlets] == ["weir://warehouse/raw"]
+    assert dag.get_task("ingest_batch").outlets == []
+    assert [a.name for a in dag.get_task("gate_raw").outlets] == ["weir://warehouse/raw"]  # dbt waits for the gate
 
 
 def test_warehouse_dag_is_asset_triggered_cosmos_group_then_gate_then_publish(dagbag) -> None:
@@ -88,7 +90,12 @@ def test_embedded_run_succeeds_and_is_recorded(demo_run) -> None:
     with sqlite3.connect(data_dir.airflow_home / "airflow.db") as con:
         states = con.execute("select state from dag_run where dag_id = 'weir_platform'").fetchall()
     assert states == [("success",)]
-    assert result.run.task_states == {"generate_batch": "success", "ingest_batch": "success", "record_run": "success"}
+    assert result.run.task_states == {
+        "generate_batch": "success",
+        "ingest_batch": "success",
+        "gate_raw": "success",
+        "record_run": "success",
+    }
     assert {r.source: r.rows_in == r.rows_loaded + r.rows_quarantined for r in result.loads} == {
         r.source: True for r in result.loads
     }
@@ -115,16 +122,17 @@ def test_audit_chain_covers_the_run(demo_run) -> None:
 
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         actions = con.execute("select actor, action from audit.log order by seq").fetchall()
-    assert result.audit.ok and result.audit.entries == 5 + len(load_catalog().releases)
-    assert actions[:5] == [
+    assert result.audit.ok and result.audit.entries == 6 + len(load_catalog().releases)
+    assert actions[:6] == [
         ("airflow:generate_batch", "generate"),
         ("airflow:ingest_batch", "ingest"),
+        ("airflow:gate_raw", "quality_gate_raw"),
         ("airflow:record_run", "dag_run"),
         ("airflow:gate_marts", "quality_gate_marts"),
         ("airflow:publish_marts", "publish"),
     ]
     # The DP release tasks run in the order Airflow picks; each spends and is evidenced once.
-    assert sorted(actions[5:]) == [
+    assert sorted(actions[6:]) == [
         (f"airflow:dp_release:{name}", "dp_release") for name in sorted(load_catalog().releases)
     ]
 

@@ -33,14 +33,15 @@ def test_gate_keeps_a_leaking_batch_out_of_raw(tmp_path: Path) -> None:
     # Execute
     with pytest.raises(QualityGateBlocked) as blocked:
         pipeline.ingest_stage(data_dir, "test")
-    with pytest.raises(QualityGateBlocked):
-        pipeline.ingest_stage(data_dir, "test")  # re-run: still rejected, nothing changes
+    rerun = pipeline.ingest_stage(data_dir, "test", stop_on_reject=False)  # as the Airflow task calls it
+    with pytest.raises(QualityGateBlocked) as verdict:
+        pipeline.raw_gate_stage(data_dir, "test", generated.batch_id)  # the gate_raw task
 
-    # Assert: the message names suite, check, column and what was observed.
-    assert f"reviews/{generated.batch_id}: Quality gate raw_reviews blocked" in str(blocked.value)
-    assert "error: suite raw_reviews, expectation 'no raw email in item_id' (column item_id): observed 1" in str(
-        blocked.value
-    )
+    # Assert: the messages name suite, check, column and what was observed.
+    finding = "error: suite raw_reviews, expectation 'no raw email in item_id' (column item_id): observed 1"
+    assert f"reviews/{generated.batch_id}:\n  {finding}" in str(blocked.value)
+    assert f"reviews/{generated.batch_id}:\n  {finding}" in str(verdict.value)
+    assert {r.source: r.status for r in rerun}["reviews"] == "rejected"  # re-run: still rejected, nothing changes
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         ledger = con.execute(
             "select status, rows_in, rows_loaded, rows_quarantined from ingest.load_ledger where source = 'reviews'"
@@ -62,8 +63,9 @@ def test_gate_keeps_a_leaking_batch_out_of_raw(tmp_path: Path) -> None:
 def test_a_sudden_drop_in_volume_is_rejected(tmp_path: Path) -> None:
     # Prepare: a normal first batch, then one with a tenth of the users (and of the events per day).
     data_dir = resolve_data_dir(tmp_path)
-    generate(GenerateConfig(users=600, days=2, seed=8, bad_rate=0.0), data_dir.landing)
+    first = generate(GenerateConfig(users=600, days=2, seed=8, bad_rate=0.0), data_dir.landing)
     pipeline.ingest_stage(data_dir, "test")
+    assert set(pipeline.raw_gate_stage(data_dir, "test", first.batch_id).values()) == {"loaded"}
     later = date(2026, 10, 3)
     generate(GenerateConfig(users=60, days=2, seed=9, bad_rate=0.0, start=later), data_dir.landing)
 

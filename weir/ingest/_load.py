@@ -51,7 +51,6 @@ class LoadResult:
     rows_loaded: int
     rows_quarantined: int
     reasons: dict[str, int] = field(default_factory=dict)
-    gate: str = ""  # the quality gate's verdict and findings
 
 
 def fingerprint(folder: Path) -> str:
@@ -238,7 +237,6 @@ def load_batch(
         rows_loaded,
         sum(reasons.values()),
         reasons,
-        gate.message() if gate else "",
     )
     con.execute("begin transaction")
     try:
