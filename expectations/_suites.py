@@ -107,6 +107,7 @@ class Suite:
                         "severity": severity,
                         "checks": {i: [c.description, c.column] for i, c in {**rows, **batch}.items()},
                     },
+                    notes=[c.description for c in {**rows, **batch}.values()],  # listed in Data Docs
                 )
             )
         return out
