@@ -52,18 +52,16 @@ class GateResult:
         return "\n".join([*lines, *(f"  {f}" for f in self.findings)])
 
 
-def validate(
-    warehouse: Path | None, suite: Suite, batch_query: str, read_only: bool = True, docs: Path | None = None
-) -> GateResult:
-    """Validate `batch_query` against `suite`: SQL over a DuckDB file (opened read-only unless
-    `read_only=False`), or with `warehouse=None` over an in-memory DuckDB (e.g. `read_parquet` of a
-    staged batch). With `docs`, the run is kept in the GX project there, for Data Docs."""
+def validate(warehouse: Path | None, suite: Suite, batch_query: str, docs: Path | None = None) -> GateResult:
+    """Validate `batch_query` against `suite`: SQL over a DuckDB file (opened read-only), or with
+    `warehouse=None` over an in-memory DuckDB (e.g. `read_parquet` of a staged batch). With
+    `docs`, the run is kept in the GX project there, for Data Docs."""
     _duckdb.install()
     with _project(docs) as context:
         source = context.data_sources.add_or_update_sql(
             name=suite.name,
             connection_string=f"duckdb:///{warehouse}" if warehouse else "duckdb:///:memory:",
-            kwargs={"connect_args": {"read_only": True}} if warehouse and read_only else {},
+            kwargs={"connect_args": {"read_only": True}} if warehouse else {},  # a gate only reads
         )
         if suite.name in source.get_asset_names():
             source.delete_asset(suite.name)  # the batch query changes from run to run

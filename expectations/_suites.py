@@ -165,10 +165,15 @@ def raw_suite(contract: Contract, baseline: Baseline | None = None) -> Suite:
             suite.checks.extend(pii_checks(name))
         if column.type == "timestamp" and not column.future_allowed:
             suite.checks.append(Check(f"{name} is not in the future", f"{name} > now() + {FUTURE_SLACK}", name))
-    event_time = next((c.out_name for c in contract.kept if c.type == "timestamp" and not c.future_allowed), None)
+    event_time = event_time_column(contract)
     if baseline and event_time:
         suite.batch_checks.extend(_batch_over_batch(event_time, baseline))
     return suite
+
+
+def event_time_column(contract: Contract) -> str | None:
+    """The column volume and freshness are measured on: the first timestamp that must not lie ahead."""
+    return next((c.out_name for c in contract.kept if c.type == "timestamp" and not c.future_allowed), None)
 
 
 def pii_checks(column: str) -> list[Check]:

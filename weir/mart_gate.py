@@ -21,7 +21,7 @@ from weir.dbt import manifest_path
 from weir.manifest import ancestors, load, marts, meta
 from weir.publish import published_tables
 from weir.quality import Checked, record
-from weir.warehouse import connect
+from weir.warehouse import connect, tables
 
 REFERENCE = ("events", "ts")  # raw's newest event: what a fresh mart keeps up with
 
@@ -35,7 +35,7 @@ def gate_marts(data_dir: DataDir, names: list[str] | None = None) -> list[Checke
     snapshot.unlink(missing_ok=True)
     con = connect(data_dir.warehouse)
     try:
-        built = _existing(con, "marts")
+        built = tables(con, "marts")
         nodes = {name: n for name, n in nodes.items() if name in built}
         reference = _newest_event(con)
         _snapshot(con, snapshot, sorted(nodes))
@@ -58,14 +58,9 @@ def gate_marts(data_dir: DataDir, names: list[str] | None = None) -> list[Checke
     return checked
 
 
-def _existing(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
-    rows = con.execute("select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall()
-    return {r[0] for r in rows}
-
-
 def _newest_event(con: duckdb.DuckDBPyConnection) -> datetime | None:
     source, column = REFERENCE
-    if source not in _existing(con, "raw"):
+    if source not in tables(con, "raw"):
         return None
     return con.execute(f"select max({column}) from raw.{source}").fetchall()[0][0]
 
@@ -74,7 +69,7 @@ def _snapshot(con: duckdb.DuckDBPyConnection, path, names: list[str]) -> None:  
     """Copy the marts and the reference tables the checks read into the snapshot file."""
     ensure_ledger(con)
     users = (
-        "select user_token from raw.users" if "users" in _existing(con, "raw") else "select null::varchar as user_token"
+        "select user_token from raw.users" if "users" in tables(con, "raw") else "select null::varchar as user_token"
     )
     con.execute("attach ? as snap", [str(path)])
     try:

@@ -205,8 +205,9 @@ def warehouse_stage(
     return run
 
 
-def gate_marts_stage(data_dir: DataDir, actor: str) -> list[Checked]:
-    """Run the publish gate on the publishable marts; evidence the verdicts."""
+def gate_marts_stage(data_dir: DataDir, actor: str, fail_on_block: bool = False) -> list[Checked]:
+    """Run the publish gate on the publishable marts; evidence the verdicts. With `fail_on_block`
+    (the Airflow task), a blocked mart fails the stage naming suite, check, column and observed."""
     checked = gate_marts(data_dir)
     record(
         data_dir,
@@ -215,6 +216,9 @@ def gate_marts_stage(data_dir: DataDir, actor: str) -> list[Checked]:
         inputs={"marts": [c.source for c in checked]},
         figures={c.source: {"blocked": c.result.blocked, "failed": len(c.result.findings)} for c in checked},
     )
+    blocked = [c.result.message() for c in checked if c.result.blocked]
+    if blocked and fail_on_block:
+        raise QualityGateBlocked("Marts held back from publishing:\n" + "\n".join(blocked))
     return checked
 
 

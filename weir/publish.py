@@ -22,7 +22,7 @@ import duckdb
 from weir.config import DataDir
 from weir.dbt import manifest_path
 from weir.manifest import ancestors, load, marts, meta
-from weir.warehouse import connect
+from weir.warehouse import connect, tables
 
 SAMPLE_KEYS = 5
 
@@ -50,7 +50,7 @@ def published_db(data_dir: DataDir) -> Path:
 
 def _latest(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
     """unique_id -> (status, failures, message, depends_on, finished_at) of its newest result."""
-    if not _has_table(con, "ops", "dbt_results"):
+    if "dbt_results" not in tables(con, "ops"):
         return {}
     rows = con.execute(
         "select unique_id, arg_max(status, finished_at), arg_max(failures, finished_at), "
@@ -119,7 +119,7 @@ def _gate_problems(con: duckdb.DuckDBPyConnection, mart: str, built_at: datetime
         con.execute(
             "select checked_at, blocked from quality.runs where suite = ? order by checked_at desc limit 1", [mart]
         ).fetchall()
-        if _has_table(con, "quality", "runs")
+        if "runs" in tables(con, "quality")
         else []
     )
     if not runs or runs[0][0] < built_at:
@@ -132,15 +132,6 @@ def _gate_problems(con: duckdb.DuckDBPyConnection, mart: str, built_at: datetime
         [mart, runs[0][0]],
     ).fetchall()
     return [f"quality gate {mart}: {e}" + (f" (column {c})" if c else "") + f": observed {o}" for e, c, o in findings]
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return (
-        con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
-        ).fetchall()[0][0]
-        > 0
-    )
 
 
 def publish(data_dir: DataDir, since: datetime | None = None) -> PublishResult:

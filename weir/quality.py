@@ -14,7 +14,7 @@ import duckdb
 from expectations import GateResult, build_docs, raw_suite, validate
 from weir.config import DataDir
 from weir.contract import all_contracts
-from weir.warehouse import connect
+from weir.warehouse import connect, tables
 
 DDL = """
 create schema if not exists quality;
@@ -40,12 +40,7 @@ def check_raw(data_dir: DataDir, batch_id: str | None = None) -> list[Checked]:
     """Validate every raw table (only `batch_id`'s rows when given) and record the results."""
     con = connect(data_dir.warehouse, read_only=True)
     try:
-        present = {
-            r[0]
-            for r in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'raw'"
-            ).fetchall()
-        }
+        present = tables(con, "raw")
     finally:
         con.close()
     checked = []
@@ -94,10 +89,7 @@ def pass_rates(data_dir: DataDir) -> list[tuple]:
     """Per suite: runs, runs blocked, and the share of expectations that passed (for reports)."""
     con = connect(data_dir.warehouse, read_only=True)
     try:
-        exists = con.execute(
-            "select count(*) from information_schema.tables where table_schema = 'quality' and table_name = 'runs'"
-        ).fetchone()[0]
-        if not exists:
+        if "runs" not in tables(con, "quality"):
             return []
         return con.execute(
             "select suite, count(*), count(*) filter (where blocked), "

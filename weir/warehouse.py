@@ -20,6 +20,12 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
             time.sleep(0.2)
 
 
+def tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
+    """Names of the tables in `schema` (empty when the schema does not exist)."""
+    rows = con.execute("select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall()
+    return {r[0] for r in rows}
+
+
 DERIVED_SCHEMAS = ("intermediate", "marts", "test_failures")  # built by dbt from raw
 
 

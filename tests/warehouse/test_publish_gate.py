@@ -6,6 +6,7 @@ import duckdb
 import pytest
 
 from weir import pipeline
+from weir.errors import QualityGateBlocked
 from weir.publish import published_db
 
 # mart -> (tampering SQL on the warehouse, the finding the gate must report)
@@ -140,3 +141,6 @@ def test_gate_cli_exits_1_naming_the_check(warehouse_copy, violation: str) -> No
     assert [c.strip() for c in cells[1:4]] == [violation, "2", "1"]  # the publish run, then this one: blocked
     docs = warehouse_copy.quality / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
     assert f"Data Docs:      {docs.as_uri()}" in report.output
+    with pytest.raises(QualityGateBlocked) as airflow_task:  # how the gate_marts task calls it
+        pipeline.gate_marts_stage(warehouse_copy, "test", fail_on_block=True)
+    assert f"Quality gate {violation} blocked" in str(airflow_task.value)

@@ -13,9 +13,10 @@ from pathlib import Path
 import duckdb
 
 from expectations import GateResult, raw_suite, validate
-from expectations._suites import VOLUME_MIN_ROWS, Baseline
+from expectations._suites import VOLUME_MIN_ROWS, Baseline, event_time_column
 from weir.contract import Contract
 from weir.quality import Checked, record_runs
+from weir.warehouse import tables
 
 REJECTED = "gate_rejected"
 
@@ -40,12 +41,8 @@ def gate_staged(
 
 def baseline(con: duckdb.DuckDBPyConnection, contract: Contract) -> Baseline | None:
     """The previous loaded batch's rows per day and raw's newest event time, for this source."""
-    event_time = next((c.out_name for c in contract.kept if c.type == "timestamp" and not c.future_allowed), None)
-    exists = con.execute(
-        "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = ?",
-        [contract.source],
-    ).fetchone()[0]
-    if not event_time or not exists:
+    event_time = event_time_column(contract)
+    if not event_time or contract.source not in tables(con, "raw"):
         return None
     previous = con.execute(
         "select batch_id from ingest.load_ledger where source = ? and status = 'loaded' and rows_loaded >= ? "

@@ -22,6 +22,7 @@ from privacy._keyring import SecretKey
 from weir.contract import Contract
 from weir.errors import LandingError
 from weir.ingest import _checks, _gate, _read, _transform
+from weir.warehouse import tables
 
 PAUSE_ENV = "WEIR_INGEST_PAUSE_BEFORE_COMMIT_S"  # fault injection for the crash test only
 DDL = """
@@ -81,12 +82,8 @@ def _check(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     con.execute("alter table _checked add column message varchar default null")
     con.execute(f"update _checked set reason = {codes}[_rule], message = {messages}[_rule] where _rule is not null")
     keys = ", ".join(_q("o_" + contract.column(k).out_name) for k in contract.key_columns)
-    exists = con.execute(
-        "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = ?",
-        [contract.source],
-    ).fetchone()[0]
     already = ""
-    if exists:
+    if contract.source in tables(con, "raw"):
         raw_keys = ", ".join(_q(contract.column(k).out_name) for k in contract.key_columns)
         already = f" or ({keys}) in (select ({raw_keys}) from raw.{contract.source})"
     con.execute(f"""update _checked set reason = 'duplicate_id',
