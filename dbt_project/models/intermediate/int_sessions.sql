@@ -1,8 +1,35 @@
 -- Sessionisation from behaviour alone: a user's new session starts after 30 minutes of
 -- inactivity (the app's own session ids are not trusted across devices).
+-- Incremental: for each user with new events, the sessions those events can extend or
+-- follow are deleted (pre-hook) and rebuilt from the end of the user's last kept session,
+-- numbering on from it. Sessions never overlap, so the kept ones are a prefix.
 {% set gap_minutes = var('session_gap_minutes', 30) %}
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
+          pre_hook="{% if is_incremental() %}{{ reopen_sessions() }}{% endif %}",
+          post_hook="{{ record_watermark() }}") }}
 
-with ordered as (
+{% if is_incremental() %}
+with kept as (
+    -- per user with new events: where the kept sessions end and how many there are
+    select n.user_token, max(s.ended_at) as kept_until, coalesce(max(s.session_number), 0) as kept_sessions
+    from (select distinct user_token from {{ ref('int_events') }} where loaded_at > {{ watermark() }}) as n
+    left join {{ this }} as s on s.user_token = n.user_token
+    group by n.user_token
+),
+
+events as (
+    select e.*, k.kept_sessions
+    from {{ ref('int_events') }} as e
+    inner join kept as k on e.user_token = k.user_token
+    where k.kept_until is null or e.ts > k.kept_until
+),
+{% else %}
+with events as (
+    select *, 0 as kept_sessions from {{ ref('int_events') }}
+),
+{% endif %}
+
+ordered as (
     select
         user_token,
         ts,
@@ -14,14 +41,16 @@ with ordered as (
                 > interval '{{ gap_minutes }} minutes' then 1
             else 0
         end as is_new_session,
-        event_id
-    from {{ ref('int_events') }}
+        event_id,
+        kept_sessions
+    from events
 ),
 
 numbered as (
     select
         *,
-        sum(is_new_session) over (partition by user_token order by ts, event_id rows unbounded preceding)
+        kept_sessions
+        + sum(is_new_session) over (partition by user_token order by ts, event_id rows unbounded preceding)
             as session_number
     from ordered
 )

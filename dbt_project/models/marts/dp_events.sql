@@ -1,5 +1,8 @@
 -- DP input: one row per event of a user whose analytics consent held at the event's time.
 -- User-level rows for privacy/dp releases only; never published (only noisy aggregates are).
+-- Incremental: a daily run replaces only the days new rows or consent events can change.
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='event_date',
+          on_schema_change='fail', post_hook="{{ record_watermark() }}") }}
 select
     e.event_id,
     e.user_token,
@@ -10,3 +13,6 @@ select
     e.category
 from {{ ref('int_events') }} as e
 where {{ consented_at('analytics', 'e.user_token', 'e.ts') }}
+{% if is_incremental() %}
+  and e.event_date >= {{ changed_from([(ref('int_events'), 'event_date')]) }}
+{% endif %}

@@ -1,7 +1,19 @@
 -- Consent coverage per day and purpose over the behaviour window: of the users signed up by
 -- the end of the day, how many had granted the purpose at that moment. Compliance reporting.
+-- Incremental: a daily run replaces only the days new events, sign-ups or consent events change.
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='day',
+          on_schema_change='fail', post_hook="{{ record_watermark() }}") }}
 with bounds as (
-    select min(event_date) as first_day, max(event_date) as last_day from {{ ref('int_events') }}
+    select
+        {% if is_incremental() -%}
+        greatest(min(event_date), {{ changed_from([
+            (ref('int_events'), 'event_date'),
+            (ref('stg_users'), "cast(timezone('UTC', signup_at) as date)")]) }}) as first_day,
+        {%- else -%}
+        min(event_date) as first_day,
+        {%- endif %}
+        max(event_date) as last_day
+    from {{ ref('int_events') }}
 ),
 
 days as (

@@ -1,4 +1,8 @@
 -- Daily demand by category and shipping region: the input to demand forecasting.
+-- Incremental: a daily run replaces only the days new rows or consent events can change
+-- (an item's category on past days is the one it had when they were built; --full-refresh relabels).
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='order_date',
+          on_schema_change='fail', post_hook="{{ record_watermark() }}") }}
 select
     o.order_date,
     coalesce(i.category, 'unknown') as category,
@@ -11,4 +15,7 @@ from {{ ref('int_orders') }} as o
 left join {{ ref('int_item_categories') }} as i on o.item_id = i.item_id
 where o.status = 'paid'
   and {{ consented_at('analytics', 'o.user_token', 'o.ordered_at') }}
+{% if is_incremental() %}
+  and o.order_date >= {{ changed_from([(ref('int_orders'), 'order_date')]) }}
+{% endif %}
 group by all

@@ -1,6 +1,9 @@
 -- View → cart → purchase per day and channel, over users with analytics consent at the event.
 -- Steps are per user and nested (a cart counts only for a user who also viewed), so every
 -- rate is at most 1; all purchases are still counted in `purchases` and `purchasers`.
+-- Incremental: a daily run replaces only the days new rows or consent events can change.
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='event_date',
+          on_schema_change='fail', post_hook="{{ record_watermark() }}") }}
 with user_steps as (
     select
         e.event_date,
@@ -16,6 +19,9 @@ with user_steps as (
     where e.event_type in ('view', 'add_to_cart', 'purchase')
       and e.channel is not null
       and {{ consented_at('analytics', 'e.user_token', 'e.ts') }}
+    {% if is_incremental() %}
+      and e.event_date >= {{ changed_from([(ref('int_events'), 'event_date')]) }}
+    {% endif %}
     group by e.event_date, e.channel, e.user_token
 )
 

@@ -1,0 +1,51 @@
+{# Incremental marts recompute only what rows loaded since their last build can change.
+   A model's watermark is the time it last took in new rows: `ops.build_watermarks`, written
+   by its post-hook inside the model's own transaction (a failed build keeps the old one).
+   Ingest and dbt never hold the warehouse at the same time, so every row with a later
+   `loaded_at` is one the model has not seen. No watermark means everything is new. #}
+
+{% macro create_watermarks() %}
+    create schema if not exists ops;
+    create table if not exists ops.build_watermarks (
+        model varchar not null, loaded_through timestamptz not null,
+        built_at timestamptz not null default current_timestamp)
+{% endmacro %}
+
+{% macro watermark() -%}
+    (select coalesce(max(loaded_through), '-infinity'::timestamptz)
+     from ops.build_watermarks where model = '{{ this.identifier }}')
+{%- endmacro %}
+
+{% macro record_watermark() -%}
+    insert into ops.build_watermarks (model, loaded_through) values ('{{ this.identifier }}', current_timestamp)
+{%- endmacro %}
+
+{# The earliest day that new rows can change: the days of new rows in `inputs` (pairs of a
+   relation and its day expression), and every day from a new consent event's time on, since
+   it moves a consent interval's end (late and back-dated events included). Callers are
+   consent-gated, so they already depend on `dim_consent`. A date far in the
+   future when nothing is new, so the model selects no rows and delete+insert keeps them all. #}
+{% macro changed_from(inputs) -%}
+    (select coalesce(min(day), '9999-12-31'::date) from (
+        {%- for relation, day in inputs %}
+        select min({{ day }}) as day from {{ relation }} where loaded_at > {{ watermark() }}
+        union all
+        {%- endfor %}
+        select min(cast(timezone('UTC', valid_from) as date)) from {{ ref('dim_consent') }}
+        where loaded_at > {{ watermark() }}
+    ))
+{%- endmacro %}
+
+{# int_sessions' pre-hook: delete each user's sessions that their new events can extend or
+   follow within the session gap; the model rebuilds them from its events after the kept ones. #}
+{% macro reopen_sessions() %}
+    delete from {{ this }} as s
+    using (
+        select user_token, min(ts) as first_new
+        from {{ ref('int_events') }}
+        where loaded_at > {{ watermark() }}
+        group by user_token
+    ) as n
+    where s.user_token = n.user_token
+      and s.ended_at >= n.first_new - interval '{{ var('session_gap_minutes', 30) }} minutes'
+{% endmacro %}
