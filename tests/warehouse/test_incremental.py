@@ -1,17 +1,23 @@
 """Incremental models: a daily batch appends without rebuilding history, equals a full
 refresh, and a consent withdrawal reaches every purpose on the next build."""
 
-from datetime import date
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
 
 import duckdb
 
+from weir.config import resolve_data_dir
 from weir.generate import GenerateConfig, generate
+from weir.generate._split import split_off
 from weir.ingest import ingest
 
 from .conftest import build
 
 DAILY = GenerateConfig(users=1500, days=1, seed=9, bad_rate=0.0, start=date(2026, 10, 8))
-COMPARED = ["intermediate.int_events", "intermediate.int_orders", "marts.dim_consent"]
+WORLD = GenerateConfig(users=800, days=6, seed=5, bad_rate=0.0)
+COMPARED = ["intermediate.int_events", "intermediate.int_orders", "intermediate.int_sessions", "marts.dim_consent"]
+DAY_GRAIN = {"marts.dp_events": "event_date", "marts.dp_orders": "order_date", "marts.mart_funnel_by_channel": "event_date"}
 
 
 def _snapshot(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
@@ -63,4 +69,41 @@ def test_daily_batch_then_full_refresh_give_the_same_warehouse(warehouse_copy) -
     assert full.ok, full.failed()
     with duckdb.connect(str(warehouse_copy.warehouse), read_only=True) as con:
         for table, rows in after_incremental.items():
+            assert _snapshot(con, table) == rows, table
+
+
+def _rows_per_day(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
+    """Where each day's rows sit in the day-grain marts: rewritten rows would move."""
+    return {
+        table: con.execute(f"select {day}, min(rowid), max(rowid), count(*) from {table} group by 1 order by 1").fetchall()
+        for table, day in DAY_GRAIN.items()
+    }
+
+
+def test_a_daily_batch_rewrites_only_its_own_days(tmp_path: Path) -> None:
+    data_dir = resolve_data_dir(tmp_path / "data")
+    generate(WORLD, data_dir.landing)
+    new_day = WORLD.start + timedelta(days=WORLD.days - 1)
+    daily = split_off(data_dir.landing, WORLD.batch_id, new_day, tmp_path / "held")
+    ingest(data_dir)
+    assert build(data_dir).ok
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        before = _rows_per_day(con)
+        sessions = con.execute("select count(*) from intermediate.int_sessions").fetchone()[0]
+    for folder in (tmp_path / "held").glob(f"*/{daily}"):
+        shutil.move(folder, data_dir.landing / folder.parent.name / daily)
+    ingest(data_dir)
+
+    assert build(data_dir).ok
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        after = _rows_per_day(con)
+        for table, days in before.items():
+            assert after[table][: len(days)] == days, f"{table} rewrote old days"
+            assert after[table][-1][0] == new_day, table
+        assert con.execute("select count(*) from intermediate.int_sessions").fetchone()[0] > sessions
+        incremental = {t: _snapshot(con, t) for t in COMPARED + _marts(con)}
+
+    assert build(data_dir, full_refresh=True).ok
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        for table, rows in incremental.items():
             assert _snapshot(con, table) == rows, table
