@@ -26,14 +26,22 @@
    consent-gated, so they already depend on `dim_consent`. A date far in the
    future when nothing is new, so the model selects no rows and delete+insert keeps them all. #}
 {% macro changed_from(inputs) -%}
-    (select coalesce(min(day), '9999-12-31'::date) from (
+    {%- set query -%}
+    select coalesce(min(day), '9999-12-31'::date) from (
         {%- for relation, day in inputs %}
         select min({{ day }}) as day from {{ relation }} where loaded_at > {{ watermark() }}
         union all
         {%- endfor %}
         select min(cast(timezone('UTC', valid_from) as date)) from {{ ref('dim_consent') }}
         where loaded_at > {{ watermark() }}
-    ))
+    )
+    {%- endset -%}
+    {#- A literal, not a subquery, so DuckDB skips the row groups of older days. -#}
+    {%- if execute -%}
+        date '{{ run_query(query).columns[0].values()[0] }}'
+    {%- else -%}
+        ({{ query }})
+    {%- endif -%}
 {%- endmacro %}
 
 {# int_sessions' pre-hook: delete each user's sessions that their new events can extend or

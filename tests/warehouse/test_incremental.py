@@ -16,8 +16,18 @@ from .conftest import build
 
 DAILY = GenerateConfig(users=1500, days=1, seed=9, bad_rate=0.0, start=date(2026, 10, 8))
 WORLD = GenerateConfig(users=800, days=6, seed=5, bad_rate=0.0)
-COMPARED = ["intermediate.int_events", "intermediate.int_orders", "intermediate.int_sessions", "marts.dim_consent"]
-DAY_GRAIN = {"marts.dp_events": "event_date", "marts.dp_orders": "order_date", "marts.mart_funnel_by_channel": "event_date"}
+COMPARED = [
+    "intermediate.int_events",
+    "intermediate.int_orders",
+    "intermediate.int_sessions",
+    "intermediate.int_user_weeks",
+    "marts.dim_consent",
+]
+DAY_GRAIN = {
+    "marts.dp_events": "event_date",
+    "marts.dp_orders": "order_date",
+    "marts.mart_funnel_by_channel": "event_date",
+}
 
 
 def _snapshot(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
@@ -75,7 +85,9 @@ def test_daily_batch_then_full_refresh_give_the_same_warehouse(warehouse_copy) -
 def _rows_per_day(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
     """Where each day's rows sit in the day-grain marts: rewritten rows would move."""
     return {
-        table: con.execute(f"select {day}, min(rowid), max(rowid), count(*) from {table} group by 1 order by 1").fetchall()
+        table: con.execute(
+            f"select {day}, min(rowid), max(rowid), count(*) from {table} group by 1 order by 1"
+        ).fetchall()
         for table, day in DAY_GRAIN.items()
     }
 

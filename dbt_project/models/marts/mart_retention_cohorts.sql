@@ -1,8 +1,7 @@
 -- Weekly retention: users grouped by the week of their first (consented) activity.
+-- The (user, week) activity comes from int_user_weeks, which daily runs update by week.
 with activity as (
-    select distinct e.user_token, date_trunc('week', e.event_date) as activity_week
-    from {{ ref('int_events') }} as e
-    where {{ consented_at('analytics', 'e.user_token', 'e.ts') }}
+    select user_token, activity_week from {{ ref('int_user_weeks') }}
 ),
 
 cohorts as (
