@@ -49,23 +49,24 @@ def published_db(data_dir: DataDir) -> Path:
 
 
 def _latest(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
-    """unique_id -> (status, failures, message, depends_on, finished_at) of its newest result."""
+    """unique_id -> (status, failures, message, depends_on, finished_at, failing_sql) of its newest result."""
     if "dbt_results" not in tables(con, "ops"):
         return {}
     rows = con.execute(
         "select unique_id, arg_max(status, finished_at), arg_max(failures, finished_at), "
-        "arg_max(message, finished_at), arg_max(depends_on, finished_at), max(finished_at) "
-        "from ops.dbt_results group by unique_id"
+        "arg_max(message, finished_at), arg_max(depends_on, finished_at), max(finished_at), "
+        "arg_max(failing_sql, finished_at) from ops.dbt_results group by unique_id"
     ).fetchall()
     return {r[0]: r[1:] for r in rows}
 
 
-def _sample(con: duckdb.DuckDBPyConnection, relation: str | None) -> str:
-    """A few failing rows of a test (pseudonymous keys only: the warehouse holds nothing else)."""
-    if not relation:
+def _sample(con: duckdb.DuckDBPyConnection, failing_sql: str | None) -> str:
+    """A few failing rows of a test, from its compiled SQL as it ran (pseudonymous keys only:
+    the warehouse holds nothing else)."""
+    if not failing_sql:
         return ""
     try:
-        cur = con.execute(f"select * from {relation} limit {SAMPLE_KEYS}")
+        cur = con.execute(f"select * from ({failing_sql}) limit {SAMPLE_KEYS}")
     except duckdb.Error:
         return ""
     names = [d[0] for d in cur.description]
@@ -79,12 +80,12 @@ def _failures(con, manifest: dict, node_id: str, latest: dict) -> list[str]:
     own = latest.get(node_id)
     if own and own[0] == "error":
         found.append(f"model {node_id.split('.')[-1]} error: {own[2]}")
-    for uid, (status, failures, message, depends_on, _) in latest.items():
+    for uid, (status, failures, message, depends_on, _, failing_sql) in latest.items():
         if node_id not in (depends_on or []) or not uid.startswith(("test.", "unit_test.")):
             continue
         if status in ("fail", "error"):
             test = manifest["nodes"].get(uid) or manifest.get("unit_tests", {}).get(uid) or {}
-            sample = _sample(con, test.get("relation_name"))
+            sample = _sample(con, failing_sql)
             detail = f"failing keys: {sample}" if sample else message
             rows = f" ({failures} rows)" if failures else ""
             found.append(
