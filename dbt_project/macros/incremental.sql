@@ -11,9 +11,13 @@
         built_at timestamptz not null default current_timestamp)
 {% endmacro %}
 
-{% macro watermark() -%}
+{% macro watermark(model=none, previous=false) -%}
+    {%- set name = model or this.identifier -%}
     (select coalesce(max(loaded_through), '-infinity'::timestamptz)
-     from ops.build_watermarks where model = '{{ this.identifier }}')
+     from ops.build_watermarks where model = '{{ name }}'
+     {%- if previous %}
+       and built_at < (select max(built_at) from ops.build_watermarks where model = '{{ name }}')
+     {%- endif %})
 {%- endmacro %}
 
 {% macro record_watermark() -%}
@@ -26,21 +30,48 @@
    consent-gated, so they already depend on `dim_consent`. A date far in the
    future when nothing is new, so the model selects no rows and delete+insert keeps them all. #}
 {% macro changed_from(inputs) -%}
-    {%- set query -%}
-    select coalesce(min(day), '9999-12-31'::date) from (
-        {%- for relation, day in inputs %}
-        select min({{ day }}) as day from {{ relation }} where loaded_at > {{ watermark() }}
-        union all
-        {%- endfor %}
-        select min(cast(timezone('UTC', valid_from) as date)) from {{ ref('dim_consent') }}
-        where loaded_at > {{ watermark() }}
-    )
-    {%- endset -%}
+    {%- set query = _changed_from_query(inputs, ref('dim_consent'), watermark()) -%}
     {#- A literal, not a subquery, so DuckDB skips the row groups of older days. -#}
     {%- if execute -%}
         date '{{ run_query(query).columns[0].values()[0] }}'
     {%- else -%}
         ({{ query }})
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro _changed_from_query(inputs, consent, since) -%}
+    select coalesce(min(day), '9999-12-31'::date) from (
+        {%- for relation, day in inputs %}
+        select min({{ day }}) as day from {{ relation }} where loaded_at > {{ since }}
+        union all
+        {%- endfor %}
+        select min(cast(timezone('UTC', valid_from) as date)) from {{ consent }}
+        where loaded_at > {{ since }}
+    )
+{%- endmacro %}
+
+{# Data tests on the day-grain incremental models named in `vars.rebuilt_day_windows`: in a
+   daily `dbt build` they check only the days this build rewrote (what `changed_from` gave,
+   against the model's previous watermark); older days were checked when they were written.
+   Full refreshes, first builds (no previous watermark) and `dbt test` check every row. This
+   overrides dbt's get_where_subquery, which wraps the model of every generic test. #}
+{% macro get_where_subquery(relation) -%}
+    {%- set where = config.get('where', '') -%}
+    {%- set window = var('rebuilt_day_windows', {}).get(relation.identifier) -%}
+    {%- if window and execute and not flags.FULL_REFRESH and flags.WHICH == 'build' -%}
+        {%- set since = watermark(relation.identifier, previous=true) -%}
+        {%- set rebuilt -%}
+            {{ window.day }} >= ({{ _changed_from_query([(window.source, window.source_day)], 'marts.dim_consent', since) }})
+        {%- endset -%}
+        {%- set where = '(' ~ where ~ ') and ' ~ rebuilt if where else rebuilt -%}
+    {%- endif -%}
+    {%- if where -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ where }}) dbt_subquery
+        {%- endset -%}
+        {%- do return(filtered) -%}
+    {%- else -%}
+        {%- do return(relation) -%}
     {%- endif -%}
 {%- endmacro %}
 
