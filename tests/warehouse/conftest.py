@@ -8,6 +8,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from privacy._keyring import current_hmac_key
@@ -31,6 +32,15 @@ class Built:
 
     def user_token(self, user_id: str) -> str:
         return token(current_hmac_key(self.data_dir.keys), "user", user_id)
+
+
+def never_consented(con: duckdb.DuckDBPyConnection, purpose: str = "analytics") -> str:
+    """A user token that has never granted `purpose` (to plant consent violations)."""
+    return con.execute(
+        "select user_token from staging.stg_users where user_token not in (select user_token "
+        "from marts.dim_consent where purpose = ? and status = 'granted') order by 1 limit 1",
+        [purpose],
+    ).fetchone()[0]
 
 
 def build(data_dir: DataDir, full_refresh: bool = False) -> DbtRun:

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import duckdb
 
-from weir.config import resolve_data_dir
+from weir import dbt
+from weir.config import DataDir, resolve_data_dir
 from weir.generate import GenerateConfig, generate
 from weir.generate._split import split_off
 from weir.ingest import ingest
 
-from .conftest import build
+from .conftest import build, never_consented
 
 DAILY = GenerateConfig(users=1500, days=1, seed=9, bad_rate=0.0, start=date(2026, 10, 8))
 WORLD = GenerateConfig(users=800, days=6, seed=5, bad_rate=0.0)
@@ -114,8 +115,26 @@ def test_a_daily_batch_rewrites_only_its_own_days(tmp_path: Path) -> None:
             assert after[table][-1][0] == new_day, table
         assert con.execute("select count(*) from intermediate.int_sessions").fetchone()[0] > sessions
         incremental = {t: _snapshot(con, t) for t in COMPARED + _marts(con)}
+    _daily_builds_test_only_rebuilt_days(data_dir, WORLD.start)
 
     assert build(data_dir, full_refresh=True).ok
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         for table, rows in incremental.items():
             assert _snapshot(con, table) == rows, table
+
+
+def _daily_builds_test_only_rebuilt_days(data_dir: DataDir, old_day: date) -> None:
+    """A row planted on a day no build rewrites escapes a daily build's tests, by design, and is
+    caught by `dbt test`, which checks every row."""
+    with duckdb.connect(str(data_dir.warehouse)) as con:
+        outsider = never_consented(con)
+        con.execute(
+            "insert into marts.dp_events (event_id, user_token, event_at, event_date, event_type) "
+            "values ('planted', ?, ?::date + interval 12 hour, ?, 'view')",
+            [outsider, old_day, old_day],
+        )
+    assert dbt.build(data_dir, select="dp_events").ok
+    checked = dbt.run(data_dir, ["test", "--select", "dp_events"], check=False)
+    assert [r.unique_id.split(".")[2] for r in checked.failed()] == [
+        "has_consent_dp_events_event_at__user_token__analytics"
+    ]

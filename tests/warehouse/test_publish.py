@@ -10,7 +10,7 @@ import pytest
 from weir import dbt, pipeline
 from weir.publish import published_db, published_dir, published_tables
 
-from .conftest import build
+from .conftest import build, never_consented
 
 
 def _rows(path, table: str) -> int:
@@ -44,10 +44,7 @@ def test_published_file_is_read_only(built) -> None:
 def test_consent_violation_blocks_publish_and_keeps_last_good(warehouse_copy) -> None:
     before = _rows(published_db(warehouse_copy), "mart_kol_influence")
     with duckdb.connect(str(warehouse_copy.warehouse)) as con:
-        outsider = con.execute(
-            "select user_token from staging.stg_users where user_token not in (select user_token "
-            "from marts.dim_consent where purpose = 'analytics' and is_current and status = 'granted') limit 1"
-        ).fetchone()[0]
+        outsider = never_consented(con)
         con.execute(
             "insert into marts.mart_kol_influence (kol_token, followers, influence_rank) values (?, 1, 999999)",
             [outsider],
