@@ -22,7 +22,8 @@ def time_column(source: str) -> str | None:
 def split_off(landing: Path, batch_id: str, cut: date, out_landing: Path) -> str:
     """Move the rows of `batch_id` at or after `cut` (UTC) to a new batch under `out_landing`.
 
-    Every file keeps its format (JSON lines byte for byte). Returns the new batch's id."""
+    Every file keeps its format (JSON lines byte for byte). Meant for generated batches without
+    injected bad rows (`bad_rate` 0): a malformed CSV line would not parse. Returns the new batch id."""
     new_batch = f"{batch_id}-from-{cut:%Y%m%d}"
     for part in sorted(landing.glob(f"*/{batch_id}/part-*")):
         source = part.parent.parent.name
