@@ -6,9 +6,7 @@
 
 {% macro create_watermarks() %}
     create schema if not exists ops;
-    create table if not exists ops.build_watermarks (
-        model varchar not null, loaded_through timestamptz not null,
-        built_at timestamptz not null default current_timestamp)
+    create table if not exists ops.build_watermarks (model varchar not null, loaded_through timestamptz not null)
 {% endmacro %}
 
 {% macro watermark(model=none, previous=false) -%}
@@ -16,12 +14,12 @@
     (select coalesce(max(loaded_through), '-infinity'::timestamptz)
      from ops.build_watermarks where model = '{{ name }}'
      {%- if previous %}
-       and built_at < (select max(built_at) from ops.build_watermarks where model = '{{ name }}')
+       and loaded_through < (select max(loaded_through) from ops.build_watermarks where model = '{{ name }}')
      {%- endif %})
 {%- endmacro %}
 
 {% macro record_watermark() -%}
-    insert into ops.build_watermarks (model, loaded_through) values ('{{ this.identifier }}', current_timestamp)
+    insert into ops.build_watermarks values ('{{ this.identifier }}', current_timestamp)
 {%- endmacro %}
 
 {# The earliest day that new rows can change: the days of new rows in `inputs` (pairs of a
