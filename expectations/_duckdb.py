@@ -8,6 +8,10 @@ issue 11579). Buffering the rows before the connection closes (`freeze()`) fixes
 tests/expectations/test_duckdb_workaround.py pins both the bug and the fix.
 """
 
+from collections.abc import Mapping
+
+import pyarrow as pa
+import sqlalchemy
 from great_expectations.execution_engine.sqlalchemy_execution_engine import SqlAlchemyExecutionEngine
 
 _ORIGINAL = SqlAlchemyExecutionEngine.execute_query
@@ -26,3 +30,20 @@ def install() -> None:
 def uninstall() -> None:
     """Restore GX's own behaviour (tests use it to show the bug is still there)."""
     SqlAlchemyExecutionEngine.execute_query = _ORIGINAL
+
+
+def register_on_connect(engine: sqlalchemy.Engine, tables: Mapping[str, pa.Table]) -> None:
+    """Make the Arrow `tables` readable by name on every DuckDB connection `engine` opens.
+
+    An in-memory DuckDB lives and dies with its connection, so the tables are registered as
+    each one opens (connections opened before this are closed first). Registering is zero-copy.
+    """
+    if not tables:
+        return
+    engine.dispose()
+
+    def register(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        for name, table in tables.items():
+            dbapi_connection.register(name, table)
+
+    sqlalchemy.event.listen(engine, "connect", register)

@@ -7,13 +7,14 @@ so the validation is pushed down to DuckDB and scales with the data.
 
 import fcntl
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from copy import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import great_expectations as gx
+import pyarrow as pa
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from expectations import _duckdb
@@ -52,10 +53,17 @@ class GateResult:
         return "\n".join([*lines, *(f"  {f}" for f in self.findings)])
 
 
-def validate(warehouse: Path | None, suite: Suite, batch_query: str, docs: Path | None = None) -> GateResult:
+def validate(
+    warehouse: Path | None,
+    suite: Suite,
+    batch_query: str,
+    docs: Path | None = None,
+    tables: Mapping[str, pa.Table] | None = None,
+) -> GateResult:
     """Validate `batch_query` against `suite`: SQL over a DuckDB file (opened read-only), or with
-    `warehouse=None` over an in-memory DuckDB (e.g. `read_parquet` of a staged batch). With
-    `docs`, the run is kept in the GX project there, for Data Docs."""
+    `warehouse=None` over an in-memory DuckDB that sees the Arrow `tables` by name (e.g. a
+    staged batch, handed over without a copy). With `docs`, the run is kept in the GX project
+    there, for Data Docs."""
     _duckdb.install()
     with _project(docs) as context:
         source = context.data_sources.add_or_update_sql(
@@ -74,6 +82,7 @@ def validate(warehouse: Path | None, suite: Suite, batch_query: str, docs: Path 
             gx.ValidationDefinition(name=suite.name, data=batch, suite=registered)
         )
         try:
+            _duckdb.register_on_connect(source.get_execution_engine().engine, tables or {})
             outcome = definition.run(result_format="COMPLETE")  # COMPLETE: the failing check rows
         finally:
             _release(source, on_file=warehouse is not None)

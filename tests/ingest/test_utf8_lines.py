@@ -1,34 +1,45 @@
-"""The per-line UTF-8 check agrees with Python's decoder, for ASCII-only and mixed input."""
+"""Line cutting and the per-line UTF-8 check agree with Python, for ASCII-only and mixed input,
+also when lines straddle the chunks the byte scans work in."""
 
-import numpy as np
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from unittest import mock
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from weir.ingest._read import _invalid_utf8_lines
+from weir.ingest import _read
 
 LINE = st.one_of(
     st.binary(max_size=12).map(lambda b: bytes(x & 0x7F for x in b if x not in (10,))),  # ASCII
     st.text(max_size=6).map(lambda t: t.replace("\n", "").encode()),  # valid, maybe multi-byte
     st.binary(max_size=8).map(lambda b: b.replace(b"\n", b"")),  # anything, often invalid
 )
+FILES = st.tuples(st.lists(LINE, min_size=1, max_size=40), st.booleans(), st.sampled_from([1, 3, 16, 1 << 22]))
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(LINE, min_size=1, max_size=40), st.booleans())
-def test_invalid_lines_match_python(lines: list[bytes], final_newline: bool) -> None:
+@given(FILES)
+def test_lines_and_invalid_lines_match_python(case: tuple[list[bytes], bool, int]) -> None:
+    lines, final_newline, chunk = case
     data = b"\n".join(lines) + (b"\n" if final_newline else b"")
-    arr = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(arr == 10) + 1
-    if len(arr) and (len(ends) == 0 or ends[-1] != len(arr)):
-        ends = np.append(ends, len(arr))
-    offsets = np.concatenate([[0], ends]).astype(np.int64)
-    split = [data[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
-
-    expected = []
-    for i, line in enumerate(split):
+    expected_lines = [line + b"\n" for line in data.split(b"\n")]
+    expected_lines[-1] = expected_lines[-1][:-1]  # after the last newline: a final line without one, or nothing
+    expected_lines = [line for line in expected_lines if line]
+    with TemporaryDirectory() as tmp, mock.patch.object(_read, "CHUNK", chunk):
+        path = Path(tmp) / "part-0.jsonl"
+        path.write_bytes(data)
+        table = _read.lines_table(path)
+    raw = table.column("_raw").to_pylist()
+    assert raw == expected_lines
+    assert table.column("_line").to_pylist() == list(range(1, len(raw) + 1))
+    invalid = []
+    for i, line in enumerate(raw):
         try:
             line.decode("utf-8")
         except UnicodeDecodeError:
-            expected.append(i)
-
-    assert _invalid_utf8_lines(arr, offsets).tolist() == expected
+            invalid.append(i)
+    assert [i for i, text in enumerate(table.column("_text").to_pylist()) if text is None] == invalid
+    assert [t for t in table.column("_text").to_pylist() if t is not None] == [
+        line.decode() for i, line in enumerate(raw) if i not in invalid
+    ]

@@ -10,12 +10,15 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
+from expectations import GateResult
 from privacy import _vault
 from privacy._consent import ensure_ledger
 from privacy._keyring import SecretKey
@@ -126,7 +129,9 @@ def _store_vault(con: duckdb.DuckDBPyConnection, contract: Contract, master: Sec
         _vault.store(con, master, ((token, column.name, value) for token, value in rows))
 
 
-def _previous_load(con: duckdb.DuckDBPyConnection, source: str, batch_id: str, digest: str) -> LoadResult | None:
+def _previous_load(
+    con: duckdb.DuckDBPyConnection, source: str, batch_id: str, digest: Callable[[], str]
+) -> LoadResult | None:
     """The ledger's result for this batch, if it was loaded; refuses a batch that changed."""
     done = con.execute(
         "select fingerprint, rows_in, rows_loaded, rows_quarantined, reasons, status "
@@ -135,7 +140,7 @@ def _previous_load(con: duckdb.DuckDBPyConnection, source: str, batch_id: str, d
     ).fetchone()
     if done is None:
         return None
-    if done[0] != digest:
+    if done[0] != digest():
         raise LandingError(
             f"Batch {source}/{batch_id} changed since it was loaded; land changed data under a new batch id."
         )
@@ -198,6 +203,33 @@ def _pause_for_crash_test(label: str) -> None:
         time.sleep(pause)
 
 
+def _stage_and_check(
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    folder: Path,
+    landing: Path,
+    hmac_key: SecretKey,
+    master: SecretKey,
+) -> tuple[LoadResult, GateResult | None]:
+    """Stage the batch, apply the contract and the treatments, run the quality gate."""
+    rows_in = _read.stage_batch(con, contract, folder, landing)
+    _transform.prepare_maps(con, contract, hmac_key)
+    _check(con, contract)
+    _encrypt_unparsable(con, master, contract.source)
+    gate = _gate.gate_staged(con, contract, docs=landing.parent / "quality")
+    if gate is not None and gate.blocked:
+        _gate.reject(con, gate)
+    reasons = dict(
+        con.execute(
+            "select reason, count(*) from _checked where reason is not null group by reason order by reason"
+        ).fetchall()
+    )
+    rows_loaded = con.execute("select count(*) from _checked where reason is null").fetchall()[0][0]
+    status = "rejected" if gate is not None and gate.blocked else "loaded"
+    result = LoadResult(contract.source, folder.name, status, rows_in, rows_loaded, sum(reasons.values()), reasons)
+    return result, gate
+
+
 def load_batch(
     con: duckdb.DuckDBPyConnection,
     contract: Contract,
@@ -208,36 +240,17 @@ def load_batch(
 ) -> LoadResult:
     """Load one batch folder of one source; see the module docstring for the guarantees."""
     con.execute(DDL)
-    batch_id, digest = folder.name, fingerprint(folder)
-    previous = _previous_load(con, contract.source, batch_id, digest)
-    if previous is not None:
-        return previous
-    rows_in = _read.stage_batch(con, contract, folder, landing)
-    _transform.prepare_maps(con, contract, hmac_key)
-    _check(con, contract)
-    _encrypt_unparsable(con, master, contract.source)
-    gate = _gate.gate_staged(con, contract, landing.parent / "staging", docs=landing.parent / "quality")
-    if gate is not None and gate.blocked:
-        _gate.reject(con, gate)
-    reasons = dict(
-        con.execute(
-            "select reason, count(*) from _checked where reason is not null group by reason order by reason"
-        ).fetchall()
-    )
-    rows_loaded = con.execute("select count(*) from _checked where reason is null").fetchone()[0]
-    status = "rejected" if gate is not None and gate.blocked else "loaded"
-    result = LoadResult(
-        contract.source,
-        batch_id,
-        status,
-        rows_in,
-        rows_loaded,
-        sum(reasons.values()),
-        reasons,
-    )
+    batch_id = folder.name
+    with ThreadPoolExecutor(max_workers=1) as hasher:  # hashing releases the GIL: it overlaps staging
+        digest = hasher.submit(fingerprint, folder)
+        previous = _previous_load(con, contract.source, batch_id, digest.result)
+        if previous is not None:
+            return previous
+        result, gate = _stage_and_check(con, contract, folder, landing, hmac_key, master)
+        digest_value = digest.result()
     con.execute("begin transaction")
     try:
-        _write_all(con, contract, result, digest, hmac_key, master)
+        _write_all(con, contract, result, digest_value, hmac_key, master)
         _gate.record(con, contract.source, batch_id, gate)
         _pause_for_crash_test(f"{contract.source}/{batch_id}")
         con.execute("commit")

@@ -6,6 +6,7 @@ are not valid UTF-8 stay visible (text null) instead of aborting the read.
 """
 
 import codecs
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -17,6 +18,7 @@ from weir.errors import LandingError
 from weir.ingest._checks import typed_columns_sql
 from weir.mapping import MAPPING_FILE, load_mapping, projection_sql
 
+CHUNK = 1 << 22  # bytes scanned per vectorised step when looking for line ends
 # Blank lines (a stray LF or CRLF) are not rows.
 NOT_BLANK = "coalesce(_text, 'x') not in ('', chr(10), chr(13) || chr(10))"
 # Only lines that fail to parse keep their text (for the quarantine); `_utf8` remembers
@@ -24,15 +26,22 @@ NOT_BLANK = "coalesce(_text, 'x') not in ('', chr(10), chr(13) || chr(10))"
 KEEP_BAD_TEXT = "case when not _parse_ok then _text end as _text, _text is not null as _utf8"
 
 
-def _invalid_utf8_lines(arr: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+def _where(arr: np.ndarray, test: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Positions where `test` holds, found a few MiB at a time: the mask stays in cache, which
+    is about 4x faster than one pass over a file of hundreds of MB."""
+    found = [np.flatnonzero(test(arr[i : i + CHUNK])) + i for i in range(0, len(arr), CHUNK)]
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+
+def _invalid_utf8_lines(data: bytes, arr: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Indices of lines that are not valid UTF-8.
 
     Only lines holding a byte >= 0x80 can be invalid, so just those are decoded (pure ASCII,
-    most behaviour logs, costs one vectorised scan).
+    most behaviour logs, costs one fast scan).
     """
-    high = np.flatnonzero(arr >= 0x80)
-    if len(high) == 0:
+    if data.isascii():
         return np.zeros(0, dtype=np.int64)
+    high = _where(arr, lambda chunk: chunk >= 0x80)
     candidates = np.unique(np.searchsorted(offsets, high, side="right") - 1)
     if len(candidates) * 4 > len(offsets):  # mostly non-ASCII: decode the whole buffer
         return _decode_scan(memoryview(arr), offsets)
@@ -65,13 +74,14 @@ def lines_table(path: Path) -> pa.Table:
     Both are zero-copy views of the file's bytes: no Python runs per line. Line endings stay
     in the strings (JSON ignores them; the CSV splitter trims them), which saves a copy.
     """
-    arr = np.frombuffer(path.read_bytes(), dtype=np.uint8)
-    ends = np.flatnonzero(arr == 10) + 1
+    data = path.read_bytes()
+    arr = np.frombuffer(data, dtype=np.uint8)
+    ends = _where(arr, lambda chunk: chunk == 10) + 1
     if len(arr) and (len(ends) == 0 or ends[-1] != len(arr)):
         ends = np.append(ends, len(arr))  # last line without a final newline
     offsets = np.concatenate([[0], ends]).astype(np.int64)
     n = len(ends)
-    bad = _invalid_utf8_lines(arr, offsets)
+    bad = _invalid_utf8_lines(data, arr, offsets)
     valid = np.ones(n, bool)
     valid[bad] = False
     buffers = [pa.py_buffer(offsets), pa.py_buffer(arr)]  # the table keeps both alive
