@@ -8,6 +8,14 @@ from weir.contract import Column, Contract
 # Clock skew tolerated before a timestamp counts as "in the future".
 FUTURE_TOLERANCE = "interval 5 minutes"
 EARLIEST = "timestamp '2000-01-01'"  # nothing in this domain predates the year 2000
+SQL_TYPES = {  # contract type -> DuckDB type
+    "varchar": "varchar",
+    "bigint": "bigint",
+    "double": "double",
+    "boolean": "boolean",
+    "timestamp": "timestamptz",
+    "date": "date",
+}
 
 
 def _q(name: str) -> str:
@@ -21,7 +29,7 @@ def typed_name(column: Column) -> str:
 
 def typed_columns_sql(contract: Contract) -> str:
     casts = [
-        f"try_cast({_q(c.name)} as {'timestamptz' if c.type == 'timestamp' else c.type}) as {typed_name(c)}"
+        f"try_cast({_q(c.name)} as {SQL_TYPES[c.type]}) as {typed_name(c)}"
         for c in contract.columns
         if c.type != "varchar"
     ]

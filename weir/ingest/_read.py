@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from weir.contract import Contract
 from weir.errors import LandingError
-from weir.ingest._checks import typed_columns_sql
+from weir.ingest._checks import SQL_TYPES, typed_columns_sql
 from weir.mapping import MAPPING_FILE, load_mapping, projection_sql
 
 CHUNK = 1 << 22  # bytes scanned per vectorised step when looking for line ends
@@ -104,14 +104,16 @@ def stage_file(
     fmt: str,
     delimiter: str = ",",
     header: list[str] | None = None,
+    native: frozenset[str] = frozenset(),
 ) -> str:
     """SQL selecting (_file, _line, _text, _raw, _parse_ok, <names>...) for one file.
 
     CSV files take their column names from `header` when given (exports without a header
-    line), else from their first line; `names` None means every column of the file.
+    line), else from their first line; `names` None means every column of the file. Parquet
+    columns in `native` keep their own type; every other value is staged as text.
     """
     if fmt == "parquet":
-        cols = ", ".join(f"cast({_quote(n)} as varchar) as {_quote(n)}" for n in names)
+        cols = ", ".join(_quote(n) if n in native else f"cast({_quote(n)} as varchar) as {_quote(n)}" for n in names)
         return (
             f"select '{rel}' as _file, file_row_number + 1 as _line, "
             f"null::varchar as _text, true as _utf8, null::blob as _raw, true as _parse_ok, {cols} "
@@ -175,6 +177,27 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _native_columns(con: duckdb.DuckDBPyConnection, contract: Contract, parts: list[Path]) -> frozenset[str]:
+    """Typed contract columns that every part stores as Parquet of exactly the contract's type.
+
+    They are staged as they are: no round trip through text (a timestamp printed and parsed
+    again per row). Any text part, or any part typed otherwise, keeps the text path for all.
+    """
+    if any(p.suffix != ".parquet" for p in parts):
+        return frozenset()
+    typed = [c for c in contract.columns if c.type != "varchar"]
+    if not typed:
+        return frozenset()
+    described = con.execute("select " + ", ".join(f"typeof(null::{SQL_TYPES[c.type]})" for c in typed)).fetchall()[0]
+    wanted = {c.name: t for c, t in zip(typed, described, strict=True)}
+    native = set(wanted)
+    for part in parts:  # part metadata only
+        described = f"describe from read_parquet('{part}')"
+        types = dict(con.execute(f"select column_name, column_type from ({described})").fetchall())
+        native &= {n for n, t in wanted.items() if types.get(n) == t}
+    return frozenset(native)
+
+
 def stage_batch(con: duckdb.DuckDBPyConnection, contract: Contract, folder: Path, landing: Path) -> int:
     """Create temp table `_stage` for every part file of the batch; return its row count.
 
@@ -193,11 +216,12 @@ def stage_batch(con: duckdb.DuckDBPyConnection, contract: Contract, folder: Path
     typed = ", " + typed_columns_sql(contract) if typed_columns_sql(contract) else ""
     if mapping is None:
         names = [c.name for c in contract.columns]
+        native = _native_columns(con, contract, parts)
         # One part at a time: a part's bytes are released once its rows are staged, so a
         # large batch never holds all its files in memory next to the staging table.
         for i, p in enumerate(parts):
             rel = str(p.relative_to(landing))
-            select = stage_file(con, names, p, rel, p.suffix[1:])
+            select = stage_file(con, names, p, rel, p.suffix[1:], native=native)
             into = "create or replace temp table _stage as" if i == 0 else "insert into _stage by name"
             con.execute(f"{into} select *{typed} from ({select})")
             _release(con, rel)

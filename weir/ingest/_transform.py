@@ -8,21 +8,13 @@ from privacy._keyring import SecretKey
 from privacy._pseudonymise import build_token_map
 from privacy._scrub import scrub
 from weir.contract import Column, Contract
-from weir.ingest._checks import typed_name
+from weir.ingest._checks import SQL_TYPES, typed_name
 
 GENERALISERS = {
     "ip_prefix": lambda v: ip_prefix_sql(v),
     "age_band": lambda v: age_band_sql(f"try_cast({v} as date)", "current_date"),
     "region": lambda v: region_sql(v),
     "device_family": lambda v: device_family_sql(v),
-}
-SQL_TYPES = {
-    "varchar": "varchar",
-    "bigint": "bigint",
-    "double": "double",
-    "boolean": "boolean",
-    "timestamp": "timestamptz",
-    "date": "date",
 }
 
 
