@@ -8,10 +8,9 @@ issue 11579). Buffering the rows before the connection closes (`freeze()`) fixes
 tests/expectations/test_duckdb_workaround.py pins both the bug and the fix.
 """
 
-from collections.abc import Mapping
-
-import pyarrow as pa
+import duckdb
 import sqlalchemy
+from duckdb_engine import ConnectionWrapper
 from great_expectations.execution_engine.sqlalchemy_execution_engine import SqlAlchemyExecutionEngine
 
 _ORIGINAL = SqlAlchemyExecutionEngine.execute_query
@@ -32,18 +31,13 @@ def uninstall() -> None:
     SqlAlchemyExecutionEngine.execute_query = _ORIGINAL
 
 
-def register_on_connect(engine: sqlalchemy.Engine, tables: Mapping[str, pa.Table]) -> None:
-    """Make the Arrow `tables` readable by name on every DuckDB connection `engine` opens.
+def use_connection(execution_engine: SqlAlchemyExecutionEngine, connection: duckdb.DuckDBPyConnection) -> None:
+    """Run GX's queries on cursors of an open DuckDB connection instead of a new database.
 
-    An in-memory DuckDB lives and dies with its connection, so the tables are registered as
-    each one opens (connections opened before this are closed first). Registering is zero-copy.
+    A fluent SQL datasource only takes a connection string, and a new connection to the same
+    DuckDB file would need the same configuration (and could not see an attached in-memory
+    database): the engine GX built is swapped for one whose connections are cursors.
     """
-    if not tables:
-        return
-    engine.dispose()
-
-    def register(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-        for name, table in tables.items():
-            dbapi_connection.register(name, table)
-
-    sqlalchemy.event.listen(engine, "connect", register)
+    execution_engine.engine = sqlalchemy.create_engine(
+        "duckdb:///:memory:", creator=lambda: ConnectionWrapper(connection.cursor())
+    )

@@ -7,14 +7,14 @@ so the validation is pushed down to DuckDB and scales with the data.
 
 import fcntl
 import gc
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from copy import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import great_expectations as gx
-import pyarrow as pa
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from expectations import _duckdb
@@ -58,12 +58,12 @@ def validate(
     suite: Suite,
     batch_query: str,
     docs: Path | None = None,
-    tables: Mapping[str, pa.Table] | None = None,
+    connection: duckdb.DuckDBPyConnection | None = None,
 ) -> GateResult:
     """Validate `batch_query` against `suite`: SQL over a DuckDB file (opened read-only), or with
-    `warehouse=None` over an in-memory DuckDB that sees the Arrow `tables` by name (e.g. a
-    staged batch, handed over without a copy). With `docs`, the run is kept in the GX project
-    there, for Data Docs."""
+    `warehouse=None` over cursors of an open `connection` (they see what it committed, in its
+    database and the databases attached to it, but not its temp tables). With `docs`, the run
+    is kept in the GX project there, for Data Docs."""
     _duckdb.install()
     with _project(docs) as context:
         source = context.data_sources.add_or_update_sql(
@@ -82,7 +82,8 @@ def validate(
             gx.ValidationDefinition(name=suite.name, data=batch, suite=registered)
         )
         try:
-            _duckdb.register_on_connect(source.get_execution_engine().engine, tables or {})
+            if connection is not None:
+                _duckdb.use_connection(source.get_execution_engine(), connection)
             outcome = definition.run(result_format="COMPLETE")  # COMPLETE: the failing check rows
         finally:
             _release(source, on_file=warehouse is not None)

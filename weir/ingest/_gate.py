@@ -1,12 +1,13 @@
 """The raw-batch quality gate, run on the staged batch before it commits.
 
-The rows that passed the contract checks are handed to the source's Great Expectations suite
-(expectations/) as an Arrow table and validated inside an in-memory DuckDB, so nothing
-uncommitted has to be visible to another connection. (Writing them to a Parquet file for GX
-to read cost four times as much.) An error-level failure turns every staged good row into a
-quarantine row (`gate_rejected`): the batch never reaches `raw`, nothing is lost (rows_in =
-rows_loaded + rows_quarantined still holds), and the findings are kept in `quality.runs` /
-`quality.findings` with the ledger line (status `rejected`).
+The rows that passed the contract checks are validated in place by the source's Great
+Expectations suite (expectations/): they sit in an in-memory database attached to the load's
+connection, which GX reads through a cursor, before the load's transaction begins. (Copying
+them out first, to Parquet or Arrow, cost 1.2 and 0.4 µs per row.) An error-level failure
+turns every staged good row into a quarantine row (`gate_rejected`): the batch never reaches
+`raw`, nothing is lost (rows_in = rows_loaded + rows_quarantined still holds), and the
+findings are kept in `quality.runs` / `quality.findings` with the ledger line (status
+`rejected`).
 """
 
 from pathlib import Path
@@ -22,15 +23,16 @@ from weir.warehouse import tables
 REJECTED = "gate_rejected"
 
 
-def gate_staged(con: duckdb.DuckDBPyConnection, contract: Contract, docs: Path | None = None) -> GateResult | None:
-    """Validate the good staged rows; None when there are none (nothing would be loaded).
-    Runs are kept for Data Docs in the GX project at `docs`."""
-    if con.execute("select count(*) from _checked where reason is null").fetchall()[0][0] == 0:
+def gate_staged(
+    con: duckdb.DuckDBPyConnection, contract: Contract, checked: str, docs: Path | None = None
+) -> GateResult | None:
+    """Validate the good rows of the `checked` table; None when there are none (nothing would
+    be loaded). Runs are kept for Data Docs in the GX project at `docs`."""
+    if con.execute(f"select count(*) from {checked} where reason is null").fetchall()[0][0] == 0:
         return None
     columns = ", ".join(f'"o_{c.out_name}" as "{c.out_name}"' for c in contract.kept)
-    staged = con.sql(f"select {columns} from _checked where reason is null").to_arrow_table()
     suite = raw_suite(contract, baseline(con, contract))
-    return validate(None, suite, "select * from staged_batch", docs=docs, tables={"staged_batch": staged})
+    return validate(None, suite, f"select {columns} from {checked} where reason is null", docs=docs, connection=con)
 
 
 def baseline(con: duckdb.DuckDBPyConnection, contract: Contract) -> Baseline | None:
@@ -54,13 +56,13 @@ def baseline(con: duckdb.DuckDBPyConnection, contract: Contract) -> Baseline | N
     return Baseline(rows_per_day or None, newest)
 
 
-def reject(con: duckdb.DuckDBPyConnection, result: GateResult) -> None:
+def reject(con: duckdb.DuckDBPyConnection, checked: str, result: GateResult) -> None:
     """Quarantine every staged good row, naming the failed checks."""
     failed = [f for f in result.findings if f.severity == "error"]
     message = f"batch rejected by quality gate {result.suite}: " + "; ".join(
         f"{f.expectation} (column {f.column}): observed {f.observed}" for f in failed
     )
-    con.execute("update _checked set reason = ?, message = ? where reason is null", [REJECTED, message[:2000]])
+    con.execute(f"update {checked} set reason = ?, message = ? where reason is null", [REJECTED, message[:2000]])
 
 
 def record(con: duckdb.DuckDBPyConnection, source: str, batch_id: str, result: GateResult | None) -> None:

@@ -27,6 +27,10 @@ from weir.errors import LandingError
 from weir.ingest import _checks, _gate, _read, _transform
 from weir.warehouse import tables
 
+# The checked batch lives in an in-memory database attached to the load's connection (not a
+# temp table): the quality gate's Great Expectations run reads it in place through a cursor.
+SCRATCH = "weir_scratch"
+CHECKED = f"{SCRATCH}._checked"
 PAUSE_ENV = "WEIR_INGEST_PAUSE_BEFORE_COMMIT_S"  # fault injection for the crash test only
 DDL = """
 create schema if not exists raw;
@@ -77,27 +81,27 @@ def _check(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     vaulted = [_q(c.name) for c in contract.kept if c.treatment == "vault"]
     carried = ", ".join(["s._file", "s._line", "s._text", "s._raw", "s._parse_ok", *(f"s.{v}" for v in vaulted)])
     con.execute(
-        f"create or replace temp table _checked as "
+        f"create or replace table {CHECKED} as "
         f"select {carried}, {_transform.output_columns(contract)}, {rule} as _rule "
         f"from _stage s {_transform.joins_sql(contract)}"
     )
-    con.execute("alter table _checked add column reason varchar default null")
-    con.execute("alter table _checked add column message varchar default null")
-    con.execute(f"update _checked set reason = {codes}[_rule], message = {messages}[_rule] where _rule is not null")
+    con.execute(f"alter table {CHECKED} add column reason varchar default null")
+    con.execute(f"alter table {CHECKED} add column message varchar default null")
+    con.execute(f"update {CHECKED} set reason = {codes}[_rule], message = {messages}[_rule] where _rule is not null")
     keys = ", ".join(_q("o_" + contract.column(k).out_name) for k in contract.key_columns)
     already = ""
     if contract.source in tables(con, "raw"):
         raw_keys = ", ".join(_q(contract.column(k).out_name) for k in contract.key_columns)
         already = f" or ({keys}) in (select ({raw_keys}) from raw.{contract.source})"
-    con.execute(f"""update _checked set reason = 'duplicate_id',
+    con.execute(f"""update {CHECKED} set reason = 'duplicate_id',
         message = 'primary key ({", ".join(contract.key_columns)}) already seen in this or an earlier batch'
         where reason is null and ((_file, _line) in (
             select (_file, _line) from (select _file, _line, row_number() over (
-                partition by {keys} order by _file, _line) as n from _checked where reason is null)
+                partition by {keys} order by _file, _line) as n from {CHECKED} where reason is null)
             where n > 1){already})""")
     if contract.known_user:
         token = _q("o_" + contract.column(contract.known_user).out_name)
-        con.execute(f"""update _checked set reason = 'unknown_user',
+        con.execute(f"""update {CHECKED} set reason = 'unknown_user',
             message = 'column {contract.known_user} names a user that is not in the users source'
             where reason is null and {token} not in (select user_token from raw.users)""")
 
@@ -105,7 +109,7 @@ def _check(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
 def _encrypt_unparsable(con: duckdb.DuckDBPyConnection, master: SecretKey, source: str) -> None:
     """Encrypt the raw bytes of rows that could not be parsed (their text may hold PII)."""
     rows = con.execute(
-        "select _file, _line, coalesce(_raw, encode(_text)) from _checked "
+        f"select _file, _line, coalesce(_raw, encode(_text)) from {CHECKED} "
         "where reason in ('invalid_encoding', 'malformed_line')"
     ).fetchall()
     sealed = [
@@ -124,7 +128,7 @@ def _store_vault(con: duckdb.DuckDBPyConnection, contract: Contract, master: Sec
     user = _q("o_" + contract.column(contract.key_columns[0]).out_name)
     for column in vaulted:  # a couple of contact fields
         rows = con.execute(
-            f"select {user}, {_q(column.name)} from _checked where reason is null and {_q(column.name)} is not null"
+            f"select {user}, {_q(column.name)} from {CHECKED} where reason is null and {_q(column.name)} is not null"
         ).fetchall()
         _vault.store(con, master, ((token, column.name, value) for token, value in rows))
 
@@ -162,13 +166,13 @@ def _write_all(
     con.execute(_transform.raw_ddl(contract))
     con.execute(
         f"insert into raw.{contract.source} ({columns}, _batch_id, _file, _line, _loaded_at) "
-        f"select {values}, ?, _file, _line, now() from _checked where reason is null",
+        f"select {values}, ?, _file, _line, now() from {CHECKED} where reason is null",
         [result.batch_id],
     )
     con.execute(
         f"""insert into ingest.quarantine select ?, ?, c._file, c._line, c.reason, c.message,
         case when c._parse_ok then {_transform.sanitised_json_sql(contract)} end,
-        q.sealed from _checked c left join _sealed q on q.file = c._file and q.line = c._line
+        q.sealed from {CHECKED} c left join _sealed q on q.file = c._file and q.line = c._line
         where c.reason is not null""",
         [contract.source, result.batch_id],
     )
@@ -177,7 +181,7 @@ def _write_all(
         ensure_ledger(con)
         con.execute(
             "insert into consent.ledger select o_consent_id, o_user_token, o_purpose, o_status, "
-            "o_ts, o_policy_version, o_source, ? from _checked where reason is null",
+            f"o_ts, o_policy_version, o_source, ? from {CHECKED} where reason is null",
             [result.batch_id],
         )
     con.execute(
@@ -216,15 +220,15 @@ def _stage_and_check(
     _transform.prepare_maps(con, contract, hmac_key)
     _check(con, contract)
     _encrypt_unparsable(con, master, contract.source)
-    gate = _gate.gate_staged(con, contract, docs=landing.parent / "quality")
+    gate = _gate.gate_staged(con, contract, CHECKED, docs=landing.parent / "quality")
     if gate is not None and gate.blocked:
-        _gate.reject(con, gate)
+        _gate.reject(con, CHECKED, gate)
     reasons = dict(
         con.execute(
-            "select reason, count(*) from _checked where reason is not null group by reason order by reason"
+            f"select reason, count(*) from {CHECKED} where reason is not null group by reason order by reason"
         ).fetchall()
     )
-    rows_loaded = con.execute("select count(*) from _checked where reason is null").fetchall()[0][0]
+    rows_loaded = con.execute(f"select count(*) from {CHECKED} where reason is null").fetchall()[0][0]
     status = "rejected" if gate is not None and gate.blocked else "loaded"
     result = LoadResult(contract.source, folder.name, status, rows_in, rows_loaded, sum(reasons.values()), reasons)
     return result, gate
@@ -240,6 +244,7 @@ def load_batch(
 ) -> LoadResult:
     """Load one batch folder of one source; see the module docstring for the guarantees."""
     con.execute(DDL)
+    con.execute(f"attach if not exists ':memory:' as {SCRATCH}")
     batch_id = folder.name
     with ThreadPoolExecutor(max_workers=1) as hasher:  # hashing releases the GIL: it overlaps staging
         digest = hasher.submit(fingerprint, folder)
