@@ -51,16 +51,29 @@
 {# Data tests on the day-grain incremental models named in `vars.rebuilt_day_windows`: in a
    daily `dbt build` they check only the days this build rewrote (what `changed_from` gave,
    against the model's previous watermark); older days were checked when they were written.
-   Full refreshes, first builds (no previous watermark) and `dbt test` check every row. This
+   Likewise the append-only facts in `vars.appended_row_windows` (and their staging views)
+   check only the rows loaded since the fact last took rows in. Full refreshes, first builds (no previous watermark) and `dbt test` check every row. This
    overrides dbt's get_where_subquery, which wraps the model of every generic test. #}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}
+    {%- set daily = execute and not flags.FULL_REFRESH and flags.WHICH == 'build' -%}
     {%- set window = var('rebuilt_day_windows', {}).get(relation.identifier) -%}
-    {%- if window and execute and not flags.FULL_REFRESH and flags.WHICH == 'build' -%}
+    {%- set appended = var('appended_row_windows', {}).get(relation.identifier) -%}
+    {%- set rebuilt = none -%}
+    {%- if daily and window -%}
         {%- set since = watermark(relation.identifier, previous=true) -%}
         {%- set rebuilt -%}
             {{ window.day }} >= ({{ _changed_from_query([(window.source, window.source_day)], 'marts.dim_consent', since) }})
         {%- endset -%}
+    {%- elif daily and appended -%}
+        {#- A staging view is tested before its fact takes the new rows in: the fact's latest
+            watermark. The fact itself is tested after its post-hook: its previous one.
+            A literal, so DuckDB skips the row groups of earlier batches. -#}
+        {%- set mark = watermark(appended, previous=(appended == relation.identifier)) -%}
+        {%- set since = run_query('select cast(' ~ mark ~ ' as varchar)') -%}
+        {%- set rebuilt = "loaded_at > timestamptz '" ~ since.columns[0].values()[0] ~ "'" -%}
+    {%- endif -%}
+    {%- if rebuilt -%}
         {%- set where = '(' ~ where ~ ') and ' ~ rebuilt if where else rebuilt -%}
     {%- endif -%}
     {%- if where -%}

@@ -1,7 +1,7 @@
 -- Event-grain fact. Incremental: a daily batch appends only its own rows (batches are
 -- immutable once loaded, see ingest.load_ledger), so history is never rebuilt.
 {{ config(materialized='incremental', incremental_strategy='append',
-          on_schema_change='fail') }}
+          on_schema_change='fail', post_hook="{{ record_watermark() }}") }}
 
 select
     *,

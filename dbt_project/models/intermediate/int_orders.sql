@@ -1,6 +1,6 @@
 -- Order-grain fact, incremental by landing batch like int_events.
 {{ config(materialized='incremental', incremental_strategy='append',
-          on_schema_change='fail') }}
+          on_schema_change='fail', post_hook="{{ record_watermark() }}") }}
 
 select
     *,
