@@ -62,7 +62,7 @@ select
     min(ts) as started_at,
     max(ts) as ended_at,
     count(*) as events,
-    arg_min(channel, ts) as entry_channel,
+    arg_min(channel, (ts, event_id)) as entry_channel,  -- event_id breaks ties: same answer every build
     bool_or(event_type = 'purchase') as has_purchase
 from numbered
 group by user_token, session_number

@@ -3,7 +3,7 @@
 -- after first exposure) and purchase-given-cart (carts followed by a purchase in the same
 -- session), plus relative lift vs control with a delta-method interval on the log ratio.
 with exposures as (
-    select e.experiment_id, e.user_token, arg_min(e.variant, e.ts) as variant, min(e.ts) as exposed_at
+    select e.experiment_id, e.user_token, arg_min(e.variant, (e.ts, e.event_id)) as variant, min(e.ts) as exposed_at
     from {{ ref('int_events') }} as e
     where e.event_type = 'exposure'
       and {{ consented_at('analytics', 'e.user_token', 'e.ts') }}

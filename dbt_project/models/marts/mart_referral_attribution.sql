@@ -19,7 +19,8 @@ touches as (
 ),
 
 ends as (
-    select order_id, arg_min(share_id, ts) as first_share_id, arg_max(share_id, ts) as last_share_id
+    -- share_id breaks ties between touches at the same time: the same answer every build
+    select order_id, arg_min(share_id, (ts, share_id)) as first_share_id, arg_max(share_id, (ts, share_id)) as last_share_id
     from touches
     group by order_id
 ),
