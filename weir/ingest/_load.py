@@ -75,7 +75,7 @@ def _q(name: str) -> str:
 
 
 def _check(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
-    """Create `_checked`: staged rows with treated values, reason and message."""
+    """Create the CHECKED table: staged rows with treated values, reason and message."""
     rule, codes, messages = _checks.reason_sql(contract)
     # Carry only what later steps read: position, the text of bad lines, and vault inputs.
     vaulted = [_q(c.name) for c in contract.kept if c.treatment == "vault"]
@@ -262,4 +262,7 @@ def load_batch(
     except Exception:
         con.execute("rollback")
         raise
+    finally:
+        # The checked batch (bad lines' text included) is not kept in memory past its load.
+        con.execute(f"drop table if exists {CHECKED}")
     return result
