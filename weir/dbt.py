@@ -3,6 +3,7 @@
 dbt's own state (target/, logs/, partial-parse cache) lives in the data dir, never in the repo.
 """
 
+import hashlib
 import json
 import os
 import subprocess
@@ -122,6 +123,20 @@ def parse(data_dir: DataDir) -> Path:
     return manifest_path(data_dir)
 
 
+def project_fingerprint() -> str:
+    """SHA-256 of the dbt project's code (models, macros, tests, YAML): what unit tests test."""
+    digest = hashlib.sha256()
+    for path in sorted(DBT_PROJECT.rglob("*")):
+        if path.suffix in (".sql", ".yml") and path.is_file():
+            digest.update(str(path.relative_to(DBT_PROJECT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def unit_tested_marker(data_dir: DataDir) -> Path:
+    """The project fingerprint whose unit tests last passed in a whole-project build here."""
+    return dbt_dir(data_dir) / "unit-tested-project.sha256"
+
+
 def build(
     data_dir: DataDir,
     full_refresh: bool = False,
@@ -129,9 +144,22 @@ def build(
     progress: Callable[[str], None] | None = None,
 ) -> DbtRun:
     """`dbt build` (models, snapshots, data tests and unit tests). Failures do not raise:
-    publishing decides per mart from the recorded results."""
+    publishing decides per mart from the recorded results.
+
+    Unit tests test code, not data, so a daily build skips them while the project is the one
+    whose unit tests last passed here (dbt's advice: keep them out of production runs). A full
+    refresh, a first build, or any change to a model, macro or YAML file runs them again."""
+    code = project_fingerprint()
+    marker = unit_tested_marker(data_dir)
+    skip_unit_tests = not full_refresh and marker.exists() and marker.read_text() == code
     args = ["build"] + (["--full-refresh"] if full_refresh else []) + (["--select", select] if select else [])
-    return run(data_dir, args, progress, check=False)
+    args += ["--exclude-resource-type", "unit_test"] if skip_unit_tests else []
+    done = run(data_dir, args, progress, check=False)
+    if done.ok and not select and not skip_unit_tests:
+        marker.write_text(code)
+    elif not done.ok and marker.exists():
+        marker.unlink()  # a failed build (tests or code) re-runs the unit tests next time
+    return done
 
 
 def docs(data_dir: DataDir) -> Path:

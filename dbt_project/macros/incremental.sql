@@ -99,3 +99,15 @@
     where s.user_token = n.user_token
       and s.ended_at >= n.first_new - interval '{{ var('session_gap_minutes', 30) }} minutes'
 {% endmacro %}
+
+{# An append-only fact's incremental filter: rows loaded after the latest one it holds. Ingest
+   and dbt never hold the warehouse at the same time, so every later row is one the fact has
+   not taken in. A literal, so DuckDB skips the row groups of the batches already taken. #}
+{% macro loaded_after_latest() -%}
+    {%- set latest = run_query('select cast(max(loaded_at) as varchar) from ' ~ this).columns[0].values()[0] if execute -%}
+    {%- if latest -%}
+        loaded_at > timestamptz '{{ latest }}'
+    {%- else -%}
+        loaded_at > (select coalesce(max(loaded_at), '-infinity'::timestamptz) from {{ this }})
+    {%- endif -%}
+{%- endmacro %}

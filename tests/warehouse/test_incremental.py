@@ -112,7 +112,8 @@ def test_a_daily_batch_rewrites_only_its_own_days(tmp_path: Path) -> None:
     new_day = WORLD.start + timedelta(days=WORLD.days - 1)
     daily = split_off(data_dir.landing, WORLD.batch_id, new_day, tmp_path / "held")
     ingest(data_dir)
-    assert build(data_dir).ok
+    first = build(data_dir)
+    assert first.ok and _ran_unit_tests(first)
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         before = _rows_per_day(con)
         sessions = con.execute("select count(*) from intermediate.int_sessions").fetchone()[0]
@@ -120,7 +121,8 @@ def test_a_daily_batch_rewrites_only_its_own_days(tmp_path: Path) -> None:
         shutil.move(folder, data_dir.landing / folder.parent.name / daily)
     ingest(data_dir)
 
-    assert build(data_dir).ok
+    daily_build = build(data_dir)
+    assert daily_build.ok and not _ran_unit_tests(daily_build), "same code: its unit tests already passed"
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         after = _rows_per_day(con)
         for table, days in before.items():
@@ -129,11 +131,17 @@ def test_a_daily_batch_rewrites_only_its_own_days(tmp_path: Path) -> None:
         assert con.execute("select count(*) from intermediate.int_sessions").fetchone()[0] > sessions
         incremental = {t: _snapshot(con, t) for t in COMPARED + _marts(con)}
     _daily_builds_test_only_rebuilt_days(data_dir, WORLD.start)
+    dbt.unit_tested_marker(data_dir).write_text("the fingerprint of older code")
+    assert _ran_unit_tests(dbt.build(data_dir, select="int_sessions")), "changed code runs its unit tests"
 
     assert build(data_dir, full_refresh=True).ok
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         for table, rows in incremental.items():
             assert _same(_snapshot(con, table), rows), table
+
+
+def _ran_unit_tests(run: dbt.DbtRun) -> bool:
+    return any(r.unique_id.startswith("unit_test.") for r in run.results)
 
 
 def _daily_builds_test_only_rebuilt_days(data_dir: DataDir, old_day: date) -> None:

@@ -8,5 +8,5 @@ select
     cast(timezone('UTC', ts) as date) as event_date
 from {{ ref('stg_events') }}
 {% if is_incremental() %}
-where batch_id not in (select distinct batch_id from {{ this }})
+where {{ loaded_after_latest() }}
 {% endif %}

@@ -8,5 +8,5 @@ select
     case when status = 'paid' then amount_cents else 0 end as gmv_cents
 from {{ ref('stg_orders') }}
 {% if is_incremental() %}
-where batch_id not in (select distinct batch_id from {{ this }})
+where {{ loaded_after_latest() }}
 {% endif %}
