@@ -58,7 +58,7 @@ def dbt_parse(data_dir: DataDirOption = None) -> None:
     from weir import dbt
 
     try:
-        path = dbt.parse(_data_dir(data_dir))
+        path = dbt.parse(_data_dir(data_dir), force=True)
     except WeirError as err:
         raise _fail(err) from err
     console.print(f"dbt manifest: {path}")

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 from weir.config import DataDir
@@ -117,19 +118,37 @@ def _explain(done: DbtRun) -> str:
     return "\n".join(lines)
 
 
-def parse(data_dir: DataDir) -> Path:
-    """Write target/manifest.json (Cosmos renders the Airflow task group from it)."""
-    run(data_dir, ["parse", "--quiet"])
-    return manifest_path(data_dir)
+# What the manifest and the unit tests depend on (not target/, logs/ or .user.yml).
+PROJECT_CODE = ("dbt_project.yml", "profiles.yml", "models", "macros", "tests", "snapshots", "seeds")
 
 
 def project_fingerprint() -> str:
-    """SHA-256 of the dbt project's code (models, macros, tests, YAML): what unit tests test."""
-    digest = hashlib.sha256()
-    for path in sorted(DBT_PROJECT.rglob("*")):
-        if path.suffix in (".sql", ".yml") and path.is_file():
+    """SHA-256 of the dbt project's code and dbt's version: what the manifest is parsed from and
+    what unit tests test."""
+    digest = hashlib.sha256(f"dbt-core {version('dbt-core')}, dbt-duckdb {version('dbt-duckdb')}".encode())
+    for top in PROJECT_CODE:
+        paths = [DBT_PROJECT / top] if (DBT_PROJECT / top).is_file() else sorted((DBT_PROJECT / top).rglob("*"))
+        for path in filter(Path.is_file, paths):
             digest.update(str(path.relative_to(DBT_PROJECT)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+def parse(data_dir: DataDir, force: bool = False) -> Path:
+    """Write target/manifest.json (the policy check reads it; Cosmos renders the Airflow task
+    group from it). A daily run skips the parse, a whole dbt process, while the manifest there
+    comes from the same project code; `force` parses anyway."""
+    marker = parsed_marker(data_dir)
+    code = project_fingerprint()
+    if not force and manifest_path(data_dir).exists() and marker.exists() and marker.read_text() == code:
+        return manifest_path(data_dir)
+    run(data_dir, ["parse", "--quiet"])
+    marker.write_text(code)
+    return manifest_path(data_dir)
+
+
+def parsed_marker(data_dir: DataDir) -> Path:
+    """The project fingerprint the manifest in target/ was last parsed from."""
+    return dbt_dir(data_dir) / "parsed-project.sha256"
 
 
 def unit_tested_marker(data_dir: DataDir) -> Path:

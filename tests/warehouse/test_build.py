@@ -4,6 +4,7 @@ import json
 
 import duckdb
 
+from weir import dbt
 from weir.dbt import manifest_path
 from weir.manifest import marts
 
@@ -56,3 +57,11 @@ def test_results_are_recorded_for_publishing(built) -> None:
     with duckdb.connect(str(built.data_dir.warehouse), read_only=True) as con:
         statuses = dict(con.execute("select resource_type, count(*) from ops.dbt_results group by all").fetchall())
     assert statuses["model"] >= 30 and statuses["test"] >= 100 and statuses["unit_test"] >= 4
+
+
+def test_parse_is_skipped_while_the_project_code_is_unchanged(warehouse_copy) -> None:
+    parsed = dbt.parse(warehouse_copy).stat().st_mtime_ns  # the build's policy check parsed this code
+    assert dbt.parse(warehouse_copy).stat().st_mtime_ns == parsed, "same code: no new dbt process"
+    dbt.parsed_marker(warehouse_copy).write_text("the fingerprint of older code")
+    assert dbt.parse(warehouse_copy).stat().st_mtime_ns > parsed, "changed code is parsed again"
+    assert dbt.parsed_marker(warehouse_copy).read_text() == dbt.project_fingerprint()
