@@ -23,7 +23,8 @@ def dbt_build(
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="Do not stream dbt's progress lines.")] = False,
 ) -> None:
-    """Check the policy, then `dbt build` the warehouse (models, data tests, unit tests).
+    """Check the policy, then `dbt build` the warehouse (models, data tests, and unit tests
+    when the project's code changed since they last passed, or with --full-refresh).
 
     dbt's target/ and logs/ go to <data dir>/dbt/. Exits 1 when a model or test fails;
     `weir publish` then holds back the affected marts.
