@@ -23,12 +23,12 @@
 {%- endmacro %}
 
 {# The earliest day that new rows can change: the days of new rows in `inputs` (pairs of a
-   relation and its day expression), and every day from a new consent event's time on, since
-   it moves a consent interval's end (late and back-dated events included). Callers are
-   consent-gated, so they already depend on `dim_consent`. A date far in the
+   relation and its day expression), and for consent-gated callers (`consent`, which already
+   depend on `dim_consent`) every day from a new consent event's time on, since it moves a
+   consent interval's end (late and back-dated events included). A date far in the
    future when nothing is new, so the model selects no rows and delete+insert keeps them all. #}
-{% macro changed_from(inputs) -%}
-    {%- set query = _changed_from_query(inputs, ref('dim_consent'), watermark()) -%}
+{% macro changed_from(inputs, consent=true) -%}
+    {%- set query = _changed_from_query(inputs, ref('dim_consent') if consent else none, watermark()) -%}
     {#- A literal, not a subquery, so DuckDB skips the row groups of older days. -#}
     {%- if execute -%}
         date '{{ run_query(query).columns[0].values()[0] }}'
@@ -41,10 +41,12 @@
     select coalesce(min(day), '9999-12-31'::date) from (
         {%- for relation, day in inputs %}
         select min({{ day }}) as day from {{ relation }} where loaded_at > {{ since }}
-        union all
+        {%- if not loop.last or consent %} union all{% endif %}
         {%- endfor %}
+        {%- if consent %}
         select min(cast(timezone('UTC', valid_from) as date)) from {{ consent }}
         where loaded_at > {{ since }}
+        {%- endif %}
     )
 {%- endmacro %}
 
@@ -63,7 +65,7 @@
     {%- if daily and window -%}
         {%- set since = watermark(relation.identifier, previous=true) -%}
         {%- set rebuilt -%}
-            {{ window.day }} >= ({{ _changed_from_query([(window.source, window.source_day)], 'marts.dim_consent', since) }})
+            {{ window.day }} >= ({{ _changed_from_query([(window.source, window.source_day)], 'marts.dim_consent' if window.get('consent', true) else none, since) }})
         {%- endset -%}
     {%- elif daily and appended -%}
         {#- A staging view is tested before its fact takes the new rows in: the fact's latest

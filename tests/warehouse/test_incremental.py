@@ -23,12 +23,14 @@ COMPARED = [
     "intermediate.int_orders",
     "intermediate.int_sessions",
     "intermediate.int_user_weeks",
+    "intermediate.int_user_days",
     "marts.dim_consent",
 ]
 DAY_GRAIN = {
     "marts.dp_events": "event_date",
     "marts.dp_orders": "order_date",
     "marts.mart_funnel_by_channel": "event_date",
+    "intermediate.int_user_days": "event_date",
 }
 
 

@@ -3,18 +3,23 @@
 with behaviour as (
     select
         user_token,
-        count(case when event_type = 'view' then 1 end) as views,
-        count(case when event_type = 'add_to_cart' then 1 end) as carts,
-        count(case when event_type = 'purchase' then 1 end) as purchases,
-        count(case when event_type = 'share' then 1 end) as shares,
-        count(case when event_type = 'like' then 1 end) as likes,
-        count(case when event_type = 'live_watch' then 1 end) as live_watches,
-        count(case when event_type = 'group_buy_join' then 1 end) as group_buy_joins,
-        count(case when event_type = 'bargain_help' then 1 end) as bargain_helps,
-        count(distinct category) as distinct_categories,
-        count(distinct event_date) as active_days,
-        max(ts) as last_active_at
-    from {{ ref('int_events') }}
+        cast(sum(views) as bigint) as views,
+        cast(sum(carts) as bigint) as carts,
+        cast(sum(purchases) as bigint) as purchases,
+        cast(sum(shares) as bigint) as shares,
+        cast(sum(likes) as bigint) as likes,
+        cast(sum(live_watches) as bigint) as live_watches,
+        cast(sum(group_buy_joins) as bigint) as group_buy_joins,
+        cast(sum(bargain_helps) as bigint) as bargain_helps,
+        count(*) as active_days,
+        max(last_event_at) as last_active_at
+    from {{ ref('int_user_days') }}
+    group by user_token
+),
+
+category_counts as (
+    select user_token, count(distinct category) as distinct_categories
+    from (select user_token, unnest(categories) as category from {{ ref('int_user_days') }})
     group by user_token
 ),
 
@@ -48,7 +53,7 @@ select
     coalesce(b.live_watches, 0) as live_watches,
     coalesce(b.group_buy_joins, 0) as group_buy_joins,
     coalesce(b.bargain_helps, 0) as bargain_helps,
-    coalesce(b.distinct_categories, 0) as distinct_categories,
+    coalesce(c.distinct_categories, 0) as distinct_categories,
     coalesce(b.active_days, 0) as active_days,
     coalesce(s.sessions, 0) as sessions,
     coalesce(s.events_per_session, 0) as events_per_session,
@@ -58,6 +63,7 @@ select
     b.last_active_at
 from {{ ref('stg_users') }} as u
 left join behaviour as b on u.user_token = b.user_token
+left join category_counts as c on u.user_token = c.user_token
 left join spend as p on u.user_token = p.user_token
 left join sessions as s on u.user_token = s.user_token
 left join social as f on u.user_token = f.user_token
