@@ -139,11 +139,15 @@ def parse(data_dir: DataDir, force: bool = False) -> Path:
     comes from the same project code; `force` parses anyway."""
     marker = parsed_marker(data_dir)
     code = project_fingerprint()
-    if not force and manifest_path(data_dir).exists() and marker.exists() and marker.read_text() == code:
+    if not force and manifest_path(data_dir).exists() and _holds(marker, code):
         return manifest_path(data_dir)
     run(data_dir, ["parse", "--quiet"])
     marker.write_text(code)
     return manifest_path(data_dir)
+
+
+def _holds(marker: Path, fingerprint: str) -> bool:
+    return marker.exists() and marker.read_text() == fingerprint
 
 
 def parsed_marker(data_dir: DataDir) -> Path:
@@ -170,7 +174,7 @@ def build(
     refresh, a first build, or any change to a model, macro or YAML file runs them again."""
     code = project_fingerprint()
     marker = unit_tested_marker(data_dir)
-    skip_unit_tests = not full_refresh and marker.exists() and marker.read_text() == code
+    skip_unit_tests = not full_refresh and _holds(marker, code)
     args = ["build"] + (["--full-refresh"] if full_refresh else []) + (["--select", select] if select else [])
     args += ["--exclude-resource-type", "unit_test"] if skip_unit_tests else []
     done = run(data_dir, args, progress, check=False)
