@@ -51,3 +51,7 @@ class BudgetExceeded(WeirError):
 
 class QualityGateBlocked(WeirError):
     """A batch failed an error-level quality check and was kept out of the warehouse."""
+
+
+class UnsafeSqlInput(WeirError):
+    """A name or option from outside (mapping, header, parameter) cannot be used in SQL safely."""

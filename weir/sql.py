@@ -1,0 +1,42 @@
+"""The one way outside strings reach SQL text: identifiers quoted here, everything else bound.
+
+Column names come from mappings, CSV headers and Parquet schemas, all of them hostile. DuckDB
+quotes an identifier by doubling `"`; that is complete for printable text, so the helper only
+has to refuse what quoting cannot make harmless or readable: empty names, control characters
+(NUL ends a C string inside DuckDB), and names too long to be a column.
+
+>>> ident('user_id')
+'"user_id"'
+>>> ident('a"b')
+'"a""b"'
+>>> qualified('raw', 'events')
+'"raw"."events"'
+"""
+
+import unicodedata
+
+from weir.errors import UnsafeSqlInput
+
+MAX_IDENTIFIER = 255  # longer than any real export column; bounds what a header can inject
+
+
+def ident(name: str) -> str:
+    """Quote one identifier for SQL text, or raise UnsafeSqlInput."""
+    if not isinstance(name, str) or not name:
+        raise UnsafeSqlInput(f"Empty or non-text SQL identifier {name!r}; name the column.")
+    if len(name) > MAX_IDENTIFIER:
+        raise UnsafeSqlInput(
+            f"SQL identifier of {len(name)} characters (starts {name[:20]!r}) is longer than {MAX_IDENTIFIER}; "
+            "rename the column."
+        )
+    bad = [c for c in name if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn")]
+    if bad:
+        raise UnsafeSqlInput(
+            f"SQL identifier {name!r} holds control or unassigned character(s) {bad!r}; rename the column."
+        )
+    return '"' + name.replace('"', '""') + '"'
+
+
+def qualified(*parts: str) -> str:
+    """Quote a dotted name (schema.table, table.column) part by part."""
+    return ".".join(ident(p) for p in parts)
