@@ -1,13 +1,30 @@
-"""Scrub personal data out of free text (reviews, comments), vectorised with Polars.
+"""Find and scrub personal data in free text (reviews, comments), vectorised with Polars.
 
-Each kind is replaced by a typed placeholder. Digit runs that could be an ID number or a
-bank card are only replaced when their checksum holds (GB 11643 for resident IDs, Luhn for
-cards), so order numbers and tracking codes survive.
+One detector serves two callers: `scrub` replaces each kind with a typed placeholder before a
+batch lands in `raw`, and the raw and publish gates ask the same detector (`detect`, exposed to
+DuckDB as `weir_pii_kinds`) whether anything is left. A gate with a looser detector of its own
+once rejected a whole reviews batch for one 18-digit tracking number, while a stricter scrubber
+let `tel13912345678` through; with one detector the two cannot disagree.
+
+Text is NFKC-normalised first, so full-width and other compatibility forms (`１３８…`, `＠`,
+`＋８６`) are matched as the ASCII they stand for; the scrubbed text is stored normalised.
+Digit runs that could be an ID number or a bank card are only replaced when their checksum
+holds (GB 11643 for resident IDs, Luhn for cards), and a phone is a whole digit run: a
+mobile number inside a longer run (tracking, order numbers, millisecond timestamps) is not
+a phone. The patterns use ASCII classes only (no `\\d`, `\\b`, no look-around), so they mean
+the same in Polars (Rust `regex`) and DuckDB (RE2).
 """
 
+import functools
+import unicodedata
+from collections.abc import Iterator
+
+import duckdb
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
+KINDS = ("email", "id_number", "bank_card", "phone", "mention")  # the order they are scrubbed in
 PLACEHOLDERS = {
     "email": "<EMAIL>",
     "id_number": "<ID_NUMBER>",
@@ -16,18 +33,35 @@ PLACEHOLDERS = {
     "mention": "@<MENTION>",
 }
 EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
-DIGIT_RUN = r"\d{15,19}[Xx]?"  # candidates for ID numbers (18) and cards (15-19)
-SPACED_CARD = r"\d{4}(?:[ -]\d{4}){3,4}"
-PHONE_CN = r"(?:\+?86[ -]?)?(?-u:\b)1[3-9]\d(?:[ -]?\d{4}){2}(?-u:\b)"
-PHONE_INTL = r"\+\d{1,3}[ -]?(?:\(\d{1,4}\)[ -]?)?\d{2,6}(?:[ -]\d{2,6}){1,3}(?-u:\b)"
+# Whole digit runs long enough for an ID number (18) or a card (15-19): longer runs (ids of
+# 20+ digits) are not checked, so no 19-digit slice of one can pass as a card.
+DIGIT_RUN = r"[0-9]{15,}[Xx]?"
+SPACED_CARD = r"[0-9]{4}(?:[ -][0-9]{4}){3,4}"
+# How people separate the groups of a phone number: a space, dot or dash, spaces around it.
+_SEP = r" ?[.-]? ?"
+# China's country code as typed: +86, 0086, 86, (+86), (86).
+_CC = r"(?:(?:\+|00)?86|\(\+?86\))"
+# Mobile numbers (1[3-9]x, 11 digits) grouped 3-4-4 (optionally "(138)") or 4-3-4.
+_MOBILE = (
+    rf"\(?1[3-9][0-9]\)?{_SEP}[0-9]{{4}}{_SEP}[0-9]{{4}}"  # 138 1234 5678, (138)1234-5678
+    rf"|1[3-9][0-9]{{2}}{_SEP}[0-9]{{3}}{_SEP}[0-9]{{4}}"  # 1381 234 5678
+)
+# A phone is a whole digit run: the characters either side are not digits (group 1 and 3, put
+# back on replacement). Letters may touch it: "tel13912345678", "wx13812345678".
+PHONE_CN = rf"(^|[^0-9])((?:{_CC}{_SEP})?(?:{_MOBILE}))([^0-9]|$)"
+PHONE_INTL = r"(^|[^0-9])(\+[0-9]{1,3}[ -]?(?:\([0-9]{1,4}\)[ -]?)?[0-9]{2,6}(?:[ -][0-9]{2,6}){1,3})([^0-9]|$)"
 # Issuer prefixes (first digit) of card schemes seen in Chinese and global commerce:
 # 3 Amex/JCB, 4 Visa, 5 Mastercard, 6 UnionPay/Discover. Order numbers start elsewhere.
 CARD_FIRST_DIGITS = set("3456")
 # A mention runs to the next space or punctuation; a following capitalised word is taken as
-# the surname of a Latin-script display name ("@Emma Nguyen").
-MENTION = r"@[^\s@,，。.!！?？:：]+(?: [A-Z][A-Za-z'-]+)?"
+# the surname of a Latin-script display name ("@Emma Nguyen"). "@<" is a scrubbed mention.
+MENTION = r"@[^\s@,，。.!！?？:：<][^\s@,，。.!！?？:：]*(?: [A-Z][A-Za-z'-]+)?"
 ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
 ID_CHECK = np.array(list("10X98765432"))
+SQL_FUNCTION = "weir_pii_kinds"  # detect() as a DuckDB function: text -> list of kinds found
+# Characters every match contains one of, once normalised: digits for the numbers, "@" for
+# e-mails and mentions; the separators and "+" too, as their full-width forms hide a phone.
+_MATCH_ALPHABET = frozenset("0123456789@+-.() ")
 
 
 def _digit_matrix(values: np.ndarray, width: int) -> np.ndarray:
@@ -73,15 +107,98 @@ def _replace_values(texts: pl.Series, values: list[str], placeholder: str) -> pl
     return texts.str.replace_many(values, [placeholder] * len(values))
 
 
-def scrub(texts: pl.Series) -> pl.Series:
-    """Replace e-mails, ID numbers, bank cards, phones and @-mentions with placeholders."""
-    out = texts.str.replace_all(EMAIL, PLACEHOLDERS["email"])
-    runs = out.str.extract_all(DIGIT_RUN).explode().drop_nulls().unique().to_numpy().astype(str)
+def _matches(texts: pl.Series, pattern: str) -> np.ndarray:
+    return texts.str.extract_all(pattern).explode().drop_nulls().unique().to_numpy().astype(str)
+
+
+def _replace_phones(texts: pl.Series, pattern: str) -> pl.Series:
+    # Each match takes the non-digit after it, so a phone right behind another one (one
+    # separator between them) is only found by a second pass.
+    keep = r"${1}" + PLACEHOLDERS["phone"] + r"${3}"
+    return texts.str.replace_all(pattern, keep).str.replace_all(pattern, keep)
+
+
+def _steps(texts: pl.Series) -> Iterator[tuple[str, pl.Series]]:
+    """The text after each kind is replaced, in the order of KINDS."""
+    out = texts.str.normalize("NFKC")
+    out = out.str.replace_all(EMAIL, PLACEHOLDERS["email"])
+    yield "email", out
+    runs = _matches(out, DIGIT_RUN)
+    runs = runs[np.char.str_len(runs) <= 19] if len(runs) else runs
     is_id = valid_id_numbers(runs)
-    is_card = ~is_id & valid_luhn(runs)
     out = _replace_values(out, runs[is_id].tolist(), PLACEHOLDERS["id_number"])
-    spaced = out.str.extract_all(SPACED_CARD).explode().drop_nulls().unique().to_numpy().astype(str)
+    yield "id_number", out
+    is_card = ~is_id & valid_luhn(runs)
+    spaced = _matches(out, SPACED_CARD)
     spaced_ok = valid_luhn(np.array([s.replace(" ", "").replace("-", "") for s in spaced], dtype=str))
     out = _replace_values(out, runs[is_card].tolist() + spaced[spaced_ok].tolist(), PLACEHOLDERS["bank_card"])
-    out = out.str.replace_all(PHONE_CN, PLACEHOLDERS["phone"]).str.replace_all(PHONE_INTL, PLACEHOLDERS["phone"])
-    return out.str.replace_all(MENTION, PLACEHOLDERS["mention"], literal=False)
+    yield "bank_card", out
+    out = _replace_phones(_replace_phones(out, PHONE_CN), PHONE_INTL)
+    yield "phone", out
+    yield "mention", out.str.replace_all(MENTION, PLACEHOLDERS["mention"])
+
+
+def scrub(texts: pl.Series) -> pl.Series:
+    """Replace e-mails, ID numbers, bank cards, phones and @-mentions with placeholders."""
+    *_, (_, out) = _steps(texts)
+    return out
+
+
+def detect(texts: pl.Series) -> pl.DataFrame:
+    """One boolean column per kind: does the text hold a value of that kind (what scrub replaces)?"""
+    found = {}
+    before = texts.str.normalize("NFKC")
+    for kind, after in _steps(texts):
+        found[kind] = (before != after).fill_null(False)
+        before = after
+    return pl.DataFrame(found)
+
+
+def kinds_found(texts: pl.Series) -> pl.Series:
+    """Per text, the kinds `detect` finds in it (empty list when none)."""
+    found = detect(texts)
+    return found.select(
+        pl.concat_list(pl.when(pl.col(k)).then(pl.lit(k)) for k in KINDS).list.drop_nulls().alias("kinds")
+    ).to_series()
+
+
+def _kinds_udf(values: pa.Array) -> pa.Array:
+    return kinds_found(pl.Series(values, dtype=pl.Utf8)).to_arrow()
+
+
+def register_sql(con: duckdb.DuckDBPyConnection) -> None:
+    """Make `weir_pii_kinds(text)` (the detector, as a list of kinds) callable on `con` and its cursors."""
+    try:
+        con.remove_function(SQL_FUNCTION)
+    except duckdb.InvalidInputException:
+        pass  # not registered on this connection yet
+    con.create_function(SQL_FUNCTION, _kinds_udf, ["VARCHAR"], "VARCHAR[]", type="arrow", side_effects=False)
+
+
+@functools.cache
+def sql_guard() -> str:
+    """An RE2 pattern every text the detector finds something in matches (a cheap prefilter).
+
+    It matches any "@", any phone or card shape in ASCII, any digit run long enough for an ID
+    or a card, and any character that NFKC turns into a digit, "@", "+" or a separator, so
+    text that only normalisation turns into personal data is still handed to the detector.
+    """
+    compat = [
+        c
+        for c in map(chr, range(0x80, 0x110000))
+        if not 0xD800 <= ord(c) < 0xE000
+        and (n := unicodedata.normalize("NFKC", c)) != c
+        and _MATCH_ALPHABET.intersection(n)
+    ]
+    return "|".join(["@", PHONE_CN, PHONE_INTL, DIGIT_RUN, SPACED_CARD, "[" + _char_ranges(compat) + "]"])
+
+
+def _char_ranges(chars: list[str]) -> str:
+    """A character class body for `chars` (sorted, consecutive code points as ranges)."""
+    points = sorted(ord(c) for c in chars)
+    parts, start = [], points[0]
+    for prev, point in zip(points, [*points[1:], None], strict=True):
+        if point != prev + 1:
+            parts.append(f"\\x{{{start:X}}}" + (f"-\\x{{{prev:X}}}" if prev != start else ""))
+            start = point
+    return "".join(parts)

@@ -1,10 +1,11 @@
 """Scrubber: each PII kind replaced by its placeholder; look-alikes survive."""
 
+import duckdb
 import numpy as np
 import polars as pl
 import pytest
 
-from privacy._scrub import scrub, valid_id_numbers, valid_luhn
+from privacy._scrub import detect, kinds_found, register_sql, scrub, sql_guard, valid_id_numbers, valid_luhn
 from weir.scrub_eval import KINDS, evaluate, labelled_set
 
 
@@ -30,6 +31,99 @@ from weir.scrub_eval import KINDS, evaluate, labelled_set
 )
 def test_scrub_examples(text: str, expected: str) -> None:
     assert scrub(pl.Series([text])).to_list() == [expected]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [  # the forms that passed the scrubber and the raw gate (issue 15)
+        ("+8613812345678", "<PHONE>"),
+        ("tel13912345678", "tel<PHONE>"),
+        ("138.1234.5678", "<PHONE>"),
+        ("１３８１２３４５６７８", "<PHONE>"),
+        ("wx13812345678", "wx<PHONE>"),
+        ("vx:13812345678 加我", "vx:<PHONE> 加我"),
+        ("phone:138-1234-5678", "phone:<PHONE>"),
+        ("0086 138 1234 5678", "<PHONE>"),
+        ("0086-138-1234-5678", "<PHONE>"),
+        ("86 13812345678", "<PHONE>"),
+        ("(+86) 138 1234 5678", "<PHONE>"),
+        ("(86)138-1234-5678", "<PHONE>"),
+        ("(138) 1234-5678", "<PHONE>"),
+        ("1381 234 5678", "<PHONE>"),
+        ("＋８６ １３８ １２３４ ５６７８", "<PHONE>"),
+        ("１３８－１２３４－５６７８", "<PHONE>"),
+        ("电话13812345678，13912345678,13712345678", "电话<PHONE>,<PHONE>,<PHONE>"),
+        ("邮箱 wang＠qq．com", "邮箱 <EMAIL>"),
+        ("身份证 １１０１０５１９４９１２３１００２Ｘ", "身份证 <ID_NUMBER>"),
+    ],
+)
+def test_adversarial_forms_are_scrubbed(text: str, expected: str) -> None:
+    assert scrub(pl.Series([text])).to_list() == [expected]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [  # look-alikes: a mobile-shaped run inside a longer digit run is not a phone
+        "快递单号 138123456789012345",
+        "快递单号 861381234567812345",
+        "订单 20261381234567801",
+        "ts 1790012345678",
+        "uid 1234567890123456789012",
+        "4111111111111111111111 (22 digits, its first 16 pass Luhn)",
+        "at 2026-10-01 13:45:12, ¥1388.00, batch 138.12, 1234.5",
+        "1381234567 (ten digits)",
+    ],
+)
+def test_look_alikes_survive(text: str) -> None:
+    assert scrub(pl.Series([text])).to_list() == [text]
+    assert kinds_found(pl.Series([text])).to_list() == [[]]
+
+
+def test_scrubbed_text_is_nfkc_normalised() -> None:
+    assert scrub(pl.Series(["ｏｋ！（好）"])).to_list() == ["ok!(好)"]
+
+
+def test_detect_names_each_kind_once_in_scrub_order() -> None:
+    texts = pl.Series(["a li.wei@qq.com b", "tel13912345678 @王芳", "card 6236462073334323", "none 12", None])
+
+    found = detect(texts)
+
+    assert found.columns == ["email", "id_number", "bank_card", "phone", "mention"]
+    assert kinds_found(texts).to_list() == [["email"], ["phone", "mention"], ["bank_card"], [], []]
+
+
+def test_nothing_is_found_in_scrubbed_text() -> None:
+    labelled = labelled_set(3_000, seed=5)
+
+    scrubbed = scrub(labelled["text"])
+
+    assert scrub(scrubbed).to_list() == scrubbed.to_list()
+    assert detect(scrubbed).select(pl.any_horizontal(pl.all()).sum()).item() == 0
+
+
+def test_the_sql_guard_matches_every_text_the_detector_finds_something_in() -> None:
+    labelled = labelled_set(3_000, seed=6)
+    texts = pl.concat([labelled["text"], pl.Series(["１", "wx１３８", "138－1234－5678", "a＠b"])])
+    found = detect(texts).select(pl.any_horizontal(pl.all())).to_series()
+    con = duckdb.connect()
+    con.register("t", pl.DataFrame({"text": texts, "found": found}).to_arrow())
+
+    missed = con.execute("select count(*) from t where found and not regexp_matches(text, ?)", [sql_guard()]).fetchone()
+
+    assert found.sum() > 2_000
+    assert missed == (0,)
+
+
+def test_the_detector_as_a_duckdb_function_on_a_connection_and_its_cursors() -> None:
+    con = duckdb.connect()
+    register_sql(con)
+    register_sql(con)  # registering again replaces it
+
+    rows = con.cursor().execute(
+        "select weir_pii_kinds(t) from (values ('tel13912345678'), ('tracking 861381234567812345'), (null)) v(t)"
+    )
+
+    assert rows.fetchall() == [(["phone"],), ([],), (None,)]
 
 
 def test_nulls_stay_null() -> None:
