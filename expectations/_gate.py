@@ -19,6 +19,7 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from expectations import _duckdb
 from expectations._suites import Suite
+from privacy import _scrub
 
 _FILE_CONTEXTS: dict = {}  # GX project folder -> its loaded context
 DOCS_RUNS = 300  # the most recent validation runs shown in Data Docs (all stay in the store)
@@ -63,14 +64,28 @@ def validate(
     """Validate `batch_query` against `suite`: SQL over a DuckDB file (opened read-only), or with
     `warehouse=None` over cursors of an open `connection` (they see what it committed, in its
     database and the databases attached to it, but not its temp tables). With `docs`, the run
-    is kept in the GX project there, for Data Docs."""
+    is kept in the GX project there, for Data Docs.
+
+    Either way GX's queries run on cursors of a connection Weir holds, so the PII checks can
+    call the scrubber's detector (`weir_pii_kinds`, registered on it)."""
     _duckdb.install()
+    own = duckdb.connect(str(warehouse), read_only=True) if warehouse else None  # a gate only reads
+    connection = own or connection
+    if connection is None:
+        raise TypeError("validate() needs a warehouse file or an open connection")
+    _scrub.register_sql(connection)
+    try:
+        return _validate(suite, batch_query, docs, connection, on_file=own is not None)
+    finally:
+        if own is not None:
+            own.close()
+
+
+def _validate(
+    suite: Suite, batch_query: str, docs: Path | None, connection: duckdb.DuckDBPyConnection, on_file: bool
+) -> GateResult:
     with _project(docs) as context:
-        source = context.data_sources.add_or_update_sql(
-            name=suite.name,
-            connection_string=f"duckdb:///{warehouse}" if warehouse else "duckdb:///:memory:",
-            kwargs={"connect_args": {"read_only": True}} if warehouse else {},  # a gate only reads
-        )
+        source = context.data_sources.add_or_update_sql(name=suite.name, connection_string="duckdb:///:memory:")
         if suite.name in source.get_asset_names():
             source.delete_asset(suite.name)  # the batch query changes from run to run
         batch = source.add_query_asset(name=suite.name, query=batch_query).add_batch_definition_whole_table("batch")
@@ -82,11 +97,10 @@ def validate(
             gx.ValidationDefinition(name=suite.name, data=batch, suite=registered)
         )
         try:
-            if connection is not None:
-                _duckdb.use_connection(source.get_execution_engine(), connection)
+            _duckdb.use_connection(source.get_execution_engine(), connection)
             outcome = definition.run(result_format="COMPLETE")  # COMPLETE: the failing check rows
         finally:
-            _release(source, on_file=warehouse is not None)
+            _release(source, on_file=on_file)
     findings = [f for r in outcome.results if not r.success for f in _findings(suite.name, r)]
     return GateResult(suite.name, suite.size, findings)
 

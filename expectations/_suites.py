@@ -2,8 +2,9 @@
 
 The contract already rejects malformed rows at ingest (types, required, allowed values,
 ranges go to quarantine); the raw gate checks the *batch* as a whole and the privacy
-promises: tokens look like tokens, no column holds a raw e-mail, phone or ID number, no
-timestamp lies in the future, and the batch is not empty.
+promises: tokens look like tokens, no text column holds anything the scrubber's detector
+finds (e-mail, ID number, bank card, phone, @-mention: `privacy._scrub`, the same code that
+scrubbed the batch), no timestamp lies in the future, and the batch is not empty.
 
 Row checks are SQL pushed down to DuckDB. They are compiled into one custom GX expectation
 (`ExpectNoFailingChecks`) per severity whose query scans the batch once and returns one row
@@ -18,15 +19,9 @@ from typing import ClassVar
 
 import great_expectations.expectations as gxe
 
+from privacy import _scrub
 from weir.contract import Contract
 
-# DuckDB (RE2) patterns for raw personal data that must never reach the warehouse.
-RAW_PII = {
-    "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
-    "cn_phone": r"(^|[^0-9A-Za-z_])1[3-9][0-9]([ -]?[0-9]{4}){2}([^0-9A-Za-z_]|$)",
-    "cn_id_number": r"(^|[^0-9A-Za-z_])[0-9]{17}[0-9Xx]([^0-9A-Za-z_]|$)",
-}
-ANY_PII = "|".join(RAW_PII.values())  # one pass of the regex engine finds any of them
 TOKEN = r"tk[0-9]+_[0-9a-f]{32}"
 FUTURE_SLACK = "interval 1 hour"  # clocks of app servers drift a little
 VOLUME_BAND = (0.2, 5.0)  # rows per day of event time, against the previous batch of the source
@@ -158,7 +153,7 @@ def raw_suite(contract: Contract, baseline: Baseline | None = None) -> Suite:
     suite.expectations.append(gxe.ExpectTableRowCountToBeBetween(min_value=1, meta={"severity": "error"}))
     for column in contract.kept:
         name = column.out_name
-        if column.treatment == "token":
+        if column.treatment in ("token", "vault"):  # a vault column holds the token of its entry
             where = f"{name} is not null and not regexp_full_match({name}, '{TOKEN}')"
             suite.checks.append(Check(f"{name} holds pseudonymous tokens only", where, name))
         elif column.type == "varchar" and not column.allowed:  # a value set leaves no room for PII
@@ -177,11 +172,21 @@ def event_time_column(contract: Contract) -> str | None:
 
 
 def pii_checks(column: str) -> list[Check]:
-    """No raw e-mail, phone or ID number in a text column (one combined pattern guards all three)."""
-    guard = f"regexp_matches({column}, '{ANY_PII}')"
+    """Nothing the scrubber's detector finds is left in a text column, one check per kind.
+
+    The detector runs as the DuckDB function `weir_pii_kinds` (registered by the gate) on the
+    few rows its RE2 prefilter `sql_guard()` flags, so a tracking number that is no ID number
+    for the scrubber is none for the gate either.
+    """
+    guard = f"regexp_matches({column}, '{_scrub.sql_guard()}')"
     return [
-        Check(f"no raw {kind} in {column}", f"regexp_matches({column}, '{p}')", column, guard=guard)
-        for kind, p in RAW_PII.items()
+        Check(
+            f"no raw {kind} in {column}",
+            f"list_contains({_scrub.SQL_FUNCTION}({column}), '{kind}')",
+            column,
+            guard=guard,
+        )
+        for kind in _scrub.KINDS
     ]
 
 

@@ -10,9 +10,9 @@ Text is NFKC-normalised first, so full-width and other compatibility forms (`１
 `＋８６`) are matched as the ASCII they stand for; the scrubbed text is stored normalised.
 Digit runs that could be an ID number or a bank card are only replaced when their checksum
 holds (GB 11643 for resident IDs, Luhn for cards), and a phone is a whole digit run: a
-mobile number inside a longer run (tracking, order numbers, millisecond timestamps) is not
-a phone. The patterns use ASCII classes only (no `\\d`, `\\b`, no look-around), so they mean
-the same in Polars (Rust `regex`) and DuckDB (RE2).
+mobile number inside a longer run (tracking, order numbers, millisecond timestamps) or in a
+hex string (tokens, UUIDs) is not a phone. The patterns use ASCII classes only (no `\\d`,
+`\\b`, no look-around), so they mean the same in Polars (Rust `regex`) and DuckDB (RE2).
 """
 
 import functools
@@ -46,9 +46,12 @@ _MOBILE = (
     rf"\(?1[3-9][0-9]\)?{_SEP}[0-9]{{4}}{_SEP}[0-9]{{4}}"  # 138 1234 5678, (138)1234-5678
     rf"|1[3-9][0-9]{{2}}{_SEP}[0-9]{{3}}{_SEP}[0-9]{{4}}"  # 1381 234 5678
 )
-# A phone is a whole digit run: the characters either side are not digits (group 1 and 3, put
-# back on replacement). Letters may touch it: "tel13912345678", "wx13812345678".
-PHONE_CN = rf"(^|[^0-9])((?:{_CC}{_SEP})?(?:{_MOBILE}))([^0-9]|$)"
+# A phone is a whole digit run and not part of a hex string (tokens, UUIDs, hashes): the
+# characters either side (groups 1 and 3, put back on replacement) are neither digits nor
+# a-f. Other letters may touch it ("tel13912345678", "wx13812345678"), and so may the contact
+# words that end in a hex letter ("phone13812345678").
+_WORD_BEFORE = r"(?i:phone|mobile|mob|tele)"
+PHONE_CN = rf"(^|[^0-9A-Fa-f]|{_WORD_BEFORE})((?:{_CC}{_SEP})?(?:{_MOBILE}))([^0-9A-Fa-f]|$)"
 PHONE_INTL = r"(^|[^0-9])(\+[0-9]{1,3}[ -]?(?:\([0-9]{1,4}\)[ -]?)?[0-9]{2,6}(?:[ -][0-9]{2,6}){1,3})([^0-9]|$)"
 # Issuer prefixes (first digit) of card schemes seen in Chinese and global commerce:
 # 3 Amex/JCB, 4 Visa, 5 Mastercard, 6 UnionPay/Discover. Order numbers start elsewhere.

@@ -50,6 +50,7 @@ def test_scrub_examples(text: str, expected: str) -> None:
         ("(86)138-1234-5678", "<PHONE>"),
         ("(138) 1234-5678", "<PHONE>"),
         ("1381 234 5678", "<PHONE>"),
+        ("mobile13812345678 or phone:13912345678", "mobile<PHONE> or phone:<PHONE>"),
         ("＋８６ １３８ １２３４ ５６７８", "<PHONE>"),
         ("１３８－１２３４－５６７８", "<PHONE>"),
         ("电话13812345678，13912345678,13712345678", "电话<PHONE>,<PHONE>,<PHONE>"),
@@ -72,6 +73,8 @@ def test_adversarial_forms_are_scrubbed(text: str, expected: str) -> None:
         "4111111111111111111111 (22 digits, its first 16 pass Luhn)",
         "at 2026-10-01 13:45:12, ¥1388.00, batch 138.12, 1234.5",
         "1381234567 (ten digits)",
+        "tk1_2f41a13812345678b0c9d8e7f6a5b4c3",  # a token's hex
+        "550e8400-e29b-41d4-a716-a13812345678",  # a UUID
     ],
 )
 def test_look_alikes_survive(text: str) -> None:
