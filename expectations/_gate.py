@@ -125,6 +125,7 @@ def _project(docs: Path | None) -> Iterator:
     if docs is None:
         context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = ProgressBarsConfig(globally=False)  # logs, not progress bars
+        context.config.analytics_enabled = False  # as GX_ANALYTICS_ENABLED (weir.TELEMETRY_OFF) says
         yield context
         return
     docs.mkdir(parents=True, exist_ok=True)
@@ -134,6 +135,7 @@ def _project(docs: Path | None) -> Iterator:
         if context is None:  # loading a project parses its YAML: once per process
             context = gx.get_context(mode="file", project_root_dir=docs)
             context.variables.progress_bars = ProgressBarsConfig(globally=False)
+            context.config.analytics_enabled = False
             _FILE_CONTEXTS[docs] = context
         yield context
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+import weir  # noqa: F401  # first: switches telemetry off (weir.TELEMETRY_OFF) before GX, Cosmos, Flower load
 from weir.generate import GenerateConfig, GenerateResult, generate
 
 SMALL = GenerateConfig(users=400, days=3, seed=11, bad_rate=0.02)

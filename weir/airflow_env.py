@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from weir import TELEMETRY_OFF
 from weir.config import DATA_DIR_ENV, DataDir
 from weir.errors import AirflowRunError
 
@@ -34,8 +35,7 @@ def airflow_env(data_dir: DataDir) -> dict[str, str]:
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
-        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",  # offline, and no usage data leaves the platform
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        **TELEMETRY_OFF,  # offline, and no usage data leaves the platform
         DATA_DIR_ENV: str(data_dir.root),
     }
 
