@@ -17,7 +17,7 @@ import duckdb
 import great_expectations as gx
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
-from expectations import _duckdb
+from expectations import _docs_assets, _duckdb
 from expectations._suites import Suite
 from privacy import _scrub
 
@@ -106,7 +106,8 @@ def _validate(
 
 
 def build_docs(docs: Path) -> Path:
-    """Render Data Docs from every run kept in the GX project at `docs`; returns index.html."""
+    """Render Data Docs from every run kept in the GX project at `docs`, every asset served from
+    the site itself; returns index.html."""
     with _project(docs) as context:
         sites = context.variables.data_docs_sites or {}
         index = sites.get("local_site", {}).get("site_index_builder", {})
@@ -116,7 +117,9 @@ def build_docs(docs: Path) -> Path:
             context.variables.data_docs_sites = sites
             context.variables.save()
         context.build_data_docs()
-    return docs / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+        site = docs / "gx" / "uncommitted" / "data_docs" / "local_site"
+        _docs_assets.localise(site)  # no CDN, no logo from GX's bucket: nothing loads from outside
+    return site / "index.html"
 
 
 @contextmanager
