@@ -121,10 +121,9 @@ def _replace_phones(texts: pl.Series, pattern: str) -> pl.Series:
     return texts.str.replace_all(pattern, keep).str.replace_all(pattern, keep)
 
 
-def _steps(texts: pl.Series) -> Iterator[tuple[str, pl.Series]]:
-    """The text after each kind is replaced, in the order of KINDS."""
-    out = texts.str.normalize("NFKC")
-    out = out.str.replace_all(EMAIL, PLACEHOLDERS["email"])
+def _steps(normalised: pl.Series) -> Iterator[tuple[str, pl.Series]]:
+    """The (NFKC-normalised) text after each kind is replaced, in the order of KINDS."""
+    out = normalised.str.replace_all(EMAIL, PLACEHOLDERS["email"])
     yield "email", out
     runs = _matches(out, DIGIT_RUN)
     runs = runs[np.char.str_len(runs) <= 19] if len(runs) else runs
@@ -143,7 +142,7 @@ def _steps(texts: pl.Series) -> Iterator[tuple[str, pl.Series]]:
 
 def scrub(texts: pl.Series) -> pl.Series:
     """Replace e-mails, ID numbers, bank cards, phones and @-mentions with placeholders."""
-    *_, (_, out) = _steps(texts)
+    *_, (_, out) = _steps(texts.str.normalize("NFKC"))
     return out
 
 
@@ -151,7 +150,7 @@ def detect(texts: pl.Series) -> pl.DataFrame:
     """One boolean column per kind: does the text hold a value of that kind (what scrub replaces)?"""
     found = {}
     before = texts.str.normalize("NFKC")
-    for kind, after in _steps(texts):
+    for kind, after in _steps(before):
         found[kind] = (before != after).fill_null(False)
         before = after
     return pl.DataFrame(found)

@@ -4,6 +4,8 @@ import duckdb
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from privacy._scrub import detect, kinds_found, register_sql, scrub, sql_guard, valid_id_numbers, valid_luhn
 from weir.scrub_eval import KINDS, evaluate, labelled_set
@@ -102,6 +104,26 @@ def test_nothing_is_found_in_scrubbed_text() -> None:
 
     assert scrub(scrubbed).to_list() == scrubbed.to_list()
     assert detect(scrubbed).select(pl.any_horizontal(pl.all()).sum()).item() == 0
+
+
+# Digits (ASCII and full-width), separators, "+", "@", hex and other letters, CJK: the
+# characters phones, cards, IDs and their look-alikes are made of.
+PII_ALPHABET = st.sampled_from(list("0123456789０１３８+＋-－. ()@abcfxtelwv中，") + ["86", "138", "0086"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(PII_ALPHABET, max_size=40).map("".join), min_size=1, max_size=20))
+def test_scrub_is_idempotent_and_leaves_nothing_the_detector_or_the_guard_would_flag(texts: list[str]) -> None:
+    scrubbed = scrub(pl.Series(texts, dtype=pl.Utf8))
+    found = detect(pl.Series(texts, dtype=pl.Utf8)).select(pl.any_horizontal(pl.all())).to_series()
+    con = duckdb.connect()
+    con.register("t", pl.DataFrame({"text": texts, "found": found}).to_arrow())
+
+    assert scrub(scrubbed).to_list() == scrubbed.to_list()
+    assert not detect(scrubbed).select(pl.any_horizontal(pl.all())).to_series().any()
+    assert con.execute(
+        "select count(*) from t where found and not regexp_matches(text, ?)", [sql_guard()]
+    ).fetchone() == (0,)
 
 
 def test_the_sql_guard_matches_every_text_the_detector_finds_something_in() -> None:
