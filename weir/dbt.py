@@ -3,9 +3,11 @@
 dbt's own state (target/, logs/, partial-parse cache) lives in the data dir, never in the repo.
 """
 
+import ctypes
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -50,6 +52,39 @@ def dbt_executable() -> str:
     return str(Path(sys.executable).parent / "dbt")
 
 
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _die_with_parent(parent: int) -> Callable[[], None]:
+    """A preexec_fn: the kernel kills the child when its parent dies, even by kill -9.
+
+    dbt holds the warehouse's single write lock; a child outliving a killed `weir dbt build`
+    would block every later run. A process group does not help here: kill -9 of the parent
+    alone does not reach the group.
+    """
+
+    def arm() -> None:
+        if sys.platform.startswith("linux"):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the signal was armed
+            os._exit(1)
+
+    return arm
+
+
+def spawn(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """Start a child that dies with this process; its stdout and stderr come back as one text stream."""
+    return subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=_die_with_parent(os.getpid()),  # noqa: PLW1509 - only the prctl call and getppid
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class NodeResult:
     unique_id: str
@@ -83,15 +118,18 @@ def run(
     env = {**os.environ, **dbt_env(data_dir)}
     command = [dbt_executable(), *args]
     with log.open("a") as out:
-        proc = subprocess.Popen(
-            command, cwd=DBT_PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
+        proc = spawn(command, DBT_PROJECT, env)
         assert proc.stdout is not None
-        for line in proc.stdout:
-            out.write(line)
-            if progress:
-                progress(line.rstrip())
-        returncode = proc.wait()
+        try:
+            for line in proc.stdout:
+                out.write(line)
+                if progress:
+                    progress(line.rstrip())
+            returncode = proc.wait()
+        except BaseException:  # Ctrl-C, SIGTERM turned into an exception: stop dbt with us
+            proc.kill()
+            proc.wait()
+            raise
     done = DbtRun(" ".join(args), returncode, _results(data_dir), log)
     if check and not done.ok:
         raise DbtRunError(_explain(done))
