@@ -11,6 +11,7 @@ scans lazily inside the OpenDP plan.
 
 import fcntl
 import json
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,13 +27,16 @@ from privacy import _dp_query
 from privacy._dp_spec import ROWS, Catalog, Period, ReleaseSpec, load_catalog, parse_period, period_of
 from weir.config import DataDir
 from weir.dbt import manifest_path
-from weir.errors import DpSpecError
+from weir.errors import ConfigError, DpSpecError
 from weir.manifest import load, marts, meta
 from weir.publish import update_published
 from weir.warehouse import connect
 
 LOCK_WAIT_S = 600.0
 INPUT_PURPOSE = "analytics"
+# Event times before 2000 are quarantined (DESIGN "Bad input"), so no earlier quarter holds data;
+# the upper end keeps quarter arithmetic far from the calendar's year 9999.
+FIRST_YEAR, LAST_YEAR = 2000, 2999
 
 CATALOGUE_DDL = """
 create table if not exists dp.releases (
@@ -107,7 +111,7 @@ def release(
     """Release `name` for `period` (default: the quarter of the input's latest day)."""
     catalog = catalog or load_catalog()
     spec = catalog.release(name)
-    asked = parse_period(period) if period else None  # validate input before touching anything
+    asked = period_option(period) if period else None  # validate input before touching anything
     _check_purpose(data_dir, spec)
     with ledger_lock(data_dir):
         con = connect(data_dir.warehouse)
@@ -131,6 +135,21 @@ def release(
             return released
         finally:
             con.close()
+
+
+def period_option(value: str) -> Period:
+    """The quarter a `--period` value names; a year outside the data's range is a ConfigError.
+
+    >>> period_option("2026Q4").start
+    datetime.date(2026, 10, 1)
+    """
+    found = re.fullmatch(r"(\d{4})Q([1-4])", value.strip().upper())
+    if found and not FIRST_YEAR <= int(found[1]) <= LAST_YEAR:
+        raise ConfigError(
+            f'--period "{value}" is out of range: pass a quarter from {FIRST_YEAR}Q1 to {LAST_YEAR}Q4, '
+            "written like 2026Q4."
+        )
+    return parse_period(value)
 
 
 def _compute(con, data_dir: DataDir, catalog: Catalog, spec: ReleaseSpec, period: Period, actor: str) -> Released:
