@@ -64,6 +64,7 @@ def _die_with_parent(parent: int) -> Callable[[], None]:
     """
 
     def arm() -> None:
+        os.umask(0o077)  # dbt's writes (the warehouse's write-ahead log) are owner-only too
         if sys.platform.startswith("linux"):
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         if os.getppid() != parent:  # the parent died before the signal was armed
