@@ -37,8 +37,9 @@ class DataDir:
         return self.keys_override or self.root / "keys"
 
     @property
-    def audit_head(self) -> Path:
-        return self.root / "audit_head.json"
+    def audit_witness(self) -> Path:
+        """Signed heads of the audit log, outside the warehouse (append-only, 0600)."""
+        return self.root / "audit" / "witness.jsonl"
 
     @property
     def quality(self) -> Path:

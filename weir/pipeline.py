@@ -3,6 +3,9 @@
 from collections.abc import Callable
 from datetime import date, datetime
 
+import duckdb
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from expectations import Finding, build_docs
 from privacy import load_or_create_signing_key
 from weir import audit, dbt, dp, policy
@@ -18,13 +21,33 @@ from weir.warehouse import connect
 
 
 def record(data_dir: DataDir, actor: str, action: str, inputs: dict, figures: dict) -> audit.AuditEntry:
-    """Append one audit entry to the warehouse log."""
-    key = load_or_create_signing_key(data_dir.keys)
+    """Append one audit entry to the warehouse log (its own transaction) and witness it."""
     con = connect(data_dir.warehouse)
     try:
-        return audit.append(con, key, data_dir.audit_head, actor, action, inputs, figures)
+        key = signing_key(data_dir, con)
+        return audit.append(con, key, data_dir.audit_witness, actor, action, inputs, figures)
     finally:
         con.close()
+
+
+def signing_key(data_dir: DataDir, con: duckdb.DuckDBPyConnection | None = None) -> Ed25519PrivateKey:
+    """The audit signing key; created only while nothing was ever signed with one.
+
+    Without `con`, the warehouse is opened read-only to look for entries."""
+    signed = data_dir.audit_witness.exists()
+    if not signed and con is not None:
+        signed = audit.has_entries(con)
+    elif not signed and data_dir.warehouse.exists():
+        with connect(data_dir.warehouse, read_only=True) as reader:
+            signed = audit.has_entries(reader)
+    return load_or_create_signing_key(data_dir.keys, create=not signed)
+
+
+def witness_committed(data_dir: DataDir, key: Ed25519PrivateKey) -> None:
+    """Witness the log's head after writers that put their entries in their own transactions."""
+    if data_dir.warehouse.exists():
+        with connect(data_dir.warehouse, read_only=True) as con:
+            audit.witness_head(con, key, data_dir.audit_witness)
 
 
 def generate_stage(
@@ -72,14 +95,17 @@ def config_from_params(params: dict) -> GenerateConfig:
 
 
 def verify_audit(data_dir: DataDir) -> audit.VerifyReport:
-    """Verify the audit chain of the warehouse against the data dir's signing key."""
-    key = load_or_create_signing_key(data_dir.keys)
-    con = connect(data_dir.warehouse)
-    try:
-        entries = audit.read_entries(con)
-    finally:
-        con.close()
-    return audit.verify(entries, key.public_key(), data_dir.audit_head)
+    """Verify the audit chain of the warehouse and its witness against the data dir's signing key.
+
+    Reads only: a missing warehouse or table is reported (with a witness present), not created."""
+    entries = None
+    if data_dir.warehouse.exists():
+        with connect(data_dir.warehouse, read_only=True) as con:
+            entries = audit.read_entries(con)
+    if not entries and not data_dir.audit_witness.exists():
+        return audit.VerifyReport(0, None, None)  # nothing was ever recorded here
+    key = load_or_create_signing_key(data_dir.keys, create=False)
+    return audit.verify(entries, key.public_key(), data_dir.audit_witness)
 
 
 def ingest_stage(
@@ -95,27 +121,31 @@ def ingest_stage(
     Each source's raw gate runs before its commit; a rejected batch stays out of `raw`. With
     `stop_on_reject` the stage then fails with the findings; Airflow leaves that to `gate_raw`.
     """
-    results = ingest(data_dir, source, batch_id, progress)
+    key = signing_key(data_dir)
+
+    def evidence(con: duckdb.DuckDBPyConnection, result: LoadResult) -> None:
+        # Inside the batch's transaction: the rows, the ledger line and this entry commit together.
+        audit.append_in(
+            con,
+            key,
+            actor,
+            "ingest_batch",
+            inputs={"batch": f"{result.source}/{result.batch_id}"},
+            figures={
+                "status": result.status,
+                "rows_in": result.rows_in,
+                "rows_loaded": result.rows_loaded,
+                "rows_quarantined": result.rows_quarantined,
+                "reasons": result.reasons,
+            },
+        )
+
+    try:
+        results = ingest(data_dir, source, batch_id, progress, evidence=evidence)
+    finally:
+        witness_committed(data_dir, key)  # also when a later batch failed: earlier ones committed
     if (data_dir.quality / "gx").exists():
         build_docs(data_dir.quality)  # the raw gates' runs, before a failure stops the pipeline
-    loaded = [r for r in results if r.status == "loaded"]
-    record(
-        data_dir,
-        actor,
-        "ingest",
-        inputs={
-            "batches": [f"{r.source}/{r.batch_id}" for r in results],
-        },
-        figures={
-            f"{r.source}/{r.batch_id}": {
-                "rows_in": r.rows_in,
-                "rows_loaded": r.rows_loaded,
-                "rows_quarantined": r.rows_quarantined,
-                "reasons": r.reasons,
-            }
-            for r in loaded
-        },
-    )
     rejected = [r for r in results if r.status == "rejected"]
     if rejected and stop_on_reject:
         raise QualityGateBlocked(rejection_message(data_dir, rejected))
