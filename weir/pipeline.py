@@ -271,22 +271,29 @@ def publish_stage(data_dir: DataDir, actor: str, since: datetime | None = None, 
 def dp_release_stage(
     data_dir: DataDir, actor: str, names: list[str], period: str | None = None, re_release: bool = False
 ) -> list[dp.Released]:
-    """Run DP releases in order; evidence each spend (a reused release spends and records nothing)."""
+    """Run DP releases in order; each spend, its stored release and its audit entry commit in one
+    transaction (a reused release spends and records nothing)."""
+    key = signing_key(data_dir)
+
+    def evidence(con: duckdb.DuckDBPyConnection, released: dp.Released) -> None:
+        audit.append_in(
+            con,
+            key,
+            actor,
+            "dp_release",
+            inputs={"release": released.name, "period": released.period, "release_id": released.release_id},
+            figures={
+                "rows": released.table.height,
+                "budget_spent_rho": released.budget.spent.rho,
+                "budget_remaining_rho": released.budget.remaining.rho,
+                "budget_spent_delta": released.budget.spent.delta,
+            },
+        )
+
     results = []
-    for name in names:
-        released = dp.release(data_dir, name, actor, period=period, re_release=re_release)
-        if not released.reused:
-            record(
-                data_dir,
-                actor,
-                "dp_release",
-                inputs={"release": name, "period": released.period, "release_id": released.release_id},
-                figures={
-                    "rows": released.table.height,
-                    "budget_spent_rho": released.budget.spent.rho,
-                    "budget_remaining_rho": released.budget.remaining.rho,
-                    "budget_spent_delta": released.budget.spent.delta,
-                },
-            )
-        results.append(released)
+    try:
+        for name in names:
+            results.append(dp.release(data_dir, name, actor, period=period, re_release=re_release, evidence=evidence))
+    finally:
+        witness_committed(data_dir, key)
     return results
