@@ -29,19 +29,22 @@ def manifest_path(data_dir: DataDir) -> Path:
     return dbt_dir(data_dir) / "target" / "manifest.json"
 
 
-def connection_env(data_dir: DataDir) -> dict[str, str]:
-    """What any dbt run needs (Cosmos' operators get this; they manage target/ themselves)."""
+def connection_env(data_dir: DataDir, actor: str = "dbt") -> dict[str, str]:
+    """What any dbt run needs (Cosmos' operators get this; they manage target/ themselves).
+
+    `actor` names who ran dbt in the run's audit entry (the on-run-end hook writes it)."""
     return {
         "WEIR_WAREHOUSE": str(data_dir.warehouse),
+        "WEIR_AUDIT_ACTOR": actor,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",  # no network calls from a privacy platform
         "DBT_USE_COLORS": "false",
     }
 
 
-def dbt_env(data_dir: DataDir) -> dict[str, str]:
+def dbt_env(data_dir: DataDir, actor: str = "weir dbt") -> dict[str, str]:
     """Environment of `weir dbt ...`: connection plus state folders in the data dir."""
     return {
-        **connection_env(data_dir),
+        **connection_env(data_dir, actor),
         "DBT_PROFILES_DIR": str(DBT_PROJECT),
         "DBT_TARGET_PATH": str(dbt_dir(data_dir) / "target"),
         "DBT_LOG_PATH": str(dbt_dir(data_dir) / "logs"),
@@ -110,13 +113,17 @@ class DbtRun:
 
 
 def run(
-    data_dir: DataDir, args: list[str], progress: Callable[[str], None] | None = None, check: bool = True
+    data_dir: DataDir,
+    args: list[str],
+    progress: Callable[[str], None] | None = None,
+    check: bool = True,
+    actor: str = "weir dbt",
 ) -> DbtRun:
     """Run `dbt <args>` in the project against the data dir's warehouse; stream lines to progress."""
     logs = dbt_dir(data_dir) / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log = logs / "weir-dbt.log"
-    env = {**os.environ, **dbt_env(data_dir)}
+    env = {**os.environ, **dbt_env(data_dir, actor)}
     command = [dbt_executable(), *args]
     with log.open("a") as out:
         proc = spawn(command, DBT_PROJECT, env)
@@ -204,6 +211,7 @@ def build(
     full_refresh: bool = False,
     select: str | None = None,
     progress: Callable[[str], None] | None = None,
+    actor: str = "weir dbt",
 ) -> DbtRun:
     """`dbt build` (models, snapshots, data tests and unit tests). Failures do not raise:
     publishing decides per mart from the recorded results.
@@ -216,7 +224,7 @@ def build(
     skip_unit_tests = not full_refresh and _holds(marker, code)
     args = ["build"] + (["--full-refresh"] if full_refresh else []) + (["--select", select] if select else [])
     args += ["--exclude-resource-type", "unit_test"] if skip_unit_tests else []
-    done = run(data_dir, args, progress, check=False)
+    done = run(data_dir, args, progress, check=False, actor=actor)
     if done.ok and not select and not skip_unit_tests:
         marker.write_text(code)
     elif not done.ok and marker.exists():

@@ -222,17 +222,14 @@ def retention_stage(data_dir: DataDir, actor: str, now: datetime) -> list[Retent
 def warehouse_stage(
     data_dir: DataDir, actor: str, full_refresh: bool = False, progress: Callable[[str], None] | None = None
 ) -> dbt.DbtRun:
-    """Check the marts against the policy, then `dbt build`; evidence the outcome."""
+    """Check the marts against the policy, then `dbt build`. dbt's on-run-end hook writes the
+    build's audit entry with its results, in one transaction; the head is witnessed after."""
     policy.enforce_manifest(dbt.parse(data_dir))
-    run = dbt.build(data_dir, full_refresh=full_refresh, progress=progress)
-    record(
-        data_dir,
-        actor,
-        "dbt_build",
-        inputs={"full_refresh": full_refresh},
-        figures={"ok": run.ok, "nodes": len(run.results), "failed": [r.unique_id for r in run.failed()]},
-    )
-    return run
+    key = signing_key(data_dir)  # created here on a first run; never by dbt once something is signed
+    try:
+        return dbt.build(data_dir, full_refresh=full_refresh, progress=progress, actor=actor)
+    finally:
+        witness_committed(data_dir, key)
 
 
 def gate_marts_stage(data_dir: DataDir, actor: str, fail_on_block: bool = False) -> list[Checked]:
