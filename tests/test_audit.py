@@ -264,3 +264,27 @@ def test_entries_never_carry_the_key(chain, tmp_path: Path) -> None:
     dump = json.dumps([list(map(str, e)) for e in con.execute("select * from audit.log").fetchall()])
 
     assert raw.hex() not in dump
+
+
+def test_rolling_back_log_and_witness_together_is_caught_by_the_published_copy(tmp_path: Path) -> None:
+    con = duckdb.connect(":memory:")
+    key = Ed25519PrivateKey.generate()
+    head = tmp_path / "audit" / "witness.jsonl"
+    for i in range(1, 4):
+        audit.append(con, key, head, "test", f"step{i}", {}, {})
+    older_log, older_witness = con.execute("select * from audit.log").fetchall(), head.read_bytes()
+    for i in range(4, 6):
+        audit.append(con, key, head, "test", f"step{i}", {}, {})
+    copy = audit.copy_witness(head, tmp_path / "published" / "audit_witness.jsonl")
+    con.execute("delete from audit.log")
+    con.executemany("insert into audit.log values (?, ?, ?, ?, ?, ?, ?, ?, ?)", older_log)
+    head.write_bytes(older_witness)
+
+    alone = _verify(con, key, head)
+    report = audit.verify(audit.read_entries(con), key.public_key(), head, (copy,))
+
+    assert alone.ok  # a consistent local rollback: only a copy kept elsewhere can tell
+    assert report.reason == (
+        f"the witness has 3 heads but its copy {copy} has 5 (witness cut short, with the log rolled back to match)"
+    )
+    assert oct(copy.stat().st_mode & 0o777) == "0o444"

@@ -200,6 +200,35 @@ def witness(
     return line
 
 
+def copy_witness(witness_file: Path, target: Path) -> Path | None:
+    """Copy the witness to `target` (the published layer), atomically; None without a witness.
+
+    Heads hold hashes and signatures only, nothing personal: readers outside Weir may keep it,
+    and a local witness later cut short no longer matches their copy."""
+    if not witness_file.exists():
+        return None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    tmp.write_bytes(witness_file.read_bytes())
+    tmp.chmod(0o444)
+    tmp.replace(target)
+    return target
+
+
+def check_copy(heads: list[dict[str, Any]], copy: list[dict[str, Any]], where: Path) -> str | None:
+    """Why the local witness is not a continuation of a copy kept elsewhere, or None."""
+    if len(copy) > len(heads):
+        return (
+            f"the witness has {len(heads)} heads but its copy {where} has {len(copy)} "
+            "(witness cut short, with the log rolled back to match)"
+        )
+    for number, (mine, theirs) in enumerate(zip(heads, copy, strict=False), start=1):
+        if mine != theirs:
+            return f"witness line {number} differs from its copy {where} (witness rewritten)"
+    return None
+
+
 def witness_head(con: duckdb.DuckDBPyConnection, key: Ed25519PrivateKey, path: Path) -> dict[str, Any] | None:
     """Witness the log's committed head (after a writer that used `append_in` committed)."""
     if "log" not in _audit_tables(con):
@@ -241,9 +270,12 @@ def _check_entry(entry: AuditEntry, position: int, prev: str, public: Ed25519Pub
     return None
 
 
-def verify(entries: list[AuditEntry] | None, public: Ed25519PublicKey, witness_file: Path) -> VerifyReport:
-    """Check sequence, links, hashes, signatures, then the log against its witness; report the
-    first break. `entries` is None when the audit table does not exist."""
+def verify(
+    entries: list[AuditEntry] | None, public: Ed25519PublicKey, witness_file: Path, copies: tuple[Path, ...] = ()
+) -> VerifyReport:
+    """Check sequence, links, hashes, signatures, then the log against its witness and the
+    witness against its `copies`; report the first break. `entries` is None when the audit
+    table does not exist."""
     log = entries or []
     prev = GENESIS
     for position, entry in enumerate(log, start=1):
@@ -253,6 +285,8 @@ def verify(entries: list[AuditEntry] | None, public: Ed25519PublicKey, witness_f
         prev = entry.entry_hash
     heads = read_witness(witness_file)
     reason = _check_witness(heads, public, witness_file)
+    for copy in copies if reason is None else ():
+        reason = reason or check_copy(heads, read_witness(copy), copy)
     if reason is None and heads:
         reason = _check_against_witness(entries, heads)
     elif reason is None and log:

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from datetime import date, datetime
+from pathlib import Path
 
 import duckdb
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -14,7 +15,7 @@ from weir.errors import QualityGateBlocked
 from weir.generate import GenerateConfig, GenerateResult, generate
 from weir.ingest import LoadResult, RotationResult, ingest, load_ledger, rotate_keys
 from weir.mart_gate import gate_marts
-from weir.publish import PublishResult, publish
+from weir.publish import PublishResult, publish, published_dir
 from weir.quality import Checked
 from weir.retention import RetentionResult, apply_retention
 from weir.warehouse import connect
@@ -105,7 +106,13 @@ def verify_audit(data_dir: DataDir) -> audit.VerifyReport:
     if not entries and not data_dir.audit_witness.exists():
         return audit.VerifyReport(0, None, None)  # nothing was ever recorded here
     key = load_or_create_signing_key(data_dir.keys, create=False)
-    return audit.verify(entries, key.public_key(), data_dir.audit_witness)
+    copies = tuple(p for p in [witness_copy(data_dir)] if p.exists())
+    return audit.verify(entries, key.public_key(), data_dir.audit_witness, copies)
+
+
+def witness_copy(data_dir: DataDir) -> Path:
+    """Where the published layer keeps its copy of the audit witness."""
+    return published_dir(data_dir) / "audit_witness.jsonl"
 
 
 def ingest_stage(
@@ -262,6 +269,7 @@ def publish_stage(data_dir: DataDir, actor: str, since: datetime | None = None, 
         inputs={"since": since.isoformat() if since else None},
         figures={"published": result.published, "blocked": {b.mart: b.reason for b in result.blocked}},
     )
+    audit.copy_witness(data_dir.audit_witness, witness_copy(data_dir))  # heads up to this publish
     return result
 
 
