@@ -2,11 +2,12 @@
 silently replaced: ingest batches (even when a later batch fails or the run is killed) and
 the signing key's lifecycle."""
 
+import json
 import os
 import signal
 import subprocess
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -122,3 +123,20 @@ def test_a_fresh_data_dir_creates_its_key_on_first_use(tmp_path: Path) -> None:
 
     assert entry.seq == 1 and signing_key_path(data_dir.keys).stat().st_mode & 0o777 == 0o600
     assert pipeline.verify_audit(data_dir).ok
+
+
+def test_rotation_and_retention_commit_with_their_entries(generated: DataDir) -> None:
+    pipeline.ingest_stage(generated, "test", stop_on_reject=False)
+
+    rotated = pipeline.rotate_stage(generated, "test")
+    pipeline.retention_stage(generated, "test", datetime(2030, 1, 1, tzinfo=UTC))
+
+    [(inputs, figures)] = _rows(generated, "select inputs, figures from audit.log where action = 'keys_rotate'")
+    assert json.loads(inputs) == {"old_version": 1}
+    assert json.loads(figures)["tokens_mapped"] == rotated.tokens_mapped > 0
+    [(retention,)] = _rows(generated, "select figures from audit.log where action = 'retention'")
+    assert json.loads(retention)["events"]["rows_deleted"] > 0
+    assert pipeline.verify_audit(generated).ok
+    assert [json.loads(line)["seq"] for line in generated.audit_witness.read_text().splitlines()][-1] == len(
+        _rows(generated, "select seq from audit.log")
+    )

@@ -193,36 +193,47 @@ def rejection_message(data_dir: DataDir, rejected: list[LoadResult]) -> str:
 
 
 def rotate_stage(data_dir: DataDir, actor: str) -> RotationResult:
-    """Rotate the pseudonymisation key, re-tokenising the warehouse, and evidence it."""
-    result = rotate_keys(data_dir)
-    record(
-        data_dir,
-        actor,
-        "keys_rotate",
-        inputs={"old_version": result.old_version},
-        figures={
-            "new_version": result.new_version,
-            "tokens_mapped": result.tokens_mapped,
-            "columns_rewritten": result.columns_rewritten,
-        },
-    )
-    return result
+    """Rotate the pseudonymisation key, re-tokenising the warehouse; the audit entry commits in
+    the rotation's transaction."""
+    key = signing_key(data_dir)
+
+    def evidence(con: duckdb.DuckDBPyConnection, result: RotationResult) -> None:
+        audit.append_in(
+            con,
+            key,
+            actor,
+            "keys_rotate",
+            inputs={"old_version": result.old_version},
+            figures={
+                "new_version": result.new_version,
+                "tokens_mapped": result.tokens_mapped,
+                "columns_rewritten": result.columns_rewritten,
+            },
+        )
+
+    try:
+        return rotate_keys(data_dir, evidence)
+    finally:
+        witness_committed(data_dir, key)
 
 
 def retention_stage(data_dir: DataDir, actor: str, now: datetime) -> list[RetentionResult]:
-    """Enforce the contracts' retention periods on the warehouse and evidence it."""
+    """Enforce the contracts' retention periods on the warehouse; the audit entry commits in the
+    same transaction as the deletions."""
     con = connect(data_dir.warehouse)
     try:
-        results = apply_retention(con, now)
+        key = signing_key(data_dir, con)
+
+        def evidence(con: duckdb.DuckDBPyConnection, results: list[RetentionResult]) -> None:
+            figures = {
+                r.source: {"rows_deleted": r.rows_deleted, "columns_cleared": r.columns_cleared} for r in results
+            }
+            audit.append_in(con, key, actor, "retention", inputs={"as_of": now.isoformat()}, figures=figures)
+
+        results = apply_retention(con, now, evidence)
+        audit.witness_head(con, key, data_dir.audit_witness)
     finally:
         con.close()
-    record(
-        data_dir,
-        actor,
-        "retention",
-        inputs={"as_of": now.isoformat()},
-        figures={r.source: {"rows_deleted": r.rows_deleted, "columns_cleared": r.columns_cleared} for r in results},
-    )
     return results
 
 
