@@ -106,8 +106,8 @@ def append_in(
 
 
 def _insert(con: duckdb.DuckDBPyConnection, key: Ed25519PrivateKey, fields: dict[str, Any]) -> AuditEntry:
-    digest = entry_hash(fields)
-    entry = AuditEntry(**fields, entry_hash=digest, signature=key.sign(digest.encode()).hex())
+    digest, signature = seal(key, fields)
+    entry = AuditEntry(**fields, entry_hash=digest, signature=signature)
     con.execute(
         "insert into audit.log values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [getattr(entry, f) for f in AuditEntry.__slots__],
