@@ -288,3 +288,22 @@ def test_rolling_back_log_and_witness_together_is_caught_by_the_published_copy(t
         f"the witness has 3 heads but its copy {copy} has 5 (witness cut short, with the log rolled back to match)"
     )
     assert oct(copy.stat().st_mode & 0o777) == "0o444"
+
+
+def test_an_unreadable_witness_line_is_reported(chain) -> None:
+    con, key, head = chain
+    with head.open("a") as handle:
+        handle.write("not json\n")
+
+    report = _verify(con, key, head)
+
+    assert report.reason == f"witness line 6 of {head} is incomplete (witness edited)"
+
+
+def test_witnessing_an_older_head_after_a_newer_one_adds_nothing(chain) -> None:
+    con, key, head = chain
+    first = audit.read_entries(con)[0]
+
+    added = audit.witness(head, key, first.seq, first.entry_hash)
+
+    assert added is None and len(head.read_text().splitlines()) == 5

@@ -12,6 +12,7 @@ ends before the last witnessed head, when the log or its table is gone while the
 heads, when a witnessed entry changed, or when the signing key is not the witnessed one.
 """
 
+import fcntl
 import hashlib
 import json
 import os
@@ -175,25 +176,28 @@ def read_witness(path: Path) -> list[dict[str, Any]]:
 def witness(
     path: Path, key: Ed25519PrivateKey, seq: int, digest: str, now: datetime | None = None
 ) -> dict[str, Any] | None:
-    """Append a signed head to the witness file (0600); nothing when that head is the last one.
+    """Append a signed head to the witness file (0600); nothing when the witness already holds
+    this head or a newer one (another process got there first).
 
     Call it only after the entry committed: a witnessed head the log never got would read as a
     rollback."""
-    lines = read_witness(path)
-    if lines and (lines[-1]["seq"], lines[-1]["entry_hash"]) == (seq, digest):
-        return None
-    line = {
-        "counter": (lines[-1]["counter"] + 1) if lines else 1,
-        "seq": seq,
-        "entry_hash": digest,
-        "key_fingerprint": key_fingerprint(key.public_key()),
-        "signed_at": (now or datetime.now(UTC)).isoformat(timespec="microseconds"),
-    }
-    line["signature"] = key.sign(_witness_message(line)).hex()
     path.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    with os.fdopen(fd, "a") as handle:
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "r+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # read the last counter and append as one step
+        lines = read_witness(path)
+        last = lines[-1] if lines else {}
+        if isinstance(last.get("seq"), int) and last["seq"] >= seq:
+            return None
+        line = {
+            "counter": last.get("counter", 0) + 1 if lines else 1,
+            "seq": seq,
+            "entry_hash": digest,
+            "key_fingerprint": key_fingerprint(key.public_key()),
+            "signed_at": (now or datetime.now(UTC)).isoformat(timespec="microseconds"),
+        }
+        line["signature"] = key.sign(_witness_message(line)).hex()
         handle.write(canonical(line) + "\n")
         handle.flush()
         os.fsync(handle.fileno())
