@@ -58,7 +58,7 @@ def dbt_executable() -> str:
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
-def _die_with_parent(parent: int) -> Callable[[], None]:
+def die_with_parent(parent: int) -> Callable[[], None]:
     """A preexec_fn: the kernel kills the child when its parent dies, even by kill -9.
 
     dbt holds the warehouse's single write lock; a child outliving a killed `weir dbt build`
@@ -85,7 +85,7 @@ def spawn(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Pope
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        preexec_fn=_die_with_parent(os.getpid()),  # noqa: PLW1509 - only the prctl call and getppid
+        preexec_fn=die_with_parent(os.getpid()),  # noqa: PLW1509 - only the prctl call and getppid
     )
 
 
