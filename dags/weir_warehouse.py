@@ -50,7 +50,7 @@ def weir_warehouse():
     dbt = DbtTaskGroup(
         group_id="dbt",
         project_config=ProjectConfig(
-            dbt_project_path=DBT_PROJECT, manifest_path=MANIFEST, env_vars=connection_env(DATA_DIR)
+            dbt_project_path=DBT_PROJECT, manifest_path=MANIFEST, env_vars=connection_env(DATA_DIR, actor="airflow:dbt")
         ),
         profile_config=ProfileConfig(
             profile_name="weir", target_name="dev", profiles_yml_filepath=DBT_PROJECT / "profiles.yml"

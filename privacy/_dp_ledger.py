@@ -1,9 +1,10 @@
 """The privacy-budget ledger: every spend, per dataset and period, in the warehouse (schema `dp`).
 
 Composition is zCDP: the rho of every release on a dataset and period adds up, and so do the
-deltas of DP partition selection. A spend is checked and recorded in one transaction, before
-any result exists; the caller holds the ledger lock (weir.dp) so two processes cannot both see
-the same remaining budget.
+deltas of DP partition selection. A spend is checked and recorded in one transaction with the
+release it pays for (weir.dp), so no result is stored or published without its spend; the
+caller holds the ledger lock (weir.dp) so two processes cannot both see the same remaining
+budget.
 """
 
 import math
@@ -68,7 +69,7 @@ def state(con: duckdb.DuckDBPyConnection, budget: Budget, period: str) -> Budget
         "select coalesce(sum(rho), 0), coalesce(sum(delta), 0), count(*) from dp.budget_spends "
         "where dataset = ? and period = ?",
         [budget.dataset, period],
-    ).fetchone()
+    ).fetchall()[0]  # fetch to the end: a half-read result would block con.register() after it
     return BudgetState(budget.dataset, period, budget.total, Loss(rho, delta), count)
 
 
@@ -76,6 +77,41 @@ def periods(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
     ensure(con)
     rows = con.execute("select distinct period from dp.budget_spends where dataset = ? order by 1", [dataset])
     return [r[0] for r in rows.fetchall()]
+
+
+def check(con: duckdb.DuckDBPyConnection, budget: Budget, period: str, release: str, loss: Loss) -> None:
+    """Raise BudgetExceeded when `loss` does not fit in what is left (changes nothing)."""
+    left = state(con, budget, period).remaining
+    # A tiny tolerance: OpenDP's proven loss may differ from the spec's in the last bits.
+    if loss.rho > left.rho * (1 + 1e-9) or loss.delta > left.delta * (1 + 1e-9):
+        raise BudgetExceeded(
+            f'Privacy budget exceeded for release "{release}" on dataset "{budget.dataset}", period {period}: '
+            f"requested rho={loss.rho:.4f}, delta={loss.delta:.2e}; remaining rho={left.rho:.4f}, "
+            f"delta={left.delta:.2e}. Lower the release's loss in privacy/releases.yml or wait for the "
+            "next period; nothing was spent."
+        )
+
+
+def spend_in(
+    con: duckdb.DuckDBPyConnection,
+    budget: Budget,
+    period: str,
+    release: str,
+    fingerprint: str,
+    loss: Loss,
+    actor: str,
+    now: datetime,
+) -> str:
+    """Check and record the spend inside the caller's open transaction (weir.dp stores the
+    release and its audit entry in the same one)."""
+    ensure(con)
+    check(con, budget, period, release, loss)
+    spend_id = f"{release}:{period}:{now.isoformat(timespec='microseconds')}"
+    con.execute(
+        "insert into dp.budget_spends values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [spend_id, budget.dataset, period, release, fingerprint, loss.rho, loss.delta, actor, now],
+    )
+    return spend_id
 
 
 def spend(
@@ -88,24 +124,12 @@ def spend(
     actor: str,
     now: datetime,
 ) -> str:
-    """Record the spend if it fits in what is left; otherwise raise and record nothing."""
+    """Record the spend if it fits in what is left, in its own transaction; otherwise raise and
+    record nothing."""
     ensure(con)
     con.execute("begin transaction")
     try:
-        left = state(con, budget, period).remaining
-        # A tiny tolerance: OpenDP's proven loss may differ from the spec's in the last bits.
-        if loss.rho > left.rho * (1 + 1e-9) or loss.delta > left.delta * (1 + 1e-9):
-            raise BudgetExceeded(
-                f'Privacy budget exceeded for release "{release}" on dataset "{budget.dataset}", period {period}: '
-                f"requested rho={loss.rho:.4f}, delta={loss.delta:.2e}; remaining rho={left.rho:.4f}, "
-                f"delta={left.delta:.2e}. Lower the release's loss in privacy/releases.yml or wait for the "
-                "next period; nothing was spent."
-            )
-        spend_id = f"{release}:{period}:{now.isoformat(timespec='microseconds')}"
-        con.execute(
-            "insert into dp.budget_spends values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [spend_id, budget.dataset, period, release, fingerprint, loss.rho, loss.delta, actor, now],
-        )
+        spend_id = spend_in(con, budget, period, release, fingerprint, loss, actor, now)
         con.execute("commit")
     except Exception:
         con.execute("rollback")

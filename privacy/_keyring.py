@@ -100,14 +100,24 @@ def signing_key_path(keys_dir: Path) -> Path:
     return Path(override) if override else keys_dir / SIGNING_KEY_FILE
 
 
-def load_or_create_signing_key(keys_dir: Path) -> Ed25519PrivateKey:
-    """The audit-log signing key; created (0600) on first use unless an override path is set."""
+def load_or_create_signing_key(keys_dir: Path, create: bool = True) -> Ed25519PrivateKey:
+    """The audit-log signing key; created (0600) on first use unless an override path is set.
+
+    Pass `create=False` once anything was signed (an audit entry or a witnessed head): a new key
+    would not verify them, so a missing key is an error to fix from backup, never replaced.
+    """
     path = signing_key_path(keys_dir)
     if not path.exists():
         if os.environ.get(SIGNING_KEY_ENV):
             raise KeyringError(
                 f"{SIGNING_KEY_ENV} points to {path}, which does not exist. "
                 "Create the key there or unset the variable to use the data dir."
+            )
+        if not create:
+            raise KeyringError(
+                f"The audit signing key {path} is missing, but the audit log already holds signed entries. "
+                "Restore the key from backup (or point "
+                f"{SIGNING_KEY_ENV} at it); a new key would not verify them, so none is created."
             )
         key = Ed25519PrivateKey.generate()
         _write_private(

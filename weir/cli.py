@@ -170,14 +170,14 @@ def demo(
 
 @audit_app.command("verify")
 def audit_verify(data_dir: DataDirOption = None) -> None:
-    """Verify the audit log: sequence, hash links, signatures and the signed head.
+    """Verify the audit log: sequence, hash links, signatures, and the witness of signed heads.
 
     Example:
         weir audit verify --data-dir .weir-data
     """
     try:
         directory = _data_dir(data_dir)
-        if not directory.warehouse.exists():
+        if not directory.warehouse.exists() and not directory.audit_witness.exists():
             raise WeirError(f"No warehouse at {directory.warehouse}; run `weir demo` or pass --data-dir.")
         report = pipeline.verify_audit(directory)
     except WeirError as err:
@@ -340,7 +340,7 @@ def retention_apply(
     now = as_of.replace(tzinfo=UTC) if as_of else datetime.now(UTC)
     try:
         directory = _data_dir(data_dir)
-        if not directory.warehouse.exists():
+        if not directory.warehouse.exists() and not directory.audit_witness.exists():
             raise WeirError(f"No warehouse at {directory.warehouse}; run `weir ingest` first.")
         results = pipeline.retention_stage(directory, "cli:retention apply", now)
     except WeirError as err:

@@ -7,6 +7,8 @@ from pathlib import Path
 from weir.errors import DataDirError
 
 DEFAULT_DATA_DIR = Path(".weir-data")
+# Landing files hold raw personal data and the warehouse its pseudonyms: owner only, like the keys.
+PRIVATE_DIR_MODE, PRIVATE_FILE_MODE = 0o700, 0o600
 DATA_DIR_ENV = "WEIR_DATA_DIR"
 KEYS_DIR_ENV = "WEIR_KEYS_DIR"
 
@@ -35,8 +37,9 @@ class DataDir:
         return self.keys_override or self.root / "keys"
 
     @property
-    def audit_head(self) -> Path:
-        return self.root / "audit_head.json"
+    def audit_witness(self) -> Path:
+        """Signed heads of the audit log, outside the warehouse (append-only, 0600)."""
+        return self.root / "audit" / "witness.jsonl"
 
     @property
     def quality(self) -> Path:
@@ -59,7 +62,8 @@ def ensure_writable(data_dir: DataDir) -> DataDir:
     """Create the data directory if needed and check that we can write into it."""
     root = data_dir.root
     try:
-        root.mkdir(parents=True, exist_ok=True)
+        make_private_dir(root, chmod_existing=False)  # a folder the operator made keeps its mode
+        make_private_dir(data_dir.landing)
         probe = root / ".write-probe"
         probe.write_text("ok")
         probe.unlink()
@@ -69,3 +73,24 @@ def ensure_writable(data_dir: DataDir) -> DataDir:
             f"Pass --data-dir with a writable folder or set {DATA_DIR_ENV}."
         ) from err
     return data_dir
+
+
+def make_private_dir(path: Path, chmod_existing: bool = True) -> Path:
+    """Create `path` (and missing parents) readable by the owner only; tighten it if it exists."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    path.mkdir(parents=True, exist_ok=True)
+    for created in missing:
+        os.chmod(created, PRIVATE_DIR_MODE)
+    if chmod_existing:
+        os.chmod(path, PRIVATE_DIR_MODE)
+    return path
+
+
+def make_private_tree(root: Path) -> None:
+    """Owner-only modes on a folder and everything below it (a landing batch just written)."""
+    os.chmod(root, PRIVATE_DIR_MODE)
+    for folder, dirs, files in os.walk(root):
+        for name in dirs:
+            os.chmod(os.path.join(folder, name), PRIVATE_DIR_MODE)
+        for name in files:
+            os.chmod(os.path.join(folder, name), PRIVATE_FILE_MODE)

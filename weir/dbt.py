@@ -3,9 +3,11 @@
 dbt's own state (target/, logs/, partial-parse cache) lives in the data dir, never in the repo.
 """
 
+import ctypes
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -27,19 +29,22 @@ def manifest_path(data_dir: DataDir) -> Path:
     return dbt_dir(data_dir) / "target" / "manifest.json"
 
 
-def connection_env(data_dir: DataDir) -> dict[str, str]:
-    """What any dbt run needs (Cosmos' operators get this; they manage target/ themselves)."""
+def connection_env(data_dir: DataDir, actor: str = "dbt") -> dict[str, str]:
+    """What any dbt run needs (Cosmos' operators get this; they manage target/ themselves).
+
+    `actor` names who ran dbt in the run's audit entry (the on-run-end hook writes it)."""
     return {
         "WEIR_WAREHOUSE": str(data_dir.warehouse),
+        "WEIR_AUDIT_ACTOR": actor,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",  # no network calls from a privacy platform
         "DBT_USE_COLORS": "false",
     }
 
 
-def dbt_env(data_dir: DataDir) -> dict[str, str]:
+def dbt_env(data_dir: DataDir, actor: str = "weir dbt") -> dict[str, str]:
     """Environment of `weir dbt ...`: connection plus state folders in the data dir."""
     return {
-        **connection_env(data_dir),
+        **connection_env(data_dir, actor),
         "DBT_PROFILES_DIR": str(DBT_PROJECT),
         "DBT_TARGET_PATH": str(dbt_dir(data_dir) / "target"),
         "DBT_LOG_PATH": str(dbt_dir(data_dir) / "logs"),
@@ -48,6 +53,40 @@ def dbt_env(data_dir: DataDir) -> dict[str, str]:
 
 def dbt_executable() -> str:
     return str(Path(sys.executable).parent / "dbt")
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent(parent: int) -> Callable[[], None]:
+    """A preexec_fn: the kernel kills the child when its parent dies, even by kill -9.
+
+    dbt holds the warehouse's single write lock; a child outliving a killed `weir dbt build`
+    would block every later run. A process group does not help here: kill -9 of the parent
+    alone does not reach the group.
+    """
+
+    def arm() -> None:
+        os.umask(0o077)  # dbt's writes (the warehouse's write-ahead log) are owner-only too
+        if sys.platform.startswith("linux"):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the signal was armed
+            os._exit(1)
+
+    return arm
+
+
+def spawn(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """Start a child that dies with this process; its stdout and stderr come back as one text stream."""
+    return subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=die_with_parent(os.getpid()),  # noqa: PLW1509 - only the prctl call and getppid
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,24 +113,31 @@ class DbtRun:
 
 
 def run(
-    data_dir: DataDir, args: list[str], progress: Callable[[str], None] | None = None, check: bool = True
+    data_dir: DataDir,
+    args: list[str],
+    progress: Callable[[str], None] | None = None,
+    check: bool = True,
+    actor: str = "weir dbt",
 ) -> DbtRun:
     """Run `dbt <args>` in the project against the data dir's warehouse; stream lines to progress."""
     logs = dbt_dir(data_dir) / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log = logs / "weir-dbt.log"
-    env = {**os.environ, **dbt_env(data_dir)}
+    env = {**os.environ, **dbt_env(data_dir, actor)}
     command = [dbt_executable(), *args]
     with log.open("a") as out:
-        proc = subprocess.Popen(
-            command, cwd=DBT_PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
+        proc = spawn(command, DBT_PROJECT, env)
         assert proc.stdout is not None
-        for line in proc.stdout:
-            out.write(line)
-            if progress:
-                progress(line.rstrip())
-        returncode = proc.wait()
+        try:
+            for line in proc.stdout:
+                out.write(line)
+                if progress:
+                    progress(line.rstrip())
+            returncode = proc.wait()
+        except BaseException:  # Ctrl-C, SIGTERM turned into an exception: stop dbt with us
+            proc.kill()
+            proc.wait()
+            raise
     done = DbtRun(" ".join(args), returncode, _results(data_dir), log)
     if check and not done.ok:
         raise DbtRunError(_explain(done))
@@ -165,6 +211,7 @@ def build(
     full_refresh: bool = False,
     select: str | None = None,
     progress: Callable[[str], None] | None = None,
+    actor: str = "weir dbt",
 ) -> DbtRun:
     """`dbt build` (models, snapshots, data tests and unit tests). Failures do not raise:
     publishing decides per mart from the recorded results.
@@ -177,7 +224,7 @@ def build(
     skip_unit_tests = not full_refresh and _holds(marker, code)
     args = ["build"] + (["--full-refresh"] if full_refresh else []) + (["--select", select] if select else [])
     args += ["--exclude-resource-type", "unit_test"] if skip_unit_tests else []
-    done = run(data_dir, args, progress, check=False)
+    done = run(data_dir, args, progress, check=False, actor=actor)
     if done.ok and not select and not skip_unit_tests:
         marker.write_text(code)
     elif not done.ok and marker.exists():

@@ -2,17 +2,21 @@
 
 The order is what makes the guarantees hold:
 1. validate the spec and its input mart (purpose, columns, rows) - a refusal spends nothing;
-2. under the ledger lock, return the stored release if this spec was already released for
-   the period (no silent second spend), else record the spend in the ledger, then compute;
-3. store the noisy table and its catalogue row in `dp.*`, then copy them to the published file.
+2. under the ledger lock, publish any release a crash left stored but unpublished, then return
+   the stored release if this spec was already released for the period (no silent second
+   spend), else check the budget and compute;
+3. in one transaction, record the spend, store the noisy table and its catalogue row in `dp.*`
+   and write the audit entry (a crash before the commit leaves no spend and no result; the
+   noisy table never left the process), then copy them to the published file.
 Reading the input: DuckDB writes the period's rows of the dp_* mart to Parquet, which Polars
 scans lazily inside the OpenDP plan.
 """
 
 import fcntl
 import json
+import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -26,13 +30,16 @@ from privacy import _dp_query
 from privacy._dp_spec import ROWS, Catalog, Period, ReleaseSpec, load_catalog, parse_period, period_of
 from weir.config import DataDir
 from weir.dbt import manifest_path
-from weir.errors import DpSpecError
+from weir.errors import ConfigError, DpSpecError
 from weir.manifest import load, marts, meta
-from weir.publish import update_published
+from weir.publish import published_db, update_published
 from weir.warehouse import connect
 
 LOCK_WAIT_S = 600.0
 INPUT_PURPOSE = "analytics"
+# Event times before 2000 are quarantined (DESIGN "Bad input"), so no earlier quarter holds data;
+# the upper end keeps quarter arithmetic far from the calendar's year 9999.
+FIRST_YEAR, LAST_YEAR = 2000, 2999
 
 CATALOGUE_DDL = """
 create table if not exists dp.releases (
@@ -103,11 +110,14 @@ def release(
     period: str | None = None,
     re_release: bool = False,
     catalog: Catalog | None = None,
+    evidence: Callable[[duckdb.DuckDBPyConnection, "Released"], None] | None = None,
 ) -> Released:
-    """Release `name` for `period` (default: the quarter of the input's latest day)."""
+    """Release `name` for `period` (default: the quarter of the input's latest day).
+
+    `evidence` writes the release's audit entry inside the transaction that spends and stores."""
     catalog = catalog or load_catalog()
     spec = catalog.release(name)
-    asked = parse_period(period) if period else None  # validate input before touching anything
+    asked = period_option(period) if period else None  # validate input before touching anything
     _check_purpose(data_dir, spec)
     with ledger_lock(data_dir):
         con = connect(data_dir.warehouse)
@@ -116,8 +126,11 @@ def release(
             con.execute(CATALOGUE_DDL)
             _check_columns(con, spec)
             chosen = asked or _latest_period(con, spec)
+            pending = pending_releases(con, data_dir)
             stored = None if re_release else _stored(con, spec, chosen.label)
             if stored is not None:
+                if pending:
+                    update_published(con, data_dir, lambda c: _publish(c, pending))
                 return Released(
                     name,
                     chosen.label,
@@ -126,27 +139,56 @@ def release(
                     _table(con, spec, chosen.label),
                     _state(con, catalog, spec, chosen),
                 )
-            released = _compute(con, data_dir, catalog, spec, chosen, actor)
-            update_published(con, data_dir, lambda c: _publish(c, [spec.name]))
+            released = _compute(con, data_dir, catalog, spec, chosen, actor, evidence)
+            update_published(con, data_dir, lambda c: _publish(c, sorted({*pending, spec.name})))
             return released
         finally:
             con.close()
 
 
-def _compute(con, data_dir: DataDir, catalog: Catalog, spec: ReleaseSpec, period: Period, actor: str) -> Released:
+def period_option(value: str) -> Period:
+    """The quarter a `--period` value names; a year outside the data's range is a ConfigError.
+
+    >>> period_option("2026Q4").start
+    datetime.date(2026, 10, 1)
+    """
+    found = re.fullmatch(r"(\d{4})Q([1-4])", value.strip().upper())
+    if found and not FIRST_YEAR <= int(found[1]) <= LAST_YEAR:
+        raise ConfigError(
+            f'--period "{value}" is out of range: pass a quarter from {FIRST_YEAR}Q1 to {LAST_YEAR}Q4, '
+            "written like 2026Q4."
+        )
+    return parse_period(value)
+
+
+def _compute(
+    con, data_dir: DataDir, catalog: Catalog, spec: ReleaseSpec, period: Period, actor: str, evidence
+) -> Released:
+    budget = catalog.budgets[spec.dataset]
     source = _export(con, data_dir, spec, period)
     try:
         planned = _dp_query.plan(spec, catalog, period, pl.scan_parquet(source))
-        now = datetime.now(UTC)
-        # The spec's loss is what the ledger charges (OpenDP's proven loss is at most that).
-        spend_id = ledger.spend(
-            con, catalog.budgets[spec.dataset], period.label, spec.name, spec.fingerprint, spec.loss, actor, now
-        )
+        ledger.check(con, budget, period.label, spec.name, spec.loss)  # refuse before computing
         table = _dp_query.run(spec, planned)
     finally:
         source.unlink(missing_ok=True)
-    release_id = _store(con, catalog, spec, period, planned, table, spend_id, now)
-    return Released(spec.name, period.label, release_id, False, table, _state(con, catalog, spec, period))
+    now = datetime.now(UTC)
+    con.register("released", table.to_arrow())
+    con.execute("begin transaction")
+    try:
+        # The spec's loss is what the ledger charges (OpenDP's proven loss is at most that).
+        spend_id = ledger.spend_in(con, budget, period.label, spec.name, spec.fingerprint, spec.loss, actor, now)
+        release_id = _store_in(con, catalog, spec, period, planned, table, spend_id, now)
+        released = Released(spec.name, period.label, release_id, False, table, _state(con, catalog, spec, period))
+        if evidence is not None:
+            evidence(con, released)
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    finally:
+        con.unregister("released")
+    return released
 
 
 def _state(con, catalog: Catalog, spec: ReleaseSpec, period: Period) -> ledger.BudgetState:
@@ -245,8 +287,9 @@ def _table(con: duckdb.DuckDBPyConnection, spec: ReleaseSpec, period: str) -> pl
     return pl.DataFrame(pl.from_arrow(relation.to_arrow_table()))
 
 
-def _store(con, catalog, spec: ReleaseSpec, period: Period, planned, table: pl.DataFrame, spend_id, now) -> str:
-    """Replace the period's rows of dp.<name> and add the catalogue row, in one transaction."""
+def _store_in(con, catalog, spec: ReleaseSpec, period: Period, planned, table: pl.DataFrame, spend_id, now) -> str:
+    """Replace the period's rows of dp.<name> (from the registered `released`) and add the
+    catalogue row, inside the caller's transaction."""
     release_id = f"{spec.name}:{period.label}:{now.strftime('%Y%m%dT%H%M%S%f')}"
     flags = [c for c in table.columns if c.endswith("_low_accuracy")]
     low = table.select(pl.any_horizontal(flags).sum()).item() if flags else 0
@@ -258,57 +301,48 @@ def _store(con, catalog, spec: ReleaseSpec, period: Period, planned, table: pl.D
         }
         for m in planned.scales
     }
-    con.register("released", table.to_arrow())
-    con.execute("begin transaction")
-    try:
-        if _columns(con, spec.name) not in ([], ["period", "release_id", *table.columns]):
-            # The spec's keys or measures changed: the old layout cannot take the new rows.
-            # Its releases stay in the catalogue (no longer current); their rows go.
-            con.execute(f"drop table dp.{spec.name}")
-            con.execute("update dp.releases set is_current = false where release_name = ?", [spec.name])
-        con.execute(
-            f"create table if not exists dp.{spec.name} as "
-            "select ''::varchar as period, ''::varchar as release_id, * from released where false"
-        )
-        con.execute(f"delete from dp.{spec.name} where period = ?", [period.label])
-        con.execute(
-            f"insert into dp.{spec.name} by name select ? as period, ? as release_id, * from released",
-            [period.label, release_id],
-        )
-        con.execute(
-            "update dp.releases set is_current = false where release_name = ? and period = ?", [spec.name, period.label]
-        )
-        budget_delta = catalog.budgets[spec.dataset].total.delta
-        con.execute(
-            "insert into dp.releases values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, true)",
-            [
-                release_id,
-                spec.name,
-                period.label,
-                spec.dataset,
-                spec.input,
-                spec.description,
-                json.dumps(_spec_record(spec)),
-                spec.fingerprint,
-                spec.loss.rho,
-                spec.loss.delta,
-                ledger.epsilon_of(spec.loss.rho, budget_delta),
-                budget_delta,
-                json.dumps(asdict(spec.bounds)),
-                json.dumps(accuracy),
-                planned.threshold,
-                table.height,
-                low,
-                spend_id,
-                now,
-            ],
-        )
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
-    finally:
-        con.unregister("released")
+    if _columns(con, spec.name) not in ([], ["period", "release_id", *table.columns]):
+        # The spec's keys or measures changed: the old layout cannot take the new rows.
+        # Its releases stay in the catalogue (no longer current); their rows go.
+        con.execute(f"drop table dp.{spec.name}")
+        con.execute("update dp.releases set is_current = false where release_name = ?", [spec.name])
+    con.execute(
+        f"create table if not exists dp.{spec.name} as "
+        "select ''::varchar as period, ''::varchar as release_id, * from released where false"
+    )
+    con.execute(f"delete from dp.{spec.name} where period = ?", [period.label])
+    con.execute(
+        f"insert into dp.{spec.name} by name select ? as period, ? as release_id, * from released",
+        [period.label, release_id],
+    )
+    con.execute(
+        "update dp.releases set is_current = false where release_name = ? and period = ?", [spec.name, period.label]
+    )
+    budget_delta = catalog.budgets[spec.dataset].total.delta
+    con.execute(
+        "insert into dp.releases values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, true)",
+        [
+            release_id,
+            spec.name,
+            period.label,
+            spec.dataset,
+            spec.input,
+            spec.description,
+            json.dumps(_spec_record(spec)),
+            spec.fingerprint,
+            spec.loss.rho,
+            spec.loss.delta,
+            ledger.epsilon_of(spec.loss.rho, budget_delta),
+            budget_delta,
+            json.dumps(asdict(spec.bounds)),
+            json.dumps(accuracy),
+            planned.threshold,
+            table.height,
+            low,
+            spend_id,
+            now,
+        ],
+    )
     return release_id
 
 
@@ -329,6 +363,22 @@ def _spec_record(spec: ReleaseSpec) -> dict:
         "date_column": spec.date_column,
         "suppress_low_accuracy": spec.suppress,
     }
+
+
+def pending_releases(con: duckdb.DuckDBPyConnection, data_dir: DataDir) -> list[str]:
+    """Names of current releases that the published file does not hold yet: stored, then the
+    process died before publishing. The next release run publishes them."""
+    current = con.execute("select release_id, release_name from dp.releases where is_current").fetchall()
+    if not current:
+        return []
+    published: set[str] = set()
+    if published_db(data_dir).exists():
+        with duckdb.connect(str(published_db(data_dir)), read_only=True) as pub:
+            if pub.execute(
+                "select count(*) from information_schema.tables where table_name = 'dp_releases'"
+            ).fetchone()[0]:
+                published = {r[0] for r in pub.execute("select release_id from dp_releases").fetchall()}
+    return sorted({name for release_id, name in current if release_id not in published})
 
 
 def _publish(con: duckdb.DuckDBPyConnection, names: list[str]) -> list[str]:

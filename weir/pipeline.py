@@ -2,6 +2,10 @@
 
 from collections.abc import Callable
 from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from expectations import Finding, build_docs
 from privacy import load_or_create_signing_key
@@ -11,20 +15,40 @@ from weir.errors import QualityGateBlocked
 from weir.generate import GenerateConfig, GenerateResult, generate
 from weir.ingest import LoadResult, RotationResult, ingest, load_ledger, rotate_keys
 from weir.mart_gate import gate_marts
-from weir.publish import PublishResult, publish
+from weir.publish import PublishResult, publish, published_dir
 from weir.quality import Checked
 from weir.retention import RetentionResult, apply_retention
 from weir.warehouse import connect
 
 
 def record(data_dir: DataDir, actor: str, action: str, inputs: dict, figures: dict) -> audit.AuditEntry:
-    """Append one audit entry to the warehouse log."""
-    key = load_or_create_signing_key(data_dir.keys)
+    """Append one audit entry to the warehouse log (its own transaction) and witness it."""
     con = connect(data_dir.warehouse)
     try:
-        return audit.append(con, key, data_dir.audit_head, actor, action, inputs, figures)
+        key = signing_key(data_dir, con)
+        return audit.append(con, key, data_dir.audit_witness, actor, action, inputs, figures)
     finally:
         con.close()
+
+
+def signing_key(data_dir: DataDir, con: duckdb.DuckDBPyConnection | None = None) -> Ed25519PrivateKey:
+    """The audit signing key; created only while nothing was ever signed with one.
+
+    Without `con`, the warehouse is opened read-only to look for entries."""
+    signed = data_dir.audit_witness.exists()
+    if not signed and con is not None:
+        signed = audit.has_entries(con)
+    elif not signed and data_dir.warehouse.exists():
+        with connect(data_dir.warehouse, read_only=True) as reader:
+            signed = audit.has_entries(reader)
+    return load_or_create_signing_key(data_dir.keys, create=not signed)
+
+
+def witness_committed(data_dir: DataDir, key: Ed25519PrivateKey) -> None:
+    """Witness the log's head after writers that put their entries in their own transactions."""
+    if data_dir.warehouse.exists():
+        with connect(data_dir.warehouse, read_only=True) as con:
+            audit.witness_head(con, key, data_dir.audit_witness)
 
 
 def generate_stage(
@@ -72,14 +96,23 @@ def config_from_params(params: dict) -> GenerateConfig:
 
 
 def verify_audit(data_dir: DataDir) -> audit.VerifyReport:
-    """Verify the audit chain of the warehouse against the data dir's signing key."""
-    key = load_or_create_signing_key(data_dir.keys)
-    con = connect(data_dir.warehouse)
-    try:
-        entries = audit.read_entries(con)
-    finally:
-        con.close()
-    return audit.verify(entries, key.public_key(), data_dir.audit_head)
+    """Verify the audit chain of the warehouse and its witness against the data dir's signing key.
+
+    Reads only: a missing warehouse or table is reported (with a witness present), not created."""
+    entries = None
+    if data_dir.warehouse.exists():
+        with connect(data_dir.warehouse, read_only=True) as con:
+            entries = audit.read_entries(con)
+    if not entries and not data_dir.audit_witness.exists():
+        return audit.VerifyReport(0, None, None)  # nothing was ever recorded here
+    key = load_or_create_signing_key(data_dir.keys, create=False)
+    copies = tuple(p for p in [witness_copy(data_dir)] if p.exists())
+    return audit.verify(entries, key.public_key(), data_dir.audit_witness, copies)
+
+
+def witness_copy(data_dir: DataDir) -> Path:
+    """Where the published layer keeps its copy of the audit witness."""
+    return published_dir(data_dir) / "audit_witness.jsonl"
 
 
 def ingest_stage(
@@ -95,27 +128,31 @@ def ingest_stage(
     Each source's raw gate runs before its commit; a rejected batch stays out of `raw`. With
     `stop_on_reject` the stage then fails with the findings; Airflow leaves that to `gate_raw`.
     """
-    results = ingest(data_dir, source, batch_id, progress)
+    key = signing_key(data_dir)
+
+    def evidence(con: duckdb.DuckDBPyConnection, result: LoadResult) -> None:
+        # Inside the batch's transaction: the rows, the ledger line and this entry commit together.
+        audit.append_in(
+            con,
+            key,
+            actor,
+            "ingest_batch",
+            inputs={"batch": f"{result.source}/{result.batch_id}"},
+            figures={
+                "status": result.status,
+                "rows_in": result.rows_in,
+                "rows_loaded": result.rows_loaded,
+                "rows_quarantined": result.rows_quarantined,
+                "reasons": result.reasons,
+            },
+        )
+
+    try:
+        results = ingest(data_dir, source, batch_id, progress, evidence=evidence)
+    finally:
+        witness_committed(data_dir, key)  # also when a later batch failed: earlier ones committed
     if (data_dir.quality / "gx").exists():
         build_docs(data_dir.quality)  # the raw gates' runs, before a failure stops the pipeline
-    loaded = [r for r in results if r.status == "loaded"]
-    record(
-        data_dir,
-        actor,
-        "ingest",
-        inputs={
-            "batches": [f"{r.source}/{r.batch_id}" for r in results],
-        },
-        figures={
-            f"{r.source}/{r.batch_id}": {
-                "rows_in": r.rows_in,
-                "rows_loaded": r.rows_loaded,
-                "rows_quarantined": r.rows_quarantined,
-                "reasons": r.reasons,
-            }
-            for r in loaded
-        },
-    )
     rejected = [r for r in results if r.status == "rejected"]
     if rejected and stop_on_reject:
         raise QualityGateBlocked(rejection_message(data_dir, rejected))
@@ -156,53 +193,61 @@ def rejection_message(data_dir: DataDir, rejected: list[LoadResult]) -> str:
 
 
 def rotate_stage(data_dir: DataDir, actor: str) -> RotationResult:
-    """Rotate the pseudonymisation key, re-tokenising the warehouse, and evidence it."""
-    result = rotate_keys(data_dir)
-    record(
-        data_dir,
-        actor,
-        "keys_rotate",
-        inputs={"old_version": result.old_version},
-        figures={
-            "new_version": result.new_version,
-            "tokens_mapped": result.tokens_mapped,
-            "columns_rewritten": result.columns_rewritten,
-        },
-    )
-    return result
+    """Rotate the pseudonymisation key, re-tokenising the warehouse; the audit entry commits in
+    the rotation's transaction."""
+    key = signing_key(data_dir)
+
+    def evidence(con: duckdb.DuckDBPyConnection, result: RotationResult) -> None:
+        audit.append_in(
+            con,
+            key,
+            actor,
+            "keys_rotate",
+            inputs={"old_version": result.old_version},
+            figures={
+                "new_version": result.new_version,
+                "tokens_mapped": result.tokens_mapped,
+                "columns_rewritten": result.columns_rewritten,
+            },
+        )
+
+    try:
+        return rotate_keys(data_dir, evidence)
+    finally:
+        witness_committed(data_dir, key)
 
 
 def retention_stage(data_dir: DataDir, actor: str, now: datetime) -> list[RetentionResult]:
-    """Enforce the contracts' retention periods on the warehouse and evidence it."""
+    """Enforce the contracts' retention periods on the warehouse; the audit entry commits in the
+    same transaction as the deletions."""
     con = connect(data_dir.warehouse)
     try:
-        results = apply_retention(con, now)
+        key = signing_key(data_dir, con)
+
+        def evidence(con: duckdb.DuckDBPyConnection, results: list[RetentionResult]) -> None:
+            figures = {
+                r.source: {"rows_deleted": r.rows_deleted, "columns_cleared": r.columns_cleared} for r in results
+            }
+            audit.append_in(con, key, actor, "retention", inputs={"as_of": now.isoformat()}, figures=figures)
+
+        results = apply_retention(con, now, evidence)
+        audit.witness_head(con, key, data_dir.audit_witness)
     finally:
         con.close()
-    record(
-        data_dir,
-        actor,
-        "retention",
-        inputs={"as_of": now.isoformat()},
-        figures={r.source: {"rows_deleted": r.rows_deleted, "columns_cleared": r.columns_cleared} for r in results},
-    )
     return results
 
 
 def warehouse_stage(
     data_dir: DataDir, actor: str, full_refresh: bool = False, progress: Callable[[str], None] | None = None
 ) -> dbt.DbtRun:
-    """Check the marts against the policy, then `dbt build`; evidence the outcome."""
+    """Check the marts against the policy, then `dbt build`. dbt's on-run-end hook writes the
+    build's audit entry with its results, in one transaction; the head is witnessed after."""
     policy.enforce_manifest(dbt.parse(data_dir))
-    run = dbt.build(data_dir, full_refresh=full_refresh, progress=progress)
-    record(
-        data_dir,
-        actor,
-        "dbt_build",
-        inputs={"full_refresh": full_refresh},
-        figures={"ok": run.ok, "nodes": len(run.results), "failed": [r.unique_id for r in run.failed()]},
-    )
-    return run
+    key = signing_key(data_dir)  # created here on a first run; never by dbt once something is signed
+    try:
+        return dbt.build(data_dir, full_refresh=full_refresh, progress=progress, actor=actor)
+    finally:
+        witness_committed(data_dir, key)
 
 
 def gate_marts_stage(data_dir: DataDir, actor: str, fail_on_block: bool = False) -> list[Checked]:
@@ -235,28 +280,36 @@ def publish_stage(data_dir: DataDir, actor: str, since: datetime | None = None, 
         inputs={"since": since.isoformat() if since else None},
         figures={"published": result.published, "blocked": {b.mart: b.reason for b in result.blocked}},
     )
+    audit.copy_witness(data_dir.audit_witness, witness_copy(data_dir))  # heads up to this publish
     return result
 
 
 def dp_release_stage(
     data_dir: DataDir, actor: str, names: list[str], period: str | None = None, re_release: bool = False
 ) -> list[dp.Released]:
-    """Run DP releases in order; evidence each spend (a reused release spends and records nothing)."""
+    """Run DP releases in order; each spend, its stored release and its audit entry commit in one
+    transaction (a reused release spends and records nothing)."""
+    key = signing_key(data_dir)
+
+    def evidence(con: duckdb.DuckDBPyConnection, released: dp.Released) -> None:
+        audit.append_in(
+            con,
+            key,
+            actor,
+            "dp_release",
+            inputs={"release": released.name, "period": released.period, "release_id": released.release_id},
+            figures={
+                "rows": released.table.height,
+                "budget_spent_rho": released.budget.spent.rho,
+                "budget_remaining_rho": released.budget.remaining.rho,
+                "budget_spent_delta": released.budget.spent.delta,
+            },
+        )
+
     results = []
-    for name in names:
-        released = dp.release(data_dir, name, actor, period=period, re_release=re_release)
-        if not released.reused:
-            record(
-                data_dir,
-                actor,
-                "dp_release",
-                inputs={"release": name, "period": released.period, "release_id": released.release_id},
-                figures={
-                    "rows": released.table.height,
-                    "budget_spent_rho": released.budget.spent.rho,
-                    "budget_remaining_rho": released.budget.remaining.rho,
-                    "budget_spent_delta": released.budget.spent.delta,
-                },
-            )
-        results.append(released)
+    try:
+        for name in names:
+            results.append(dp.release(data_dir, name, actor, period=period, re_release=re_release, evidence=evidence))
+    finally:
+        witness_committed(data_dir, key)
     return results

@@ -5,6 +5,7 @@ column kept for less time than the row (an IP prefix for 90 days inside a 2-year
 nulled once it expires; the row is deleted when every kept column has expired.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,8 +26,13 @@ def _event_time(contract: Contract) -> str | None:
     return next((c.out_name for c in contract.kept if c.type == "timestamp"), None)
 
 
-def apply_retention(con: duckdb.DuckDBPyConnection, now: datetime) -> list[RetentionResult]:
-    """Enforce every contract's retention on `raw.*` as of `now`, in one transaction."""
+def apply_retention(
+    con: duckdb.DuckDBPyConnection,
+    now: datetime,
+    evidence: Callable[[duckdb.DuckDBPyConnection, list[RetentionResult]], None] | None = None,
+) -> list[RetentionResult]:
+    """Enforce every contract's retention on `raw.*` as of `now`, in one transaction (with its
+    audit entry, written by `evidence`)."""
     present = {
         r[0]
         for r in con.execute("select table_name from information_schema.tables where table_schema = 'raw'").fetchall()
@@ -58,6 +64,8 @@ def apply_retention(con: duckdb.DuckDBPyConnection, now: datetime) -> list[Reten
             results.append(RetentionResult(contract.source, cleared, len(deleted)))
         if any(r.rows_deleted or any(r.columns_cleared.values()) for r in results):
             drop_derived(con)  # incremental copies of expired values must go too
+        if evidence is not None:
+            evidence(con, results)
         con.execute("commit")
     except Exception:
         con.execute("rollback")

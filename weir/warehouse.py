@@ -1,9 +1,12 @@
 """Open the warehouse DuckDB file (one writer at a time, as DuckDB requires)."""
 
+import os
 import time
 from pathlib import Path
 
 import duckdb
+
+from weir.config import PRIVATE_FILE_MODE
 
 LOCK_WAIT_S = 30.0  # another Weir process may hold the single-writer lock briefly
 
@@ -13,11 +16,22 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + LOCK_WAIT_S
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            con = duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as err:
             if "lock" not in str(err).lower() or time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+        else:
+            if not read_only:
+                keep_private(path)
+            return con
+
+
+def keep_private(path: Path) -> None:
+    """Owner-only modes on the warehouse file and its write-ahead log (DuckDB uses the umask)."""
+    for file in (path, path.with_name(path.name + ".wal")):
+        if file.exists() and file.stat().st_mode & 0o777 != PRIVATE_FILE_MODE:
+            os.chmod(file, PRIVATE_FILE_MODE)
 
 
 def tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:

@@ -26,9 +26,12 @@
                 ~ ", '" ~ msg[:500] ~ "', " ~ dep_sql ~ ", current_timestamp, " ~ failing_sql ~ ")") %}
         {% endfor %}
         {% if rows %}
+            {# one transaction: the results and the run's signed audit entry commit together #}
             {% do run_query(
-                "insert into ops.dbt_results (invocation_id, unique_id, resource_type, name, status, failures, "
-                ~ "message, depends_on, finished_at, failing_sql) values " ~ rows | join(", ")) %}
+                "begin transaction; "
+                ~ "insert into ops.dbt_results (invocation_id, unique_id, resource_type, name, status, failures, "
+                ~ "message, depends_on, finished_at, failing_sql) values " ~ rows | join(", ") ~ "; "
+                ~ weir_audit_entry_sql() ~ "; commit") %}
         {% endif %}
     {% endif %}
 {% endmacro %}

@@ -122,17 +122,24 @@ def test_audit_chain_covers_the_run(demo_run) -> None:
 
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         actions = con.execute("select actor, action from audit.log order by seq").fetchall()
-    assert result.audit.ok and result.audit.entries == 6 + len(load_catalog().releases)
-    assert actions[:6] == [
+    dbt_runs = [a for a in actions if a[1].startswith("dbt_")]
+    pipeline_steps = [a for a in actions if not a[1].startswith("dbt_")]
+    batches = len(result.loads)
+    assert result.audit.ok and result.audit.entries == len(actions)
+    # One entry per ingested batch, each in its batch's transaction; one per Cosmos dbt task,
+    # written by dbt's on-run-end hook with the task's results.
+    assert pipeline_steps[: batches + 5] == [
         ("airflow:generate_batch", "generate"),
-        ("airflow:ingest_batch", "ingest"),
+        *[("airflow:ingest_batch", "ingest_batch")] * batches,
         ("airflow:gate_raw", "quality_gate_raw"),
         ("airflow:record_run", "dag_run"),
         ("airflow:gate_marts", "quality_gate_marts"),
         ("airflow:publish_marts", "publish"),
     ]
+    assert dbt_runs and {a[0] for a in dbt_runs} == {"airflow:dbt"}
+    assert {a[1] for a in dbt_runs} <= {"dbt_build", "dbt_test", "dbt_generate"}
     # The DP release tasks run in the order Airflow picks; each spends and is evidenced once.
-    assert sorted(actions[6:]) == [
+    assert sorted(pipeline_steps[batches + 5 :]) == [
         (f"airflow:dp_release:{name}", "dp_release") for name in sorted(load_catalog().releases)
     ]
 

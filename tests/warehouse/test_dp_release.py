@@ -245,3 +245,44 @@ def test_a_heavy_buyer_moves_gmv_by_at_most_the_per_user_bounds(warehouse_copy: 
 
     assert row(after)["orders"] - row(before)["orders"] == pytest.approx(3, abs=1)
     assert row(after)["gmv_cents"] - row(before)["gmv_cents"] == pytest.approx(150_000, abs=4_000)
+
+
+def test_a_crash_before_commit_spends_nothing_and_records_nothing(warehouse_copy: DataDir, monkeypatch) -> None:
+    def crash(*_args, **_kwargs):
+        raise RuntimeError("killed while storing")
+
+    monkeypatch.setattr(dp, "_store_in", crash)
+
+    with pytest.raises(RuntimeError, match="killed while storing"):
+        pipeline.dp_release_stage(warehouse_copy, "test", ["daily_active_users"])
+
+    with duckdb.connect(str(warehouse_copy.warehouse), read_only=True) as con:
+        entries = con.execute("select count(*) from audit.log where action = 'dp_release'").fetchone()[0]
+        releases = con.execute("select count(*) from dp.releases").fetchone()[0]
+    assert (_spends(warehouse_copy), releases, entries) == ([], 0, 0)
+    assert pipeline.verify_audit(warehouse_copy).ok
+
+
+def test_a_release_stored_but_not_published_is_published_next_run(warehouse_copy: DataDir, monkeypatch) -> None:
+    # Prepare: the process dies after the commit, before the published file is swapped in.
+    def crash(*_args, **_kwargs):
+        raise RuntimeError("killed while publishing")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(dp, "update_published", crash)
+        with pytest.raises(RuntimeError, match="killed while publishing"):
+            pipeline.dp_release_stage(warehouse_copy, "test", ["daily_active_users"])
+    with duckdb.connect(str(warehouse_copy.warehouse), read_only=True) as con:
+        stored = con.execute("select release_id from dp.releases").fetchall()
+        entries = con.execute("select inputs ->> '$.release_id' from audit.log where action = 'dp_release'").fetchall()
+    assert len(stored) == 1 and entries == stored  # spend, release and entry committed together
+
+    # Execute
+    again = pipeline.dp_release_stage(warehouse_copy, "test", ["daily_active_users"])[0]
+
+    # Assert
+    with duckdb.connect(str(published_db(warehouse_copy)), read_only=True) as con:
+        published = con.execute("select release_id from dp_releases").fetchall()
+        rows = con.execute("select count(*) from dp_daily_active_users").fetchone()[0]
+    assert again.reused and published == stored and rows == again.table.height
+    assert _spends(warehouse_copy) == [("daily_active_users", 0.1, 0.0)]

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from weir.config import make_private_dir, make_private_tree
 from weir.errors import ConfigError
 from weir.generate._badinput import BAD_CLASSES, MAX_BAD_RATE, BadInputSpec, choose_bad_rows
 from weir.generate._world import build
@@ -112,7 +113,7 @@ def _write_source(
     name: str, frame: pl.DataFrame, spec: SourceFormat, folder: Path, bad: pl.Series
 ) -> tuple[list[Path], pl.DataFrame]:
     """Write one source; return its files and (file, line, class, field, id) per bad row."""
-    folder.mkdir(parents=True, exist_ok=True)
+    make_private_dir(folder)
     if spec.fmt == "parquet":
         path = folder / "part-0000.parquet"
         frame.write_parquet(path)
@@ -162,6 +163,7 @@ def generate(config: GenerateConfig, landing: Path, progress: Callable[[str], No
             else pl.Series("bad_class", [None] * frame.height, dtype=pl.Utf8)
         )
         files, bad_rows = _write_source(name, frame, spec, folder, bad)
+        make_private_tree(folder)
         all_files += files
         if bad_rows.height:
             bad_frames.append(
@@ -175,7 +177,7 @@ def generate(config: GenerateConfig, landing: Path, progress: Callable[[str], No
         injected[name] = {c: int((bad == c).sum()) for c in BAD_CLASSES if (bad == c).any()}
     note("writing manifest")
     manifest_dir = landing / "_manifests" / config.batch_id
-    manifest_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(manifest_dir)
     bad_schema = {
         "file": pl.Utf8,
         "line": pl.Int64,
@@ -197,4 +199,5 @@ def generate(config: GenerateConfig, landing: Path, progress: Callable[[str], No
     }
     path = manifest_dir / "manifest.json"
     path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True))
+    make_private_tree(manifest_dir)
     return GenerateResult(config.batch_id, landing, rows, injected, path, all_files)

@@ -61,6 +61,10 @@ class LoadResult:
     reasons: dict[str, int] = field(default_factory=dict)
 
 
+# Writes the batch's audit entry on the load's connection, inside its transaction (weir.audit).
+Evidence = Callable[[duckdb.DuckDBPyConnection, LoadResult], None]
+
+
 def fingerprint(folder: Path) -> str:
     digest = hashlib.sha256()
     for part in sorted(folder.glob("part-*")):
@@ -241,6 +245,7 @@ def load_batch(
     landing: Path,
     hmac_key: SecretKey,
     master: SecretKey,
+    evidence: Evidence | None = None,
 ) -> LoadResult:
     """Load one batch folder of one source; see the module docstring for the guarantees."""
     con.execute(DDL)
@@ -257,6 +262,8 @@ def load_batch(
     try:
         _write_all(con, contract, result, digest_value, hmac_key, master)
         _gate.record(con, contract.source, batch_id, gate)
+        if evidence is not None:
+            evidence(con, result)
         _pause_for_crash_test(f"{contract.source}/{batch_id}")
         con.execute("commit")
     except Exception:

@@ -8,6 +8,7 @@ key file is deleted: no old token is left for it to link.
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -77,8 +78,12 @@ def _rewrite_quarantine(con: duckdb.DuckDBPyConnection, mapping: dict[str, str])
     )
 
 
-def rotate_keys(data_dir: DataDir) -> RotationResult:
-    """Create the next key version and re-tokenise every table under it, atomically."""
+def rotate_keys(
+    data_dir: DataDir, evidence: Callable[[duckdb.DuckDBPyConnection, RotationResult], None] | None = None
+) -> RotationResult:
+    """Create the next key version and re-tokenise every table under it, atomically.
+
+    `evidence` writes the rotation's audit entry inside that transaction."""
     keys = hmac_keys(data_dir.keys)
     if not keys:
         raise WeirError("No pseudonymisation key yet: nothing to rotate. Run `weir ingest` first.")
@@ -110,6 +115,8 @@ def rotate_keys(data_dir: DataDir) -> RotationResult:
             _vault.retoken(con, vault_master_key(data_dir.keys), mapping)
             _rewrite_quarantine(con, mapping)
             drop_derived(con)  # derived tables hold old tokens: the next dbt build redoes them
+            if evidence is not None:
+                evidence(con, RotationResult(old.version, new.version, len(mapping), rewritten))
             con.execute("commit")
         except Exception:
             con.execute("rollback")

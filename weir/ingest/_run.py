@@ -8,7 +8,7 @@ from privacy._keyring import current_hmac_key, vault_master_key
 from weir.config import DataDir
 from weir.contract import load_contract
 from weir.errors import LandingError
-from weir.ingest._load import LoadResult, load_batch
+from weir.ingest._load import Evidence, LoadResult, load_batch
 from weir.landing import list_batches
 from weir.warehouse import connect
 
@@ -34,8 +34,11 @@ def ingest(
     source: str | None = None,
     batch_id: str | None = None,
     progress: Callable[[str], None] | None = None,
+    evidence: Evidence | None = None,
 ) -> list[LoadResult]:
-    """Load matching batches; already-loaded batches are reported, not loaded again."""
+    """Load matching batches; already-loaded batches are reported, not loaded again.
+
+    `evidence` writes each batch's audit entry inside that batch's transaction."""
     if source is not None and source not in SOURCE_ORDER:
         raise LandingError(f"Unknown source {source!r}; use one of {', '.join(SOURCE_ORDER)}.")
     batches = [
@@ -55,7 +58,9 @@ def ingest(
             if progress:
                 progress(f"ingest {batch.source}/{batch.batch_id}")
             folder = Path(data_dir.landing) / batch.source / batch.batch_id
-            results.append(load_batch(con, load_contract(batch.source), folder, data_dir.landing, hmac_key, master))
+            results.append(
+                load_batch(con, load_contract(batch.source), folder, data_dir.landing, hmac_key, master, evidence)
+            )
         return results
     finally:
         con.close()
