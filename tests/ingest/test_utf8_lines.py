@@ -26,7 +26,12 @@ def test_lines_and_invalid_lines_match_python(case: tuple[list[bytes], bool, int
     expected_lines = [line + b"\n" for line in data.split(b"\n")]
     expected_lines[-1] = expected_lines[-1][:-1]  # after the last newline: a final line without one, or nothing
     expected_lines = [line for line in expected_lines if line]
-    with TemporaryDirectory() as tmp, mock.patch.object(_read, "CHUNK", chunk):
+    # Whole-file encoding detection is off: random lines often read as GB18030 (tested apart).
+    with (
+        TemporaryDirectory() as tmp,
+        mock.patch.object(_read, "CHUNK", chunk),
+        mock.patch.object(_read, "ENCODING_SAMPLE", 0),
+    ):
         path = Path(tmp) / "part-0.jsonl"
         path.write_bytes(data)
         table = _read.lines_table(path)
