@@ -136,7 +136,7 @@ def failure_message(results: list[LoadResult]) -> str | None:
     failed = [r for r in results if r.status == "failed"]
     if not failed:
         return None
-    each = "; ".join(f"{r.source}/{r.batch_id}: {r.error}" for r in failed)
+    each = "; ".join(f"{r.source}/{r.batch_id}: {(r.error or '').rstrip('.')}" for r in failed)
     retry = " / ".join(f"`weir ingest --retry {r.batch_id}`" for r in failed)
     return (
         f"{len(failed)} batch(es) failed and were not loaded (recorded as failed, skipped by later runs): "
