@@ -12,9 +12,9 @@ LOCK_WAIT_S = 30.0  # another Weir process may hold the single-writer lock brief
 # DuckDB names the holder: 'Conflicting lock is held in /usr/bin/python3 (PID 4242) by user ...'
 LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 # Programs whose hold on the lock ends by itself (a Weir command, its dbt child, an Airflow
-# task): worth waiting for. Anything else (a DuckDB shell, a notebook, a BI tool) holds it
-# until someone closes it, so waiting only delays the error.
-WEIR_PROGRAMS = {"weir", "dbt", "airflow", "celery"}
+# task, a test run): worth waiting for. Anything else (a DuckDB shell, a notebook, a BI tool)
+# holds it until someone closes it, so waiting only delays the error.
+WEIR_PROGRAMS = ("weir", "dbt", "airflow", "celery", "pytest")
 
 
 def _holder(err: duckdb.IOException) -> tuple[str, int] | None:
@@ -28,8 +28,10 @@ def _is_weir_process(pid: int) -> bool:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return True
-    words = {Path(a.decode(errors="replace")).name for a in argv[:4]}
-    return bool(words & WEIR_PROGRAMS) or any(w.startswith("weir") for w in words)
+    # Base names only: a data dir path that happens to contain "weir" says nothing. Airflow
+    # retitles its task processes ("airflow task runner: ..."), hence substrings.
+    names = [Path(a.decode(errors="replace")).name.lower() for a in argv]
+    return any(program in name for name in names for program in WEIR_PROGRAMS)
 
 
 def _locked(path: Path, err: duckdb.IOException, waited: float) -> WarehouseLocked:

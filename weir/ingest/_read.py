@@ -282,15 +282,15 @@ def part_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.name.startswith("part-") and p.suffix in PART_SUFFIXES)
 
 
-def lock_down(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
-    """Limit the connection's file access, for good, to reading this batch's Parquet parts.
+def lock_down(con: duckdb.DuckDBPyConnection, *folders: Path) -> None:
+    """Limit the connection's file access, for good, to reading these batches' Parquet parts.
 
     The warehouse file the connection opened stays usable (DuckDB allows a database's own
     files), in-memory attachments too; every other path (the keys, other batches, COPY TO
     anywhere) is refused, and `lock_configuration` stops SQL from lifting the limit. Text
     parts are read by Python, so a CSV or JSONL batch needs no file access at all.
     """
-    parquet = [str(p.resolve()) for p in part_files(folder) if p.suffix == ".parquet"]
+    parquet = [str(p.resolve()) for folder in folders for p in part_files(folder) if p.suffix == ".parquet"]
     if parquet:
         con.execute("set allowed_paths = $paths::varchar[]", {"paths": parquet})
     con.execute("set enable_external_access = false")

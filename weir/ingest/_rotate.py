@@ -87,6 +87,9 @@ def rotate_keys(data_dir: DataDir) -> RotationResult:
     old = keys[max(keys)]
     con = connect(data_dir.warehouse)
     try:
+        loaded = con.execute("select source, batch_id from ingest.load_ledger where status <> 'failed'").fetchall()
+        folders = [data_dir.landing / source / batch_id for source, batch_id in loaded]
+        _read.lock_down(con, *(f for f in folders if f.is_dir()))  # re-reads landed files: same limits as ingest
         new = new_hmac_key(data_dir.keys)
         _build_mapping(con, data_dir, old, new)
         mapping = dict(con.execute("select old_token, new_token from _rotation").fetchall())
@@ -102,8 +105,8 @@ def rotate_keys(data_dir: DataDir) -> RotationResult:
             for source in sorted(tables):
                 for _, column, _ in _token_columns(source):
                     con.execute(
-                        f'update raw.{source} t set "{column}" = r.new_token from _rotation r '
-                        f'where t."{column}" = r.old_token'
+                        f"update raw.{source} t set {ident(column)} = r.new_token from _rotation r "
+                        f"where t.{ident(column)} = r.old_token"
                     )
                     rewritten += 1
             con.execute(
