@@ -119,3 +119,28 @@ def test_folder_of_no_known_source_is_skipped_not_fatal(world, tmp_path: Path) -
     assert "clicks/b1 skipped_unknown: landing/clicks is not a Weir source (no data contract)" in flat(
         everything.output
     )
+
+
+def test_parquet_mapping_without_columns_reads_the_file_schema(world, tmp_path: Path) -> None:
+    export = tmp_path / "export.parquet"
+    with duckdb.connect() as con:
+        con.execute(
+            "copy (select 'P' || i as eid, 'U10000001' as uid, 'view' as kind, "
+            "timestamptz '2026-10-01 00:00:00+00' + to_seconds(i) as ts from range(3) t(i)) to ? (format parquet)",
+            [str(export)],
+        )
+    mapping = tmp_path / "m.yml"
+    mapping.write_text(
+        yaml.safe_dump(
+            {
+                "source": "events",
+                "format": "parquet",
+                "rename": {"eid": "event_id", "uid": "user_id", "kind": "event_type"},
+            }
+        )
+    )
+
+    result = run(world, "ingest", "--mapping", str(mapping), str(export), "--json")
+
+    assert result.exit_code == 0, result.output
+    assert '"rows_in": 3, "rows_loaded": 3, "rows_quarantined": 0' in result.output

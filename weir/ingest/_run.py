@@ -148,8 +148,11 @@ def load_ledger(data_dir: DataDir, batch_id: str | None = None) -> list[LoadResu
     """The load ledger as recorded in the warehouse (read-only), in source order."""
     con = connect(data_dir.warehouse, read_only=True)
     try:
+        # A ledger written before failed batches were recorded has no `error` column.
+        columns = {r[0] for r in con.execute("describe ingest.load_ledger").fetchall()}
+        error = "error" if "error" in columns else "null"
         rows = con.execute(
-            "select source, batch_id, status, rows_in, rows_loaded, rows_quarantined, reasons, error "
+            f"select source, batch_id, status, rows_in, rows_loaded, rows_quarantined, reasons, {error} "
             "from ingest.load_ledger where ? is null or batch_id = ?",
             [batch_id, batch_id],
         ).fetchall()
