@@ -59,7 +59,7 @@ def files_holding_keys(roots: list[Path], data_dir: DataDir, output: str) -> lis
     hits = [f"output: {form!r}" for form in forms if form.decode(errors="replace") in output]
     for root in roots:
         for path in root.rglob("*"):
-            if path.is_file() and not path.is_relative_to(data_dir.keys):
+            if path.is_file() and not path.is_symlink() and not path.is_relative_to(data_dir.keys):
                 data = path.read_bytes()
                 hits += [str(path) for form in forms if form in data]
     return hits

@@ -187,3 +187,16 @@ def test_even_injected_sql_cannot_reach_the_keys(world, tmp_path: Path, monkeypa
     assert "file system operations are disabled by configuration" in flat(result.output)
     assert {t: v for t, v in snapshot(world).items() if t.startswith("raw.")} == before
     assert files_holding_keys([tmp_path], world, result.output) == []
+
+
+def test_part_file_linking_to_a_key_is_refused(world) -> None:
+    folder = world.landing / "events" / "linked-1"
+    folder.mkdir()
+    (folder / "part-0000.jsonl").symlink_to(world.keys / "hmac" / "v1.key")
+
+    result = run(world, "ingest", "events", "--batch", "linked-1")
+
+    assert result.exit_code == 1
+    assert "part-0000.jsonl links to" in flat(result.output)
+    assert "outside its batch folder; copy the data into the batch instead" in flat(result.output)
+    assert files_holding_keys([world.root], world, result.output) == []

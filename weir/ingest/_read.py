@@ -97,35 +97,59 @@ def stage_file(
     """
     table = _lines_name(rel)
     if fmt == "parquet":
-        columns = parquet_view(con, path, rel, table)
-        names = columns if names is None else names
-        missing = [n for n in names if n not in columns]
-        if missing:
-            raise LandingError(f"{rel}: Parquet file lacks column(s) {', '.join(missing)}; fix the export.")
-        cols = ", ".join(ident(n) if n in native else f"cast({ident(n)} as varchar) as {ident(n)}" for n in names)
-        return (
-            "select _file, file_row_number + 1 as _line, "
-            f"null::varchar as _text, true as _utf8, null::blob as _raw, true as _parse_ok, {cols} "
-            f"from {table}"
-        )
-    if delimiter not in DELIMITERS:  # pasted into the splitting regex below
+        return _parquet_select(con, names, path, rel, table, native)
+    if delimiter not in DELIMITERS:  # pasted into the splitting regex
         raise LandingError(f"{rel}: delimiter {delimiter!r} is not one of {sorted(DELIMITERS)!r}.")
     con.register(table, lines_table(path, rel))
     # Raw bytes are only kept for lines that are not UTF-8 (they are quarantined encrypted).
     lines = f"lines as (select _line, case when _text is null then _raw end as _raw, _text from {table})"
     if fmt == "jsonl":
-        # One JSON parse per line extracts every field; a line that does not parse gets null
-        # (try), and only objects count. Materialised, so the extraction is not repeated per field.
-        paths = params.bind([json_path(n) for n in names])
-        fields = ", ".join(f"_f[{i + 1}] as {ident(n)}" for i, n in enumerate(names))
-        return (
-            f"select * from (with {lines}, "
-            f"extracted as materialized (select *, try(json_extract_string(_text, {paths}::varchar[])) as _f "
-            f"from lines where {NOT_BLANK}) "
-            f"select {params.bind(rel)}::varchar as _file, _line, {KEEP_BAD_TEXT}, _raw, _parse_ok, {fields} from ("
-            f"select *, coalesce(_f is not null and ltrim(_text) like '{{%', false) as _parse_ok "
-            f"from extracted))"
-        )
+        if names is None:
+            raise LandingError(f"{rel}: a JSONL file has no header; name its fields (mapping `columns:`).")
+        return _jsonl_select(names, rel, lines, params)
+    return _csv_select(names, path, rel, lines, params, delimiter, header)
+
+
+def _parquet_select(
+    con: duckdb.DuckDBPyConnection, names: list[str] | None, path: Path, rel: str, view: str, native: frozenset[str]
+) -> str:
+    columns = parquet_view(con, path, rel, view)
+    names = columns if names is None else names
+    missing = [n for n in names if n not in columns]
+    if missing:
+        raise LandingError(f"{rel}: Parquet file lacks column(s) {', '.join(missing)}; fix the export.")
+    cols = ", ".join(ident(n) if n in native else f"cast({ident(n)} as varchar) as {ident(n)}" for n in names)
+    return (
+        "select _file, file_row_number + 1 as _line, "
+        f"null::varchar as _text, true as _utf8, null::blob as _raw, true as _parse_ok, {cols} "
+        f"from {view}"
+    )
+
+
+def _jsonl_select(names: list[str], rel: str, lines: str, params: Params) -> str:
+    # One JSON parse per line extracts every field; a line that does not parse gets null
+    # (try), and only objects count. Materialised, so the extraction is not repeated per field.
+    paths = params.bind([json_path(n) for n in names])
+    fields = ", ".join(f"_f[{i + 1}] as {ident(n)}" for i, n in enumerate(names))
+    return (
+        f"select * from (with {lines}, "
+        f"extracted as materialized (select *, try(json_extract_string(_text, {paths}::varchar[])) as _f "
+        f"from lines where {NOT_BLANK}) "
+        f"select {params.bind(rel)}::varchar as _file, _line, {KEEP_BAD_TEXT}, _raw, _parse_ok, {fields} from ("
+        f"select *, coalesce(_f is not null and ltrim(_text) like '{{%', false) as _parse_ok "
+        f"from extracted))"
+    )
+
+
+def _csv_select(
+    names: list[str] | None,
+    path: Path,
+    rel: str,
+    lines: str,
+    params: Params,
+    delimiter: str,
+    header: list[str] | None,
+) -> str:
     has_header = header is None
     if has_header:
         header = csv_header(path, delimiter, rel)
@@ -165,8 +189,14 @@ def _release(con: duckdb.DuckDBPyConnection, rel: str) -> None:
 
 
 def part_files(folder: Path) -> list[Path]:
-    """The batch's part files, sorted."""
-    return sorted(p for p in folder.iterdir() if p.name.startswith("part-") and p.suffix in PART_SUFFIXES)
+    """The batch's part files, sorted; a part that is a link to a file elsewhere is refused."""
+    parts = sorted(p for p in folder.iterdir() if p.name.startswith("part-") and p.suffix in PART_SUFFIXES)
+    for part in parts:
+        if not part.resolve().is_relative_to(folder.resolve()):
+            raise LandingError(
+                f"{part} links to {part.resolve()}, outside its batch folder; copy the data into the batch instead."
+            )
+    return parts
 
 
 def lock_down(con: duckdb.DuckDBPyConnection, *folders: Path) -> None:

@@ -17,7 +17,7 @@ from privacy._keyring import SecretKey, current_hmac_key, vault_master_key
 from weir.config import DataDir
 from weir.contract import load_contract
 from weir.errors import LandingError, WeirError
-from weir.ingest._load import DDL, LoadResult, fingerprint, load_batch
+from weir.ingest._load import DDL, LoadResult, load_batch
 from weir.ingest._read import lock_down
 from weir.landing import Batch, list_batches
 from weir.warehouse import connect
@@ -107,7 +107,7 @@ def _ingest_batch(data_dir: DataDir, batch: Batch, hmac_key: SecretKey, master: 
             if _recorded(con, batch):  # loaded before (e.g. its files changed since): not a failed load
                 raise
             error = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            _record_failure(con, batch, folder, error, hmac_key.version)
+            _record_failure(con, batch, error, hmac_key.version)
             return LoadResult(batch.source, batch.batch_id, "failed", 0, 0, 0, error=error)
     finally:
         con.close()
@@ -121,13 +121,15 @@ def _recorded(con: duckdb.DuckDBPyConnection, batch: Batch) -> bool:
     )
 
 
-def _record_failure(con: duckdb.DuckDBPyConnection, batch: Batch, folder: Path, error: str, key_version: int) -> None:
+def _record_failure(con: duckdb.DuckDBPyConnection, batch: Batch, error: str, key_version: int) -> None:
     """A `failed` ledger line (nothing loaded: all counts 0) that later runs skip."""
     con.execute(
         "insert or replace into ingest.load_ledger (source, batch_id, fingerprint, status, rows_in, rows_loaded, "
         "rows_quarantined, reasons, key_version, loaded_at, error) "
         "values (?, ?, ?, 'failed', 0, 0, 0, '{}', ?, now(), ?)",
-        [batch.source, batch.batch_id, fingerprint(folder), key_version, error[:2000]],
+        # No fingerprint: --retry reads the batch afresh, and its parts may be what failed
+        # (a link to a file elsewhere must not even be hashed).
+        [batch.source, batch.batch_id, "", key_version, error[:2000]],
     )
 
 
