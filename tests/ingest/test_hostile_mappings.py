@@ -112,6 +112,7 @@ def test_csv_header_names_are_not_sql(world, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert '"rows_in": 3, "rows_loaded": 3, "rows_quarantined": 0' in result.output
     assert _world_rows(world) == before
+    assert files_holding_keys([tmp_path], world, result.output) == []
 
 
 @pytest.mark.parametrize(
@@ -143,6 +144,7 @@ def test_unsafe_mappings_are_refused_before_anything_lands(world, tmp_path: Path
     assert re.search(message, flat(result.output)), result.output
     assert snapshot(world) == before
     assert _landing(world) == landing
+    assert files_holding_keys([tmp_path], world, result.output) == []
 
 
 @pytest.mark.parametrize("source", ["../../escape", "ABSOLUTE"], ids=["relative", "absolute"])
@@ -159,6 +161,7 @@ def test_source_cannot_name_a_path(world, tmp_path: Path, source: str) -> None:
     assert not target.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "export.jsonl", "mapping.yml"]
     assert (snapshot(world), _landing(world)) == (before, landing)
+    assert files_holding_keys([tmp_path], world, result.output) == []
 
 
 @pytest.mark.parametrize(
