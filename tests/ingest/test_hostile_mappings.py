@@ -203,3 +203,30 @@ def test_part_file_linking_to_a_key_is_refused(world) -> None:
     assert "part-0000.jsonl links to" in flat(result.output)
     assert "outside its batch folder; copy the data into the batch instead" in flat(result.output)
     assert files_holding_keys([world.root], world, result.output) == []
+
+
+def test_locked_down_connection_reads_only_its_batch(world, tmp_path: Path) -> None:
+    own = next(world.landing.glob("follows/*/part-*.parquet"))
+    other = next(world.landing.glob("impressions/*/part-*.parquet"))
+    con = duckdb.connect(str(world.warehouse))
+    try:
+        _read.lock_down(con, own.parent)
+
+        rows = con.execute("select count(*) from read_parquet(?)", [str(own.resolve())]).fetchone()[0]
+        refused = []
+        for sql in [
+            f"select count(*) from read_parquet('{other}')",
+            f"select * from read_blob('{world.keys}/hmac/v1.key')",
+            f"copy (select 1) to '{tmp_path}/out.csv'",
+            "set enable_external_access = true",
+            "set allowed_paths = ['/']",
+        ]:
+            with pytest.raises(duckdb.Error) as caught:
+                con.execute(sql)
+            refused.append(str(caught.value).split(":")[0])
+        con.execute("create table raw.scratch_probe as select 1 as x")  # the warehouse itself stays writable
+    finally:
+        con.close()
+    assert rows > 0
+    assert refused == ["Permission Error"] * 3 + ["Invalid Input Error"] * 2
+    assert not (tmp_path / "out.csv").exists()

@@ -208,6 +208,13 @@ def lock_down(con: duckdb.DuckDBPyConnection, *folders: Path) -> None:
     parts are read by Python, so a CSV or JSONL batch needs no file access at all.
     """
     parquet = [str(p.resolve()) for folder in folders for p in part_files(folder) if p.suffix == ".parquet"]
+    if con.execute("select current_setting('lock_configuration')").fetchone()[0]:
+        # Settings belong to the database instance, which every connection to the same file
+        # in this process shares: another open connection keeps an earlier lock-down alive.
+        raise LandingError(
+            "The warehouse is already open in this process on a locked-down connection (an earlier "
+            "batch's); close every other connection to it before ingesting."
+        )
     if parquet:
         con.execute("set allowed_paths = $paths::varchar[]", {"paths": parquet})
     con.execute("set enable_external_access = false")
