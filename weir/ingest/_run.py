@@ -100,8 +100,8 @@ def _ingest_batch(data_dir: DataDir, batch: Batch, hmac_key: SecretKey, master: 
             con.execute(
                 "delete from ingest.load_ledger where source = ? and batch_id = ?", [batch.source, batch.batch_id]
             )
-        lock_down(con, folder)
         try:
+            lock_down(con, folder)
             return load_batch(con, load_contract(batch.source), folder, data_dir.landing, hmac_key, master)
         except (WeirError, duckdb.Error) as err:
             if _recorded(con, batch):  # loaded before (e.g. its files changed since): not a failed load
