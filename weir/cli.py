@@ -196,6 +196,10 @@ def ingest(
         typer.Argument(help="Only this source (e.g. events); with --mapping, the export file or folder to load."),
     ] = None,
     batch: Annotated[str | None, typer.Option("--batch", help="Only this batch id.")] = None,
+    retry: Annotated[
+        str | None,
+        typer.Option("--retry", help="Load this batch again although it is recorded as failed (after fixing it)."),
+    ] = None,
     mapping: Annotated[
         Path | None, typer.Option("--mapping", help="Source mapping YAML for your own export (see weir/mappings/).")
     ] = None,
@@ -206,11 +210,14 @@ def ingest(
 
     Rows that break the contract go to the quarantine with a reason; nothing is dropped.
     Loading a batch again changes nothing. With --mapping, your own CSV/JSONL/Parquet export
-    is landed (with the mapping beside it) and loaded like any other batch.
+    is checked (known source, not empty, UTF-8, safe column names), landed with the mapping
+    beside it, and loaded like any other batch. A batch that fails to load is recorded as
+    failed and skipped by later runs until you fix it and pass --retry.
 
     Example:
         weir ingest events --batch 20261001-7d-s42
         weir ingest --mapping weir/mappings/taobao_userbehavior.yml UserBehavior.csv
+        weir ingest --retry byo-userbehavior-1a2b3c4d5e
     """
     source = target
     try:
@@ -222,7 +229,12 @@ def ingest(
         with _progress() as bar:
             task = bar.add_task("ingesting", total=None)
             results = pipeline.ingest_stage(
-                directory, "cli:ingest", source, batch, progress=lambda msg: bar.update(task, description=msg)
+                directory,
+                "cli:ingest",
+                source,
+                batch,
+                progress=lambda msg: bar.update(task, description=msg),
+                retry=retry,
             )
     except WeirError as err:
         raise _fail(err) from err

@@ -55,3 +55,11 @@ class QualityGateBlocked(WeirError):
 
 class UnsafeSqlInput(WeirError):
     """A name or option from outside (mapping, header, parameter) cannot be used in SQL safely."""
+
+
+class WarehouseLocked(WeirError):
+    """Another process holds the warehouse file's lock; close or stop it and run again."""
+
+
+class ExportEncodingError(LandingError):
+    """A landing file is not UTF-8 (e.g. a GBK export); re-encode it and land it again."""

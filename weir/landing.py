@@ -34,13 +34,25 @@ def list_batches(landing: Path) -> list[Batch]:
     return batches
 
 
-def land_export(landing: Path, mapping_path: Path, export: Path) -> tuple[str, str]:
-    """Copy an export (a file or a folder of files) into the landing zone with its mapping.
+def inside(root: Path, path: Path) -> Path:
+    """`path` resolved, refused unless it lies inside `root` (no `..`, no absolute escape)."""
+    resolved = path.resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        raise LandingError(f"Path {path} lies outside {root}; landing paths stay inside the data dir.")
+    return resolved
 
-    The batch id is derived from the content, so landing the same export twice is one batch.
-    Returns (source, batch_id).
+
+def land_export(landing: Path, mapping_path: Path, export: Path) -> tuple[str, str]:
+    """Check an export (a file or a folder of files), then copy it into the landing zone with
+    its mapping.
+
+    Everything is checked before anything is written: the mapping (its source must be a
+    known one, so it cannot name a path), and each file (not empty, UTF-8, safe column
+    names). The batch id is derived from the content, so landing the same export twice is
+    one batch. Returns (source, batch_id).
     """
-    from weir.mapping import MAPPING_FILE, load_mapping  # deferred: keeps `weir landing` light
+    from weir.ingest._read import check_export  # deferred: keeps `weir landing` light
+    from weir.mapping import MAPPING_FILE, load_mapping
 
     mapping = load_mapping(mapping_path)
     if not export.exists():
@@ -50,10 +62,10 @@ def land_export(landing: Path, mapping_path: Path, export: Path) -> tuple[str, s
         raise LandingError(f"Export folder {export} holds no files.")
     digest = hashlib.sha256(mapping_path.read_bytes())
     for path in files:
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        digest.update(hashlib.sha256(check_export(path, mapping)).digest())
     stem = re.sub(r"[^A-Za-z0-9]+", "-", export.stem).strip("-").lower() or "export"
     batch_id = f"byo-{stem}-{digest.hexdigest()[:10]}"
-    folder = landing / mapping.source / batch_id
+    folder = inside(landing, landing / mapping.source / batch_id)
     folder.mkdir(parents=True, exist_ok=True)
     for i, path in enumerate(files):
         shutil.copyfile(path, folder / f"part-{i:04d}.{mapping.format}")

@@ -11,9 +11,9 @@ from expectations import Finding, build_docs
 from privacy import load_or_create_signing_key
 from weir import audit, dbt, dp, policy
 from weir.config import DataDir, ensure_writable
-from weir.errors import QualityGateBlocked
+from weir.errors import LandingError, QualityGateBlocked
 from weir.generate import GenerateConfig, GenerateResult, generate
-from weir.ingest import LoadResult, RotationResult, ingest, load_ledger, rotate_keys
+from weir.ingest import LoadResult, RotationResult, failure_message, ingest, load_ledger, rotate_keys
 from weir.mart_gate import gate_marts
 from weir.publish import PublishResult, publish, published_dir
 from weir.quality import Checked
@@ -122,11 +122,13 @@ def ingest_stage(
     batch_id: str | None = None,
     progress: Callable[[str], None] | None = None,
     stop_on_reject: bool = True,
+    retry: str | None = None,
 ) -> list[LoadResult]:
     """Load landing batches into `raw` and evidence every load in the audit log.
 
     Each source's raw gate runs before its commit; a rejected batch stays out of `raw`. With
     `stop_on_reject` the stage then fails with the findings; Airflow leaves that to `gate_raw`.
+    A batch that failed to load (recorded `failed`, the others still load) fails the stage.
     """
     key = signing_key(data_dir)
 
@@ -148,11 +150,14 @@ def ingest_stage(
         )
 
     try:
-        results = ingest(data_dir, source, batch_id, progress, evidence=evidence)
+        results = ingest(data_dir, source, batch_id, progress, evidence=evidence, retry=retry)
     finally:
         witness_committed(data_dir, key)  # also when a later batch failed: earlier ones committed
     if (data_dir.quality / "gx").exists():
         build_docs(data_dir.quality)  # the raw gates' runs, before a failure stops the pipeline
+    failed = failure_message(results)
+    if failed:
+        raise LandingError(failed)
     rejected = [r for r in results if r.status == "rejected"]
     if rejected and stop_on_reject:
         raise QualityGateBlocked(rejection_message(data_dir, rejected))

@@ -19,3 +19,6 @@ def print_ledger(console: Console, results: list[LoadResult]) -> None:
         status = "skipped" if r.status == "already_loaded" else r.status
         table.add_row(r.source, status, f"{r.rows_in:,}", f"{r.rows_loaded:,}", f"{r.rows_quarantined:,}", reason)
     console.print(table)
+    for r in results:
+        if r.error:  # failed or skipped batches: what went wrong and the fix
+            console.print(f"{r.source}/{r.batch_id} {r.status}: {r.error}", highlight=False, soft_wrap=True)

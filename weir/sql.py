@@ -40,3 +40,22 @@ def ident(name: str) -> str:
 def qualified(*parts: str) -> str:
     """Quote a dotted name (schema.table, table.column) part by part."""
     return ".".join(ident(p) for p in parts)
+
+
+class Params:
+    """Named parameters collected while SQL text is built: values are bound, never pasted.
+
+    >>> p = Params("m")
+    >>> p.bind("it's"), p.values
+    ('$m0', {'m0': "it's"})
+    """
+
+    def __init__(self, prefix: str = "p") -> None:
+        self.prefix = prefix
+        self.values: dict[str, object] = {}
+
+    def bind(self, value: object) -> str:
+        """A `$name` placeholder for `value`, to be passed with the statement."""
+        name = f"{self.prefix}{len(self.values)}"
+        self.values[name] = value
+        return "$" + name

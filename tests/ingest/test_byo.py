@@ -92,7 +92,7 @@ def test_landing_the_same_export_twice_is_one_batch(tmp_path: Path) -> None:
     [
         ("source: events\nformat: csv\nheader: false\n", "`header: false` needs `columns:`"),
         ("source: events\nformat: xlsx\n", "Mapping .* is invalid"),
-        ("source: events\nformat: csv\ndelimiter: ';;'\n", "delimiter ';;' must be one character"),
+        ("source: events\nformat: csv\ndelimiter: ';;'\n", "delimiter ';;' is not allowed; use one of ',' \\(comma\\)"),
     ],
 )
 def test_bad_mappings_are_refused_with_the_fix(tmp_path: Path, text: str, message: str) -> None:

@@ -8,7 +8,7 @@ from unittest import mock
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from weir.ingest import _read
+from weir.ingest import _lines
 
 LINE = st.one_of(
     st.binary(max_size=12).map(lambda b: bytes(x & 0x7F for x in b if x not in (10,))),  # ASCII
@@ -26,10 +26,15 @@ def test_lines_and_invalid_lines_match_python(case: tuple[list[bytes], bool, int
     expected_lines = [line + b"\n" for line in data.split(b"\n")]
     expected_lines[-1] = expected_lines[-1][:-1]  # after the last newline: a final line without one, or nothing
     expected_lines = [line for line in expected_lines if line]
-    with TemporaryDirectory() as tmp, mock.patch.object(_read, "CHUNK", chunk):
+    # Whole-file encoding detection is off: random lines often read as GB18030 (tested apart).
+    with (
+        TemporaryDirectory() as tmp,
+        mock.patch.object(_lines, "CHUNK", chunk),
+        mock.patch.object(_lines, "ENCODING_SAMPLE", 0),
+    ):
         path = Path(tmp) / "part-0.jsonl"
         path.write_bytes(data)
-        table = _read.lines_table(path)
+        table = _lines.lines_table(path)
     raw = table.column("_raw").to_pylist()
     assert raw == expected_lines
     assert table.column("_line").to_pylist() == list(range(1, len(raw) + 1))

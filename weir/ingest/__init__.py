@@ -2,6 +2,15 @@
 
 from weir.ingest._load import LoadResult, load_batch
 from weir.ingest._rotate import RotationResult, rotate_keys
-from weir.ingest._run import SOURCE_ORDER, ingest, load_ledger
+from weir.ingest._run import SOURCE_ORDER, failure_message, ingest, load_ledger
 
-__all__ = ["SOURCE_ORDER", "LoadResult", "RotationResult", "ingest", "load_batch", "load_ledger", "rotate_keys"]
+__all__ = [
+    "SOURCE_ORDER",
+    "LoadResult",
+    "RotationResult",
+    "failure_message",
+    "ingest",
+    "load_batch",
+    "load_ledger",
+    "rotate_keys",
+]

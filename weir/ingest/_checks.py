@@ -4,6 +4,7 @@ Messages name the column and the rule, never the value: a value may be personal 
 """
 
 from weir.contract import Column, Contract
+from weir.sql import ident
 
 # Clock skew tolerated before a timestamp counts as "in the future".
 FUTURE_TOLERANCE = "interval 5 minutes"
@@ -18,18 +19,14 @@ SQL_TYPES = {  # contract type -> DuckDB type
 }
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def typed_name(column: Column) -> str:
     """Column holding the value cast to its contract type (cast once, used by every rule)."""
-    return _q(column.name) if column.type == "varchar" else _q("_t_" + column.name)
+    return ident(column.name) if column.type == "varchar" else ident("_t_" + column.name)
 
 
 def typed_columns_sql(contract: Contract) -> str:
     casts = [
-        f"try_cast({_q(c.name)} as {SQL_TYPES[c.type]}) as {typed_name(c)}"
+        f"try_cast({ident(c.name)} as {SQL_TYPES[c.type]}) as {typed_name(c)}"
         for c in contract.columns
         if c.type != "varchar"
     ]
@@ -42,7 +39,7 @@ def _typed(column: Column) -> str:
 
 def _rules(column: Column) -> list[tuple[str, str, str]]:
     """(condition, reason code, message) for one column, in the order they are checked."""
-    c, v = column.name, _q(column.name)
+    c, v = column.name, ident(column.name)
     rules = []
     if column.required:
         rules.append((f"{v} is null", "missing_required", f"column {c} is required but missing or empty"))

@@ -18,6 +18,7 @@ from expectations import GateResult, raw_suite, validate
 from expectations._suites import VOLUME_MIN_ROWS, Baseline, event_time_column
 from weir.contract import Contract
 from weir.quality import Checked, record_runs
+from weir.sql import ident
 from weir.warehouse import tables
 
 REJECTED = "gate_rejected"
@@ -30,7 +31,7 @@ def gate_staged(
     be loaded). Runs are kept for Data Docs in the GX project at `docs`."""
     if con.execute(f"select count(*) from {checked} where reason is null").fetchall()[0][0] == 0:
         return None
-    columns = ", ".join(f'"o_{c.out_name}" as "{c.out_name}"' for c in contract.kept)
+    columns = ", ".join(f"{ident('o_' + c.out_name)} as {ident(c.out_name)}" for c in contract.kept)
     suite = raw_suite(contract, baseline(con, contract))
     return validate(None, suite, f"select {columns} from {checked} where reason is null", docs=docs, connection=con)
 

@@ -25,6 +25,7 @@ from privacy._keyring import SecretKey
 from weir.contract import Contract
 from weir.errors import LandingError
 from weir.ingest import _checks, _gate, _read, _transform
+from weir.sql import ident as _q
 from weir.warehouse import tables
 
 # The checked batch lives in an in-memory database attached to the load's connection (not a
@@ -41,6 +42,7 @@ create table if not exists ingest.load_ledger (
     rows_quarantined bigint not null, reasons json not null, key_version integer not null,
     loaded_at timestamptz not null, primary key (source, batch_id),
     check (rows_in = rows_loaded + rows_quarantined));
+alter table ingest.load_ledger add column if not exists error varchar;  -- why a `failed` batch failed
 create table if not exists ingest.quarantine (
     source varchar not null, batch_id varchar not null, file varchar not null, line bigint not null,
     reason varchar not null, message varchar not null,
@@ -54,11 +56,12 @@ create table if not exists ingest.quarantine (
 class LoadResult:
     source: str
     batch_id: str
-    status: str  # loaded | already_loaded | rejected (by the quality gate)
+    status: str  # loaded | already_loaded | rejected (quality gate) | failed | skipped_failed | skipped_unknown
     rows_in: int
     rows_loaded: int
     rows_quarantined: int
     reasons: dict[str, int] = field(default_factory=dict)
+    error: str | None = None  # failed / skipped: what went wrong and the fix
 
 
 # Writes the batch's audit entry on the load's connection, inside its transaction (weir.audit).
@@ -72,10 +75,6 @@ def fingerprint(folder: Path) -> str:
         with part.open("rb") as handle:  # streamed: no second copy of a large file in memory
             digest.update(hashlib.file_digest(handle, "sha256").digest())
     return digest.hexdigest()
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _check(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
@@ -189,7 +188,8 @@ def _write_all(
             [result.batch_id],
         )
     con.execute(
-        "insert into ingest.load_ledger values (?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+        "insert into ingest.load_ledger (source, batch_id, fingerprint, status, rows_in, rows_loaded, "
+        "rows_quarantined, reasons, key_version, loaded_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
         [
             contract.source,
             result.batch_id,

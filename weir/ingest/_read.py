@@ -1,24 +1,26 @@
 """Read a landing batch into a staging table of text fields, one row per input line.
 
-Lines are cut with numpy on the raw bytes (zero-copy into Arrow), so every line keeps its
-file and line number, CRLF endings and a missing final newline are handled, and lines that
-are not valid UTF-8 stay visible (text null) instead of aborting the read.
+Text files are cut into lines by `_lines` (each keeps its file and line number; lines that
+are not UTF-8 stay visible for the quarantine; a GBK file is refused whole).
+
+Nothing read from a file reaches SQL text: column names go through `weir.sql.ident`, file
+names and JSON paths are bound parameters (or, for Parquet views, expression constants), and
+Parquet files are opened through DuckDB's relation API, not as path literals.
 """
 
-import codecs
-from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 
 from weir.contract import Contract
 from weir.errors import LandingError
 from weir.ingest._checks import SQL_TYPES, typed_columns_sql
-from weir.mapping import MAPPING_FILE, load_mapping, projection_sql
+from weir.ingest._lines import BOM, lines_table
+from weir.mapping import DELIMITERS, MAPPING_FILE, SourceMapping, load_mapping, projection_sql
+from weir.sql import Params, ident
 
-CHUNK = 1 << 22  # bytes scanned per vectorised step when looking for line ends
+PART_SUFFIXES = (".jsonl", ".csv", ".parquet")
 # Blank lines (a stray LF or CRLF) are not rows.
 NOT_BLANK = "coalesce(_text, 'x') not in ('', chr(10), chr(13) || chr(10))"
 # Only lines that fail to parse keep their text (for the quarantine); `_utf8` remembers
@@ -26,74 +28,53 @@ NOT_BLANK = "coalesce(_text, 'x') not in ('', chr(10), chr(13) || chr(10))"
 KEEP_BAD_TEXT = "case when not _parse_ok then _text end as _text, _text is not null as _utf8"
 
 
-def _where(arr: np.ndarray, test: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    """Positions where `test` holds, found a few MiB at a time: the mask stays in cache, which
-    is about 4x faster than one pass over a file of hundreds of MB."""
-    found = [np.flatnonzero(test(arr[i : i + CHUNK])) + i for i in range(0, len(arr), CHUNK)]
-    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
-
-
-def _invalid_utf8_lines(data: bytes, arr: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Indices of lines that are not valid UTF-8.
-
-    Only lines holding a byte >= 0x80 can be invalid, so just those are decoded (pure ASCII,
-    most behaviour logs, costs one fast scan).
-    """
-    if data.isascii():
-        return np.zeros(0, dtype=np.int64)
-    high = _where(arr, lambda chunk: chunk >= 0x80)
-    candidates = np.unique(np.searchsorted(offsets, high, side="right") - 1)
-    if len(candidates) * 4 > len(offsets):  # mostly non-ASCII: decode the whole buffer
-        return _decode_scan(memoryview(arr), offsets)
-    starts, ends = offsets[candidates], offsets[candidates + 1]
-    lengths = ends - starts
-    keep = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(lengths.sum())
-    packed = arr[keep]  # the candidate lines, back to back
-    packed_offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    return candidates[_decode_scan(memoryview(packed), packed_offsets)]
-
-
-def _decode_scan(data: memoryview, offsets: np.ndarray) -> np.ndarray:
-    """Decode `data` once, skipping past each invalid line; return those lines' indices."""
-    bad, pos = [], 0
-    while pos < len(data):  # one pass over the bytes; one iteration per invalid line
-        try:
-            codecs.utf_8_decode(data[pos:], "strict", True)
-            break
-        except UnicodeDecodeError as err:
-            line = int(np.searchsorted(offsets, pos + err.start, side="right")) - 1
-            bad.append(line)
-            pos = int(offsets[line + 1])
-    return np.asarray(bad, dtype=np.int64)
-
-
-def lines_table(path: Path) -> pa.Table:
-    """(_line, _text, _raw) for every line of a file, each keeping its LF or CRLF ending.
-
-    `_text` is null where the line is not valid UTF-8; `_raw` has the bytes of every line.
-    Both are zero-copy views of the file's bytes: no Python runs per line. Line endings stay
-    in the strings (JSON ignores them; the CSV splitter trims them), which saves a copy.
-    """
-    data = path.read_bytes()
-    arr = np.frombuffer(data, dtype=np.uint8)
-    ends = _where(arr, lambda chunk: chunk == 10) + 1
-    if len(arr) and (len(ends) == 0 or ends[-1] != len(arr)):
-        ends = np.append(ends, len(arr))  # last line without a final newline
-    offsets = np.concatenate([[0], ends]).astype(np.int64)
-    n = len(ends)
-    bad = _invalid_utf8_lines(data, arr, offsets)
-    valid = np.ones(n, bool)
-    valid[bad] = False
-    buffers = [pa.py_buffer(offsets), pa.py_buffer(arr)]  # the table keeps both alive
-    validity = pa.py_buffer(np.packbits(valid, bitorder="little").tobytes()) if len(bad) else None
-    text = pa.LargeStringArray.from_buffers(n, buffers[0], buffers[1], validity, len(bad))
-    raw = pa.LargeBinaryArray.from_buffers(pa.large_binary(), n, [None, *buffers])
-    line = pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(np.arange(1, n + 1, dtype=np.int64))])
-    return pa.Table.from_arrays([line, text, raw], names=["_line", "_text", "_raw"])
-
-
 def _unquote(field: str) -> str:
     return f"nullif(case when {field} like '\"%' then replace({field}[2:-1], '\"\"', '\"') else {field} end, '')"
+
+
+def json_path(name: str) -> str:
+    r"""The JSON path of a top-level key, quoted so dots, quotes and brackets stay in the key.
+
+    >>> json_path('a.b"c')
+    '$."a.b\\"c"'
+    """
+    return '$."' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def csv_header(path: Path, delimiter: str, rel: str) -> list[str]:
+    """The column names on a CSV file's first line (byte-order mark stripped), each checked."""
+    with path.open("rb") as handle:
+        first = handle.readline()
+    names = first.decode("utf-8-sig", errors="replace").strip().split(delimiter)
+    if names == [""]:
+        raise LandingError(f"{rel} is empty: it has no header line; export the data again with its header.")
+    unnamed = [i + 1 for i, n in enumerate(names) if not n.strip()]
+    if unnamed:
+        raise LandingError(
+            f"{rel}: header column(s) {', '.join(map(str, unnamed))} have no name; name every column in the export."
+        )
+    for name in names:
+        ident(name)  # raises UnsafeSqlInput naming the column
+    return names
+
+
+def parquet_view(con: duckdb.DuckDBPyConnection, path: Path, rel: str, view: str) -> list[str]:
+    """Register Parquet file `path` as temp view `view` with `_file` = `rel`; return its columns.
+
+    Relation API, not SQL text: neither the path nor the file name is ever parsed as SQL.
+    """
+    try:
+        part = con.read_parquet(str(path), file_row_number=True)
+    except duckdb.Error as err:
+        raise LandingError(f"{rel} cannot be read as Parquet ({err}); export it again.") from err
+    columns = [c for c in part.columns if c != "file_row_number"]
+    for name in columns:
+        ident(name)
+    exclude = ["_file"] if "_file" in part.columns else []
+    part.select(duckdb.ConstantExpression(rel).alias("_file"), duckdb.StarExpression(exclude=exclude)).to_view(
+        view, replace=True
+    )
+    return columns
 
 
 def stage_file(
@@ -102,6 +83,7 @@ def stage_file(
     path: Path,
     rel: str,
     fmt: str,
+    params: Params,
     delimiter: str = ",",
     header: list[str] | None = None,
     native: frozenset[str] = frozenset(),
@@ -110,35 +92,67 @@ def stage_file(
 
     CSV files take their column names from `header` when given (exports without a header
     line), else from their first line; `names` None means every column of the file. Parquet
-    columns in `native` keep their own type; every other value is staged as text.
+    columns in `native` keep their own type; every other value is staged as text. Values the
+    SQL needs (file name, JSON paths) are added to `params`.
     """
-    if fmt == "parquet":
-        cols = ", ".join(_quote(n) if n in native else f"cast({_quote(n)} as varchar) as {_quote(n)}" for n in names)
-        return (
-            f"select '{rel}' as _file, file_row_number + 1 as _line, "
-            f"null::varchar as _text, true as _utf8, null::blob as _raw, true as _parse_ok, {cols} "
-            f"from read_parquet('{path}', file_row_number = true) as p"
-        )
     table = _lines_name(rel)
-    con.register(table, lines_table(path))
+    if fmt == "parquet":
+        return _parquet_select(con, names, path, rel, table, native)
+    if delimiter not in DELIMITERS:  # pasted into the splitting regex
+        raise LandingError(f"{rel}: delimiter {delimiter!r} is not one of {sorted(DELIMITERS)!r}.")
+    con.register(table, lines_table(path, rel))
     # Raw bytes are only kept for lines that are not UTF-8 (they are quarantined encrypted).
     lines = f"lines as (select _line, case when _text is null then _raw end as _raw, _text from {table})"
     if fmt == "jsonl":
-        # One JSON parse per line extracts every field; a line that does not parse gets null
-        # (try), and only objects count. Materialised, so the extraction is not repeated per field.
-        paths = "[" + ", ".join(f"'$.\"{n}\"'" for n in names) + "]"
-        fields = ", ".join(f"_f[{i + 1}] as {_quote(n)}" for i, n in enumerate(names))
-        return (
-            f"select * from (with {lines}, "
-            f"extracted as materialized (select *, try(json_extract_string(_text, {paths})) as _f "
-            f"from lines where {NOT_BLANK}) "
-            f"select '{rel}' as _file, _line, {KEEP_BAD_TEXT}, _raw, _parse_ok, {fields} from ("
-            f"select *, coalesce(_f is not null and ltrim(_text) like '{{%', false) as _parse_ok "
-            f"from extracted))"
-        )
+        if names is None:
+            raise LandingError(f"{rel}: a JSONL file has no header; name its fields (mapping `columns:`).")
+        return _jsonl_select(names, rel, lines, params)
+    return _csv_select(names, path, rel, lines, params, delimiter, header)
+
+
+def _parquet_select(
+    con: duckdb.DuckDBPyConnection, names: list[str] | None, path: Path, rel: str, view: str, native: frozenset[str]
+) -> str:
+    columns = parquet_view(con, path, rel, view)
+    names = columns if names is None else names
+    missing = [n for n in names if n not in columns]
+    if missing:
+        raise LandingError(f"{rel}: Parquet file lacks column(s) {', '.join(missing)}; fix the export.")
+    cols = ", ".join(ident(n) if n in native else f"cast({ident(n)} as varchar) as {ident(n)}" for n in names)
+    return (
+        "select _file, file_row_number + 1 as _line, "
+        f"null::varchar as _text, true as _utf8, null::blob as _raw, true as _parse_ok, {cols} "
+        f"from {view}"
+    )
+
+
+def _jsonl_select(names: list[str], rel: str, lines: str, params: Params) -> str:
+    # One JSON parse per line extracts every field; a line that does not parse gets null
+    # (try), and only objects count. Materialised, so the extraction is not repeated per field.
+    paths = params.bind([json_path(n) for n in names])
+    fields = ", ".join(f"_f[{i + 1}] as {ident(n)}" for i, n in enumerate(names))
+    return (
+        f"select * from (with {lines}, "
+        f"extracted as materialized (select *, try(json_extract_string(_text, {paths}::varchar[])) as _f "
+        f"from lines where {NOT_BLANK}) "
+        f"select {params.bind(rel)}::varchar as _file, _line, {KEEP_BAD_TEXT}, _raw, _parse_ok, {fields} from ("
+        f"select *, coalesce(_f is not null and ltrim(_text) like '{{%', false) as _parse_ok "
+        f"from extracted))"
+    )
+
+
+def _csv_select(
+    names: list[str] | None,
+    path: Path,
+    rel: str,
+    lines: str,
+    params: Params,
+    delimiter: str,
+    header: list[str] | None,
+) -> str:
     has_header = header is None
     if has_header:
-        header = path.open("rb").readline().decode("utf-8", errors="replace").strip().split(delimiter)
+        header = csv_header(path, delimiter, rel)
     names = header if names is None else names
     missing = [n for n in names if n not in header]
     if missing:
@@ -148,16 +162,17 @@ def stage_file(
         )
     d = "\\" + delimiter if delimiter in r".^$|?*+()[]{}\\" else delimiter
     field, line_re = f'("(?:[^"]|"")*"|[^"{d}]*){d}', f'(?:"(?:[^"]|"")*"|[^"{d}]*{d})*'
-    fields = ", ".join(f"{_unquote(f'_fields[{header.index(n) + 1}]')} as {_quote(n)}" for n in names)
+    fields = ", ".join(f"{_unquote(f'_fields[{header.index(n) + 1}]')} as {ident(n)}" for n in names)
     first_row = 2 if has_header else 1
+    sep = f"'{delimiter}'"  # one of DELIMITERS
     return (
         f"select * from (with {lines}, "
         f"trimmed as (select _line, _raw, rtrim(_text, chr(13) || chr(10)) as _text from lines "
         f"where _line >= {first_row} and {NOT_BLANK}), "
-        f"split as materialized (select *, regexp_extract_all(_text || '{delimiter}', '{field}', 1) as _fields, "
-        f"coalesce(regexp_full_match(_text || '{delimiter}', '{line_re}') and len(_fields) = {len(header)}, "
+        f"split as materialized (select *, regexp_extract_all(_text || {sep}, '{field}', 1) as _fields, "
+        f"coalesce(regexp_full_match(_text || {sep}, '{line_re}') and len(_fields) = {len(header)}, "
         f"false) as _parse_ok from trimmed) "
-        f"select '{rel}' as _file, _line, {KEEP_BAD_TEXT}, _raw, _parse_ok, {fields} from split)"
+        f"select {params.bind(rel)}::varchar as _file, _line, {KEEP_BAD_TEXT}, _raw, _parse_ok, {fields} from split)"
     )
 
 
@@ -173,8 +188,37 @@ def _release(con: duckdb.DuckDBPyConnection, rel: str) -> None:
         pass  # Parquet parts register nothing
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+def part_files(folder: Path) -> list[Path]:
+    """The batch's part files, sorted; a part that is a link to a file elsewhere is refused."""
+    parts = sorted(p for p in folder.iterdir() if p.name.startswith("part-") and p.suffix in PART_SUFFIXES)
+    for part in parts:
+        if not part.resolve().is_relative_to(folder.resolve()):
+            raise LandingError(
+                f"{part} links to {part.resolve()}, outside its batch folder; copy the data into the batch instead."
+            )
+    return parts
+
+
+def lock_down(con: duckdb.DuckDBPyConnection, *folders: Path) -> None:
+    """Limit the connection's file access, for good, to reading these batches' Parquet parts.
+
+    The warehouse file the connection opened stays usable (DuckDB allows a database's own
+    files), in-memory attachments too; every other path (the keys, other batches, COPY TO
+    anywhere) is refused, and `lock_configuration` stops SQL from lifting the limit. Text
+    parts are read by Python, so a CSV or JSONL batch needs no file access at all.
+    """
+    parquet = [str(p.resolve()) for folder in folders for p in part_files(folder) if p.suffix == ".parquet"]
+    if con.execute("select current_setting('lock_configuration')").fetchone()[0]:
+        # Settings belong to the database instance, which every connection to the same file
+        # in this process shares: another open connection keeps an earlier lock-down alive.
+        raise LandingError(
+            "The warehouse is already open in this process on a locked-down connection (an earlier "
+            "batch's); close every other connection to it before ingesting."
+        )
+    if parquet:
+        con.execute("set allowed_paths = $paths::varchar[]", {"paths": parquet})
+    con.execute("set enable_external_access = false")
+    con.execute("set lock_configuration = true")
 
 
 def _native_columns(con: duckdb.DuckDBPyConnection, contract: Contract, parts: list[Path]) -> frozenset[str]:
@@ -192,8 +236,8 @@ def _native_columns(con: duckdb.DuckDBPyConnection, contract: Contract, parts: l
     wanted = {c.name: t for c, t in zip(typed, described, strict=True)}
     native = set(wanted)
     for part in parts:  # part metadata only
-        described = f"describe from read_parquet('{part}')"
-        types = dict(con.execute(f"select column_name, column_type from ({described})").fetchall())
+        relation = con.read_parquet(str(part))
+        types = {name: str(kind) for name, kind in zip(relation.columns, relation.types, strict=True)}
         native &= {n for n, t in wanted.items() if types.get(n) == t}
     return frozenset(native)
 
@@ -217,9 +261,7 @@ def stage_batch(con: duckdb.DuckDBPyConnection, contract: Contract, folder: Path
     A batch landed with a source mapping (`_mapping.yml` beside its parts) is staged under
     the export's own column names and then projected onto the contract's columns.
     """
-    parts = sorted(
-        p for p in folder.iterdir() if p.name.startswith("part-") and p.suffix in (".jsonl", ".csv", ".parquet")
-    )
+    parts = part_files(folder)
     if not parts:
         raise LandingError(
             f"No part files (part-*.jsonl|csv|parquet) in {folder}; check the batch id, or run `weir generate`."
@@ -234,37 +276,75 @@ def stage_batch(con: duckdb.DuckDBPyConnection, contract: Contract, folder: Path
         if all(p.suffix == ".parquet" for p in parts):
             # Parquet is read column by column: a view lets each later step read only the
             # columns it needs, instead of copying every value into a staging table first.
-            selects = [stage_file(con, names, p, str(p.relative_to(landing)), "parquet", native=native) for p in parts]
+            params = Params()  # stays empty: a view's SQL cannot take parameters
+            selects = [
+                stage_file(con, names, p, str(p.relative_to(landing)), "parquet", params, native=native) for p in parts
+            ]
             con.execute(f"create or replace temp view _stage as select *{typed} from ({' union all '.join(selects)})")
             return con.execute("select count(*) from _stage").fetchall()[0][0]
         # One part at a time: a part's bytes are released once its rows are staged, so a
         # large batch never holds all its files in memory next to the staging table.
         for i, p in enumerate(parts):
-            rel = str(p.relative_to(landing))
-            select = stage_file(con, names, p, rel, p.suffix[1:], native=native)
+            rel, params = str(p.relative_to(landing)), Params()
+            select = stage_file(con, names, p, rel, p.suffix[1:], params, native=native)
             into = "create or replace temp table _stage as" if i == 0 else "insert into _stage by name"
-            con.execute(f"{into} select *{typed} from ({select})")
+            con.execute(f"{into} select *{typed} from ({select})", params.values)
             _release(con, rel)
     else:
-        names = mapping.columns  # None: every column of the export's header
-        selects = [
-            stage_file(
-                con,
-                names,
-                p,
-                str(p.relative_to(landing)),
-                p.suffix[1:],
-                mapping.delimiter,
-                None if mapping.header else mapping.columns,
-            )
-            for p in parts
-        ]
-        con.execute("create or replace temp table _export as " + " union all by name ".join(selects))
-        exported = [r[0] for r in con.execute("describe _export").fetchall() if not r[0].startswith("_")]
-        con.execute(
-            f"create or replace temp table _stage as select _file, _line, _text, _utf8, _raw, _parse_ok, "
-            f"{projection_sql(mapping, contract, exported)} from _export"
-        )
+        _stage_mapped(con, contract, mapping, parts, landing)
         if typed:
             con.execute(f"create or replace temp table _stage as select *{typed} from _stage")
     return con.execute("select count(*) from _stage").fetchone()[0]
+
+
+def _stage_mapped(
+    con: duckdb.DuckDBPyConnection, contract: Contract, mapping: SourceMapping, parts: list[Path], landing: Path
+) -> None:
+    """Stage an export under its own column names, then project it onto the contract's."""
+    params = Params()
+    selects = [
+        stage_file(
+            con,
+            mapping.columns,  # None: every column of the export's header
+            p,
+            str(p.relative_to(landing)),
+            p.suffix[1:],
+            params,
+            mapping.delimiter,
+            None if mapping.header else mapping.columns,
+        )
+        for p in parts
+    ]
+    con.execute("create or replace temp table _export as " + " union all by name ".join(selects), params.values)
+    exported = [r[0] for r in con.execute("describe _export").fetchall() if not r[0].startswith("_")]
+    params = Params()
+    projection = projection_sql(mapping, contract, exported, params)
+    con.execute(
+        "create or replace temp table _stage as select _file, _line, _text, _utf8, _raw, _parse_ok, "
+        f"{projection} from _export",
+        params.values,
+    )
+
+
+def check_export(path: Path, mapping: SourceMapping) -> bytes:
+    """Refuse an export file that cannot load (empty, not UTF-8, unusable header); its bytes.
+
+    Run before anything is landed, so a bad export leaves no batch behind.
+    """
+    data = path.read_bytes()
+    if not data.strip(BOM + b" \t\r\n"):
+        raise LandingError(f"Export {path} is empty; export the data again (with its rows).")
+    if mapping.format == "parquet":
+        import pyarrow.parquet as pq  # deferred: only Parquet exports need it
+
+        try:
+            names = pq.read_schema(path).names
+        except (pa.ArrowException, OSError) as err:
+            raise LandingError(f"Export {path} cannot be read as Parquet ({err}); export it again.") from err
+        for name in names:
+            ident(name)
+        return data
+    lines_table(path, str(path))  # raises ExportEncodingError for a GBK export
+    if mapping.format == "csv" and mapping.header:
+        csv_header(path, mapping.delimiter, str(path))
+    return data

@@ -21,6 +21,7 @@ from weir.config import DataDir
 from weir.contract import load_contract
 from weir.errors import WeirError
 from weir.ingest import _read
+from weir.sql import ident
 from weir.warehouse import connect, drop_derived
 
 TOKEN_RE = re.compile(rf"tk\d+_[0-9a-f]{{{TOKEN_HEX_CHARS}}}")
@@ -42,7 +43,8 @@ def _token_columns(source: str) -> list[tuple[str, str, str]]:
 def _build_mapping(con: duckdb.DuckDBPyConnection, data_dir: DataDir, old: SecretKey, new: SecretKey) -> None:
     """Temp table _rotation(old_token, new_token) over every raw value in the loaded batches."""
     con.execute("create or replace temp table _rotation (old_token varchar, new_token varchar)")
-    batches = con.execute("select source, batch_id from ingest.load_ledger").fetchall()
+    # A failed batch put nothing in raw (and may not even stage): no tokens to rotate.
+    batches = con.execute("select source, batch_id from ingest.load_ledger where status <> 'failed'").fetchall()
     for source, batch_id in batches:  # batches, not rows
         columns = _token_columns(source)
         if not columns:
@@ -54,7 +56,7 @@ def _build_mapping(con: duckdb.DuckDBPyConnection, data_dir: DataDir, old: Secre
             )
         _read.stage_batch(con, load_contract(source), data_dir.landing / source / batch_id, data_dir.landing)
         for kind in sorted({k for _, _, k in columns}):
-            values = " union all ".join(f'select "{name}" from _stage' for name, _, k in columns if k == kind)
+            values = " union all ".join(f"select {ident(name)} from _stage" for name, _, k in columns if k == kind)
             build_token_map(con, "_old", values, kind, old)
             build_token_map(con, "_new", values, kind, new)
             con.execute("insert into _rotation select o.token, n.token from _old o join _new n using (value)")
@@ -90,6 +92,9 @@ def rotate_keys(
     old = keys[max(keys)]
     con = connect(data_dir.warehouse)
     try:
+        loaded = con.execute("select source, batch_id from ingest.load_ledger where status <> 'failed'").fetchall()
+        folders = [data_dir.landing / source / batch_id for source, batch_id in loaded]
+        _read.lock_down(con, *(f for f in folders if f.is_dir()))  # re-reads landed files: same limits as ingest
         new = new_hmac_key(data_dir.keys)
         _build_mapping(con, data_dir, old, new)
         mapping = dict(con.execute("select old_token, new_token from _rotation").fetchall())
@@ -105,8 +110,8 @@ def rotate_keys(
             for source in sorted(tables):
                 for _, column, _ in _token_columns(source):
                     con.execute(
-                        f'update raw.{source} t set "{column}" = r.new_token from _rotation r '
-                        f'where t."{column}" = r.old_token'
+                        f"update raw.{source} t set {ident(column)} = r.new_token from _rotation r "
+                        f"where t.{ident(column)} = r.old_token"
                     )
                     rewritten += 1
             con.execute(

@@ -1,15 +1,25 @@
-"""Ingest every (or one) source and batch found in the landing zone, users first."""
+"""Ingest every (or one) source and batch found in the landing zone, users first.
+
+Each batch is loaded on its own connection, locked down to that batch's files (see
+`_read.lock_down`), so SQL that a hostile export might smuggle in cannot reach the keys or
+another batch. A batch that fails to load is recorded as `failed` in the load ledger with its
+error and skipped by later runs until `weir ingest --retry BATCH`: one bad export does not
+block every later ingest.
+"""
 
 import json
 from collections.abc import Callable
 from pathlib import Path
 
-from privacy._keyring import current_hmac_key, vault_master_key
+import duckdb
+
+from privacy._keyring import SecretKey, current_hmac_key, vault_master_key
 from weir.config import DataDir
 from weir.contract import load_contract
-from weir.errors import LandingError
-from weir.ingest._load import Evidence, LoadResult, load_batch
-from weir.landing import list_batches
+from weir.errors import LandingError, WeirError
+from weir.ingest._load import DDL, Evidence, LoadResult, load_batch
+from weir.ingest._read import lock_down
+from weir.landing import Batch, list_batches
 from weir.warehouse import connect
 
 # Users first: consent and DSR rows are checked against known users.
@@ -35,12 +45,19 @@ def ingest(
     batch_id: str | None = None,
     progress: Callable[[str], None] | None = None,
     evidence: Evidence | None = None,
+    retry: str | None = None,
 ) -> list[LoadResult]:
     """Load matching batches; already-loaded batches are reported, not loaded again.
 
-    `evidence` writes each batch's audit entry inside that batch's transaction."""
+    A batch recorded as failed is skipped (status `skipped_failed`) unless it is `retry`; a
+    folder of no known source is skipped too (`skipped_unknown`). `evidence` writes each
+    batch's audit entry inside that batch's transaction (a failed batch's too).
+    """
     if source is not None and source not in SOURCE_ORDER:
         raise LandingError(f"Unknown source {source!r}; use one of {', '.join(SOURCE_ORDER)}.")
+    if retry is not None and batch_id not in (None, retry):
+        raise LandingError(f"--retry {retry} and --batch {batch_id} name different batches; pass just --retry.")
+    batch_id = retry or batch_id
     batches = [
         b
         for b in list_batches(data_dir.landing)
@@ -51,31 +68,113 @@ def ingest(
         raise LandingError(f"No {what} in {data_dir.landing}; list the batches with `weir landing`.")
     batches.sort(key=lambda b: (SOURCE_ORDER.index(b.source) if b.source in SOURCE_ORDER else 99, b.batch_id))
     hmac_key, master = current_hmac_key(data_dir.keys), vault_master_key(data_dir.keys)
+    results = []
+    for batch in batches:  # batches, not rows
+        if progress:
+            progress(f"ingest {batch.source}/{batch.batch_id}")
+        if batch.source not in SOURCE_ORDER:
+            error = (
+                f"landing/{batch.source} is not a Weir source (no data contract); "
+                f"move it out of {data_dir.landing}, or land exports with `weir ingest --mapping`."
+            )
+            results.append(LoadResult(batch.source, batch.batch_id, "skipped_unknown", 0, 0, 0, error=error))
+            continue
+        results.append(_ingest_batch(data_dir, batch, hmac_key, master, batch.batch_id == retry, evidence))
+    return results
+
+
+def _ingest_batch(
+    data_dir: DataDir,
+    batch: Batch,
+    hmac_key: SecretKey,
+    master: SecretKey,
+    retry: bool,
+    evidence: Evidence | None,
+) -> LoadResult:
+    """Load one batch on a connection of its own, locked down to the batch's files."""
+    folder = Path(data_dir.landing) / batch.source / batch.batch_id
     con = connect(data_dir.warehouse)
     try:
-        results = []
-        for batch in batches:  # batches, not rows
-            if progress:
-                progress(f"ingest {batch.source}/{batch.batch_id}")
-            folder = Path(data_dir.landing) / batch.source / batch.batch_id
-            results.append(
-                load_batch(con, load_contract(batch.source), folder, data_dir.landing, hmac_key, master, evidence)
+        con.execute(DDL)
+        failed = con.execute(
+            "select error from ingest.load_ledger where source = ? and batch_id = ? and status = 'failed'",
+            [batch.source, batch.batch_id],
+        ).fetchone()
+        if failed is not None and not retry:
+            error = (
+                f"failed earlier ({failed[0].rstrip('.')}); fix it, then run `weir ingest --retry {batch.batch_id}`."
             )
-        return results
+            return LoadResult(batch.source, batch.batch_id, "skipped_failed", 0, 0, 0, error=error)
+        if failed is not None:
+            con.execute(
+                "delete from ingest.load_ledger where source = ? and batch_id = ?", [batch.source, batch.batch_id]
+            )
+        try:
+            lock_down(con, folder)
+            return load_batch(con, load_contract(batch.source), folder, data_dir.landing, hmac_key, master, evidence)
+        except (WeirError, duckdb.Error) as err:
+            if _recorded(con, batch):  # loaded before (e.g. its files changed since): not a failed load
+                raise
+            error = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            result = LoadResult(batch.source, batch.batch_id, "failed", 0, 0, 0, error=error)
+            _record_failure(con, result, hmac_key.version, evidence)
+            return result
     finally:
         con.close()
+
+
+def _recorded(con: duckdb.DuckDBPyConnection, batch: Batch) -> bool:
+    where = "source = ? and batch_id = ?"
+    return (
+        con.execute(f"select 1 from ingest.load_ledger where {where}", [batch.source, batch.batch_id]).fetchone()
+        is not None
+    )
+
+
+def _record_failure(
+    con: duckdb.DuckDBPyConnection, result: LoadResult, key_version: int, evidence: Evidence | None
+) -> None:
+    """A `failed` ledger line (nothing loaded: all counts 0) that later runs skip, evidenced with it."""
+    con.begin()  # load_batch rolled its own transaction back
+    con.execute(
+        "insert or replace into ingest.load_ledger (source, batch_id, fingerprint, status, rows_in, rows_loaded, "
+        "rows_quarantined, reasons, key_version, loaded_at, error) "
+        "values (?, ?, ?, 'failed', 0, 0, 0, '{}', ?, now(), ?)",
+        # No fingerprint: --retry reads the batch afresh, and its parts may be what failed
+        # (a link to a file elsewhere must not even be hashed).
+        [result.source, result.batch_id, "", key_version, (result.error or "")[:2000]],
+    )
+    if evidence is not None:
+        evidence(con, result)
+    con.commit()
+
+
+def failure_message(results: list[LoadResult]) -> str | None:
+    """One line naming each batch that failed in this run, its error, and how to retry it."""
+    failed = [r for r in results if r.status == "failed"]
+    if not failed:
+        return None
+    each = "; ".join(f"{r.source}/{r.batch_id}: {(r.error or '').rstrip('.')}" for r in failed)
+    retry = " / ".join(f"`weir ingest --retry {r.batch_id}`" for r in failed)
+    return (
+        f"{len(failed)} batch(es) failed and were not loaded (recorded as failed, skipped by later runs): "
+        f"{each}. Fix the export, then run {retry}."
+    )
 
 
 def load_ledger(data_dir: DataDir, batch_id: str | None = None) -> list[LoadResult]:
     """The load ledger as recorded in the warehouse (read-only), in source order."""
     con = connect(data_dir.warehouse, read_only=True)
     try:
+        # A ledger written before failed batches were recorded has no `error` column.
+        columns = {r[0] for r in con.execute("describe ingest.load_ledger").fetchall()}
+        error = "error" if "error" in columns else "null"
         rows = con.execute(
-            "select source, batch_id, status, rows_in, rows_loaded, rows_quarantined, reasons "
+            f"select source, batch_id, status, rows_in, rows_loaded, rows_quarantined, reasons, {error} "
             "from ingest.load_ledger where ? is null or batch_id = ?",
             [batch_id, batch_id],
         ).fetchall()
     finally:
         con.close()
-    results = [LoadResult(s, b, st, i, lo, q, json.loads(r)) for s, b, st, i, lo, q, r in rows]
+    results = [LoadResult(s, b, st, i, lo, q, json.loads(r), e) for s, b, st, i, lo, q, r, e in rows]
     return sorted(results, key=lambda r: (SOURCE_ORDER.index(r.source), r.batch_id))

@@ -9,6 +9,7 @@ from privacy._pseudonymise import build_token_map
 from privacy._scrub import scrub
 from weir.contract import Column, Contract
 from weir.ingest._checks import SQL_TYPES, typed_name
+from weir.sql import ident as _q
 
 GENERALISERS = {
     "ip_prefix": lambda v: ip_prefix_sql(v),
@@ -16,10 +17,6 @@ GENERALISERS = {
     "region": lambda v: region_sql(v),
     "device_family": lambda v: device_family_sql(v),
 }
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def prepare_maps(con: duckdb.DuckDBPyConnection, contract: Contract, key: SecretKey) -> None:
