@@ -90,7 +90,14 @@ def test_failed_batch_ledger_line_names_the_error(world) -> None:
     run(world, "ingest")
 
     status, rows_in, error = _ledger(world, "hand-dropped-2")
+    with duckdb.connect(str(world.warehouse), read_only=True) as con:
+        evidenced = con.execute(
+            "select json_extract_string(figures, '$.status') from audit.log "
+            "where action = 'ingest_batch' and json_extract_string(inputs, '$.batch') = ?",
+            ["events/hand-dropped-2"],
+        ).fetchall()
     assert (status, rows_in) == ("failed", 0)
+    assert evidenced == [("failed",)]  # the failed ledger line and its audit entry commit together
     assert error.startswith("events/hand-dropped-2/part-0000.csv: header lacks column(s) event_id, event_type, ts")
 
 
