@@ -10,6 +10,7 @@ from pathlib import Path
 
 from weir import TELEMETRY_OFF
 from weir.config import DATA_DIR_ENV, DataDir
+from weir.dbt import die_with_parent
 from weir.errors import AirflowRunError
 
 DAG_ID = "weir_platform"
@@ -43,7 +44,13 @@ def airflow_env(data_dir: DataDir) -> dict[str, str]:
 def _airflow(data_dir: DataDir, args: list[str], log: Path) -> None:
     command = [str(Path(sys.executable).parent / "airflow"), *args]
     with log.open("a") as out:
-        done = subprocess.run(command, env=airflow_env(data_dir), stdout=out, stderr=subprocess.STDOUT)
+        done = subprocess.run(
+            command,
+            env=airflow_env(data_dir),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent(os.getpid()),  # noqa: PLW1509 - a killed demo leaves no writer behind
+        )
     if done.returncode != 0:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-25:])
         raise AirflowRunError(
@@ -103,4 +110,6 @@ def serve(data_dir: DataDir) -> int:
     """Run the Airflow UI and scheduler locally (`airflow standalone`) until interrupted."""
     prepare(data_dir)
     command = [str(Path(sys.executable).parent / "airflow"), "standalone"]
-    return subprocess.run(command, env=airflow_env(data_dir)).returncode
+    # The UI's processes stop with `weir airflow`, even on kill -9.
+    arm = die_with_parent(os.getpid())
+    return subprocess.run(command, env=airflow_env(data_dir), preexec_fn=arm).returncode  # noqa: PLW1509
