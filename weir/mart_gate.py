@@ -25,7 +25,7 @@ from expectations import build_docs, validate
 from expectations._mart_suites import MartSpec, mart_suite
 from privacy._consent import ensure_ledger
 from privacy._keyring import hmac_keys
-from privacy._pseudonymise import KINDS, TOKEN_PATTERN, build_token_map
+from privacy._pseudonymise import KINDS, NORMALISE_SQL, TOKEN_PATTERN, build_token_map
 from weir.config import DataDir
 from weir.contract import all_contracts
 from weir.dbt import manifest_path
@@ -101,9 +101,41 @@ def _linked_values(con: duckdb.DuckDBPyConnection, data_dir: DataDir, names: lis
     landing identifier of some kind (see the module docstring)."""
     con.execute("create or replace temp table _linked (mart varchar, column_name varchar, value varchar, kind varchar)")
     keys = hmac_keys(data_dir.keys)
-    raw = tables(con, "raw")
-    if not keys or not raw:
+    stored = _stored_tokens(tables(con, "raw"))
+    if not keys or not stored:
         return
+    _published_text(con, names)
+    key = keys[max(keys)]
+    for kind in KINDS:
+        if kind not in stored:
+            continue
+        build_token_map(con, "_fingerprints", "select value from _published_values", kind, key)
+        con.execute(
+            "insert into _linked select p.mart, p.column_name, p.value, ? from _published_values p "
+            "join _fingerprints f on f.value = p.value "
+            # a value that normalises to nothing (no digits, for a phone) names no identifier
+            f"where {NORMALISE_SQL[kind].format(v='p.value')} <> '' "
+            f"and f.token in ({' union all '.join(stored[kind])})",
+            [kind],
+        )
+
+
+def _stored_tokens(raw: set[str]) -> dict[str, list[str]]:
+    """Identifier kind -> queries of the raw columns holding its tokens."""
+    stored: dict[str, list[str]] = {}
+    for contract in all_contracts():
+        if contract.source in raw:
+            for c in contract.kept:
+                if c.treatment in ("token", "vault"):
+                    stored.setdefault(c.kind, []).append(
+                        f"select {ident(c.out_name)} from raw.{ident(contract.source)}"
+                    )
+    return stored
+
+
+def _published_text(con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
+    """Temp table `_published_values(mart, column_name, value)`: distinct text values that are
+    not tokens, of every column of the marts."""
     con.execute("create or replace temp table _published_values (mart varchar, column_name varchar, value varchar)")
     for name in names:
         text = con.execute(
@@ -118,25 +150,6 @@ def _linked_values(con: duckdb.DuckDBPyConnection, data_dir: DataDir, names: lis
                 f"where {value} is not null and not regexp_full_match({value}, '{TOKEN_PATTERN[1:-1]}')",
                 [name, column],
             )
-    stored: dict[str, list[str]] = {}  # kind -> the raw columns holding its tokens
-    for contract in all_contracts():
-        if contract.source in raw:
-            for c in contract.kept:
-                if c.treatment in ("token", "vault"):
-                    stored.setdefault(c.kind, []).append(
-                        f"select {ident(c.out_name)} from raw.{ident(contract.source)}"
-                    )
-    key = keys[max(keys)]
-    for kind in KINDS:
-        if kind not in stored:
-            continue
-        build_token_map(con, "_fingerprints", "select value from _published_values", kind, key)
-        con.execute(
-            "insert into _linked select p.mart, p.column_name, p.value, ? from _published_values p "
-            "join _fingerprints f on f.value = p.value "
-            f"where f.token in ({' union all '.join(stored[kind])})",
-            [kind],
-        )
 
 
 def _allowed_values(sources: set[str]) -> dict[str, list[str]]:
