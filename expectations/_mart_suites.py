@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from expectations._suites import FUTURE_SLACK, TOKEN, BatchCheck, Check, Suite, pii_checks
-from privacy._consent import holds_sql
 
 KNOWN_USERS = "gate.known_users"
 LINKED = "gate.linked"
@@ -36,6 +35,18 @@ class MartSpec:
     # made of them (column meta `pseudonym: true`); their names stay the source's `<entity>_id`.
     pseudonyms: frozenset[str] = frozenset()
     reference: datetime | None = None  # newest event time in raw
+
+
+def holds_sql(user: str, purpose: str, at: str) -> str:
+    """SQL predicate: consent for `purpose` held for the user in column `user` at time `at`,
+    from the consent ledger's intervals. Their columns are renamed inside, so a mart column
+    also called `user_token` still refers to the mart's row, not to the interval's."""
+    return (
+        "exists (select 1 from (select user_token as _user, purpose as _purpose, status as _status, "
+        "valid_from as _from, valid_to as _to from consent.intervals) as ci "
+        f"where ci._user = {user} and ci._purpose = {purpose} and ci._status = 'granted' "
+        f"and ci._from <= {at} and {at} < ci._to)"
+    )
 
 
 def mart_suite(mart: MartSpec) -> Suite:

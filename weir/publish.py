@@ -24,7 +24,8 @@ from pathlib import Path
 
 import duckdb
 
-from privacy._consent import PURPOSES, holds_sql
+from expectations._mart_suites import holds_sql
+from privacy._consent import PURPOSES
 from weir.config import DataDir
 from weir.dbt import manifest_path
 from weir.manifest import ancestors, load, marts, meta
