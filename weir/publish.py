@@ -302,8 +302,12 @@ def update_published(
     con.execute("attach ? as pub", [str(target)])
     try:
         con.execute("begin")
-        exported = write(con)
-        con.execute("commit")
+        try:
+            exported = write(con)
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
         names = {
             r[0] for r in con.execute("select table_name from duckdb_tables() where database_name = 'pub'").fetchall()
         }

@@ -83,5 +83,6 @@ def warehouse_copy(built: Built, tmp_path: Path) -> DataDir:
     root = tmp_path / "copy"
     shutil.copytree(built.data_dir.root, root, symlinks=True)
     for path in (root / "published").rglob("*"):
-        path.chmod(0o644)
+        if path.is_file() and not path.is_symlink():
+            path.chmod(0o644)
     return resolve_data_dir(root)
