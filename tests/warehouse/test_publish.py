@@ -185,3 +185,30 @@ def test_a_crash_mid_publish_leaves_the_published_layer_fully_old(warehouse_copy
     assert set(_parquet(warehouse_copy)) == set(files)
     versions = sorted(p.name for p in (published_dir(warehouse_copy) / "versions").iterdir())
     assert versions == ["1", "2"]  # the new one (over the crash's leftovers) and the one before it
+
+
+def test_a_published_layer_from_before_versions_is_carried_over(tmp_path) -> None:
+    # Prepare: the old layout, a plain file and a plain Parquet folder.
+    from weir.config import resolve_data_dir
+
+    data_dir = resolve_data_dir(tmp_path / "data")
+    folder = published_dir(data_dir)
+    (folder / "parquet").mkdir(parents=True)
+    with duckdb.connect(str(folder / "published.duckdb")) as con:
+        con.execute("create table old_mart as select 1 as x")
+        con.execute(f"copy old_mart to '{folder / 'parquet' / 'old_mart.parquet'}' (format parquet)")
+
+    def write(con: duckdb.DuckDBPyConnection) -> list[str]:
+        con.execute("create table pub.main.new_mart as select 2 as y")
+        return ["new_mart"]
+
+    # Execute
+    with duckdb.connect() as con:
+        publish.update_published(con, data_dir, write)
+
+    # Assert: fixed links through `current`; the old table and its Parquet kept; the new one added.
+    assert (folder / "published.duckdb").is_symlink() and (folder / "parquet").is_symlink()
+    assert os.readlink(folder / "current") == "versions/1"
+    with duckdb.connect(str(folder / "published.duckdb"), read_only=True) as con:
+        assert con.execute("select (select x from old_mart), (select y from new_mart)").fetchone() == (1, 2)
+    assert sorted(p.name for p in (folder / "parquet").iterdir()) == ["new_mart.parquet", "old_mart.parquet"]
