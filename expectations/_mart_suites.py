@@ -1,19 +1,19 @@
 """The publish gate's suites: one per published mart, derived from what the mart declares.
 
-The gate runs on a snapshot file holding the marts plus two reference tables: the consent
+The gate runs on a snapshot file holding the marts plus three reference tables: the consent
 intervals (`consent.intervals`, from the append-only ledger, not from dbt's `dim_consent`, so
-the check is independent of the dbt logic it guards) and the known users
-(`gate.known_users`). What dbt contracts enforce (types, not null, primary keys) is not
-checked again here.
+the check is independent of the dbt logic it guards), the known users (`gate.known_users`)
+and the published values that are landing identifiers (`gate.linked`, weir/mart_gate.py).
+What dbt contracts enforce (types, not null, primary keys) is not checked again here.
 """
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from expectations._suites import FUTURE_SLACK, TOKEN, BatchCheck, Check, Suite, pii_checks
-from privacy._consent import holds_sql
 
 KNOWN_USERS = "gate.known_users"
+LINKED = "gate.linked"
 TOKEN_CATEGORY = "user.unique_id"  # pseudonymous user tokens
 COUNT_TYPES = ("bigint", "integer")
 VOLUME_DROP = 0.5  # fewer rows than half the last published version blocks
@@ -31,18 +31,42 @@ class MartSpec:
     allowed: dict[str, list[str]] = field(default_factory=dict)  # column -> value set from the contracts
     freshness: tuple[str, int] | None = None  # (column, max days behind raw's newest event)
     previous_rows: int | None = None  # rows of the published version
+    # Columns holding source record ids (orders, shares, live streams...) as the tokens ingest
+    # made of them (column meta `pseudonym: true`); their names stay the source's `<entity>_id`.
+    pseudonyms: frozenset[str] = frozenset()
     reference: datetime | None = None  # newest event time in raw
+
+
+def holds_sql(user: str, purpose: str, at: str) -> str:
+    """SQL predicate: consent for `purpose` held for the user in column `user` at time `at`,
+    from the consent ledger's intervals. Their columns are renamed inside, so a mart column
+    also called `user_token` still refers to the mart's row, not to the interval's."""
+    return (
+        "exists (select 1 from (select user_token as _user, purpose as _purpose, status as _status, "
+        "valid_from as _from, valid_to as _to from consent.intervals) as ci "
+        f"where ci._user = {user} and ci._purpose = {purpose} and ci._status = 'granted' "
+        f"and ci._from <= {at} and {at} < ci._to)"
+    )
 
 
 def mart_suite(mart: MartSpec) -> Suite:
     suite = Suite(mart.name)
     for name, (data_type, category) in mart.columns.items():
         suite.checks.extend(_column_checks(name, data_type, category, mart.allowed.get(name)))
+        if name in mart.pseudonyms and category != TOKEN_CATEGORY:
+            suite.checks.append(_tokens_only(name))
+        if data_type == "varchar":
+            suite.checks.append(_unlinkable(mart.name, name))
     for column, purpose, at in mart.consent:
-        held = holds_sql(column, f"'{purpose}'", at or "now()")
+        # Consent must hold when the processing runs; where the mart also needs it at the
+        # time of the action (`at`), both.
+        literal = f"'{purpose}'"
+        held = holds_sql(column, literal, "now()")
+        if at:
+            held = f"({held} and {holds_sql(column, literal, at)})"
         suite.checks.append(
             Check(
-                f"every {column} consented to {purpose}{f' at {at}' if at else ''}",
+                f"every {column} consents to {purpose} now{f' and did at {at}' if at else ''}",
                 f"{column} is not null and not {held}",
                 column,
             )
@@ -51,14 +75,25 @@ def mart_suite(mart: MartSpec) -> Suite:
     return suite
 
 
+def _tokens_only(column: str) -> Check:
+    return Check(f"{column} holds pseudonymous tokens only", f"not regexp_full_match({column}, '{TOKEN}')", column)
+
+
+def _unlinkable(mart: str, column: str) -> Check:
+    """No value of `column` is a landing identifier (a raw order, share, user... id)."""
+    return Check(
+        f"{column} holds no landing identifier",
+        f"{column} in (select value from {LINKED} where mart = '{mart}' and column_name = '{column}')",
+        column,
+    )
+
+
 def _column_checks(name: str, data_type: str, category: str | None, allowed: list[str] | None) -> list[Check]:
     checks = []
     if data_type == "varchar" and not allowed:  # a value set leaves no room for personal data
         checks += pii_checks(name)
         if category == TOKEN_CATEGORY:
-            checks.append(
-                Check(f"{name} holds pseudonymous tokens only", f"not regexp_full_match({name}, '{TOKEN}')", name)
-            )
+            checks.append(_tokens_only(name))
             checks.append(
                 Check(f"{name} refers to a known user", f"{name} not in (select user_token from {KNOWN_USERS})", name)
             )

@@ -16,7 +16,25 @@ TOKEN_HEX_CHARS = 32  # 128 bits of the HMAC: no collisions at any realistic pop
 BLOCK = 64  # SHA-256 block size in bytes
 # Identifier kinds are hashed with a domain prefix, so a phone and a user id that happen to
 # share characters never share a token.
-KINDS = ("user", "device", "email", "phone")
+PERSON_KINDS = ("user", "device", "email", "phone")
+# The source system's own record ids. Not personal data by themselves, but each one joins back
+# to the source's rows and so to the person (an order id names its buyer in the shop's
+# database): published rows must not carry them. Tokenised at ingest like user ids, each under
+# its own kind, so joins in dbt work on tokens and `raw` holds no linkable source id at all.
+RECORD_KINDS = (
+    "event",
+    "session",
+    "order",
+    "share",
+    "review",
+    "group_buy",
+    "bargain",
+    "live_stream",
+    "impression",
+    "consent",
+    "request",
+)
+KINDS = PERSON_KINDS + RECORD_KINDS
 TOKEN_PATTERN = rf"^tk\d+_[0-9a-f]{{{TOKEN_HEX_CHARS}}}$"
 
 # How each kind is normalised before hashing, so the same person gives the same token
@@ -31,6 +49,7 @@ NORMALISE_SQL = {
         "then '86' || regexp_replace({v}, '[^0-9]', '', 'g') "
         "else regexp_replace({v}, '[^0-9]', '', 'g') end"
     ),
+    **{kind: "trim({v})" for kind in RECORD_KINDS},
 }
 
 

@@ -1,9 +1,12 @@
 """Contracts and the generator agree; every contract is complete and self-consistent."""
 
+import typing
+
 import pytest
 
 from privacy._consent import PURPOSES as CONSENT_PURPOSES
-from weir.contract import all_contracts, load_contract
+from privacy._pseudonymise import KINDS, PERSON_KINDS, RECORD_KINDS
+from weir.contract import TokenKind, all_contracts, load_contract
 from weir.errors import ConfigError
 from weir.generate import SOURCES
 from weir.generate._reference import CHANNELS, EVENT_TYPES, PURPOSES
@@ -29,8 +32,26 @@ def test_direct_identifiers_never_pass_through_plain() -> None:
                 "user.name",
             ):
                 assert column.treatment in ("token", "vault", "drop"), (contract.source, column.name)
-            if column.treatment == "token":
+            if column.treatment == "token" and column.kind in PERSON_KINDS:
                 assert column.out_name.endswith("_token"), (contract.source, column.name)
+
+
+def test_every_source_record_id_is_tokenised_under_its_own_kind() -> None:
+    # Catalogue and campaign ids name things, not people's records; every other id joins back
+    # to a person through the source system (an order id names its buyer), so it is a token.
+    catalogue = {"item_id", "shop_id", "coupon_id", "experiment_id"}
+    for contract in all_contracts():
+        for column in contract.columns:
+            if column.name.endswith("_id") and column.name not in catalogue:
+                assert column.treatment in ("token", "vault"), (contract.source, column.name)
+            if column.treatment == "token" and column.kind in RECORD_KINDS:
+                # Record ids keep their source name: the value is a token, the policy says so.
+                assert column.out_name == column.name and column.name.endswith("_id"), (contract.source, column.name)
+    assert load_contract("orders").column("referrer_share_id").kind == load_contract("events").column("share_id").kind
+
+
+def test_token_kinds_are_declared_once() -> None:
+    assert set(typing.get_args(TokenKind)) == set(KINDS)
 
 
 def test_every_column_declares_purposes_and_retention() -> None:

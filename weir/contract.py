@@ -17,7 +17,24 @@ CONTRACTS_DIR = Path(__file__).parent / "contracts"
 SqlType = Literal["varchar", "bigint", "double", "boolean", "timestamp", "date"]
 Treatment = Literal["plain", "token", "generalise", "scrub", "vault", "drop"]
 Generaliser = Literal["ip_prefix", "age_band", "region", "device_family"]
-TokenKind = Literal["user", "device", "email", "phone"]
+# privacy._pseudonymise.KINDS (a test keeps them equal): persons' ids, then the source's record ids.
+TokenKind = Literal[
+    "user",
+    "device",
+    "email",
+    "phone",
+    "event",
+    "session",
+    "order",
+    "share",
+    "review",
+    "group_buy",
+    "bargain",
+    "live_stream",
+    "impression",
+    "consent",
+    "request",
+]
 
 
 class Column(BaseModel):

@@ -1,10 +1,19 @@
 """The publish gate: Great Expectations suites on every publishable mart, between dbt and publish.
 
-The marts, the consent intervals and the known users are copied into a snapshot DuckDB file
+The marts, the consent intervals, the known users and the linkable values are copied into a snapshot DuckDB file
 that GX opens read-only: GX cannot open the warehouse itself in a process that already holds
 it read-write (dbt in-process, the publisher), because DuckDB allows one configuration per file
 per process. Results go to `quality.runs` / `quality.findings`; `weir publish` only publishes a
 mart whose latest gate run passed after its latest build.
+
+Linkability: a published value that is a landing identifier (an order id, a share id, a user
+id...) joins the row back to the source system and so to the person. Raw ids are never stored
+in the warehouse, but every identifier of the contracts is stored as its keyed token, so the
+token table *is* a keyed fingerprint set of the landing identifiers: each published text value
+is tokenised under every identifier kind with the current key, and one that matches a token in
+`raw` is a landing identifier. Vectorised in DuckDB over distinct values, and no landing file
+is read at publish time. Values shaped like tokens are skipped: they are the pseudonyms
+published by design (checked against the known users where they name one).
 """
 
 import os
@@ -15,12 +24,15 @@ import duckdb
 from expectations import build_docs, validate
 from expectations._mart_suites import MartSpec, mart_suite
 from privacy._consent import ensure_ledger
+from privacy._keyring import hmac_keys
+from privacy._pseudonymise import KINDS, NORMALISE_SQL, TOKEN_PATTERN, build_token_map
 from weir.config import DataDir
 from weir.contract import all_contracts
 from weir.dbt import manifest_path
 from weir.manifest import ancestors, load, marts, meta
-from weir.publish import published_tables
+from weir.publish import consent_tests, published_tables
 from weir.quality import Checked, record
+from weir.sql import ident, qualified
 from weir.warehouse import connect, tables
 
 REFERENCE = ("events", "ts")  # raw's newest event: what a fresh mart keeps up with
@@ -38,11 +50,12 @@ def gate_marts(data_dir: DataDir, names: list[str] | None = None) -> list[Checke
         built = tables(con, "marts")
         nodes = {name: n for name, n in nodes.items() if name in built}
         reference = _newest_event(con)
+        _linked_values(con, data_dir, sorted(nodes))
         _snapshot(con, snapshot, sorted(nodes))
     finally:
         con.close()
     previous = published_tables(data_dir)
-    tests = _consent_tests(manifest)
+    tests = consent_tests(manifest)
     checked = []
     try:
         for name, node in sorted(nodes.items()):
@@ -76,10 +89,67 @@ def _snapshot(con: duckdb.DuckDBPyConnection, path, names: list[str]) -> None:  
         con.execute("create schema snap.consent; create schema snap.gate")
         con.execute("create table snap.consent.intervals as select * from consent.intervals")
         con.execute(f"create table snap.gate.known_users as select distinct user_token from ({users})")
+        con.execute("create table snap.gate.linked as select * from _linked")
         for name in names:
             con.execute(f'create table snap.main."{name}" as select * from marts."{name}"')
     finally:
         con.execute("detach snap")
+
+
+def _linked_values(con: duckdb.DuckDBPyConnection, data_dir: DataDir, names: list[str]) -> None:
+    """Temp table `_linked(mart, column_name, value, kind)`: the marts' text values that are a
+    landing identifier of some kind (see the module docstring)."""
+    con.execute("create or replace temp table _linked (mart varchar, column_name varchar, value varchar, kind varchar)")
+    keys = hmac_keys(data_dir.keys)
+    stored = _stored_tokens(tables(con, "raw"))
+    if not keys or not stored:
+        return
+    _published_text(con, names)
+    key = keys[max(keys)]
+    for kind in KINDS:
+        if kind not in stored:
+            continue
+        build_token_map(con, "_fingerprints", "select value from _published_values", kind, key)
+        con.execute(
+            "insert into _linked select p.mart, p.column_name, p.value, ? from _published_values p "
+            "join _fingerprints f on f.value = p.value "
+            # a value that normalises to nothing (no digits, for a phone) names no identifier
+            f"where {NORMALISE_SQL[kind].format(v='p.value')} <> '' "
+            f"and f.token in ({' union all '.join(stored[kind])})",
+            [kind],
+        )
+
+
+def _stored_tokens(raw: set[str]) -> dict[str, list[str]]:
+    """Identifier kind -> queries of the raw columns holding its tokens."""
+    stored: dict[str, list[str]] = {}
+    for contract in all_contracts():
+        if contract.source in raw:
+            for c in contract.kept:
+                if c.treatment in ("token", "vault"):
+                    stored.setdefault(c.kind, []).append(
+                        f"select {ident(c.out_name)} from raw.{ident(contract.source)}"
+                    )
+    return stored
+
+
+def _published_text(con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
+    """Temp table `_published_values(mart, column_name, value)`: distinct text values that are
+    not tokens, of every column of the marts."""
+    con.execute("create or replace temp table _published_values (mart varchar, column_name varchar, value varchar)")
+    for name in names:
+        text = con.execute(
+            "select column_name from information_schema.columns where table_schema = 'marts' and table_name = ? "
+            "and data_type = 'VARCHAR'",
+            [name],
+        ).fetchall()
+        for (column,) in text:
+            value = ident(column)
+            con.execute(
+                f"insert into _published_values select distinct ?, ?, {value} from {qualified('marts', name)} "
+                f"where {value} is not null and not regexp_full_match({value}, '{TOKEN_PATTERN[1:-1]}')",
+                [name, column],
+            )
 
 
 def _allowed_values(sources: set[str]) -> dict[str, list[str]]:
@@ -95,18 +165,6 @@ def _allowed_values(sources: set[str]) -> dict[str, list[str]]:
     return allowed
 
 
-def _consent_tests(manifest: dict) -> dict[str, list[tuple[str, str, str | None]]]:
-    """Model id -> (column, purpose, at) of its dbt has_consent tests: the same promise, checked again."""
-    found: dict[str, list] = {}
-    for node in manifest["nodes"].values():
-        test = node.get("test_metadata") or {}
-        if node["resource_type"] == "test" and test.get("name") == "has_consent":
-            kwargs = test.get("kwargs", {})
-            model = node.get("attached_node") or node["depends_on"]["nodes"][0]
-            found.setdefault(model, []).append((kwargs["column_name"], kwargs["purpose"], kwargs.get("at")))
-    return found
-
-
 def _spec(node: dict, consent: list, allowed: dict, previous_rows: int | None, reference: datetime | None) -> MartSpec:
     columns = {c: (col.get("data_type") or "", meta(col).get("category")) for c, col in node["columns"].items()}
     fresh = meta(node).get("freshness")
@@ -118,4 +176,5 @@ def _spec(node: dict, consent: list, allowed: dict, previous_rows: int | None, r
         freshness=(fresh["column"], int(fresh["max_days"])) if fresh else None,
         previous_rows=previous_rows,
         reference=reference,
+        pseudonyms=frozenset(c for c, col in node["columns"].items() if meta(col).get("pseudonym")),
     )

@@ -4,10 +4,15 @@ Downstream teams never see `raw`, the quarantine or the vault: only the marts ma
 `meta.publish: true`, and only when the mart was built and every test on it passed in the
 latest dbt results (recorded in `ops.dbt_results` by the on-run-end hook, whichever process
 ran dbt), and when the publish gate (weir/mart_gate.py, Great Expectations) passed it after
-that build. A blocked mart keeps its last good version in the published layer.
+that build. A blocked mart keeps its last good version in the published layer, minus the users
+who withdrew since: consent must hold when the data is used, and downstream reads are use (see
+`_honour_withdrawals`).
 
-The new file is written beside the old one and swapped in with one rename, so readers
-holding the old file keep a consistent snapshot and never block the publisher.
+Each publish writes a whole new version folder (`versions/<n>/`: the DuckDB file and its
+Parquet export) and swaps it in with one rename of the `current` symlink; `published.duckdb`
+and `parquet/` are fixed symlinks through `current`. A crash at any point leaves the old
+version whole (database and Parquet agree), and readers holding the old file keep a
+consistent snapshot and never block the publisher.
 """
 
 import os
@@ -19,12 +24,19 @@ from pathlib import Path
 
 import duckdb
 
+from expectations._mart_suites import holds_sql
+from privacy._consent import PURPOSES
 from weir.config import DataDir
 from weir.dbt import manifest_path
 from weir.manifest import ancestors, load, marts, meta
 from weir.warehouse import connect, tables
 
 SAMPLE_KEYS = 5
+KEEP_VERSIONS = 2  # the current version and the one before it (a reader may still be listing it)
+# A held-back mart whose rows each belong to the users they name (`meta.withdrawal`): a newly
+# withdrawn user's rows are deleted from the kept version. Any other held-back mart may have
+# counted the user inside an aggregate, so it is withdrawn from the published layer whole.
+DELETE_ROWS = "delete_rows"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +57,20 @@ def published_dir(data_dir: DataDir) -> Path:
 
 
 def published_db(data_dir: DataDir) -> Path:
+    """The published file (a fixed symlink into the current version)."""
     return published_dir(data_dir) / "published.duckdb"
+
+
+def consent_tests(manifest: dict) -> dict[str, list[tuple[str, str, str | None]]]:
+    """Model id -> (column, purpose, at) of its dbt has_consent tests."""
+    found: dict[str, list] = {}
+    for node in manifest["nodes"].values():
+        test = node.get("test_metadata") or {}
+        if node["resource_type"] == "test" and test.get("name") == "has_consent":
+            kwargs = test.get("kwargs", {})
+            model = node.get("attached_node") or node["depends_on"]["nodes"][0]
+            found.setdefault(model, []).append((kwargs["column_name"], kwargs["purpose"], kwargs.get("at")))
+    return found
 
 
 def _latest(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
@@ -145,70 +170,202 @@ def publish(data_dir: DataDir, since: datetime | None = None) -> PublishResult:
     try:
         latest = _latest(con)
         verdicts = {name: _verdict(con, manifest, n, latest, since) for name, n in candidates.items()}
-        good = sorted(name for name, why in verdicts.items() if why is None)
-        rows = _write(con, data_dir, good, candidates)
+        good = {name: latest[candidates[name]["unique_id"]][4] for name, why in sorted(verdicts.items()) if why is None}
+        held = {name: candidates[name] for name, why in verdicts.items() if why is not None}
+        rows, withdrawn = _write(con, data_dir, good, candidates, held, consent_tests(manifest))
     finally:
         con.close()
-    blocked = [Blocked(name, why) for name, why in sorted(verdicts.items()) if why is not None]
+    blocked = [
+        Blocked(name, why + (f" | {withdrawn[name]}" if name in withdrawn else ""))
+        for name, why in sorted(verdicts.items())
+        if why is not None
+    ]
     return PublishResult(rows, blocked, published_db(data_dir))
 
 
+CATALOGUE_DDL = (
+    "create table if not exists pub.main.published_marts (mart varchar primary key, purpose varchar, "
+    "description varchar, row_count bigint, published_at timestamptz, built_at timestamptz);"
+    "alter table pub.main.published_marts add column if not exists built_at timestamptz"
+)
+
+
 def _write(
-    con: duckdb.DuckDBPyConnection, data_dir: DataDir, good: list[str], nodes: dict[str, dict]
-) -> dict[str, int]:
-    """Copy the good marts into the next published file and record them in its catalogue."""
+    con: duckdb.DuckDBPyConnection,
+    data_dir: DataDir,
+    good: dict[str, datetime],
+    nodes: dict[str, dict],
+    held: dict[str, dict],
+    tests: dict[str, list],
+) -> tuple[dict[str, int], dict[str, str]]:
+    """Copy the good marts (name -> build time) into the next published version, record them
+    in its catalogue, and take newly withdrawn users out of the held-back ones."""
     rows: dict[str, int] = {}
+    withdrawn: dict[str, str] = {}
 
     def copy_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
-        con.execute(
-            "create table if not exists pub.main.published_marts (mart varchar primary key, purpose varchar, "
-            "description varchar, row_count bigint, published_at timestamptz)"
-        )
-        for name in good:
+        con.execute(CATALOGUE_DDL)
+        for name, built_at in good.items():
             con.execute(f"create or replace table pub.main.{name} as select * from marts.{name}")
             rows[name] = con.execute(f"select count(*) from pub.main.{name}").fetchone()[0]
             con.execute(
-                "insert or replace into pub.main.published_marts values (?, ?, ?, ?, current_timestamp)",
-                [name, meta(nodes[name]).get("purpose"), nodes[name].get("description", ""), rows[name]],
+                "insert or replace into pub.main.published_marts values (?, ?, ?, ?, current_timestamp, ?)",
+                [name, meta(nodes[name]).get("purpose"), nodes[name].get("description", ""), rows[name], built_at],
             )
-        return good
+        changed = _honour_withdrawals(con, held, tests, withdrawn)
+        return [*good, *changed]
 
     update_published(con, data_dir, copy_marts)
-    return rows
+    return rows, withdrawn
+
+
+def _honour_withdrawals(
+    con: duckdb.DuckDBPyConnection, held: dict[str, dict], tests: dict[str, list], notes: dict[str, str]
+) -> list[str]:
+    """Take users who withdrew the purpose since a held-back mart's kept version was built out
+    of it: their rows (`meta.withdrawal: delete_rows`) or the whole mart. Returns the marts
+    whose kept version changed (and still exist) for the Parquet export."""
+    kept = dict(con.execute("select mart, coalesce(built_at, published_at) from pub.main.published_marts").fetchall())
+    changed = []
+    for name, node in sorted(held.items()):
+        purpose = meta(node).get("purpose")
+        if name not in kept or purpose not in PURPOSES or "consent" not in tables(con, "raw"):
+            continue
+        withdrew = con.execute(
+            "select count(distinct user_token) from raw.consent where purpose = ? and status = 'withdrawn' "
+            "and _loaded_at > ?",
+            [purpose, kept[name]],
+        ).fetchone()[0]
+        if not withdrew:
+            continue
+        columns = {c: p for c, p, _ in tests.get(node["unique_id"], [])}
+        if meta(node).get("withdrawal") == DELETE_ROWS and columns:
+            removed = _delete_withdrawn(con, node, columns, purpose)
+            notes[name] = f"{removed} rows of users who withdrew {purpose} deleted from its last good version"
+            changed.append(name)
+        else:
+            con.execute(f"drop table if exists pub.main.{name}")
+            con.execute("delete from pub.main.published_marts where mart = ?", [name])
+            notes[name] = (
+                f"withdrawn from the published layer: {withdrew} users withdrew {purpose} since its last good "
+                "version was built, and it may count them"
+            )
+    return changed
+
+
+def _delete_withdrawn(con: duckdb.DuckDBPyConnection, node: dict, columns: dict[str, str], purpose: str) -> int:
+    """Delete the kept rows of users whose consent no longer holds (checked against the consent
+    ledger's intervals, as the gate does); blank other users a row names. Returns rows deleted."""
+    name = node["name"]
+    removed = 0
+    for column, column_purpose in columns.items():
+        removed += con.execute(
+            f"delete from pub.main.{name} where {column} is not null and not {holds_sql(column, '?', 'now()')}",
+            [column_purpose],
+        ).fetchone()[0]
+    for column, col in node["columns"].items():
+        if meta(col).get("category") == "user.unique_id" and column not in columns:
+            con.execute(
+                f"update pub.main.{name} set {column} = null "
+                f"where {column} is not null and not {holds_sql(column, '?', 'now()')}",
+                [purpose],
+            )
+    count = con.execute(f"select count(*) from pub.main.{name}").fetchone()[0]
+    con.execute("update pub.main.published_marts set row_count = ? where mart = ?", [count, name])
+    return removed
 
 
 def update_published(
     con: duckdb.DuckDBPyConnection, data_dir: DataDir, write: Callable[[duckdb.DuckDBPyConnection], list[str]]
 ) -> None:
-    """Build the next published file beside the current one (attached as `pub`), then swap it in.
+    """Build the next published version beside the current one (its file attached as `pub`),
+    then swap it in.
 
     `write` adds tables to `pub` in one transaction and returns the tables to export as Parquet;
-    everything it does not touch keeps its last published version.
+    everything it does not touch keeps its last published version (the Parquet of the other
+    tables is hard-linked from the current version: a published Parquet file is never changed).
     """
-    target = published_db(data_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name("published.next.duckdb")
-    staging.unlink(missing_ok=True)
-    if target.exists():
-        shutil.copyfile(target, staging)
-    con.execute("attach ? as pub", [str(staging)])
+    root = published_dir(data_dir)
+    versions = root / "versions"
+    versions.mkdir(parents=True, exist_ok=True)
+    current = _current_version(root)
+    staging = versions / str((current[0] if current else 0) + 1)
+    shutil.rmtree(staging, ignore_errors=True)  # left by a crash: never the current version
+    (staging / "parquet").mkdir(parents=True)
+    target = staging / "published.duckdb"
+    old_file, old_parquet = current[1] if current else _legacy(root)
+    if old_file is not None:
+        shutil.copyfile(old_file, target)
+        target.chmod(0o644)
+    for part in old_parquet.glob("*.parquet") if old_parquet is not None else []:
+        os.link(part, staging / "parquet" / part.name)
+    con.execute("attach ? as pub", [str(target)])
     try:
         con.execute("begin")
-        exported = write(con)
-        con.execute("commit")
-        _export_parquet(con, published_dir(data_dir) / "parquet", exported)
+        try:
+            exported = write(con)
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+        names = {
+            r[0] for r in con.execute("select table_name from duckdb_tables() where database_name = 'pub'").fetchall()
+        }
+        _export_parquet(con, staging / "parquet", [n for n in exported if n in names])
+        for part in (staging / "parquet").glob("*.parquet"):  # tables gone from the file go from Parquet
+            if part.stem not in names:
+                part.unlink()
     finally:
         con.execute("detach pub")
-    os.replace(staging, target)
     target.chmod(0o444)  # downstream teams read; only Weir replaces the file
+    _swap_in(root, staging)
+
+
+def _current_version(root: Path) -> tuple[int, tuple[Path, Path]] | None:
+    link = root / "current"
+    if not link.is_symlink():
+        return None
+    folder = link.resolve()
+    return int(folder.name), (folder / "published.duckdb", folder / "parquet")
+
+
+def _legacy(root: Path) -> tuple[Path | None, Path | None]:
+    """A published layer from before versions (a plain file and folder), to start from."""
+    file, folder = root / "published.duckdb", root / "parquet"
+    return (
+        file if file.is_file() and not file.is_symlink() else None,
+        folder if folder.is_dir() and not folder.is_symlink() else None,
+    )
+
+
+def _swap_in(root: Path, staging: Path) -> None:
+    """Point `current` at the new version with one rename; keep the fixed links; prune."""
+    link = root / ".current.next"
+    link.unlink(missing_ok=True)
+    link.symlink_to(Path("versions") / staging.name)
+    os.replace(link, root / "current")  # the commit point: database and Parquet switch together
+    for name in ("published.duckdb", "parquet"):
+        fixed = root / name
+        if fixed.is_symlink():
+            continue
+        tmp = root / f".{name}.link"
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(Path("current") / name)
+        if fixed.is_dir():  # the legacy folder, once: move it aside, then link
+            fixed.rename(root / f".{name}.legacy")
+            shutil.rmtree(root / f".{name}.legacy")
+        os.replace(tmp, fixed)
+    new = int(staging.name)
+    for folder in (root / "versions").iterdir():  # older ones, and any a crash left beyond the new
+        if folder.name.isdigit() and not new - KEEP_VERSIONS < int(folder.name) <= new:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _export_parquet(con: duckdb.DuckDBPyConnection, folder: Path, names: list[str]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
     for name in names:
         tmp = folder / f".{name}.parquet.tmp"
         con.execute(f"copy pub.main.{name} to '{tmp}' (format parquet)")
-        os.replace(tmp, folder / f"{name}.parquet")
+        os.replace(tmp, folder / f"{name}.parquet")  # replaces the hard link, not the old file
 
 
 def published_tables(data_dir: DataDir) -> dict[str, int]:

@@ -50,6 +50,44 @@
     )
 {%- endmacro %}
 
+{# The days (or weeks, `week=true`) a consent-gated incremental model rebuilds because a
+   consent event for `purpose` arrived since `since` (default: the model's watermark): every
+   day on which its user has rows in `relation`, from their first grant on. Consent is checked
+   at processing time, so a withdrawal reaches all the user's past days, not just the days
+   after it (and a re-grant brings back rows whose event-time consent held). As a literal list,
+   so the model still reads only the row groups it needs. `(null)` when nothing changed. #}
+{% macro consent_changed_days(relation, day, purpose='analytics', week=false, since=none) -%}
+    {%- set query = _consent_changed_days_query(relation, day, purpose, week, since or watermark(), ref('dim_consent')) -%}
+    {%- if execute -%}
+        {%- set days = run_query(query).columns[0].values() -%}
+        ({% for d in days %}date '{{ d }}'{% if not loop.last %}, {% endif %}{% else %}null::date{% endfor %})
+    {%- else -%}
+        ({{ query }})
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro _consent_changed_days_query(relation, day, purpose, week, since, consent) -%}
+    select distinct cast({% if week %}date_trunc('week', r.{{ day }}){% else %}r.{{ day }}{% endif %} as date)
+    from {{ relation }} as r
+    inner join (
+        select c.user_token, min(c.valid_from) filter (where c.status = 'granted') as first_granted
+        from {{ consent }} as c
+        where c.purpose = '{{ purpose }}'
+          and c.user_token in (
+              select user_token from {{ consent }} where purpose = '{{ purpose }}' and loaded_at > {{ since }})
+        group by c.user_token
+    ) as changed on r.user_token = changed.user_token
+    where r.{{ day }} >= cast(timezone('UTC', changed.first_granted) as date)
+    order by 1
+{%- endmacro %}
+
+{# Pre-hook of a consent-gated incremental model: delete the days `consent_changed_days`
+   rebuilds. delete+insert replaces only the days the new select returns, and a day whose
+   only rows were a withdrawn user's returns none: without this it would keep them. #}
+{% macro clear_consent_days(day_col, relation, day, purpose='analytics', week=false) -%}
+    delete from {{ this }} where {{ day_col }} in {{ consent_changed_days(relation, day, purpose, week) }}
+{%- endmacro %}
+
 {# Data tests on the day-grain incremental models named in `vars.rebuilt_day_windows`: in a
    daily `dbt build` they check only the days this build rewrote (what `changed_from` gave,
    against the model's previous watermark); older days were checked when they were written.
@@ -65,7 +103,10 @@
     {%- if daily and window -%}
         {%- set since = watermark(relation.identifier, previous=true) -%}
         {%- set rebuilt -%}
-            {{ window.day }} >= ({{ _changed_from_query([(window.source, window.source_day)], 'marts.dim_consent' if window.get('consent', true) else none, since) }})
+            ({{ window.day }} >= ({{ _changed_from_query([(window.source, window.source_day)], none, since) }})
+            {%- if window.get('consent', true) %}
+             or {{ window.day }} in ({{ _consent_changed_days_query(window.source, window.source_day, 'analytics', false, since, 'marts.dim_consent') }})
+            {%- endif %})
         {%- endset -%}
     {%- elif daily and appended -%}
         {#- A staging view is tested before its fact takes the new rows in: the fact's latest

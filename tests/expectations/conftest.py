@@ -5,10 +5,19 @@ from pathlib import Path
 import duckdb
 import pytest
 
+T = "tk1_"  # review and order ids are tokens in raw too (their own kinds)
 CLEAN_ROWS = [
-    ("r1", "tk1_" + "a" * 32, "item-1", "o-1", 5, "Great quality, fast delivery <PHONE>", "2026-10-01 10:00:00+00"),
-    ("r2", "tk1_" + "b" * 32, "item-2", None, 3, "ok; asked @<MENTION> about size", "2026-10-02 11:30:00+00"),
-    ("r3", "tk1_" + "c" * 32, "item-3", "o-3", 4, None, "2026-10-03 09:15:00+00"),
+    (
+        T + "1" * 32,
+        T + "a" * 32,
+        "item-1",
+        T + "4" * 32,
+        5,
+        "Great quality, fast delivery <PHONE>",
+        "2026-10-01 10:00:00+00",
+    ),
+    (T + "2" * 32, T + "b" * 32, "item-2", None, 3, "ok; asked @<MENTION> about size", "2026-10-02 11:30:00+00"),
+    (T + "3" * 32, T + "c" * 32, "item-3", T + "6" * 32, 4, None, "2026-10-03 09:15:00+00"),
 ]
 
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from privacy._keyring import SecretKey
-from privacy._pseudonymise import TOKEN_PATTERN, build_token_map, key_params, token, token_sql
+from privacy._pseudonymise import KINDS, RECORD_KINDS, TOKEN_PATTERN, build_token_map, key_params, token, token_sql
 
 KEY_1 = SecretKey(1, bytes(range(32)))
 KEY_2 = SecretKey(2, bytes(range(1, 33)))
@@ -25,7 +25,7 @@ def sql_token(key: SecretKey, kind: str, value: str) -> str:
 
 
 @settings(max_examples=60, deadline=None)
-@given(ids, st.sampled_from(["user", "device"]))
+@given(ids, st.sampled_from(["user", "device", *RECORD_KINDS]))
 def test_sql_token_equals_python_hmac(value: str, kind: str) -> None:
     assert sql_token(KEY_1, kind, value) == token(KEY_1, kind, value)
 
@@ -55,6 +55,8 @@ def test_formatting_variants_give_one_token(kind: str, a: str, b: str) -> None:
 
 def test_kinds_are_domain_separated() -> None:
     assert sql_token(KEY_1, "user", "12345") != sql_token(KEY_1, "device", "12345")
+    # an order id and a share id that happen to be equal never share a token
+    assert len({token(KEY_1, kind, "O261001s42-0") for kind in KINDS}) == len(KINDS)
 
 
 def test_token_map_covers_distinct_values_and_keeps_key_out_of_sql() -> None:

@@ -6,6 +6,7 @@ Tests that change the warehouse work on a copy (`warehouse_copy`), so order neve
 import json
 import shutil
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -43,6 +44,24 @@ def never_consented(con: duckdb.DuckDBPyConnection, purpose: str = "analytics") 
     ).fetchone()[0]
 
 
+def withdraw(data_dir: DataDir, user_token: str, purpose: str = "analytics") -> None:
+    """The user withdraws `purpose` a minute ago, loaded now: the rows a consent batch's load
+    commits to `raw.consent` and the consent ledger (a one-row batch would trip the raw gate's
+    volume check, which is not what these tests are about)."""
+    at = datetime.now(UTC) - timedelta(minutes=1)
+    consent_id = f"C-withdrawal-{purpose}-{user_token}"
+    with duckdb.connect(str(data_dir.warehouse)) as con:
+        con.execute(
+            "insert into raw.consent values (?, ?, ?, 'withdrawn', ?, 'v1', 'settings_page', 'withdrawal', "
+            "'part-0000.jsonl', 1, now())",
+            [consent_id, user_token, purpose, at],
+        )
+        con.execute(
+            "insert into consent.ledger values (?, ?, ?, 'withdrawn', ?, 'v1', 'settings_page', 'withdrawal')",
+            [consent_id, user_token, purpose, at],
+        )
+
+
 def build(data_dir: DataDir, full_refresh: bool = False) -> DbtRun:
     return pipeline.warehouse_stage(data_dir, "test", full_refresh=full_refresh)
 
@@ -64,5 +83,6 @@ def warehouse_copy(built: Built, tmp_path: Path) -> DataDir:
     root = tmp_path / "copy"
     shutil.copytree(built.data_dir.root, root, symlinks=True)
     for path in (root / "published").rglob("*"):
-        path.chmod(0o644)
+        if path.is_file() and not path.is_symlink():
+            path.chmod(0o644)
     return resolve_data_dir(root)

@@ -14,7 +14,7 @@ from weir.generate import GenerateConfig, generate
 from weir.generate._split import split_off
 from weir.ingest import ingest
 
-from .conftest import build, never_consented
+from .conftest import build, never_consented, withdraw
 
 DAILY = GenerateConfig(users=1500, days=1, seed=9, bad_rate=0.0, start=date(2026, 10, 8))
 WORLD = GenerateConfig(users=800, days=6, seed=5, bad_rate=0.0)
@@ -94,6 +94,59 @@ def test_daily_batch_then_full_refresh_give_the_same_warehouse(warehouse_copy) -
     full = build(warehouse_copy, full_refresh=True)
     assert full.ok, full.failed()
     with duckdb.connect(str(warehouse_copy.warehouse), read_only=True) as con:
+        for table, rows in after_incremental.items():
+            assert _same(_snapshot(con, table), rows), table
+
+
+# Analytics tables naming users, and the column that names them.
+ANALYTICS_USERS = {
+    "marts.dp_events": "user_token",
+    "marts.dp_orders": "user_token",
+    "marts.dp_share_cascades": "user_token",
+    "intermediate.int_user_weeks": "user_token",
+    "marts.mart_referral_attribution": "user_token",
+    "marts.mart_kol_influence": "kol_token",
+}
+
+
+def _user_rows(con: duckdb.DuckDBPyConnection, user: str) -> dict[str, int]:
+    return {
+        t: con.execute(f"select count(*) from {t} where {c} = ?", [user]).fetchone()[0]
+        for t, c in ANALYTICS_USERS.items()
+    }
+
+
+def test_a_withdrawal_takes_all_the_users_past_rows_out_of_analytics_and_dp_inputs(warehouse_copy) -> None:
+    # Prepare: an active buyer, with events on several days, withdraws analytics now (after all
+    # their events): the next daily build must drop every one of their rows, on every day.
+    with duckdb.connect(str(warehouse_copy.warehouse), read_only=True) as con:
+        user = con.execute(
+            "select e.user_token from marts.dp_events as e semi join marts.dp_orders as o using (user_token) "
+            "group by 1 having count(distinct e.event_date) >= 3 order by count(*) desc, 1 limit 1"
+        ).fetchone()[0]
+        before = _user_rows(con, user)
+        views = con.execute("select sum(views) from marts.mart_funnel_by_channel").fetchone()[0]
+        their_views = con.execute(
+            "select count(*) from marts.dp_events where user_token = ? and event_type = 'view' and channel is not null",
+            [user],
+        ).fetchone()[0]
+    withdraw(warehouse_copy, user)
+
+    # Execute
+    incremental = build(warehouse_copy)
+
+    # Assert: gone from every analytics table and every day of the aggregates; the same as a full refresh.
+    assert incremental.ok, incremental.failed()
+    assert before["marts.dp_events"] > 0 and before["marts.dp_orders"] > 0 and their_views > 0
+    with duckdb.connect(str(warehouse_copy.warehouse), read_only=True) as con:
+        assert _user_rows(con, user) == dict.fromkeys(ANALYTICS_USERS, 0)
+        assert con.execute("select sum(views) from marts.mart_funnel_by_channel").fetchone()[0] == views - their_views
+        after_incremental = {
+            t: _snapshot(con, t) for t in [*DAY_GRAIN, "intermediate.int_user_weeks", "marts.mart_daily_demand"]
+        }
+    assert build(warehouse_copy, full_refresh=True).ok
+    with duckdb.connect(str(warehouse_copy.warehouse), read_only=True) as con:
+        assert _user_rows(con, user) == dict.fromkeys(ANALYTICS_USERS, 0)
         for table, rows in after_incremental.items():
             assert _same(_snapshot(con, table), rows), table
 

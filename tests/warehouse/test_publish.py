@@ -1,16 +1,18 @@
 """The published layer: only passing marts, read-only, and the last good version survives
-a broken model, a failed test or a contract violation."""
+a broken model, a failed test or a contract violation, minus users who withdrew since; a crash
+mid-publish leaves it whole."""
 
 import os
 import stat
 
 import duckdb
+import polars as pl
 import pytest
 
-from weir import dbt, pipeline
+from weir import dbt, pipeline, publish
 from weir.publish import published_db, published_dir, published_tables
 
-from .conftest import build, never_consented
+from .conftest import build, never_consented, withdraw
 
 
 def _rows(path, table: str) -> int:
@@ -87,3 +89,126 @@ def test_readers_keep_their_snapshot_while_publishing(warehouse_copy) -> None:
         assert reader.execute("select count(*) from mart_daily_demand").fetchone()[0] > 0
     finally:
         reader.close()
+
+
+def test_a_withdrawal_leaves_the_published_layer_on_the_next_run_even_when_marts_are_held_back(warehouse_copy) -> None:
+    # Prepare: a buyer in the published referral attribution withdraws analytics; after the
+    # rebuild, both the per-order mart and an aggregate one fail the gate and are held back.
+    path = published_db(warehouse_copy)
+    with duckdb.connect(str(path), read_only=True) as con:
+        buyers = dict(
+            con.execute(
+                "select user_token, count(*) from mart_referral_attribution group by 1 order by 2 desc, 1 limit 20"
+            ).fetchall()
+        )
+        kept_rows = con.execute("select count(*) from mart_referral_attribution").fetchone()[0]
+    withdrawn = next(iter(buyers))
+    withdraw(warehouse_copy, withdrawn)
+    assert build(warehouse_copy).ok
+    with duckdb.connect(str(warehouse_copy.warehouse)) as con:
+        con.execute(
+            "update marts.mart_referral_attribution set first_touch_sharer_token = 'u000123' "
+            "where order_id = (select min(order_id) from marts.mart_referral_attribution)"
+        )
+        con.execute(
+            "insert into marts.mart_funnel_by_channel (event_date, channel, viewers) values ('2026-10-03', 'pigeon', 5)"
+        )
+
+    # Execute
+    result = pipeline.publish_stage(warehouse_copy, "test")
+
+    # Assert: the kept per-order version lost the user's rows; the aggregate one left the layer.
+    blocked = {b.mart: b.reason for b in result.blocked}
+    assert set(blocked) == {"mart_referral_attribution", "mart_funnel_by_channel"}
+    assert blocked["mart_referral_attribution"].endswith(
+        f"{buyers[withdrawn]} rows of users who withdrew analytics deleted from its last good version"
+    ), "\n".join(blocked.values())
+    assert blocked["mart_funnel_by_channel"].endswith(
+        "withdrawn from the published layer: 1 users withdrew analytics since its last good version was built, "
+        "and it may count them"
+    )
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+        assert con.execute("select count(*) from mart_referral_attribution").fetchone()[0] == (
+            kept_rows - buyers[withdrawn]
+        )
+        assert (
+            con.execute(
+                "select count(*) from mart_referral_attribution where ? in (user_token, first_touch_sharer_token, "
+                "last_touch_sharer_token)",
+                [withdrawn],
+            ).fetchone()[0]
+            == 0
+        )
+    assert "mart_funnel_by_channel" not in tables | set(published_tables(warehouse_copy))
+    assert not (published_dir(warehouse_copy) / "parquet" / "mart_funnel_by_channel.parquet").exists()
+    assert (
+        pl.read_parquet(published_dir(warehouse_copy) / "parquet" / "mart_referral_attribution.parquet")
+        .filter(pl.col("user_token") == withdrawn)
+        .is_empty()
+    )
+    assert {"mart_daily_demand", "mart_kol_influence"} <= set(result.published)  # the rest, rebuilt without them
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert (
+            con.execute("select count(*) from mart_kol_influence where kol_token = ?", [withdrawn]).fetchone()[0] == 0
+        )
+
+
+def _parquet(data_dir) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((published_dir(data_dir) / "parquet").glob("*.parquet"))}
+
+
+def test_a_crash_mid_publish_leaves_the_published_layer_fully_old(warehouse_copy, monkeypatch) -> None:
+    # Prepare: a changed mart, and an export that dies right after writing its Parquet file.
+    files, catalogue = _parquet(warehouse_copy), published_tables(warehouse_copy)
+    with duckdb.connect(str(warehouse_copy.warehouse)) as con:
+        con.execute("delete from marts.mart_daily_demand where hash(category, shipping_region) % 10 = 0")
+        demand = con.execute("select count(*) from marts.mart_daily_demand").fetchone()[0]
+    export = publish._export_parquet
+
+    def dies_mid_export(con, folder, names) -> None:  # type: ignore[no-untyped-def]
+        export(con, folder, [n for n in names if n == "mart_daily_demand"])
+        raise RuntimeError("killed mid-export")
+
+    monkeypatch.setattr(publish, "_export_parquet", dies_mid_export)
+
+    # Execute
+    with pytest.raises(RuntimeError, match="killed mid-export"):
+        pipeline.publish_stage(warehouse_copy, "test")
+
+    # Assert: database and Parquet are both the old version; the next publish swaps both in.
+    assert published_tables(warehouse_copy) == catalogue and _parquet(warehouse_copy) == files
+    monkeypatch.undo()
+    pipeline.publish_stage(warehouse_copy, "test")
+    assert published_tables(warehouse_copy)["mart_daily_demand"] == demand < catalogue["mart_daily_demand"]
+    assert pl.read_parquet(published_dir(warehouse_copy) / "parquet" / "mart_daily_demand.parquet").height == demand
+    assert set(_parquet(warehouse_copy)) == set(files)
+    versions = sorted(p.name for p in (published_dir(warehouse_copy) / "versions").iterdir())
+    assert versions == ["1", "2"]  # the new one (over the crash's leftovers) and the one before it
+
+
+def test_a_published_layer_from_before_versions_is_carried_over(tmp_path) -> None:
+    # Prepare: the old layout, a plain file and a plain Parquet folder.
+    from weir.config import resolve_data_dir
+
+    data_dir = resolve_data_dir(tmp_path / "data")
+    folder = published_dir(data_dir)
+    (folder / "parquet").mkdir(parents=True)
+    with duckdb.connect(str(folder / "published.duckdb")) as con:
+        con.execute("create table old_mart as select 1 as x")
+        con.execute(f"copy old_mart to '{folder / 'parquet' / 'old_mart.parquet'}' (format parquet)")
+
+    def write(con: duckdb.DuckDBPyConnection) -> list[str]:
+        con.execute("create table pub.main.new_mart as select 2 as y")
+        return ["new_mart"]
+
+    # Execute
+    with duckdb.connect() as con:
+        publish.update_published(con, data_dir, write)
+
+    # Assert: fixed links through `current`; the old table and its Parquet kept; the new one added.
+    assert (folder / "published.duckdb").is_symlink() and (folder / "parquet").is_symlink()
+    assert os.readlink(folder / "current") == "versions/1"
+    with duckdb.connect(str(folder / "published.duckdb"), read_only=True) as con:
+        assert con.execute("select (select x from old_mart), (select y from new_mart)").fetchone() == (1, 2)
+    assert sorted(p.name for p in (folder / "parquet").iterdir()) == ["new_mart.parquet", "old_mart.parquet"]

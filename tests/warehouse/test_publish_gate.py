@@ -2,12 +2,18 @@
 breaks it, with a message naming suite, check, column and observed value; the published layer
 keeps the last good version; a warn-level finding is recorded and does not block."""
 
+import re
+
 import duckdb
+import polars as pl
 import pytest
 
 from weir import pipeline
+from weir.config import DataDir
 from weir.errors import QualityGateBlocked
 from weir.publish import published_db
+
+TOKEN = re.compile(r"tk\d+_[0-9a-f]{32}")
 
 # mart -> (tampering SQL on the warehouse, the finding the gate must report)
 VIOLATIONS = {
@@ -79,7 +85,7 @@ def test_each_violation_blocks_its_mart_and_keeps_the_last_good_version(warehous
     assert set(blocked) == {*VIOLATIONS, "mart_kol_influence"}
     for mart, (_, finding) in VIOLATIONS.items():
         assert finding in blocked[mart], blocked[mart]
-    assert "every kol_token consented to analytics (column kol_token): observed 1" in blocked["mart_kol_influence"]
+    assert "every kol_token consents to analytics now (column kol_token): observed 1" in blocked["mart_kol_influence"]
     assert outsider not in blocked["mart_kol_influence"]  # counts, never values
     after = _published_rows(published_db(warehouse_copy))
     assert {m: after[m] for m in blocked} == {m: before[m] for m in blocked}
@@ -144,3 +150,56 @@ def test_gate_cli_exits_1_naming_the_check(warehouse_copy, violation: str) -> No
     with pytest.raises(QualityGateBlocked) as airflow_task:  # how the gate_marts task calls it
         pipeline.gate_marts_stage(warehouse_copy, "test", fail_on_block=True)
     assert f"Quality gate {violation} blocked" in str(airflow_task.value)
+
+
+def _landing_ids(data_dir: DataDir, source: str, column: str) -> set[str]:
+    """The raw identifiers of a source, read straight from its landing files."""
+    parts = sorted((data_dir.landing / source).glob("*/part-*.csv"))
+    return set(pl.concat([pl.read_csv(p, infer_schema=False).select(column) for p in parts])[column].drop_nulls())
+
+
+def test_published_referral_attribution_carries_no_source_order_or_share_id(built) -> None:
+    order_ids = _landing_ids(built.data_dir, "orders", "order_id")
+    share_ids = _landing_ids(built.data_dir, "orders", "referrer_share_id")
+    with duckdb.connect(str(published_db(built.data_dir)), read_only=True) as con:
+        published = con.execute(
+            "select order_id, first_touch_share_id, last_touch_share_id, app_referrer_share_id "
+            "from mart_referral_attribution"
+        ).fetchall()
+
+    values = {v for row in published for v in row if v is not None}
+    assert len(published) > 500 and order_ids and share_ids
+    assert all(TOKEN.fullmatch(v) for v in values)  # order and share ids are tokens of their own kinds
+    assert not values & (order_ids | share_ids)
+
+
+def test_a_mart_column_carrying_landing_order_ids_is_blocked(warehouse_copy) -> None:
+    # Prepare: a careless model copies the source's order ids into a catalogue column.
+    raw_order = sorted(_landing_ids(warehouse_copy, "orders", "order_id"))[:3]
+    before = _published_rows(published_db(warehouse_copy))
+    with duckdb.connect(str(warehouse_copy.warehouse)) as con:
+        streams = [
+            r[0]
+            for r in con.execute(
+                "select live_stream_id from marts.mart_live_stream_performance order by 1 limit 3"
+            ).fetchall()
+        ]
+        for stream, order in zip(streams, raw_order, strict=True):
+            con.execute(
+                "update marts.mart_live_stream_performance set item_id = ? where live_stream_id = ?", [order, stream]
+            )
+
+    # Execute
+    result = pipeline.publish_stage(warehouse_copy, "test")
+
+    # Assert: held back by the linkability check alone (the ids look like nothing personal)
+    blocked = {b.mart: b.reason for b in result.blocked}
+    assert set(blocked) == {"mart_live_stream_performance"}
+    assert blocked["mart_live_stream_performance"] == (
+        "quality gate mart_live_stream_performance: item_id holds no landing identifier (column item_id): observed 3"
+    )
+    assert not any(order in blocked["mart_live_stream_performance"] for order in raw_order)  # counts, never values
+    assert (
+        _published_rows(published_db(warehouse_copy))["mart_live_stream_performance"]
+        == before["mart_live_stream_performance"]
+    )

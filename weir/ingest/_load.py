@@ -77,7 +77,7 @@ def fingerprint(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def _check(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+def _check(con: duckdb.DuckDBPyConnection, contract: Contract, hmac_key: SecretKey) -> None:
     """Create the CHECKED table: staged rows with treated values, reason and message."""
     rule, codes, messages = _checks.reason_sql(contract)
     # Carry only what later steps read: position, the text of bad lines, and vault inputs.
@@ -86,7 +86,8 @@ def _check(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     con.execute(
         f"create or replace table {CHECKED} as "
         f"select {carried}, {_transform.output_columns(contract)}, {rule} as _rule "
-        f"from _stage s {_transform.joins_sql(contract)}"
+        f"from _stage s {_transform.joins_sql(contract)}",
+        _transform.output_params(contract, hmac_key),  # a primary key's token is computed in the row
     )
     con.execute(f"alter table {CHECKED} add column reason varchar default null")
     con.execute(f"alter table {CHECKED} add column message varchar default null")
@@ -222,7 +223,7 @@ def _stage_and_check(
     """Stage the batch, apply the contract and the treatments, run the quality gate."""
     rows_in = _read.stage_batch(con, contract, folder, landing)
     _transform.prepare_maps(con, contract, hmac_key)
-    _check(con, contract)
+    _check(con, contract, hmac_key)
     _encrypt_unparsable(con, master, contract.source)
     gate = _gate.gate_staged(con, contract, CHECKED, docs=landing.parent / "quality")
     if gate is not None and gate.blocked:

@@ -114,9 +114,11 @@ def rotate_keys(
                         f"where t.{ident(column)} = r.old_token"
                     )
                     rewritten += 1
-            con.execute(
-                "update consent.ledger t set user_token = r.new_token from _rotation r where t.user_token = r.old_token"
-            )
+            for column in ("user_token", "consent_id"):  # consent ids are tokens too (their own kind)
+                con.execute(
+                    f"update consent.ledger t set {column} = r.new_token "
+                    f"from _rotation r where t.{column} = r.old_token"
+                )
             _vault.retoken(con, vault_master_key(data_dir.keys), mapping)
             _rewrite_quarantine(con, mapping)
             drop_derived(con)  # derived tables hold old tokens: the next dbt build redoes them

@@ -5,7 +5,7 @@ import polars as pl
 
 from privacy._generalise import age_band_sql, device_family_sql, ip_prefix_sql, region_sql
 from privacy._keyring import SecretKey
-from privacy._pseudonymise import build_token_map
+from privacy._pseudonymise import build_token_map, key_params, token_sql
 from privacy._scrub import scrub
 from weir.contract import Column, Contract
 from weir.ingest._checks import SQL_TYPES, typed_name
@@ -19,11 +19,20 @@ GENERALISERS = {
 }
 
 
+def inline_token(contract: Contract, column: Column) -> bool:
+    """Whether a column's token is computed in the row, not through a map of distinct values: a
+    single-column primary key (event ids) has one row per value, so a map would only add a
+    distinct pass and a join (measured: it doubled the events ingest). Other ids keep their maps
+    (computing every record id inline measured slower). Needs the key's bound parameters
+    (`output_params`) in the query."""
+    return column.treatment == "token" and contract.key_columns == [column.name]
+
+
 def prepare_maps(con: duckdb.DuckDBPyConnection, contract: Contract, key: SecretKey) -> None:
     """Token maps per identifier kind and scrubbed copies of free-text columns."""
     kinds: dict[str, list[str]] = {}
     for column in contract.columns:
-        if column.treatment in ("token", "vault"):
+        if column.treatment in ("token", "vault") and not inline_token(contract, column):
             kinds.setdefault(column.kind, []).append(column.name)
     for kind, names in kinds.items():
         values = " union all ".join(f"select {_q(n)} from _stage" for n in names)
@@ -44,9 +53,11 @@ def prepare_maps(con: duckdb.DuckDBPyConnection, contract: Contract, key: Secret
             con.register(f"_scrub_{column.name}", scrubbed.to_arrow())
 
 
-def value_sql(column: Column, typed: bool) -> str:
+def value_sql(column: Column, typed: bool, inline: bool = False) -> str:
     """Expression for a column's treated value; `typed` casts plain values to the contract type."""
     v = f"s.{_q(column.name)}"
+    if inline:
+        return token_sql(v, column.kind)
     if column.treatment in ("token", "vault"):
         return f"t_{column.name}.token"
     if column.treatment == "generalise":
@@ -61,6 +72,8 @@ def value_sql(column: Column, typed: bool) -> str:
 def joins_sql(contract: Contract) -> str:
     parts = []
     for column in contract.columns:
+        if inline_token(contract, column):
+            continue
         if column.treatment in ("token", "vault"):
             parts.append(
                 f"left join _tok_{column.kind} as t_{column.name} on t_{column.name}.value = s.{_q(column.name)}"
@@ -79,7 +92,13 @@ def joins_sql(contract: Contract) -> str:
 
 def output_columns(contract: Contract) -> str:
     """Treated, typed values as `o_<out name>` columns."""
-    return ", ".join(f"{value_sql(c, typed=True)} as {_q('o_' + c.out_name)}" for c in contract.kept)
+    values = [(value_sql(c, typed=True, inline=inline_token(contract, c)), c.out_name) for c in contract.kept]
+    return ", ".join(f"{value} as {_q('o_' + name)}" for value, name in values)
+
+
+def output_params(contract: Contract, key: SecretKey) -> dict[str, object] | None:
+    """The bound parameters `output_columns` needs: the key's, when a token is computed inline."""
+    return key_params(key) if any(inline_token(contract, c) for c in contract.kept) else None
 
 
 def raw_ddl(contract: Contract) -> str:

@@ -1,9 +1,11 @@
--- DP input: one row per paid order of a user whose analytics consent held when ordering.
+-- DP input: one row per paid order of a user whose analytics consent held when ordering
+-- and still holds when the build runs.
 -- `is_friend_referred`: the buyer came through a friend's share (the "friends bought" signal).
 -- Incremental: a daily run replaces only the days new rows or consent events can change
 -- (an item's category on past days is the one it had when they were built; --full-refresh relabels).
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='order_date',
-          on_schema_change='fail', post_hook="{{ record_watermark() }}") }}
+          on_schema_change='fail', pre_hook="{% if is_incremental() %}{{ clear_consent_days('order_date', ref('int_orders'), 'order_date') }}{% endif %}",
+          post_hook="{{ record_watermark() }}") }}
 select
     o.order_id,
     o.user_token,
@@ -20,5 +22,6 @@ left join {{ ref('int_item_categories') }} as i on o.item_id = i.item_id
 where o.status = 'paid'
   and {{ consented_at('analytics', 'o.user_token', 'o.ordered_at') }}
 {% if is_incremental() %}
-  and o.order_date >= {{ changed_from([(ref('int_orders'), 'order_date')]) }}
+  and (o.order_date >= {{ changed_from([(ref('int_orders'), 'order_date')], consent=false) }}
+       or o.order_date in {{ consent_changed_days(ref('int_orders'), 'order_date') }})
 {% endif %}

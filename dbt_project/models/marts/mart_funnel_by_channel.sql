@@ -3,7 +3,8 @@
 -- rate is at most 1; all purchases are still counted in `purchases` and `purchasers`.
 -- Incremental: a daily run replaces only the days new rows or consent events can change.
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='event_date',
-          on_schema_change='fail', post_hook="{{ record_watermark() }}") }}
+          on_schema_change='fail', pre_hook="{% if is_incremental() %}{{ clear_consent_days('event_date', ref('int_events'), 'event_date') }}{% endif %}",
+          post_hook="{{ record_watermark() }}") }}
 with user_steps as (
     select
         e.event_date,
@@ -20,7 +21,8 @@ with user_steps as (
       and e.channel is not null
       and {{ consented_at('analytics', 'e.user_token', 'e.ts') }}
     {% if is_incremental() %}
-      and e.event_date >= {{ changed_from([(ref('int_events'), 'event_date')]) }}
+      and (e.event_date >= {{ changed_from([(ref('int_events'), 'event_date')], consent=false) }}
+       or e.event_date in {{ consent_changed_days(ref('int_events'), 'event_date') }})
     {% endif %}
     group by e.event_date, e.channel, e.user_token
 )
