@@ -76,6 +76,9 @@ class Contract(BaseModel):
     source: str
     primary_key: str | list[str]
     known_user: str | None = None
+    # A steady stream (events, orders) is compared with its previous batch's volume; an
+    # event-driven source (one withdrawal, one request) legitimately comes a row at a time.
+    volume: Literal["steady", "event_driven"] = "steady"
     purposes: list[str] | None = None  # YAML anchor holder for the columns' purposes
     columns: list[Column]
 

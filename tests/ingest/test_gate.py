@@ -82,3 +82,36 @@ def test_a_sudden_drop_in_volume_is_rejected(tmp_path: Path) -> None:
         )
         days = con.execute("select count(distinct ts::date) from raw.events").fetchone()[0]
     assert status["events"] == "rejected" and days == 2
+
+
+def test_a_single_withdrawal_is_a_batch_of_its_own(tmp_path: Path) -> None:
+    # Prepare: a first consent batch of 1,200 grants on one day, then one user's lone withdrawal.
+    data_dir = resolve_data_dir(tmp_path)
+    first = generate(GenerateConfig(users=600, days=2, seed=8, bad_rate=0.0), data_dir.landing)
+    (generated,) = (data_dir.landing / "consent" / first.batch_id).glob("part-*.jsonl")
+    users = sorted({line.split('"user_id":"', 1)[1].split('"', 1)[0] for line in generated.read_text().splitlines()})
+    generated.write_text(
+        "".join(
+            _consent(f"G{i}-{purpose}", user, purpose, "granted", "2026-10-01T09:00:00Z")
+            for i, user in enumerate(users)
+            for purpose in ("analytics", "marketing")
+        )
+    )
+    pipeline.ingest_stage(data_dir, "test")
+    folder = data_dir.landing / "consent" / "withdrawal-1"
+    folder.mkdir()
+    (folder / "part-0000.jsonl").write_text(_consent("W1", users[0], "analytics", "withdrawn", "2026-10-03T08:00:00Z"))
+
+    # Execute
+    results = pipeline.ingest_stage(data_dir, "test", source="consent", batch_id="withdrawal-1")
+
+    # Assert: consent is event-driven, so no volume band holds a one-row batch back.
+    assert len(users) * 2 >= 1000
+    assert [(r.status, r.rows_loaded) for r in results] == [("loaded", 1)]
+
+
+def _consent(consent_id: str, user: str, purpose: str, status: str, ts: str) -> str:
+    return (
+        f'{{"consent_id":"{consent_id}","user_id":"{user}","purpose":"{purpose}","status":"{status}",'
+        f'"ts":"{ts}","policy_version":"2025-06","source":"app_settings"}}\n'
+    )

@@ -47,7 +47,7 @@ def baseline(con: duckdb.DuckDBPyConnection, contract: Contract) -> Baseline | N
         [contract.source, VOLUME_MIN_ROWS],
     ).fetchall()
     rows_per_day = None
-    if previous:
+    if previous and contract.volume == "steady":
         rows_per_day = con.execute(
             f"select count(*) / greatest(count(distinct date_trunc('day', {event_time})), 1) "
             f"from raw.{contract.source} where _batch_id = ?",
