@@ -118,3 +118,41 @@ def test_record_id_tokens_are_rotated_and_still_join(rotated) -> None:
 
     assert all(values and all(v.startswith("tk2_") for v in values) for values in ids.values()), ids.keys()
     assert orders > 0  # a purchase event still finds its order: both ids rotated to the same token
+
+
+def test_a_failed_rotation_leaves_no_key_behind_and_the_next_one_works(tmp_path) -> None:
+    # Prepare: a loaded warehouse whose dsr batch has gone missing (rotation re-reads landed files).
+    data_dir = resolve_data_dir(tmp_path)
+    generate(GenerateConfig(users=120, days=1, seed=6, bad_rate=0.0), data_dir.landing)
+    ingest(data_dir)
+    moved = tmp_path / "dsr-aside"
+    (data_dir.landing / "dsr").rename(moved)
+
+    # Execute
+    failed = CliRunner().invoke(app, ["keys", "rotate", "--data-dir", str(data_dir.root)])
+    keys_after_failure = sorted(hmac_keys(data_dir.keys))
+    moved.rename(data_dir.landing / "dsr")
+    retried = CliRunner().invoke(app, ["keys", "rotate", "--data-dir", str(data_dir.root)])
+
+    # Assert: the failure kept v1 alone; the retry moved every token to v2.
+    assert failed.exit_code != 0
+    assert keys_after_failure == [1]
+    assert retried.exit_code == 0, retried.output
+    assert sorted(hmac_keys(data_dir.keys)) == [2]
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        assert {t[:4] for t in _token_values(con)} == {"tk2_"}
+
+
+def test_rotation_refuses_a_key_set_with_several_versions(tmp_path) -> None:
+    data_dir = resolve_data_dir(tmp_path)
+    generate(GenerateConfig(users=60, days=1, seed=7, bad_rate=0.0), data_dir.landing)
+    ingest(data_dir)
+    stray = data_dir.keys / "hmac" / "v2.key"
+    stray.write_bytes((data_dir.keys / "hmac" / "v1.key").read_bytes()[::-1])
+    stray.chmod(0o600)
+
+    result = CliRunner().invoke(app, ["keys", "rotate", "--data-dir", str(data_dir.root)])
+
+    assert result.exit_code == 1
+    assert "Several pseudonymisation keys (v1, v2)" in " ".join(result.output.split())
+    assert sorted(hmac_keys(data_dir.keys)) == [1, 2]

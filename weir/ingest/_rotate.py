@@ -89,8 +89,16 @@ def rotate_keys(
     keys = hmac_keys(data_dir.keys)
     if not keys:
         raise WeirError("No pseudonymisation key yet: nothing to rotate. Run `weir ingest` first.")
+    if len(keys) > 1:
+        versions = ", ".join(f"v{v}" for v in sorted(keys))
+        raise WeirError(
+            f"Several pseudonymisation keys ({versions}) in {data_dir.keys / 'hmac'}: the warehouse's tokens "
+            "are under one of them only, and rotating from the newest would orphan the rest. Restore the "
+            "key set of the last good rotation before rotating."
+        )
     old = keys[max(keys)]
     con = connect(data_dir.warehouse)
+    new = None
     try:
         loaded = con.execute("select source, batch_id from ingest.load_ledger where status <> 'failed'").fetchall()
         folders = [data_dir.landing / source / batch_id for source, batch_id in loaded]
@@ -127,8 +135,11 @@ def rotate_keys(
             con.execute("commit")
         except Exception:
             con.execute("rollback")
-            (data_dir.keys / "hmac" / f"v{new.version}.key").unlink()  # the rotation did not happen
             raise
+    except Exception:
+        if new is not None:  # the rotation did not happen: no key of it may stay behind
+            (data_dir.keys / "hmac" / f"v{new.version}.key").unlink(missing_ok=True)
+        raise
     finally:
         con.close()
     for version in keys:  # retire every old key: no token made with it remains
