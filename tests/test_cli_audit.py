@@ -47,3 +47,28 @@ def test_deleted_warehouse_fails_verification(generated: Path) -> None:
 
     assert result.exit_code == 1
     assert "the audit.log table is missing but the witness recorded entry 1" in flat(result.output)
+
+
+def test_log_and_witness_wiped_together_fail_verification(generated: Path) -> None:
+    assert runner.invoke(app, ["ingest", "--data-dir", str(generated)]).exit_code == 0
+    with duckdb.connect(str(generated / "warehouse.duckdb")) as con:
+        con.execute("drop table audit.log")
+    (generated / "audit" / "witness.jsonl").unlink()
+
+    result = runner.invoke(app, ["audit", "verify", "--data-dir", str(generated)])
+
+    assert result.exit_code == 1
+    assert "the audit log and its witness are gone but ingest.load_ledger records 11 batch(es)" in flat(result.output)
+
+
+def test_published_witness_copy_catches_a_wipe_of_log_and_witness(generated: Path) -> None:
+    assert runner.invoke(app, ["ingest", "--data-dir", str(generated)]).exit_code == 0
+    (generated / "published").mkdir(exist_ok=True)
+    (generated / "published" / "audit_witness.jsonl").write_bytes((generated / "audit" / "witness.jsonl").read_bytes())
+    (generated / "warehouse.duckdb").unlink()
+    (generated / "audit" / "witness.jsonl").unlink()
+
+    result = runner.invoke(app, ["audit", "verify", "--data-dir", str(generated)])
+
+    assert result.exit_code == 1
+    assert "(witness cut short, with the log rolled back to match)" in flat(result.output)

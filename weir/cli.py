@@ -177,7 +177,8 @@ def audit_verify(data_dir: DataDirOption = None) -> None:
     """
     try:
         directory = _data_dir(data_dir)
-        if not directory.warehouse.exists() and not directory.audit_witness.exists():
+        evidence = (directory.warehouse, directory.audit_witness, pipeline.witness_copy(directory))
+        if not any(p.exists() for p in evidence):
             raise WeirError(f"No warehouse at {directory.warehouse}; run `weir demo` or pass --data-dir.")
         report = pipeline.verify_audit(directory)
     except WeirError as err:

@@ -18,7 +18,7 @@ from weir.mart_gate import gate_marts
 from weir.publish import PublishResult, publish, published_dir
 from weir.quality import Checked
 from weir.retention import RetentionResult, apply_retention
-from weir.warehouse import connect
+from weir.warehouse import connect, tables
 
 
 def record(data_dir: DataDir, actor: str, action: str, inputs: dict, figures: dict) -> audit.AuditEntry:
@@ -99,14 +99,23 @@ def verify_audit(data_dir: DataDir) -> audit.VerifyReport:
     """Verify the audit chain of the warehouse and its witness against the data dir's signing key.
 
     Reads only: a missing warehouse or table is reported (with a witness present), not created."""
-    entries = None
+    entries, loads = None, 0
     if data_dir.warehouse.exists():
         with connect(data_dir.warehouse, read_only=True) as con:
             entries = audit.read_entries(con)
-    if not entries and not data_dir.audit_witness.exists():
+            if "load_ledger" in tables(con, "ingest"):
+                loads = con.execute("select count(*) from ingest.load_ledger").fetchone()[0]
+    copies = tuple(p for p in [witness_copy(data_dir)] if p.exists())
+    if not entries and not data_dir.audit_witness.exists() and not copies:
+        if loads:  # batches were loaded, and every load is evidenced: the log and witness were wiped
+            return audit.VerifyReport(
+                0,
+                None,
+                f"the audit log and its witness are gone but ingest.load_ledger records {loads} batch(es) "
+                "(log and witness wiped); restore them from backup",
+            )
         return audit.VerifyReport(0, None, None)  # nothing was ever recorded here
     key = load_or_create_signing_key(data_dir.keys, create=False)
-    copies = tuple(p for p in [witness_copy(data_dir)] if p.exists())
     return audit.verify(entries, key.public_key(), data_dir.audit_witness, copies)
 
 
