@@ -57,10 +57,13 @@ _MOBILE = (
     rf"|1[3-9][0-9]{{2}}{_SEP}[0-9]{{3}}{_SEP}[0-9]{{4}}"  # 1381 234 5678
 )
 # A phone is a whole digit run: the characters either side (groups 1 and 3, put back on
-# replacement) are not digits. Letters may touch it ("tel13912345678", "13812345678call");
-# hex tokens are masked before phones are matched (see HEX_TOKEN), so a UUID's or token's
-# 11-digit run is never one.
+# replacement) are not digits. Letters may touch it ("tel13912345678", "13812345678call"),
+# but a UUID's or token's 11-digit run is not one: a phone touching a hex letter a-f is only
+# matched with the hex tokens masked (see HEX_TOKEN). Phones touching neither digits nor
+# hex letters (nearly all) are replaced first, in one pass over every text (_PHONE_CN_CLEAR);
+# the masking is only paid for the few texts where PHONE_CN still matches after it.
 PHONE_CN = rf"(^|[^0-9])((?:{_CC}{_SEP})?(?:{_MOBILE}))([^0-9]|$)"
+_PHONE_CN_CLEAR = rf"(^|[^0-9A-Fa-f])((?:{_CC}{_SEP})?(?:{_MOBILE}))([^0-9A-Fa-f]|$)"
 # A hex token: 16 or more of [0-9A-Fa-f-] (UUID, hash, API token shape); only those holding a
 # letter are masked (an all-digit run is judged by the whole-run rules instead).
 HEX_TOKEN = r"[0-9A-Fa-f-]{16,}"
@@ -176,9 +179,13 @@ def _steps(normalised: pl.Series) -> Iterator[tuple[str, pl.Series]]:
     spaced_ok = valid_luhn(np.array([s.replace(" ", "").replace("-", "").replace(".", "") for s in spaced], dtype=str))
     out = _replace_values(out, runs[is_card].tolist() + spaced[spaced_ok].tolist(), PLACEHOLDERS["bank_card"])
     yield "bank_card", out
-    out, tokens, masks = _mask_hex_tokens(out)
-    out = _replace_phones(_replace_phones(out, PHONE_CN), PHONE_INTL)
-    out = out.str.replace_many(masks, tokens) if tokens else out
+    out = _replace_phones(out, _PHONE_CN_CLEAR)
+    glued = out.str.contains(PHONE_CN).fill_null(False)
+    if glued.any():  # phones touching a hex letter: match them with the hex tokens masked
+        masked, tokens, masks = _mask_hex_tokens(out.filter(glued))
+        masked = _replace_phones(masked, PHONE_CN)
+        out = out.scatter(glued.arg_true(), masked.str.replace_many(masks, tokens) if tokens else masked)
+    out = _replace_phones(out, PHONE_INTL)
     yield "phone", out
     yield "mention", out.str.replace_all(MENTION, PLACEHOLDERS["mention"])
 
