@@ -3,7 +3,10 @@
 Usage: python benchmarks/bench_scrub.py [--rows 200000]
 Target: recall >= 0.99 and precision >= 0.99 for every kind, on a set that includes the
 adversarial forms of issue 15 (+86 / 0086, separators, "tel"/"wx" glued to the digits,
-full-width digits) and look-alikes (tracking and order numbers, timestamps, prices).
+full-width digits), those of the security review (format characters between digit groups,
+"/", "_", "," in phones, phones followed by letters, Unicode digits, IDs grouped 6-8-4,
+dotted cards) and look-alikes (tracking and order numbers, timestamps, prices, slashed
+dates, prose number lists, UUIDs and hex tokens).
 Throughput is compared with a single regex replacement over the same texts (the cheapest
 possible scrub) in the same run.
 """

@@ -7,12 +7,18 @@ once rejected a whole reviews batch for one 18-digit tracking number, while a st
 let `tel13912345678` through; with one detector the two cannot disagree.
 
 Text is NFKC-normalised first, so full-width and other compatibility forms (`１３８…`, `＠`,
-`＋８６`) are matched as the ASCII they stand for; the scrubbed text is stored normalised.
+`＋８６`) are matched as the ASCII they stand for; invisible format characters (Unicode Cf:
+zero-width space, ZWNJ/ZWJ, soft hyphen, word joiner, BOM) are dropped, as they hide a
+number's groups from the patterns, and every Unicode decimal digit (Arabic-Indic `١٣٨…` and
+the like, which NFKC leaves alone) is mapped to its ASCII digit. The scrubbed text is stored
+normalised.
 Digit runs that could be an ID number or a bank card are only replaced when their checksum
 holds (GB 11643 for resident IDs, Luhn for cards), and a phone is a whole digit run: a
 mobile number inside a longer run (tracking, order numbers, millisecond timestamps) or in a
-hex string (tokens, UUIDs) is not a phone. The patterns use ASCII classes only (no `\\d`,
-`\\b`, no look-around), so they mean the same in Polars (Rust `regex`) and DuckDB (RE2).
+hex token (a run of 16 or more of [0-9A-Fa-f-] holding a letter: tokens, UUIDs, hashes) is
+not a phone, while one glued to other letters is (`tel13812345678`, `13812345678call`).
+The patterns use ASCII classes only (no `\\d`, `\\b`, no look-around), so they mean the same
+in Polars (Rust `regex`) and DuckDB (RE2).
 """
 
 import functools
@@ -36,9 +42,13 @@ EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 # Whole digit runs long enough for an ID number (18) or a card (15-19): longer runs (ids of
 # 20+ digits) are not checked, so no 19-digit slice of one can pass as a card.
 DIGIT_RUN = r"[0-9]{15,}[Xx]?"
-SPACED_CARD = r"[0-9]{4}(?:[ -][0-9]{4}){3,4}"
-# How people separate the groups of a phone number: a space, dot or dash, spaces around it.
-_SEP = r" ?[.-]? ?"
+SPACED_CARD = r"[0-9]{4}(?:[ .-][0-9]{4}){3,4}"
+# A resident ID number grouped 6-8-4 (region, birth date, sequence and check character).
+GROUPED_ID = r"[0-9]{6}[ -][0-9]{8}[ -][0-9]{3}[0-9Xx]"
+# How people separate the groups of a phone number: a space, dot or dash, spaces around it,
+# or a bare "/", "_" or "," (no spaces, so a prose list "139, 1234, 5678" is not one phone;
+# thousands separators group by three and never give the 3-4-4 / 4-3-4 shape).
+_SEP = r"(?: ?[.-]? ?|[/_,])"
 # China's country code as typed: +86, 0086, 86, (+86), (86).
 _CC = r"(?:(?:\+|00)?86|\(\+?86\))"
 # Mobile numbers (1[3-9]x, 11 digits) grouped 3-4-4 (optionally "(138)") or 4-3-4.
@@ -46,12 +56,21 @@ _MOBILE = (
     rf"\(?1[3-9][0-9]\)?{_SEP}[0-9]{{4}}{_SEP}[0-9]{{4}}"  # 138 1234 5678, (138)1234-5678
     rf"|1[3-9][0-9]{{2}}{_SEP}[0-9]{{3}}{_SEP}[0-9]{{4}}"  # 1381 234 5678
 )
-# A phone is a whole digit run and not part of a hex string (tokens, UUIDs, hashes): the
-# characters either side (groups 1 and 3, put back on replacement) are neither digits nor
-# a-f. Other letters may touch it ("tel13912345678", "wx13812345678"), and so may the contact
-# words that end in a hex letter ("phone13812345678").
-_WORD_BEFORE = r"(?i:phone|mobile|mob|tele)"
-PHONE_CN = rf"(^|[^0-9A-Fa-f]|{_WORD_BEFORE})((?:{_CC}{_SEP})?(?:{_MOBILE}))([^0-9A-Fa-f]|$)"
+# A phone is a whole digit run: the characters either side (groups 1 and 3, put back on
+# replacement) are not digits. Letters may touch it ("tel13912345678", "13812345678call"),
+# but a UUID's or token's 11-digit run is not one: a phone touching a hex letter a-f is only
+# matched with the hex tokens masked (see HEX_TOKEN). Phones touching neither digits nor
+# hex letters (nearly all) are replaced first, in one pass over every text (_PHONE_CN_CLEAR);
+# the masking is only paid for the few texts where PHONE_CN still matches after it.
+PHONE_CN = rf"(^|[^0-9])((?:{_CC}{_SEP})?(?:{_MOBILE}))([^0-9]|$)"
+_PHONE_CN_CLEAR = rf"(^|[^0-9A-Fa-f])((?:{_CC}{_SEP})?(?:{_MOBILE}))([^0-9A-Fa-f]|$)"
+# A hex token: 16 or more of [0-9A-Fa-f-] (UUID, hash, API token shape); only those holding a
+# letter are masked (an all-digit run is judged by the whole-run rules instead).
+HEX_TOKEN = r"[0-9A-Fa-f-]{16,}"
+_HEX_LETTER = r"[A-Fa-f]"
+# A masked token: private-use delimiters around its index in letters that are neither
+# digits nor hex, so no pattern matches in or across it.
+_MASK_OPEN, _MASK_CLOSE, _MASK_DIGITS = "\ue000", "\ue001", "ghijklmnopqrstuv"
 PHONE_INTL = r"(^|[^0-9])(\+[0-9]{1,3}[ -]?(?:\([0-9]{1,4}\)[ -]?)?[0-9]{2,6}(?:[ -][0-9]{2,6}){1,3})([^0-9]|$)"
 # Issuer prefixes (first digit) of card schemes seen in Chinese and global commerce:
 # 3 Amex/JCB, 4 Visa, 5 Mastercard, 6 UnionPay/Discover. Order numbers start elsewhere.
@@ -64,7 +83,18 @@ ID_CHECK = np.array(list("10X98765432"))
 SQL_FUNCTION = "weir_pii_kinds"  # detect() as a DuckDB function: text -> list of kinds found
 # Characters every match contains one of, once normalised: digits for the numbers, "@" for
 # e-mails and mentions; the separators and "+" too, as their full-width forms hide a phone.
-_MATCH_ALPHABET = frozenset("0123456789@+-.() ")
+_MATCH_ALPHABET = frozenset("0123456789@+-.() /_,")
+# Every Unicode decimal digit that is not ASCII, and the ASCII digit it stands for.
+_ND_DIGITS = [
+    c for c in map(chr, range(0x80, 0x110000)) if not 0xD800 <= ord(c) < 0xE000 and unicodedata.category(c) == "Nd"
+]
+_ND_ASCII = [str(unicodedata.decimal(c)) for c in _ND_DIGITS]
+_FORMAT_CHARS = r"\p{Cf}"  # zero-width space, ZWNJ, ZWJ, soft hyphen, word joiner, BOM, ...
+
+
+def normalise(texts: pl.Series) -> pl.Series:
+    """NFKC, format characters (Cf) dropped, every Unicode decimal digit as ASCII: what is matched."""
+    return texts.str.normalize("NFKC").str.replace_all(_FORMAT_CHARS, "").str.replace_many(_ND_DIGITS, _ND_ASCII)
 
 
 def _digit_matrix(values: np.ndarray, width: int) -> np.ndarray:
@@ -114,6 +144,18 @@ def _matches(texts: pl.Series, pattern: str) -> np.ndarray:
     return texts.str.extract_all(pattern).explode().drop_nulls().unique().to_numpy().astype(str)
 
 
+def _mask_hex_tokens(texts: pl.Series) -> tuple[pl.Series, list[str], list[str]]:
+    """Hex tokens (with a letter) replaced by masks; the tokens and masks to put them back."""
+    tokens = _matches(texts, HEX_TOKEN)
+    if len(tokens):
+        tokens = tokens[pl.Series(tokens).str.contains(_HEX_LETTER).to_numpy()]
+    if not len(tokens):
+        return texts, [], []
+    tokens = sorted(tokens.tolist(), key=len, reverse=True)  # longest first, as in _replace_values
+    masks = [_MASK_OPEN + "".join(_MASK_DIGITS[int(d, 16)] for d in f"{i:x}") + _MASK_CLOSE for i in range(len(tokens))]
+    return texts.str.replace_many(tokens, masks), tokens, masks
+
+
 def _replace_phones(texts: pl.Series, pattern: str) -> pl.Series:
     # Each match takes the non-digit after it, so a phone right behind another one (one
     # separator between them) is only found by a second pass.
@@ -122,34 +164,42 @@ def _replace_phones(texts: pl.Series, pattern: str) -> pl.Series:
 
 
 def _steps(normalised: pl.Series) -> Iterator[tuple[str, pl.Series]]:
-    """The (NFKC-normalised) text after each kind is replaced, in the order of KINDS."""
+    """The (normalised) text after each kind is replaced, in the order of KINDS."""
     out = normalised.str.replace_all(EMAIL, PLACEHOLDERS["email"])
     yield "email", out
     runs = _matches(out, DIGIT_RUN)
     runs = runs[np.char.str_len(runs) <= 19] if len(runs) else runs
     is_id = valid_id_numbers(runs)
-    out = _replace_values(out, runs[is_id].tolist(), PLACEHOLDERS["id_number"])
+    grouped = _matches(out, GROUPED_ID)
+    grouped_ok = valid_id_numbers(np.array([g.replace(" ", "").replace("-", "") for g in grouped], dtype=str))
+    out = _replace_values(out, runs[is_id].tolist() + grouped[grouped_ok].tolist(), PLACEHOLDERS["id_number"])
     yield "id_number", out
     is_card = ~is_id & valid_luhn(runs)
     spaced = _matches(out, SPACED_CARD)
-    spaced_ok = valid_luhn(np.array([s.replace(" ", "").replace("-", "") for s in spaced], dtype=str))
+    spaced_ok = valid_luhn(np.array([s.replace(" ", "").replace("-", "").replace(".", "") for s in spaced], dtype=str))
     out = _replace_values(out, runs[is_card].tolist() + spaced[spaced_ok].tolist(), PLACEHOLDERS["bank_card"])
     yield "bank_card", out
-    out = _replace_phones(_replace_phones(out, PHONE_CN), PHONE_INTL)
+    out = _replace_phones(out, _PHONE_CN_CLEAR)
+    glued = out.str.contains(PHONE_CN).fill_null(False)
+    if glued.any():  # phones touching a hex letter: match them with the hex tokens masked
+        masked, tokens, masks = _mask_hex_tokens(out.filter(glued))
+        masked = _replace_phones(masked, PHONE_CN)
+        out = out.scatter(glued.arg_true(), masked.str.replace_many(masks, tokens) if tokens else masked)
+    out = _replace_phones(out, PHONE_INTL)
     yield "phone", out
     yield "mention", out.str.replace_all(MENTION, PLACEHOLDERS["mention"])
 
 
 def scrub(texts: pl.Series) -> pl.Series:
     """Replace e-mails, ID numbers, bank cards, phones and @-mentions with placeholders."""
-    *_, (_, out) = _steps(texts.str.normalize("NFKC"))
+    *_, (_, out) = _steps(normalise(texts))
     return out
 
 
 def detect(texts: pl.Series) -> pl.DataFrame:
     """One boolean column per kind: does the text hold a value of that kind (what scrub replaces)?"""
     found = {}
-    before = texts.str.normalize("NFKC")
+    before = normalise(texts)
     for kind, after in _steps(before):
         found[kind] = (before != after).fill_null(False)
         before = after
@@ -181,18 +231,23 @@ def register_sql(con: duckdb.DuckDBPyConnection) -> None:
 def sql_guard() -> str:
     """An RE2 pattern every text the detector finds something in matches (a cheap prefilter).
 
-    It matches any "@", any phone or card shape in ASCII, any digit run long enough for an ID
-    or a card, and any character that NFKC turns into a digit, "@", "+" or a separator, so
-    text that only normalisation turns into personal data is still handed to the detector.
+    It matches any "@", any phone, card or ID shape in ASCII, any digit run long enough for an
+    ID or a card, any non-ASCII decimal digit, any format (Cf) character, and any character
+    that NFKC turns into a digit, "@", "+" or a separator, so text that only normalisation
+    turns into personal data is still handed to the detector. A character that NFKC only turns
+    into a comma (the full-width "，" of most Chinese text) counts only right after a digit.
     """
-    compat = [
-        c
-        for c in map(chr, range(0x80, 0x110000))
-        if not 0xD800 <= ord(c) < 0xE000
-        and (n := unicodedata.normalize("NFKC", c)) != c
-        and _MATCH_ALPHABET.intersection(n)
-    ]
-    return "|".join(["@", PHONE_CN, PHONE_INTL, DIGIT_RUN, SPACED_CARD, "[" + _char_ranges(compat) + "]"])
+    compat, commas = [], []
+    for c in map(chr, range(0x80, 0x110000)):
+        if 0xD800 <= ord(c) < 0xE000:
+            continue
+        if unicodedata.category(c) in ("Nd", "Cf"):
+            compat.append(c)
+        elif (n := unicodedata.normalize("NFKC", c)) != c and (hit := _MATCH_ALPHABET.intersection(n)):
+            (commas if hit == {","} else compat).append(c)
+    after_digit = "[0-9][" + _char_ranges(commas) + "]"
+    shapes = [PHONE_CN, PHONE_INTL, DIGIT_RUN, SPACED_CARD, GROUPED_ID]
+    return "|".join(["@", *shapes, after_digit, "[" + _char_ranges(compat) + "]"])
 
 
 def _char_ranges(chars: list[str]) -> str:

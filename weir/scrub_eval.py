@@ -4,15 +4,20 @@ Texts mix review phrasing (Chinese and English) with exactly one planted value o
 kind, or none. Planted values come in the forms people type to get past filters (issue 15):
 phones with +86 / 0086 / 86, spaces, dots, dashes and parentheses, glued to "tel", "wx",
 "vx", "phone:", and in full-width digits; e-mails with a full-width "＠"; ID and card numbers
-in full-width digits or in groups. Every text also carries look-alikes that must survive:
-order numbers, 18-digit tracking numbers, a mobile-shaped run inside a longer id,
-millisecond timestamps, prices, dates and SKU codes.
+in full-width digits or in groups. Since the security review: invisible format characters
+(zero-width space, ZWNJ/ZWJ, soft hyphen, word joiner, BOM) between digit groups, "/", "_"
+and "," inside phones, phones followed by letters ("13812345678call"), Arabic-Indic and
+other Unicode digits, ID numbers grouped 6-8-4 with spaces or dashes, and cards grouped with
+dots. Every text also carries look-alikes that must survive: order numbers, 18-digit
+tracking numbers, a mobile-shaped run inside a longer id, millisecond timestamps, prices
+(also with thousands separators), dates (also with slashes), prose number lists, UUIDs and
+hex tokens holding a mobile-shaped run, and SKU codes.
 """
 
 import numpy as np
 import polars as pl
 
-from privacy._scrub import PLACEHOLDERS, scrub
+from privacy._scrub import PLACEHOLDERS, normalise, scrub
 from weir.generate import _people
 
 KINDS = ["email", "phone", "id_number", "bank_card", "mention"]
@@ -26,11 +31,35 @@ PREFIX = {
 }
 MOBILE_PREFIXES = ["130", "135", "138", "139", "147", "150", "158", "166", "177", "186", "188", "199"]
 FULL_WIDTH = dict(zip("0123456789+@.-", "０１２３４５６７８９＋＠．－", strict=True))
+# Zero-width space, ZWNJ, ZWJ, soft hyphen, word joiner, BOM: invisible, kept by NFKC.
+FORMAT_CHARS = ["\u200b", "\u200c", "\u200d", "\u00ad", "\u2060", "\ufeff"]
+# Decimal digits NFKC leaves alone: Arabic-Indic, extended Arabic-Indic (Persian), Devanagari.
+UNICODE_DIGITS = ["٠١٢٣٤٥٦٧٨٩", "۰۱۲۳۴۵۶۷۸۹", "०१२३४५६७८९"]
 
 
 def full_width(texts: pl.Series | pl.Expr) -> pl.Series | pl.Expr:
     """Digits, "+", "@", "." and "-" in their full-width forms (NFKC maps them back)."""
     return texts.str.replace_many(list(FULL_WIDTH), list(FULL_WIDTH.values()))
+
+
+def unicode_digits(rng: np.random.Generator, texts: pl.Series) -> pl.Series:
+    """ASCII digits written in one of UNICODE_DIGITS' scripts, picked per text."""
+    return _one_of(rng, [texts.str.replace_many(list("0123456789"), list(script)) for script in UNICODE_DIGITS])
+
+
+def format_char(rng: np.random.Generator, n: int) -> pl.Series:
+    """One of FORMAT_CHARS per text."""
+    return pl.Series(_people._pick(rng, FORMAT_CHARS, n), dtype=pl.Utf8)
+
+
+def _one_of(rng: np.random.Generator, forms: list[pl.Series]) -> pl.Series:
+    """Per row, the value of one of `forms` picked at random."""
+    pick = pl.Series(rng.integers(0, len(forms), len(forms[0])))
+    frame = pl.DataFrame({f"f{i}": f for i, f in enumerate(forms)} | {"pick": pick})
+    expr = pl.col("f0")
+    for i in range(1, len(forms)):
+        expr = pl.when(pl.col("pick") == i).then(pl.col(f"f{i}")).otherwise(expr)
+    return frame.select(expr).to_series()
 
 
 def phone_forms(rng: np.random.Generator, generated: pl.Series) -> pl.Series:
@@ -56,13 +85,54 @@ def phone_forms(rng: np.random.Generator, generated: pl.Series) -> pl.Series:
         full_width(m),
         full_width("+86 " + p + " " + a + " " + b),
         full_width(p + "-" + a + "-" + b),
+        # The security review's forms.
+        p + format_char(rng, n) + a + format_char(rng, n) + b,
+        format_char(rng, n) + m + format_char(rng, n),
+        p + "/" + a + "/" + b,
+        p + "_" + a + "_" + b,
+        p + "," + a + "," + b,
+        m + pl.Series(_people._pick(rng, ["call", "abc", "cafe", "a", "加我", "dd"], n), dtype=pl.Utf8),
+        unicode_digits(rng, m),
+        unicode_digits(rng, "+86 " + p + " " + a + " " + b),
     ]
-    pick = pl.Series(rng.integers(0, len(forms), n))
-    frame = pl.DataFrame({f"f{i}": f for i, f in enumerate(forms)} | {"pick": pick})
-    expr = pl.col("f0")
-    for i in range(1, len(forms)):
-        expr = pl.when(pl.col("pick") == i).then(pl.col(f"f{i}")).otherwise(expr)
-    return frame.select(expr).to_series()
+    return _one_of(rng, forms)
+
+
+def id_forms(rng: np.random.Generator, ids: pl.Series) -> pl.Series:
+    """ID numbers as typed: plain, full-width, grouped 6-8-4, with a format character, Unicode digits."""
+    region, birth, rest = ids.str.slice(0, 6), ids.str.slice(6, 8), ids.str.slice(14)
+    return _one_of(
+        rng,
+        [
+            ids,
+            ids,
+            full_width(ids),
+            region + " " + birth + " " + rest,
+            region + "-" + birth + "-" + rest,
+            ids.str.slice(0, 17) + format_char(rng, len(ids)) + ids.str.slice(17),
+            region + format_char(rng, len(ids)) + birth + format_char(rng, len(ids)) + rest,
+            unicode_digits(rng, ids),
+        ],
+    )
+
+
+def card_forms(rng: np.random.Generator, cards: pl.Series) -> pl.Series:
+    """Card numbers as typed: plain, in groups of four (space, dot), full-width, with format characters."""
+    g = [cards.str.slice(i, 4) for i in range(0, 16, 4)]
+    fc = [format_char(rng, len(cards)) for _ in range(3)]
+    return _one_of(
+        rng,
+        [
+            cards,
+            cards,
+            g[0] + " " + g[1] + " " + g[2] + " " + g[3],
+            full_width(cards),
+            g[0] + "." + g[1] + "." + g[2] + "." + g[3],
+            g[0] + fc[0] + g[1] + fc[1] + g[2] + fc[2] + g[3],
+            g[0] + fc[0] + cards.str.slice(4),
+            unicode_digits(rng, cards),
+        ],
+    )
 
 
 def _some(rng: np.random.Generator, values: pl.Series, variant: pl.Series, share: float) -> pl.Series:
@@ -76,6 +146,12 @@ def look_alikes(rng: np.random.Generator, n: int) -> pl.Series:
     def digits(width: int) -> pl.Series:
         return _people._digits(rng, n, width)
 
+    def hex_digits(width: int) -> pl.Series:
+        return digits(width).str.replace_many(list("024689"), list("a0bc8f"))
+
+    def mobile() -> pl.Series:
+        return pl.Series(_people._pick(rng, MOBILE_PREFIXES, n), dtype=pl.Utf8) + digits(8)
+
     mobile_inside = "2026" + pl.Series(_people._pick(rng, MOBILE_PREFIXES, n), dtype=pl.Utf8) + digits(8) + "01"
     candidates = [
         "快递单号 " + pl.Series(_people._pick(rng, ["13", "15", "18", "86"], n), dtype=pl.Utf8) + digits(16),
@@ -86,13 +162,27 @@ def look_alikes(rng: np.random.Generator, n: int) -> pl.Series:
         "at 2026-10-0" + digits(1) + " 1" + digits(1) + ":" + digits(2) + ":" + digits(2),
         "¥13" + digits(2) + ".00 x" + digits(1),
         "batch 138." + digits(2) + ", " + digits(4) + ".5",
+        # Look-alikes of the security review's forms.
+        "¥1," + digits(3) + "," + digits(3) + " / " + digits(2) + "," + digits(3) + "," + digits(3) + " units",
+        "on 2026/1" + digits(1) + "/0" + digits(1) + " and 2026_10_0" + digits(1),
+        "sizes 13" + digits(1) + ", " + digits(4) + ", " + digits(4),  # a prose list
+        "uuid " + hex_digits(8) + "-" + hex_digits(4) + "-4" + hex_digits(3) + "-a" + hex_digits(3) + "-a" + mobile(),
+        "uuid "
+        + hex_digits(8)
+        + "-"
+        + hex_digits(4)
+        + "-4"
+        + hex_digits(3)
+        + "-b"
+        + hex_digits(3)
+        + "-"
+        + mobile()
+        + "e",
+        "token tk1_" + hex_digits(6) + "a" + mobile() + "b" + hex_digits(8),
+        "sha " + mobile() + "abcdef" + hex_digits(10),
+        "快递单号 13" + digits(8) + "\u200b" + digits(8),  # a tracking number with a zero-width space
     ]
-    pick = pl.Series(rng.integers(0, len(candidates), n))
-    frame = pl.DataFrame({f"c{i}": c for i, c in enumerate(candidates)} | {"pick": pick})
-    expr = pl.col("c0")
-    for i in range(1, len(candidates)):
-        expr = pl.when(pl.col("pick") == i).then(pl.col(f"c{i}")).otherwise(expr)
-    return frame.select(expr).to_series()
+    return _one_of(rng, candidates)
 
 
 def labelled_set(n: int, seed: int = 0) -> pl.DataFrame:
@@ -102,12 +192,11 @@ def labelled_set(n: int, seed: int = 0) -> pl.DataFrame:
     kind_idx = rng.integers(0, len(KINDS) + 1, n)  # the last index means "no PII"
     ids = _people.chinese_id_numbers(rng, users["birth_date"])
     cards = _people.luhn_card_numbers(rng, n)
-    grouped = cards.str.replace_all(r"(\d{4})(\d{4})(\d{4})(\d{4})", "$1 $2 $3 $4")
     values = {
         "email": _some(rng, users["email"], users["email"].str.replace("@", "＠", literal=True), 0.25),
         "phone": phone_forms(rng, users["phone"]),
-        "id_number": _some(rng, ids, full_width(ids), 0.25),
-        "bank_card": _some(rng, cards, _some(rng, grouped, full_width(cards), 0.5), 0.4),
+        "id_number": id_forms(rng, ids),
+        "bank_card": card_forms(rng, cards),
         "mention": "@" + users["name"],
     }
     kind = pl.Series(np.asarray([*KINDS, ""])[kind_idx]).replace("", None)
@@ -137,10 +226,11 @@ def labelled_set(n: int, seed: int = 0) -> pl.DataFrame:
 def evaluate(labelled: pl.DataFrame) -> pl.DataFrame:
     """Per kind: planted, found (planted value gone and its placeholder present), precision, recall.
 
-    Scrubbed text is NFKC-normalised, so "gone" is checked against the normalised value: a
-    full-width phone must not survive as its ASCII digits either.
+    Scrubbed text is normalised (NFKC, no format characters, ASCII digits), so "gone" is
+    checked against the normalised value: a full-width phone must not survive as its ASCII
+    digits either.
     """
-    scrubbed = labelled.with_columns(scrubbed=scrub(labelled["text"]), value=pl.col("value").str.normalize("NFKC"))
+    scrubbed = labelled.with_columns(scrubbed=scrub(labelled["text"]), value=normalise(labelled["value"]))
     rows = []
     for kind in KINDS:  # five kinds, not rows
         placeholder = PLACEHOLDERS[kind]

@@ -84,6 +84,79 @@ def test_look_alikes_survive(text: str) -> None:
     assert kinds_found(pl.Series([text])).to_list() == [[]]
 
 
+# Forms that passed the scrubber and the raw/publish gates after issue 15 (security review).
+REVIEW_FORMS = [
+    ("138\u200b1234\u200b5678", "<PHONE>", ["phone"]),  # zero-width space
+    ("tel138\u200c1234\u200d5678 ok", "tel<PHONE> ok", ["phone"]),  # ZWNJ, ZWJ
+    ("138\u00ad1234\u20605678", "<PHONE>", ["phone"]),  # soft hyphen, word joiner
+    ("\ufeff13812345678", "<PHONE>", ["phone"]),  # BOM
+    ("身份证 11010519491231002\u200bX", "身份证 <ID_NUMBER>", ["id_number"]),
+    ("card 4111\u200b1111\u200b1111\u200b1111", "card <BANK_CARD>", ["bank_card"]),
+    ("card 4111\u200b111111111111", "card <BANK_CARD>", ["bank_card"]),
+    ("138/1234/5678", "<PHONE>", ["phone"]),
+    ("138_1234_5678", "<PHONE>", ["phone"]),
+    ("138,1234,5678", "<PHONE>", ["phone"]),
+    ("1381/234/5678", "<PHONE>", ["phone"]),
+    ("+86/138/1234/5678", "<PHONE>", ["phone"]),
+    ("13812345678call", "<PHONE>call", ["phone"]),
+    ("13812345678abc", "<PHONE>abc", ["phone"]),
+    ("wx13812345678a", "wx<PHONE>a", ["phone"]),
+    ("abc13812345678 加我", "abc<PHONE> 加我", ["phone"]),
+    ("١٣٨١٢٣٤٥٦٧٨", "<PHONE>", ["phone"]),  # Arabic-Indic digits
+    ("۱۳۸۱۲۳۴۵۶۷۸", "<PHONE>", ["phone"]),  # extended Arabic-Indic (Persian)
+    ("१३८१२३४५६७८", "<PHONE>", ["phone"]),  # Devanagari
+    ("ID ١١٠١٠٥١٩٤٩١٢٣١٠٠٢X", "ID <ID_NUMBER>", ["id_number"]),
+    ("110105 19491231 002X", "<ID_NUMBER>", ["id_number"]),
+    ("110105-19491231-002X", "<ID_NUMBER>", ["id_number"]),
+    ("my ID is 110105 19491231 002x.", "my ID is <ID_NUMBER>.", ["id_number"]),
+    ("4111.1111.1111.1111", "<BANK_CARD>", ["bank_card"]),
+    ("卡号:6222.0202.0000.1235", "卡号:<BANK_CARD>", ["bank_card"]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected", "kinds"), REVIEW_FORMS)
+def test_review_forms_are_scrubbed_and_detected(text: str, expected: str, kinds: list[str]) -> None:
+    assert scrub(pl.Series([text])).to_list() == [expected]
+    assert kinds_found(pl.Series([text])).to_list() == [kinds]
+
+
+def test_review_forms_reach_the_detector_through_the_sql_guard_and_the_duckdb_function() -> None:
+    con = duckdb.connect()
+    register_sql(con)
+    con.register("t", pl.DataFrame({"text": [text for text, _, _ in REVIEW_FORMS]}).to_arrow())
+
+    rows = con.execute("select regexp_matches(text, ?), weir_pii_kinds(text) from t", [sql_guard()]).fetchall()
+
+    assert rows == [(True, kinds) for _, _, kinds in REVIEW_FORMS]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [  # look-alikes of the review forms: they stay untouched
+        "¥1,234,567 and 12,345,678 units",
+        "on 2026/10/01 and 2026_10_01, at 13/12/2026",
+        "sizes 139, 1234, 5678",  # a prose list: a comma with a space is not a phone separator
+        "550e8400-e29b-41d4-a716-13812345678f",  # a UUID whose last group holds a mobile
+        "f47ac10b-58cc-4372-a567-0e02b2c3d479",
+        "sha 13812345678abcdef0123456789abcdef",  # a hex hash starting with a mobile
+        "deadbeef13812345678cafe",
+        "快递单号 13812345678901234\u200b5",  # a tracking number with a zero-width space
+        "110105 19491231 0021 (bad check character)",
+        "4111.1111.1111.1112 (bad check digit)",
+        "order 202610011234567890 ts 1790012345678",
+        "\u200b\u00ad\ufeff",
+    ],
+)
+def test_review_look_alikes_survive(text: str) -> None:
+    normalised = text.replace("\u200b", "").replace("\u00ad", "").replace("\ufeff", "")
+    assert scrub(pl.Series([text])).to_list() == [normalised]
+    assert kinds_found(pl.Series([text])).to_list() == [[]]
+
+
+def test_format_characters_are_dropped_and_unicode_digits_become_ascii() -> None:
+    assert scrub(pl.Series(["a\u200bb ١٢ ok"])).to_list() == ["ab 12 ok"]
+
+
 def test_scrubbed_text_is_nfkc_normalised() -> None:
     assert scrub(pl.Series(["ｏｋ！（好）"])).to_list() == ["ok!(好)"]
 
@@ -106,9 +179,11 @@ def test_nothing_is_found_in_scrubbed_text() -> None:
     assert detect(scrubbed).select(pl.any_horizontal(pl.all()).sum()).item() == 0
 
 
-# Digits (ASCII and full-width), separators, "+", "@", hex and other letters, CJK: the
-# characters phones, cards, IDs and their look-alikes are made of.
-PII_ALPHABET = st.sampled_from(list("0123456789０１３８+＋-－. ()@abcfxtelwv中，") + ["86", "138", "0086"])
+# Digits (ASCII, full-width, Arabic-Indic), separators, format characters, "+", "@", hex and
+# other letters, CJK: the characters phones, cards, IDs and their look-alikes are made of.
+PII_ALPHABET = st.sampled_from(
+    list("0123456789０１３８١٣+＋-－. ()@abcfxtelwv中，/_,") + ["86", "138", "0086", "\u200b", "\u00ad"]
+)
 
 
 @settings(max_examples=150, deadline=None)
