@@ -174,12 +174,47 @@ def published(e: Erasure) -> dict:
 
     update_published(e.con, e.data_dir, write)
     current = (root / "current").resolve().name
+    compact_attached(e.con, root / "versions" / current / "published.duckdb")
     removed = 0
     for folder in (root / "versions").iterdir():  # older versions still hold the user
         if folder.name != current:
             shutil.rmtree(folder)
             removed += 1
     return {"tables": changed, "versions_removed": removed}
+
+
+def compact_attached(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Rewrite a DuckDB file that `con` does not have open: deleted rows stay in a DuckDB file's
+    blocks until they are reused, so an erased token would still be in its bytes."""
+    fresh = path.with_name(f".{path.name}.compact")
+    fresh.unlink(missing_ok=True)
+    con.execute("attach ? as dsr_compact_src (read_only)", [str(path)])
+    con.execute("attach ? as dsr_compact_new", [str(fresh)])
+    try:
+        con.execute("copy from database dsr_compact_src to dsr_compact_new")
+    finally:
+        con.execute("detach dsr_compact_src")
+        con.execute("detach dsr_compact_new")
+    fresh.chmod(path.stat().st_mode & 0o777)
+    os.replace(fresh, path)  # readers holding the old file keep their snapshot
+
+
+def compact_warehouse(path: Path) -> tuple[int, int]:
+    """Rewrite the warehouse file (closed by the caller) without the blocks of deleted rows;
+    returns (bytes before, bytes after). Tables, views and constraints are copied whole."""
+    fresh = path.with_name(f".{path.name}.compact")
+    fresh.unlink(missing_ok=True)
+    before = path.stat().st_size
+    with duckdb.connect(str(path)) as con:
+        con.execute("checkpoint")
+        name = con.execute("select current_database()").fetchone()[0]
+        con.execute("attach ? as dsr_compact_new", [str(fresh)])
+        con.execute(f"copy from database {ident(name)} to dsr_compact_new")
+        con.execute("detach dsr_compact_new")
+    fresh.chmod(0o600)
+    os.replace(fresh, path)
+    path.with_name(path.name + ".wal").unlink(missing_ok=True)  # checkpointed above: nothing pending
+    return before, path.stat().st_size
 
 
 def files(e: Erasure) -> dict:

@@ -179,9 +179,6 @@ def insert(
             deadline_at,
         ],
     )
-    con.execute(
-        "insert into dsr.steps values (?, 'received', 'done', now(), ?)", [request_id, json.dumps({"origin": origin})]
-    )
 
 
 def get(con: duckdb.DuckDBPyConnection, request_id: str) -> Request:
