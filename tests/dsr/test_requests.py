@@ -109,3 +109,16 @@ def test_deadlines_are_configurable_per_type_and_bad_entries_are_refused() -> No
     assert dsr.deadline_days("erasure=10, access=30") == {"access": 30, "erasure": 10, "rectification": 15}
     with pytest.raises(DsrError, match=r"WEIR_DSR_DEADLINE_DAYS entry 'withdrawal=5' is invalid"):
         dsr.deadline_days("withdrawal=5")
+
+
+def test_overdue_requests_fail_the_deadline_check_naming_them(copy_dir: DataDir) -> None:
+    month_ago = datetime(2026, 11, 1, tzinfo=UTC)
+    late = dsr.submit_request(copy_dir, "erasure", "U99999996", "test", now=month_ago)
+
+    with pytest.raises(dsr.DsrOverdue) as raised:
+        dsr.fail_if_overdue(copy_dir, now=datetime(2026, 12, 1, tzinfo=UTC))
+
+    assert str(raised.value) == (
+        f"1 data-subject request(s) open past their deadline: {late.request_id} (erasure, due 2026-11-16). "
+        "Run `weir dsr run`."
+    )

@@ -14,8 +14,10 @@ from weir.dsr._run import Outcome, close_session, open_session, overdue, run_ope
 from weir.dsr._store import (
     DEADLINE_ENV,
     DEFAULT_DEADLINE_DAYS,
+    OPEN,
     TYPES,
     DsrError,
+    DsrOverdue,
     Request,
     Step,
     deadline_days,
@@ -28,11 +30,13 @@ __all__ = [
     "DEFAULT_DEADLINE_DAYS",
     "TYPES",
     "DsrError",
+    "DsrOverdue",
     "Outcome",
     "Request",
     "Step",
     "Submitted",
     "deadline_days",
+    "fail_if_overdue",
     "list_requests",
     "now_utc",
     "run_requests",
@@ -95,6 +99,17 @@ def list_requests(data_dir: DataDir, overdue_only: bool = False, now: datetime |
         ensure(con)
         requests = all_requests(con)
     return overdue(requests, now or now_utc()) if overdue_only else requests
+
+
+def fail_if_overdue(data_dir: DataDir, now: datetime | None = None) -> int:
+    """Raise DsrOverdue naming each open request past its deadline; else return how many are open."""
+    moment = now or now_utc()
+    requests = list_requests(data_dir, now=moment)
+    late = overdue(requests, moment)
+    if late:
+        listed = ", ".join(f"{r.request_id} ({r.request_type}, due {r.deadline_at:%Y-%m-%d})" for r in late)
+        raise DsrOverdue(f"{len(late)} data-subject request(s) open past their deadline: {listed}. Run `weir dsr run`.")
+    return sum(r.status in OPEN for r in requests)
 
 
 def show_request(data_dir: DataDir, request_id: str) -> tuple[Request, list[Step]]:

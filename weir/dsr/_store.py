@@ -65,6 +65,10 @@ class DsrError(WeirError):
     """A data-subject request cannot be submitted or found."""
 
 
+class DsrOverdue(DsrError):
+    """Open data-subject requests are past their deadline; run `weir dsr run` and see why they stopped."""
+
+
 @dataclass(frozen=True, slots=True)
 class Request:
     request_id: str
