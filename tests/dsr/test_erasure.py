@@ -201,3 +201,38 @@ def test_an_erasure_that_crashes_midway_resumes_from_the_systems_not_done(
     assert {name: systems.count(name) for name, _ in real} == {name: 1 for name, _ in real}
     raw_step = next(s for s in after if s.system == "raw")
     assert json.loads(raw_step.detail)["tables"]["raw.users"] == {"deleted": 1, "blanked": 0}
+
+
+def test_after_erasure_the_audit_chain_verifies_and_the_next_build_and_publish_leave_the_user_out(
+    copy_dir: DataDir,
+) -> None:
+    person = busiest(copy_dir)
+    user_token = person.token(copy_dir)
+    erase(copy_dir, person)
+
+    pipeline.warehouse_stage(copy_dir, "test")
+    pipeline.publish_stage(copy_dir, "test")
+
+    assert pipeline.verify_audit(copy_dir).ok
+    with duckdb.connect(str(copy_dir.warehouse), read_only=True) as con:
+        assert table_hits(con, con.execute("select current_database()").fetchone()[0], [user_token]) == {}
+        con.execute("attach ? as pub (read_only)", [str(published_dir(copy_dir) / "published.duckdb")])
+        assert table_hits(con, "pub", [user_token]) == {}
+
+
+def test_requests_from_the_dsr_source_are_imported_once_with_the_stricter_deadline(copy_dir: DataDir) -> None:
+    with duckdb.connect(str(copy_dir.warehouse), read_only=True) as con:
+        source = con.execute(
+            "select request_id, request_type, least(deadline_at, received_at + interval 15 day) from raw.dsr"
+        ).fetchall()
+
+    first = dsr.run_requests(copy_dir, "test")
+    again = dsr.run_requests(copy_dir, "test")
+
+    listed = {r.request_id: r for r in dsr.list_requests(copy_dir)}
+    assert {o.request_id for o in first} == {r[0] for r in source}
+    assert {o.status for o in first} == {"completed"}
+    assert again == first
+    for request_id, request_type, due in source:
+        assert (listed[request_id].request_type, listed[request_id].origin) == (request_type, "raw.dsr")
+        assert listed[request_id].deadline_at.replace(tzinfo=None) == due.replace(tzinfo=None)
