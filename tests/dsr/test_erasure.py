@@ -60,7 +60,7 @@ def file_hits(root: Path, needles: list[str], skip: tuple[str, ...]) -> list[str
 def test_an_erased_user_is_in_no_table_of_any_schema_no_published_table_and_no_file(copy_dir: DataDir) -> None:
     person = busiest(copy_dir)
     user_token = person.token(copy_dir)
-    needles = [user_token, person.user_id, person.phone, person.email]
+    needles = [user_token, *person.raw_values]  # id, name, phone, email
     with duckdb.connect(str(copy_dir.warehouse), read_only=True) as con:
         assert table_hits(con, con.execute("select current_database()").fetchone()[0], [user_token])
 
@@ -236,3 +236,31 @@ def test_requests_from_the_dsr_source_are_imported_once_with_the_stricter_deadli
     for request_id, request_type, due in source:
         assert (listed[request_id].request_type, listed[request_id].origin) == (request_type, "raw.dsr")
         assert listed[request_id].deadline_at.replace(tzinfo=None) == due.replace(tzinfo=None)
+
+
+def test_unparsable_quarantined_lines_are_decrypted_and_deleted_only_when_they_are_the_users(
+    copy_dir: DataDir,
+) -> None:
+    from privacy import _vault
+    from privacy._keyring import vault_master_key
+
+    person, other = busiest(copy_dir, 0), busiest(copy_dir, 1)
+    master = vault_master_key(copy_dir.keys)
+    lines = {
+        1: f'{{"user_id": "{person.user_id}", "event_type": "view", broken',
+        2: f'{{"user_id": "{other.user_id}", "event_type": "view", broken',
+        3: f"{person.email},garbled",
+    }
+    with duckdb.connect(str(copy_dir.warehouse)) as con:
+        for line, text in lines.items():
+            sealed = _vault._seal(master.material, text.encode(), f"quarantine|events|bad.jsonl|{line}".encode())
+            con.execute(
+                "insert into ingest.quarantine values ('events', 'b1', 'bad.jsonl', ?, 'malformed_line', 'm', null, ?)",
+                [line, sealed],
+            )
+
+    erase(copy_dir, person)
+
+    with duckdb.connect(str(copy_dir.warehouse), read_only=True) as con:
+        left = con.execute("select line from ingest.quarantine where batch_id = 'b1' order by line").fetchall()
+    assert left == [(2,)]
