@@ -232,7 +232,7 @@ def test_requests_from_the_dsr_source_are_imported_once_with_the_stricter_deadli
     listed = {r.request_id: r for r in dsr.list_requests(copy_dir)}
     assert {o.request_id for o in first} == {r[0] for r in source}
     assert {o.status for o in first} == {"completed"}
-    assert again == first
+    assert again == []  # nothing left open, nothing imported twice
     for request_id, request_type, due in source:
         assert (listed[request_id].request_type, listed[request_id].origin) == (request_type, "raw.dsr")
         assert listed[request_id].deadline_at.replace(tzinfo=None) == due.replace(tzinfo=None)
@@ -264,3 +264,22 @@ def test_unparsable_quarantined_lines_are_decrypted_and_deleted_only_when_they_a
     with duckdb.connect(str(copy_dir.warehouse), read_only=True) as con:
         left = con.execute("select line from ingest.quarantine where batch_id = 'b1' order by line").fetchall()
     assert left == [(2,)]
+
+
+def test_a_failed_verification_sends_the_erasure_through_every_system_again(
+    copy_dir: DataDir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    person = busiest(copy_dir)
+    submitted = dsr.submit_request(copy_dir, "erasure", person.user_id, "test")
+    real = _erase.residue
+    monkeypatch.setattr(_erase, "residue", lambda e: {"ops.some_table": 1})
+    (first,) = dsr.run_requests(copy_dir, "test", submitted.request_id)
+    monkeypatch.setattr(_erase, "residue", real)
+
+    (second,) = dsr.run_requests(copy_dir, "test", submitted.request_id)
+
+    _, steps = dsr.show_request(copy_dir, submitted.request_id)
+    failed = next(s for s in steps if s.system == "verify" and s.status == "failed")
+    assert (first.status, second.status) == ("resolved", "completed")
+    assert json.loads(failed.detail) == {"residue": {"ops.some_table": 1}}
+    assert [s.system for s in steps].count("raw") == 2

@@ -84,8 +84,7 @@ def run_open(ctx: Context, days: dict[str, int], only: str | None = None) -> lis
     for request in _store.all_requests(ctx.con):
         if request.status in _store.OPEN and only in (None, request.request_id):
             advance(ctx, request.request_id)
-        final = _store.get(ctx.con, request.request_id)
-        if only in (None, request.request_id):
+            final = _store.get(ctx.con, request.request_id)
             outcomes.append(Outcome(final.request_id, final.request_type, final.status, final.reason))
     return outcomes
 
@@ -175,8 +174,8 @@ def _verify(ctx: Context, request: _store.Request) -> bool:
     if request.request_type == "erasure":
         erasure = _erase.Erasure(ctx.con, ctx.data_dir, ctx.hmac_key, ctx.master, request.request_id, user_token)
         left = _erase.residue(erasure)
-        if left:  # stays `executed`: the next run erases and checks again
-            ctx.rec.step(request.request_id, "verify", lambda: {"residue": left}, status="failed", transactional=False)
+        if left:  # back to `resolved`: the next run erases every system again, then checks again
+            ctx.rec.step(request.request_id, "verify", lambda: {"residue": left}, state="resolved", status="failed")
             return False
 
         def forget() -> dict:  # the erased user's token goes from every request about them

@@ -212,7 +212,13 @@ def steps(con: duckdb.DuckDBPyConnection, request_id: str) -> list[Step]:
 
 
 def done_systems(con: duckdb.DuckDBPyConnection, request_id: str) -> set[str]:
-    rows = con.execute("select system from dsr.steps where request_id = ? and status = 'done'", [request_id])
+    """Systems done since the request's last failed verification (a failure redoes them all)."""
+    rows = con.execute(
+        "select system from dsr.steps where request_id = $r and status = 'done' and \"at\" > coalesce(("
+        "select max(\"at\") from dsr.steps where request_id = $r and system = 'verify' and status = 'failed'), "
+        "'-infinity'::timestamptz)",
+        {"r": request_id},
+    )
     return {r[0] for r in rows.fetchall()}
 
 
