@@ -31,7 +31,7 @@ def dagbag(tmp_path_factory: pytest.TempPathFactory):
 
 def test_dags_import_without_errors(dagbag) -> None:
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {"weir_platform", "weir_warehouse", "weir_dp_releases"}
+    assert set(dagbag.dag_ids) == {"weir_platform", "weir_warehouse", "weir_dp_releases", "weir_dsr"}
 
 
 def test_platform_dag_tasks_and_assets(dagbag) -> None:

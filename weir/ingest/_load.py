@@ -108,6 +108,19 @@ def _check(con: duckdb.DuckDBPyConnection, contract: Contract, hmac_key: SecretK
         con.execute(f"""update {CHECKED} set reason = 'unknown_user',
             message = 'column {contract.known_user} names a user that is not in the users source'
             where reason is null and {token} not in (select user_token from raw.users)""")
+    _suppress_erased(con, contract)
+
+
+def _suppress_erased(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+    """A row naming a user erased by a data-subject request (weir.dsr's suppression list holds
+    the SHA-256 of their token under every key version) is quarantined as `erased_user`,
+    whatever else is wrong with it, and keeps no text: a replayed batch never brings them back."""
+    users = [_q("o_" + c.out_name) for c in contract.kept if c.treatment == "token" and c.kind == "user"]
+    if not users or "suppressed" not in tables(con, "dsr"):
+        return
+    hit = " or ".join(f"sha256({u}) in (select token_hash from dsr.suppressed)" for u in users)
+    con.execute(f"""update {CHECKED} set reason = 'erased_user',
+        message = 'the row names a user erased by a data-subject request' where {hit}""")
 
 
 def _encrypt_unparsable(con: duckdb.DuckDBPyConnection, master: SecretKey, source: str) -> None:
@@ -175,7 +188,7 @@ def _write_all(
     )
     con.execute(
         f"""insert into ingest.quarantine select ?, ?, c._file, c._line, c.reason, c.message,
-        case when c._parse_ok then {_transform.sanitised_json_sql(contract)} end,
+        case when c._parse_ok and c.reason <> 'erased_user' then {_transform.sanitised_json_sql(contract)} end,
         q.sealed from {CHECKED} c left join _sealed q on q.file = c._file and q.line = c._line
         where c.reason is not null""",
         [contract.source, result.batch_id],

@@ -19,6 +19,7 @@ from privacy._keyring import SecretKey, hmac_keys, new_hmac_key, vault_master_ke
 from privacy._pseudonymise import TOKEN_HEX_CHARS, build_token_map
 from weir.config import DataDir
 from weir.contract import load_contract
+from weir.dsr._rotation import retoken_requests
 from weir.errors import WeirError
 from weir.ingest import _read
 from weir.sql import ident
@@ -129,6 +130,7 @@ def rotate_keys(
                 )
             _vault.retoken(con, vault_master_key(data_dir.keys), mapping)
             _rewrite_quarantine(con, mapping)
+            retoken_requests(con)  # the suppression list gains each erased user's new token
             drop_derived(con)  # derived tables hold old tokens: the next dbt build redoes them
             if evidence is not None:
                 evidence(con, RotationResult(old.version, new.version, len(mapping), rewritten))

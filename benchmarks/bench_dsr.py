@@ -1,0 +1,90 @@
+"""Erasure of N users against a full rebuild of the tables they are in.
+
+Usage: python benchmarks/bench_dsr.py [--users 1000000] [--events 10000000] [--erase 100]
+Setup (not timed): generate, ingest, dbt build, publish. Timed: `weir dsr run` erasing the N
+busiest users (targeted deletes in every copy, verification scan, one compaction) against
+`dbt build --full-refresh` of the derived tables plus a publish, the rebuild erasure avoids.
+Target: ratio erasure vs rebuild <= 0.1. Each side runs once on its own copy of the data dir
+(an erasure cannot be repeated on the same data), so compare ratios from one run only.
+"""
+
+import argparse
+import shutil
+import tempfile
+from pathlib import Path
+
+import duckdb
+from _timing import timed
+
+from weir import dsr, pipeline
+from weir.config import resolve_data_dir
+from weir.generate import GenerateConfig, generate
+from weir.ingest import ingest
+
+EVENTS_PER_USER_DAY = 3.7
+
+
+def busiest_ids(data_dir, count: int) -> list[str]:
+    """Raw ids of the `count` users with the most events (read from the landing users file)."""
+    import csv
+
+    from privacy._keyring import current_hmac_key
+    from privacy._pseudonymise import token
+
+    key = current_hmac_key(data_dir.keys)
+    ids = {}
+    for path in (data_dir.landing / "users").glob("*/part-*.csv"):
+        with path.open(encoding="utf-8") as handle:
+            ids |= {token(key, "user", r["user_id"]): r["user_id"] for r in csv.DictReader(handle)}
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        ranked = con.execute("select user_token from raw.events group by 1 order by count(*) desc limit ?", [count])
+        return [ids[t] for (t,) in ranked.fetchall()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--users", type=int, default=1_000_000)
+    parser.add_argument("--erase", type=int, default=100)
+    args = parser.parse_args()
+    days = max(1, round(args.events / (args.users * EVENTS_PER_USER_DAY)))
+    with tempfile.TemporaryDirectory() as tmp:
+        base = resolve_data_dir(Path(tmp) / "base")
+        generate(GenerateConfig(users=args.users, days=days, seed=2), base.landing)
+        ingest(base)
+        pipeline.warehouse_stage(base, "bench")
+        pipeline.publish_stage(base, "bench")
+        with duckdb.connect(str(base.warehouse), read_only=True) as con:
+            events = con.execute("select count(*) from raw.events").fetchone()[0]
+        victims = busiest_ids(base, args.erase)
+        erasing, rebuilding = (resolve_data_dir(Path(tmp) / n) for n in ("erase", "rebuild"))
+        for target in (erasing, rebuilding):
+            shutil.copytree(base.root, target.root, symlinks=True)
+            for path in (target.root / "published").rglob("*"):
+                if path.is_file() and not path.is_symlink():
+                    path.chmod(0o644)  # copies of read-only published files must be replaceable
+
+        def erase() -> None:
+            for user_id in victims:
+                dsr.submit_request(erasing, "erasure", user_id, "bench")
+            outcomes = dsr.run_requests(erasing, "bench")
+            assert sum(o.status == "completed" and o.request_id.startswith("dsr-") for o in outcomes) == len(victims)
+
+        def rebuild() -> None:
+            pipeline.warehouse_stage(rebuilding, "bench", full_refresh=True)
+            pipeline.publish_stage(rebuilding, "bench")
+
+        erase_s = timed(erase)
+        rebuild_s = timed(rebuild)
+    print(f"{'run':<34}{'events':>12}{'users':>8}{'seconds':>10}")
+    print(f"{'weir dsr run (erasure)':<34}{events:>12,}{len(victims):>8}{erase_s:>10.1f}")
+    print(f"{'dbt build --full-refresh + publish':<34}{events:>12,}{'-':>8}{rebuild_s:>10.1f}")
+    print(f"dsr events: {events} events")
+    print(f"dsr erased users: {len(victims)} users")
+    print(f"dsr erasure time: {erase_s:.1f} s")
+    print(f"dsr erasure per user: {erase_s / len(victims):.2f} s")
+    print(f"ratio erasure vs rebuild: {erase_s / rebuild_s:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""The access package: everything held about one user, as JSON plus one CSV per table.
+
+Rows are the user's own: those whose `user_token` is theirs, or, in tables without an owner
+column, those naming them as a party (a follow edge, a share cascade they started). Rows of
+other users that merely mention them (an order they referred) are not theirs to receive. The
+vault's contact values are decrypted into the package; the folder is 0700, files 0600.
+"""
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+import duckdb
+
+from privacy import _vault
+from privacy._keyring import SecretKey
+from weir.config import DataDir, make_private_dir
+from weir.dsr import _scan
+from weir.dsr._erase import VAULT_FIELDS
+
+SCHEMAS = ("raw", "intermediate", "marts", "consent")
+
+
+def package_dir(data_dir: DataDir, request_id: str) -> Path:
+    return data_dir.root / "dsr" / "access" / request_id
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
+
+
+def collect(con: duckdb.DuckDBPyConnection, master: SecretKey, user_token: str) -> dict[str, list[dict]]:
+    """table -> the user's rows (as dicts), plus `vault.contacts` decrypted."""
+    database = con.execute("select current_database()").fetchone()[0]
+    held: dict[str, list[dict]] = {}
+    for table in _scan.base_tables(con, database, SCHEMAS):
+        relation = _scan.rows_of(con, database, table, user_token)
+        if relation is None:
+            continue
+        names = relation.columns
+        rows = [dict(zip(names, r, strict=True)) for r in relation.fetchall()]
+        if rows:
+            held[table] = rows
+    contacts = []
+    for field in VAULT_FIELDS:
+        try:
+            contacts.append({"field": field, "value": _vault.read(con, master, user_token, field)})
+        except _vault.VaultError:
+            continue
+    if contacts:
+        held["vault.contacts"] = contacts
+    return held
+
+
+def write_package(data_dir: DataDir, request_id: str, held: dict[str, list[dict]]) -> Path:
+    """Write `package.json` and `<schema>.<table>.csv` files; returns the folder."""
+    folder = make_private_dir(package_dir(data_dir, request_id))
+    for path in folder.iterdir():  # a re-run replaces an interrupted package whole
+        path.unlink()
+    summary = {"request_id": request_id, "tables": {t: len(r) for t, r in held.items()}, "data": held}
+    _write_private(folder / "package.json", json.dumps(summary, indent=2, default=str, ensure_ascii=False))
+    for table, rows in held.items():
+        path = folder / f"{table}.csv"
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+        _write_private(path, buffer.getvalue())
+    return folder

@@ -1,0 +1,200 @@
+"""Run open requests to their end: resolve the user, execute per system, verify, complete.
+
+One warehouse connection for the whole run (DuckDB has one writer); each step commits on its
+own with its audit entry, and the head is witnessed at the end, as the other stages do.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from privacy._keyring import SecretKey, current_hmac_key, vault_master_key
+from weir.config import DataDir
+from weir.dsr import _access, _erase, _intake, _rectify, _store
+from weir.dsr._store import Recorder
+from weir.warehouse import connect, tables
+
+NO_DATA = "no data held about this user"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    request_id: str
+    request_type: str
+    status: str
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    rec: Recorder
+    data_dir: DataDir
+    hmac_key: SecretKey
+    master: SecretKey
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        return self.rec.con
+
+
+def open_session(data_dir: DataDir, actor: str) -> tuple[duckdb.DuckDBPyConnection, Context]:
+    from weir.pipeline import signing_key  # deferred: weir.pipeline imports the whole platform
+
+    con = connect(data_dir.warehouse)
+    _store.ensure(con)
+    key = signing_key(data_dir, con)
+    ctx = Context(Recorder(con, key, actor), data_dir, current_hmac_key(data_dir.keys), vault_master_key(data_dir.keys))
+    return con, ctx
+
+
+def close_session(con: duckdb.DuckDBPyConnection, ctx: Context) -> None:
+    """Witness the head; after erasures, rewrite the warehouse file without their deleted rows
+    (each erased request then gets its `compact` step, so a crash here is redone next run)."""
+    from weir import audit
+
+    try:
+        pending = _uncompacted(con)
+        if pending:
+            con.close()
+            before, after = _erase.compact_warehouse(ctx.data_dir.warehouse)
+            con = connect(ctx.data_dir.warehouse)
+            rec = Recorder(con, ctx.rec.key, ctx.rec.actor)
+            for request_id in pending:
+                rec.step(request_id, "compact", lambda: {"bytes_before": before, "bytes_after": after})
+        audit.witness_head(con, ctx.rec.key, ctx.data_dir.audit_witness)
+    finally:
+        con.close()
+
+
+def _uncompacted(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Erasures that reached the vault step but whose deleted rows may still be in the file."""
+    rows = con.execute(
+        "select distinct request_id from dsr.steps where system = 'vault' and status = 'done' "
+        "and request_id not in (select request_id from dsr.steps where system = 'compact') order by 1"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def run_open(ctx: Context, days: dict[str, int], only: str | None = None) -> list[Outcome]:
+    """Import new source requests, then take every open request (or just `only`) to its end."""
+    _intake.import_raw(ctx.rec, days)
+    outcomes = []
+    for request in _store.all_requests(ctx.con):
+        if request.status in _store.OPEN and only in (None, request.request_id):
+            advance(ctx, request.request_id)
+            final = _store.get(ctx.con, request.request_id)
+            outcomes.append(Outcome(final.request_id, final.request_type, final.status, final.reason))
+    return outcomes
+
+
+def advance(ctx: Context, request_id: str) -> None:
+    """Move one request on from wherever it stopped (a crashed run resumes here)."""
+    request = _store.get(ctx.con, request_id)
+    if request.status == "received" and not _resolve(ctx, request):
+        return
+    request = _store.get(ctx.con, request_id)
+    if request.status == "resolved":
+        if not _execute(ctx, request):
+            return
+    request = _store.get(ctx.con, request_id)
+    if request.status == "executed":
+        if not _verify(ctx, request):
+            return
+    ctx.rec.step(request_id, "completed", state="completed")
+
+
+def _resolve(ctx: Context, request: _store.Request) -> bool:
+    user_token = _store.user_token_of(ctx.con, request.request_id)
+    known = (
+        "users" in tables(ctx.con, "raw")
+        and ctx.con.execute("select count(*) from raw.users where user_token = ?", [user_token]).fetchone()[0]
+    )
+    if not known:
+        ctx.rec.step(request.request_id, "resolve", state="no_data", reason=NO_DATA, status="no_data")
+        return False
+    if request.request_type == "rectification":
+        refused = _rectify.refusal(ctx.con, ctx.master, user_token, request.field or "")
+        if refused:
+            ctx.rec.step(request.request_id, "resolve", state="refused", reason=refused, status="refused")
+            return False
+    ctx.rec.step(request.request_id, "resolve", state="resolved")
+    return True
+
+
+def _execute(ctx: Context, request: _store.Request) -> bool:
+    user_token = _store.user_token_of(ctx.con, request.request_id)
+    if request.request_type == "erasure":
+        _execute_erasure(ctx, request.request_id, user_token)
+    elif request.request_type == "access":
+        _execute_access(ctx, request.request_id, user_token)
+    else:
+        _execute_rectification(ctx, request.request_id, user_token)
+    ctx.rec.step(request.request_id, "executed", state="executed")
+    return True
+
+
+def _execute_erasure(ctx: Context, request_id: str, user_token: str) -> None:
+    erasure = _erase.Erasure(ctx.con, ctx.data_dir, ctx.hmac_key, ctx.master, request_id, user_token)
+    done = _store.done_systems(ctx.con, request_id)
+    outside = {"published", "files"}  # their own swap / plain files: not in a DuckDB transaction
+    for system, erase in _erase.SYSTEMS:
+        if system not in done:
+            ctx.rec.step(request_id, system, lambda erase=erase: erase(erasure), transactional=system not in outside)
+    ctx.con.execute("update dsr.requests set notes = ? where request_id = ?", [_erase.DP_NOTE, request_id])
+
+
+def _execute_access(ctx: Context, request_id: str, user_token: str) -> None:
+    def change() -> dict:
+        held = _access.collect(ctx.con, ctx.master, user_token)
+        folder = _access.write_package(ctx.data_dir, request_id, held)
+        ctx.con.execute("update dsr.requests set package_path = ? where request_id = ?", [str(folder), request_id])
+        return {"tables": {t: len(r) for t, r in held.items()}}
+
+    ctx.rec.step(request_id, "access_package", change)
+
+
+def _execute_rectification(ctx: Context, request_id: str, user_token: str) -> None:
+    def change() -> dict:
+        pending = _intake.unseal_value(ctx.con, ctx.master, request_id)
+        if pending is None:  # applied by a run that crashed before its step committed: cannot happen
+            return {"applied": False}  # in one transaction, kept for safety of re-runs
+        field, value = pending
+        changed = _rectify.apply(ctx.con, ctx.hmac_key, ctx.master, user_token, field, value)
+        ctx.con.execute("update dsr.requests set sealed_value = null where request_id = ?", [request_id])
+        return {"applied": True, **changed}
+
+    if "rectify" not in _store.done_systems(ctx.con, request_id):
+        ctx.rec.step(request_id, "rectify", change)
+
+
+def _verify(ctx: Context, request: _store.Request) -> bool:
+    user_token = _store.user_token_of(ctx.con, request.request_id)
+    if request.request_type == "erasure":
+        erasure = _erase.Erasure(ctx.con, ctx.data_dir, ctx.hmac_key, ctx.master, request.request_id, user_token)
+        left = _erase.residue(erasure)
+        if left:  # back to `resolved`: the next run erases every system again, then checks again
+            ctx.rec.step(request.request_id, "verify", lambda: {"residue": left}, state="resolved", status="failed")
+            return False
+
+        def forget() -> dict:  # the erased user's token goes from every request about them
+            ctx.con.execute("update dsr.requests set user_token = null where user_token = ?", [user_token])
+            return {"residue": {}}
+
+        ctx.rec.step(request.request_id, "verify", forget, state="verified")
+        return True
+    if request.request_type == "access":
+        path = _store.get(ctx.con, request.request_id).package_path
+        ok = path is not None and (Path(path) / "package.json").is_file()
+    else:
+        ok = _intake.unseal_value(ctx.con, ctx.master, request.request_id) is None
+    if not ok:
+        ctx.rec.step(request.request_id, "verify", status="failed")
+        return False
+    ctx.rec.step(request.request_id, "verify", state="verified")
+    return True
+
+
+def overdue(requests: list[_store.Request], now: datetime) -> list[_store.Request]:
+    return [r for r in requests if r.overdue(now)]

@@ -1,0 +1,127 @@
+"""Find and remove one user's token in any table: the shared machinery of erasure and access.
+
+Tables and columns are found from the catalogue, never from a list kept by hand, so a new
+model or raw source is covered the day it appears. A column holds a token when its name says
+so (`<entity>_token`, STYLE.md); the sweep and the verification also look inside every other
+text-like column (JSON text, lists), so a token carried under another name is found too.
+"""
+
+from dataclasses import dataclass
+
+import duckdb
+
+from weir.sql import ident, qualified
+
+# Text-like types a token can hide in; numbers, dates and blobs (ciphertext) cannot hold one.
+TEXT_TYPES = ("VARCHAR", "JSON")
+# Columns that name the user a row is about (or a relation they are a party to), for access.
+OWNER_COLUMN = "user_token"
+PARTY_SUFFIXES = ("_user_token", "follower_token", "followee_token", "sharer_token", "kol_token")
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    data_type: str
+    nullable: bool
+
+    @property
+    def is_token(self) -> bool:
+        return self.data_type == "VARCHAR" and self.name.endswith("_token")
+
+    @property
+    def is_text(self) -> bool:
+        return self.data_type in TEXT_TYPES or self.data_type.endswith("[]") or self.data_type.startswith("STRUCT")
+
+    @property
+    def names_user(self) -> bool:
+        return self.name == OWNER_COLUMN or self.name.endswith(PARTY_SUFFIXES)
+
+
+def base_tables(con: duckdb.DuckDBPyConnection, database: str, schemas: tuple[str, ...] | None = None) -> list[str]:
+    """`schema.table` of every base table of an attached database (optionally some schemas)."""
+    rows = con.execute(
+        "select schema_name, table_name from duckdb_tables() where database_name = ? and not temporary order by 1, 2",
+        [database],
+    ).fetchall()
+    return [f"{s}.{t}" for s, t in rows if schemas is None or s in schemas]
+
+
+def columns(con: duckdb.DuckDBPyConnection, database: str, table: str) -> list[Column]:
+    schema, name = table.split(".")
+    rows = con.execute(
+        "select column_name, data_type, is_nullable from duckdb_columns() "
+        "where database_name = ? and schema_name = ? and table_name = ? order by column_index",
+        [database, schema, name],
+    ).fetchall()
+    return [Column(*r) for r in rows]
+
+
+def _name(database: str, table: str) -> str:
+    return qualified(database, *table.split("."))
+
+
+def _contains_any(cols: list[Column]) -> str:
+    return " or ".join(f"contains(cast({ident(c.name)} as varchar), $needle)" for c in cols)
+
+
+def erase_in(con: duckdb.DuckDBPyConnection, database: str, table: str, user_token: str) -> tuple[int, int]:
+    """Delete the rows of `user_token` from one table; blank it where a row is another user's.
+
+    A row whose `user_token` is the user, or that has no owner column (a follow edge, a share
+    cascade the user started), is theirs: deleted. A row owned by someone else that names the
+    user in another column (an order they referred) keeps its owner's data, with that column
+    set to null where the column allows it (deleted where it does not). Finally any row still
+    holding the token in some text column (JSON text, lists) is deleted. Returns (deleted, blanked).
+    """
+    cols = columns(con, database, table)
+    name = _name(database, table)
+    params = {"needle": user_token}
+    owned = any(c.name == OWNER_COLUMN for c in cols)
+    deleted = blanked = 0
+    for col in (c for c in cols if c.is_token):
+        if col.name == OWNER_COLUMN or not owned or not col.nullable:
+            deleted += _count(con.execute(f"delete from {name} where {ident(col.name)} = $needle", params))
+        else:
+            sql = f"update {name} set {ident(col.name)} = null where {ident(col.name)} = $needle"
+            blanked += _count(con.execute(sql, params))
+    text = [c for c in cols if c.is_text]
+    if text:
+        deleted += _count(con.execute(f"delete from {name} where {_contains_any(text)}", params))
+    return deleted, blanked
+
+
+def _count(result: duckdb.DuckDBPyConnection) -> int:
+    row = result.fetchone()
+    return int(row[0]) if row else 0
+
+
+def traces(
+    con: duckdb.DuckDBPyConnection, database: str, needles: list[str], skip: tuple[str, ...] = ()
+) -> dict[str, int]:
+    """`schema.table` -> rows in which any text column contains any needle (token or raw value)."""
+    found: dict[str, int] = {}
+    for table in base_tables(con, database):
+        text = [c for c in columns(con, database, table) if c.is_text]
+        if table in skip or not text:
+            continue
+        for needle in needles:
+            count = con.execute(
+                f"select count(*) from {_name(database, table)} where {_contains_any(text)}", {"needle": needle}
+            ).fetchone()[0]
+            if count:
+                found[table] = found.get(table, 0) + count
+    return found
+
+
+def rows_of(
+    con: duckdb.DuckDBPyConnection, database: str, table: str, user_token: str
+) -> duckdb.DuckDBPyRelation | None:
+    """The rows of one table that are the user's: by owner column, else by any party column."""
+    cols = columns(con, database, table)
+    owner = [c for c in cols if c.name == OWNER_COLUMN]
+    chosen = owner or [c for c in cols if c.is_token and c.names_user]
+    if not chosen:
+        return None
+    where = " or ".join(f"{ident(c.name)} = $needle" for c in chosen)
+    return con.query(f"select * from {_name(database, table)} where {where}", params={"needle": user_token})
