@@ -71,3 +71,46 @@ def test_a_batch_the_gate_rejects_keeps_no_phone_in_quarantine(world, tmp_path: 
 
     assert _quarantined(world, "gate_rejected") == 2
     assert _varchar_values_holding(world, PHONE) == []
+
+
+def test_a_reviews_export_without_text_loads_and_later_runs_still_work(world, tmp_path: Path) -> None:
+    export = tmp_path / "reviews.csv"
+    export.write_text(
+        "review_id,user_id,item_id,order_id,rating,created_at\n"
+        "R1,U10000001,I1,,4,2026-10-01T00:00:00Z\nR2,U10000002,I2,,5,2026-10-01T00:00:01Z\n"
+    )
+
+    first = run(world, "ingest", "--mapping", str(_reviews_mapping(tmp_path)), str(export))
+    later = run(world, "ingest")
+
+    assert first.exit_code == 0, first.output
+    assert later.exit_code == 0, later.output
+    with duckdb.connect(str(world.warehouse), read_only=True) as con:
+        texts = con.execute("select text from raw.reviews where item_id in ('I1', 'I2')").fetchall()
+    assert texts == [(None,), (None,)]
+
+
+def test_an_unexpected_error_in_one_batch_is_recorded_as_failed(world, tmp_path: Path, monkeypatch) -> None:
+    """Any exception loading a batch fails that batch only; the run and later runs go on."""
+    from weir.ingest import _run
+
+    real = _run.load_batch
+
+    def boom(con, contract, folder, *args, **kwargs):
+        if folder.name.startswith("byo-"):
+            raise ValueError("schema mismatch\nsecond line")
+        return real(con, contract, folder, *args, **kwargs)
+
+    export = tmp_path / "reviews.csv"
+    export.write_text(REVIEWS_HEADER + "R1,U10000001,I1,,4,x,2026-10-01T00:00:00Z\n")
+    monkeypatch.setattr(_run, "load_batch", boom)
+
+    first = run(world, "ingest", "--mapping", str(_reviews_mapping(tmp_path)), str(export), "--json")
+    later = run(world, "ingest")
+
+    assert "ValueError: schema mismatch" in first.output
+    assert "second line" not in first.output
+    assert later.exception is None or isinstance(later.exception, SystemExit), later.output
+    with duckdb.connect(str(world.warehouse), read_only=True) as con:
+        status = con.execute("select status from ingest.load_ledger where batch_id like 'byo-%'").fetchall()
+    assert status == [("failed",)]
