@@ -4,9 +4,12 @@ an export lacking an optional column, file modes, paths with quotes."""
 from pathlib import Path
 
 import duckdb
+import pytest
 import yaml
 
-from tests.ingest._hostile import run
+from tests.ingest._hostile import files_holding_keys, flat, run
+from weir.errors import UnsafeSqlInput
+from weir.sql import ident
 
 PHONE = "13712345678"
 REVIEWS_HEADER = "review_id,user_id,item_id,order_id,rating,text,created_at\n"
@@ -114,3 +117,53 @@ def test_an_unexpected_error_in_one_batch_is_recorded_as_failed(world, tmp_path:
     with duckdb.connect(str(world.warehouse), read_only=True) as con:
         status = con.execute("select status from ingest.load_ledger where batch_id like 'byo-%'").fetchall()
     assert status == [("failed",)]
+
+
+@pytest.mark.parametrize("header", [True, False], ids=["header", "no_header"])
+@pytest.mark.parametrize("shape", ["file_in_folder", "file", "folder"])
+def test_an_export_that_links_to_a_key_is_refused(world, tmp_path: Path, shape: str, header: bool) -> None:
+    (key,) = (world.keys / "hmac").glob("v*.key")
+    mapping = tmp_path / "m.yml"
+    mapping.write_text(
+        yaml.safe_dump({"source": "reviews", "format": "csv", "header": header})
+        if header
+        else yaml.safe_dump({"source": "reviews", "format": "csv", "header": False, "columns": ["review_id"]})
+    )
+    if shape == "file_in_folder":
+        export = tmp_path / "export"
+        export.mkdir()
+        (export / "data.csv").symlink_to(key)
+    elif shape == "file":
+        export = tmp_path / "data.csv"
+        export.symlink_to(key)
+    else:
+        export = tmp_path / "export"
+        export.symlink_to(key.parent, target_is_directory=True)
+    before = set(world.landing.rglob("*"))
+
+    result = run(world, "ingest", "--mapping", str(mapping), str(export))
+
+    assert result.exit_code == 1, result.output
+    assert "symbolic link" in flat(result.output) or "inside the data dir" in flat(result.output)
+    assert set(world.landing.rglob("*")) == before
+    assert files_holding_keys([world.landing], world, result.output) == []
+
+
+def test_an_export_inside_the_data_dir_is_refused(world, tmp_path: Path) -> None:
+    (key,) = (world.keys / "hmac").glob("v*.key")
+    mapping = tmp_path / "m.yml"
+    mapping.write_text(yaml.safe_dump({"source": "reviews", "format": "csv"}))
+
+    result = run(world, "ingest", "--mapping", str(mapping), str(key))
+
+    assert result.exit_code == 1
+    assert "inside the data dir" in flat(result.output)
+    assert files_holding_keys([world.landing], world, result.output) == []
+
+
+def test_sql_identifier_errors_do_not_echo_the_name() -> None:
+    secret = "k3y\x01" + "s" * 300
+    for name in (secret, secret[:10]):
+        with pytest.raises(UnsafeSqlInput) as err:
+            ident(name)
+        assert "k3y" not in str(err.value)

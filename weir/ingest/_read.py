@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from weir.contract import Contract
-from weir.errors import LandingError
+from weir.errors import LandingError, UnsafeSqlInput
 from weir.ingest._checks import SQL_TYPES, typed_columns_sql
 from weir.ingest._lines import BOM, lines_table
 from weir.mapping import DELIMITERS, MAPPING_FILE, SourceMapping, load_mapping, projection_sql
@@ -53,8 +53,11 @@ def csv_header(path: Path, delimiter: str, rel: str) -> list[str]:
         raise LandingError(
             f"{rel}: header column(s) {', '.join(map(str, unnamed))} have no name; name every column in the export."
         )
-    for name in names:
-        ident(name)  # raises UnsafeSqlInput naming the column
+    for i, name in enumerate(names):
+        try:
+            ident(name)
+        except UnsafeSqlInput as err:
+            raise UnsafeSqlInput(f"{rel}: header column {i + 1}: {err}") from err
     return names
 
 
