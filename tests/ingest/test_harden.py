@@ -167,3 +167,21 @@ def test_sql_identifier_errors_do_not_echo_the_name() -> None:
         with pytest.raises(UnsafeSqlInput) as err:
             ident(name)
         assert "k3y" not in str(err.value)
+
+
+def test_a_batch_folder_that_is_a_link_is_a_failed_batch(world, tmp_path: Path) -> None:
+    (part,) = world.landing.glob("reviews/*/part-0000.jsonl")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "part-0000.jsonl").write_bytes(part.read_bytes())
+    (world.landing / "reviews" / "linked-batch").symlink_to(elsewhere, target_is_directory=True)
+
+    result = run(world, "ingest", "--json")
+
+    assert "linked-batch" in result.output
+    assert "is a symbolic link or lies outside" in flat(result.output)
+    with duckdb.connect(str(world.warehouse), read_only=True) as con:
+        ledger = con.execute("select status, error from ingest.load_ledger where batch_id = 'linked-batch'").fetchall()
+        loaded = con.execute("select count(*) from raw.reviews where _batch_id = 'linked-batch'").fetchone()[0]
+    assert ledger[0][0] == "failed" and "symbolic link" in ledger[0][1]
+    assert loaded == 0
