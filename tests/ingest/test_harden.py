@@ -1,6 +1,8 @@
 """Security-review regressions: what quarantine keeps, batch folders and exports that are links,
 an export lacking an optional column, file modes, paths with quotes."""
 
+import os
+import stat
 from pathlib import Path
 
 import duckdb
@@ -185,3 +187,48 @@ def test_a_batch_folder_that_is_a_link_is_a_failed_batch(world, tmp_path: Path) 
         loaded = con.execute("select count(*) from raw.reviews where _batch_id = 'linked-batch'").fetchone()[0]
     assert ledger[0][0] == "failed" and "symbolic link" in ledger[0][1]
     assert loaded == 0
+
+
+def test_a_landed_export_is_owner_only_in_an_operator_made_data_dir(tmp_path: Path) -> None:
+    from weir.config import resolve_data_dir
+
+    root = tmp_path / "data"
+    root.mkdir(mode=0o755)
+    os.chmod(root, 0o755)
+    data_dir = resolve_data_dir(root)
+    export = tmp_path / "reviews.csv"
+    export.write_text(REVIEWS_HEADER + "R1,U10000001,I1,,4,fine,2026-10-01T00:00:00Z\n")
+
+    result = run(data_dir, "ingest", "--mapping", str(_reviews_mapping(tmp_path)), str(export))
+
+    assert result.exit_code == 0, result.output
+    (batch,) = (data_dir.landing / "reviews").iterdir()
+    modes = {p.name: stat.S_IMODE(os.stat(p).st_mode) for p in [data_dir.landing / "reviews", batch, *batch.iterdir()]}
+    assert modes == {"reviews": 0o700, batch.name: 0o700, "part-0000.csv": 0o600, "_mapping.yml": 0o600}
+
+
+def test_dp_input_parquet_is_owner_only_and_a_quote_in_the_path_is_not_sql(tmp_path: Path) -> None:
+    from weir.dp import write_private_parquet
+
+    path = tmp_path / "it's" / "dp" / ".release.2026-10.parquet"
+    con = duckdb.connect()
+
+    write_private_parquet(con.sql("select ?::bigint as n", params=[7]), path)
+
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+    assert con.read_parquet(str(path)).fetchall() == [(7,)]
+
+
+def test_publish_parquet_export_takes_a_path_with_a_quote(tmp_path: Path) -> None:
+    from weir import publish
+
+    folder = tmp_path / "it's" / "parquet"
+    folder.mkdir(parents=True)
+    con = duckdb.connect()
+    con.execute("attach ':memory:' as pub")
+    con.execute("create table pub.main.daily as select 1 as n")
+
+    publish._export_parquet(con, folder, ["daily"])
+
+    assert con.read_parquet(str(folder / "daily.parquet")).fetchall() == [(1,)]
