@@ -228,7 +228,7 @@ def ingest(
         if mapping is not None:
             if target is None:
                 raise WeirError("--mapping needs the export to load: weir ingest --mapping MAP.yml PATH")
-            source, batch = land_export(directory.landing, mapping, Path(target))
+            source, batch = land_export(directory.landing, mapping, Path(target), keys=directory.keys)
         with _progress() as bar:
             task = bar.add_task("ingesting", total=None)
             results = pipeline.ingest_stage(

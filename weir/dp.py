@@ -14,6 +14,7 @@ scans lazily inside the OpenDP plan.
 
 import fcntl
 import json
+import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -28,7 +29,7 @@ import polars as pl
 from privacy import _dp_ledger as ledger
 from privacy import _dp_query
 from privacy._dp_spec import ROWS, Catalog, Period, ReleaseSpec, load_catalog, parse_period, period_of
-from weir.config import DataDir
+from weir.config import PRIVATE_FILE_MODE, DataDir, make_private_dir
 from weir.dbt import manifest_path
 from weir.errors import ConfigError, DpSpecError
 from weir.manifest import load, marts, meta
@@ -261,8 +262,16 @@ def _export(con: duckdb.DuckDBPyConnection, data_dir: DataDir, spec: ReleaseSpec
     else:
         columns = sorted({_dp_query.IDENTIFIER, *keys, *(c for c, _ in spec.where), *summed})
         select = f"select {', '.join(columns)} from marts.{spec.input} where {where}"
-    con.execute(f"copy ({select}) to '{path}' (format parquet)", [period.start, period.end])
+    write_private_parquet(con.sql(select, params=[period.start, period.end]), path)
     return path
+
+
+def write_private_parquet(relation: duckdb.DuckDBPyRelation, path: Path) -> None:
+    """Write `relation` as Parquet at `path` (owner-only, in an owner-only folder). The relation
+    API takes the path as a value: a quote in the data dir's name is not SQL."""
+    make_private_dir(path.parent)
+    relation.write_parquet(str(path))
+    os.chmod(path, PRIVATE_FILE_MODE)
 
 
 def sql_literal(value: object) -> str:

@@ -1,11 +1,12 @@
 """Read the landing zone layout: landing/<source>/<batch_id>/part-*.{jsonl,csv,parquet}."""
 
 import hashlib
+import os
 import re
-import shutil
 from pathlib import Path
 from typing import NamedTuple
 
+from weir.config import PRIVATE_FILE_MODE, make_private_dir
 from weir.errors import LandingError
 
 PART_SUFFIXES = {".jsonl", ".csv", ".parquet"}
@@ -42,32 +43,69 @@ def inside(root: Path, path: Path) -> Path:
     return resolved
 
 
-def land_export(landing: Path, mapping_path: Path, export: Path) -> tuple[str, str]:
+def _refuse_links(path: Path, what: str, secret: list[Path]) -> None:
+    """Refuse a symlink, or a path inside the data dir's secret parts (keys, warehouse, landing)."""
+    if path.is_symlink():
+        raise LandingError(f"{what} {path} is a symbolic link; pass the file or folder itself.")
+    resolved = path.resolve()
+    for root in secret:
+        if resolved == root.resolve() or resolved.is_relative_to(root.resolve()):
+            raise LandingError(f"{what} {path} lies inside the data dir ({root.name}); pass an export from elsewhere.")
+
+
+def _read_no_follow(path: Path) -> bytes:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as file:
+        return file.read()
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), PRIVATE_FILE_MODE)
+    os.fchmod(fd, PRIVATE_FILE_MODE)
+    with os.fdopen(fd, "wb") as file:
+        file.write(data)
+
+
+def land_export(landing: Path, mapping_path: Path, export: Path, keys: Path | None = None) -> tuple[str, str]:
     """Check an export (a file or a folder of files), then copy it into the landing zone with
     its mapping.
 
     Everything is checked before anything is written: the mapping (its source must be a
     known one, so it cannot name a path), and each file (not empty, UTF-8, safe column
-    names). The batch id is derived from the content, so landing the same export twice is
-    one batch. Returns (source, batch_id).
+    names). Symbolic links, and paths inside the data dir (keys, warehouse, landing), are
+    refused: an export is never a link to a key. The batch id is derived from the content,
+    so landing the same export twice is one batch. The landed folder and files are owner-only.
+    Returns (source, batch_id).
     """
     from weir.ingest._read import check_export  # deferred: keeps `weir landing` light
     from weir.mapping import MAPPING_FILE, load_mapping
 
+    root = landing.parent
+    secret = [keys or root / "keys", root / "warehouse.duckdb", root / "warehouse.duckdb.wal", landing]
+    if mapping_path.exists() or mapping_path.is_symlink():  # a missing one: load_mapping says so
+        _refuse_links(mapping_path, "Mapping", secret)
     mapping = load_mapping(mapping_path)
-    if not export.exists():
+    if not export.exists() and not export.is_symlink():
         raise LandingError(f"Export {export} does not exist; pass the file or folder to load.")
-    files = sorted(p for p in export.iterdir() if p.is_file()) if export.is_dir() else [export]
+    _refuse_links(export, "Export", secret)
+    files = sorted(p for p in export.iterdir() if p.is_file() or p.is_symlink()) if export.is_dir() else [export]
     if not files:
         raise LandingError(f"Export folder {export} holds no files.")
-    digest = hashlib.sha256(mapping_path.read_bytes())
     for path in files:
-        digest.update(hashlib.sha256(check_export(path, mapping)).digest())
+        _refuse_links(path, "Export file", secret)
+    digest = hashlib.sha256(mapping_path.read_bytes())
+    contents = []
+    for path in files:
+        check_export(path, mapping)
+        data = _read_no_follow(path)  # what is landed is what is hashed
+        contents.append(data)
+        digest.update(hashlib.sha256(data).digest())
     stem = re.sub(r"[^A-Za-z0-9]+", "-", export.stem).strip("-").lower() or "export"
     batch_id = f"byo-{stem}-{digest.hexdigest()[:10]}"
     folder = inside(landing, landing / mapping.source / batch_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    for i, path in enumerate(files):
-        shutil.copyfile(path, folder / f"part-{i:04d}.{mapping.format}")
-    shutil.copyfile(mapping_path, folder / MAPPING_FILE)
+    make_private_dir(landing / mapping.source)
+    make_private_dir(folder)
+    for i, data in enumerate(contents):
+        _write_private(folder / f"part-{i:04d}.{mapping.format}", data)
+    _write_private(folder / MAPPING_FILE, _read_no_follow(mapping_path))
     return mapping.source, batch_id

@@ -144,7 +144,7 @@ def column_sql(mapping: SourceMapping, column: str, file_columns: set[str], para
         return f"('byo-' || left(sha256(concat_ws('|', {parts})), 24))"
     name = sources.get(column, column)
     if name not in file_columns:
-        return "null"  # the export lacks it: optional columns stay empty, required ones are flagged
+        return "null::varchar"  # the export lacks it: optional columns stay empty, required ones are flagged
     value = f"nullif(trim({ident(name)}), '')"
     if column in mapping.numeric_ids:
         value = f"regexp_replace({value}, '^(-?[0-9]+)\\.0+$', '\\1')"

@@ -364,7 +364,7 @@ def _swap_in(root: Path, staging: Path) -> None:
 def _export_parquet(con: duckdb.DuckDBPyConnection, folder: Path, names: list[str]) -> None:
     for name in names:
         tmp = folder / f".{name}.parquet.tmp"
-        con.execute(f"copy pub.main.{name} to '{tmp}' (format parquet)")
+        con.table(f"pub.main.{name}").write_parquet(str(tmp))  # the path is a value, not SQL text
         os.replace(tmp, folder / f"{name}.parquet")  # replaces the hard link, not the old file
 
 

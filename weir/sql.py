@@ -21,18 +21,23 @@ MAX_IDENTIFIER = 255  # longer than any real export column; bounds what a header
 
 
 def ident(name: str) -> str:
-    """Quote one identifier for SQL text, or raise UnsafeSqlInput."""
+    """Quote one identifier for SQL text, or raise UnsafeSqlInput.
+
+    The errors never echo the name: a hostile header may be a secret's bytes (an export that
+    was a link to a key). They say its length and where the bad characters are.
+    """
     if not isinstance(name, str) or not name:
-        raise UnsafeSqlInput(f"Empty or non-text SQL identifier {name!r}; name the column.")
+        raise UnsafeSqlInput("Empty or non-text SQL identifier; name the column.")
     if len(name) > MAX_IDENTIFIER:
         raise UnsafeSqlInput(
-            f"SQL identifier of {len(name)} characters (starts {name[:20]!r}) is longer than {MAX_IDENTIFIER}; "
-            "rename the column."
+            f"SQL identifier of {len(name)} characters is longer than {MAX_IDENTIFIER}; rename the column."
         )
-    bad = [c for c in name if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn")]
+    bad = [i for i, c in enumerate(name) if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn")]
     if bad:
+        where = ", ".join(str(i + 1) for i in bad[:5]) + (", ..." if len(bad) > 5 else "")
         raise UnsafeSqlInput(
-            f"SQL identifier {name!r} holds control or unassigned character(s) {bad!r}; rename the column."
+            f"SQL identifier of {len(name)} characters holds control or unassigned character(s) "
+            f"at position(s) {where}; rename the column."
         )
     return '"' + name.replace('"', '""') + '"'
 

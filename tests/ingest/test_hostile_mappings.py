@@ -129,7 +129,10 @@ def test_csv_header_names_are_not_sql(world, tmp_path: Path) -> None:
             {"derive_id": {"column": "event_id", "hash_of": ["ts" + DROP]}},
             "`derive_id` names .*not column\\(s\\) of source events",
         ),
-        ({"columns": ["eid", "uid\nx", "kind"]}, "SQL identifier 'uid\\\\nx' holds control"),
+        (
+            {"columns": ["eid", "uid\nx", "kind"]},
+            "SQL identifier of 5 characters holds control or unassigned character\\(s\\) at position\\(s\\) 4",
+        ),
     ],
     ids=["delimiter", "quote", "timezone", "rename_target", "derive_id", "control_character"],
 )

@@ -272,6 +272,7 @@ def load_batch(
             return previous
         result, gate = _stage_and_check(con, contract, folder, landing, hmac_key, master)
         digest_value = digest.result()
+    _transform.register_quarantine_scrub(con)
     con.execute("begin transaction")
     try:
         _write_all(con, contract, result, digest_value, hmac_key, master)

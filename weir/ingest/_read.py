@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from weir.contract import Contract
-from weir.errors import LandingError
+from weir.errors import LandingError, UnsafeSqlInput
 from weir.ingest._checks import SQL_TYPES, typed_columns_sql
 from weir.ingest._lines import BOM, lines_table
 from weir.mapping import DELIMITERS, MAPPING_FILE, SourceMapping, load_mapping, projection_sql
@@ -53,8 +53,11 @@ def csv_header(path: Path, delimiter: str, rel: str) -> list[str]:
         raise LandingError(
             f"{rel}: header column(s) {', '.join(map(str, unnamed))} have no name; name every column in the export."
         )
-    for name in names:
-        ident(name)  # raises UnsafeSqlInput naming the column
+    for i, name in enumerate(names):
+        try:
+            ident(name)
+        except UnsafeSqlInput as err:
+            raise UnsafeSqlInput(f"{rel}: header column {i + 1}: {err}") from err
     return names
 
 
@@ -189,7 +192,16 @@ def _release(con: duckdb.DuckDBPyConnection, rel: str) -> None:
 
 
 def part_files(folder: Path) -> list[Path]:
-    """The batch's part files, sorted; a part that is a link to a file elsewhere is refused."""
+    """The batch's part files, sorted; a part that is a link to a file elsewhere is refused, and
+    so is a batch (or source) folder that is a link or lies outside `landing/<source>/`."""
+    source = folder.parent
+    home = source.parent.resolve() / source.name
+    if source.is_symlink() or folder.is_symlink() or folder.resolve() != home / folder.name:
+        raise LandingError(
+            f"Batch folder {folder} is a symbolic link or lies outside {home}; copy the data into the batch instead."
+        )
+    if (folder / "_mapping.yml").is_symlink():
+        raise LandingError(f"{folder / '_mapping.yml'} is a symbolic link; copy the mapping into the batch instead.")
     parts = sorted(p for p in folder.iterdir() if p.name.startswith("part-") and p.suffix in PART_SUFFIXES)
     for part in parts:
         if not part.resolve().is_relative_to(folder.resolve()):

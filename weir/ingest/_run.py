@@ -112,10 +112,13 @@ def _ingest_batch(
         try:
             lock_down(con, folder)
             return load_batch(con, load_contract(batch.source), folder, data_dir.landing, hmac_key, master, evidence)
-        except (WeirError, duckdb.Error) as err:
+        except Exception as err:  # any error: one bad batch never blocks the others
             if _recorded(con, batch):  # loaded before (e.g. its files changed since): not a failed load
                 raise
+            # The first line only: messages come from our code, DuckDB or a library, never a value.
             error = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            if not isinstance(err, (WeirError, duckdb.Error)):
+                error = f"{type(err).__name__}: {error}"
             result = LoadResult(batch.source, batch.batch_id, "failed", 0, 0, 0, error=error)
             _record_failure(con, result, hmac_key.version, evidence)
             return result
