@@ -16,7 +16,7 @@ import pytest
 from privacy import signing_key_path
 from weir import pipeline
 from weir.config import DataDir, ensure_writable
-from weir.errors import KeyringError
+from weir.errors import KeyringError, LandingError
 from weir.generate import GenerateConfig
 from weir.ingest import _load
 
@@ -60,13 +60,16 @@ def test_a_failing_later_batch_keeps_the_earlier_batches_entries(generated: Data
 
     monkeypatch.setattr(_load, "_pause_for_crash_test", fail_on_orders)
 
-    with pytest.raises(RuntimeError, match="disk full"):
+    with pytest.raises(LandingError, match=r"orders/\S+: RuntimeError: disk full"):
         pipeline.ingest_stage(generated, "test", stop_on_reject=False)
 
+    # The failed batch is recorded (and evidenced) as failed; the batches after it still load.
     ledger, log = _batches_in_ledger_and_log(generated)
-    assert log == ledger == [f"{s}/{CONFIG.batch_id}" for s in ("users", "follows", "events")]
+    status = dict(_rows(generated, "select source, status from ingest.load_ledger"))
+    assert log == ledger and ledger[:4] == [f"{s}/{CONFIG.batch_id}" for s in ("users", "follows", "events", "orders")]
+    assert status["orders"] == "failed" and status["users"] == "loaded" and len(ledger) > 4
     report = pipeline.verify_audit(generated)
-    assert (report.ok, report.entries) == (True, 4)  # generate + three batches, all witnessed
+    assert (report.ok, report.entries) == (True, 1 + len(ledger))  # generate + every batch, all witnessed
 
 
 def test_kill_9_mid_run_leaves_an_entry_for_every_committed_batch(generated: DataDir) -> None:

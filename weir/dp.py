@@ -245,8 +245,9 @@ def _export(con: duckdb.DuckDBPyConnection, data_dir: DataDir, spec: ReleaseSpec
     where = f"{spec.date_column} >= ? and {spec.date_column} < ?"
     for column, values in spec.where if spec.combine_per_user else ():
         where += f" and {column} in ({', '.join(sql_literal(v) for v in values)})"  # combined rows lose the column
-    rows = con.execute(f"select count(*) from marts.{spec.input} where {where}", [period.start, period.end])
-    if rows.fetchone()[0] == 0:
+    # fetchall: a half-read result would block the relation that writes the Parquet below
+    rows = con.execute(f"select count(*) from marts.{spec.input} where {where}", [period.start, period.end]).fetchall()
+    if rows[0][0] == 0:
         raise DpSpecError(
             f'Release "{spec.name}": no rows in "{spec.input}" for {period.label} '
             f"({period.start} to {period.end}); pick a period with data (--period). Nothing was spent."
