@@ -81,6 +81,7 @@ MENTION = r"@[^\s@,，。.!！?？:：<][^\s@,，。.!！?？:：]*(?: [A-Z][A-Z
 ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
 ID_CHECK = np.array(list("10X98765432"))
 SQL_FUNCTION = "weir_pii_kinds"  # detect() as a DuckDB function: text -> list of kinds found
+SQL_SCRUB = "weir_scrub"  # scrub() as a DuckDB function: text -> text with placeholders
 # Characters every match contains one of, once normalised: digits for the numbers, "@" for
 # e-mails and mentions; the separators and "+" too, as their full-width forms hide a phone.
 _MATCH_ALPHABET = frozenset("0123456789@+-.() /_,")
@@ -218,13 +219,19 @@ def _kinds_udf(values: pa.Array) -> pa.Array:
     return kinds_found(pl.Series(values, dtype=pl.Utf8)).to_arrow()
 
 
+def _scrub_udf(values: pa.Array) -> pa.Array:
+    return scrub(pl.Series(values, dtype=pl.Utf8)).to_arrow()
+
+
 def register_sql(con: duckdb.DuckDBPyConnection) -> None:
-    """Make `weir_pii_kinds(text)` (the detector, as a list of kinds) callable on `con` and its cursors."""
-    try:
-        con.remove_function(SQL_FUNCTION)
-    except duckdb.InvalidInputException:
-        pass  # not registered on this connection yet
-    con.create_function(SQL_FUNCTION, _kinds_udf, ["VARCHAR"], "VARCHAR[]", type="arrow", side_effects=False)
+    """Make `weir_pii_kinds(text)` (the detector, as a list of kinds) and `weir_scrub(text)` (the
+    scrubber) callable on `con` and its cursors."""
+    for name, udf, returns in ((SQL_FUNCTION, _kinds_udf, "VARCHAR[]"), (SQL_SCRUB, _scrub_udf, "VARCHAR")):
+        try:
+            con.remove_function(name)
+        except duckdb.InvalidInputException:
+            pass  # not registered on this connection yet
+        con.create_function(name, udf, ["VARCHAR"], returns, type="arrow", side_effects=False)
 
 
 @functools.cache

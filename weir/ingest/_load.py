@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from expectations import GateResult
-from privacy import _vault
+from privacy import _scrub, _vault
 from privacy._consent import ensure_ledger
 from privacy._keyring import SecretKey
 from weir.contract import Contract
@@ -272,7 +272,7 @@ def load_batch(
             return previous
         result, gate = _stage_and_check(con, contract, folder, landing, hmac_key, master)
         digest_value = digest.result()
-    _transform.register_quarantine_scrub(con)
+    _scrub.register_sql(con)  # the scrubber for quarantine text
     con.execute("begin transaction")
     try:
         _write_all(con, contract, result, digest_value, hmac_key, master)

@@ -2,8 +2,8 @@
 
 import duckdb
 import polars as pl
-import pyarrow as pa
 
+from privacy import _scrub
 from privacy._generalise import age_band_sql, device_family_sql, ip_prefix_sql, region_sql
 from privacy._keyring import SecretKey
 from privacy._pseudonymise import build_token_map, key_params, token_sql
@@ -112,31 +112,15 @@ def raw_ddl(contract: Contract) -> str:
     )
 
 
-QUARANTINE_SCRUB = "weir_quarantine_scrub"
-
-
-def _scrub_udf(values: pa.Array) -> pa.Array:
-    return scrub(pl.Series(values, dtype=pl.Utf8)).to_arrow()
-
-
-def register_quarantine_scrub(con: duckdb.DuckDBPyConnection) -> None:
-    """Make `weir_quarantine_scrub(text)` (the scrubber) callable on `con`, for quarantine rows."""
-    try:
-        con.remove_function(QUARANTINE_SCRUB)
-    except duckdb.InvalidInputException:
-        pass  # not registered on this connection yet
-    con.create_function(QUARANTINE_SCRUB, _scrub_udf, ["VARCHAR"], "VARCHAR", type="arrow", side_effects=False)
-
-
 def sanitised_json_sql(contract: Contract) -> str:
     """Quarantine text of a parsed row: every value after its privacy treatment, as JSON. Plain
     text values (item, shop, coupon ids...) were not checked by anything: the scrubber replaces
     whatever the detector finds in them (a phone pasted as an item id). Needs
-    `register_quarantine_scrub` on the connection."""
+    `privacy._scrub.register_sql` on the connection."""
 
     def value(c: Column) -> str:
         v = _q("o_" + c.out_name)
-        return f"{QUARANTINE_SCRUB}({v})" if c.treatment == "plain" and SQL_TYPES[c.type] == "varchar" else v
+        return f"{_scrub.SQL_SCRUB}({v})" if c.treatment == "plain" and SQL_TYPES[c.type] == "varchar" else v
 
     fields = ", ".join(f"{_q(c.out_name)} := {value(c)}" for c in contract.kept)
     return f"cast(to_json(struct_pack({fields})) as varchar)"
