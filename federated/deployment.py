@@ -1,0 +1,188 @@
+"""The deployment engine: the same Flower app, run by a SuperLink and one SuperNode per silo.
+
+`run()` starts everything as separate processes on loopback, submits the app with `flwr run`,
+waits for it, and stops every child whatever happens. TLS and SuperNode authentication are
+always on: the CA and the SuperLink certificate are made at first start into
+`<keys>/flower/tls/`, one ECDSA P-384 key per SuperNode into `<keys>/flower/supernodes/`
+(all 0600 in 0700 folders). Each SuperNode tells its ClientApp which silo it serves through its
+node config (`region`, `data-dir`), so a client reads only its own partition.
+
+The server app writes its outputs into the run config's `output-dir`; that folder is renamed
+into place only once Flower reports the run completed, so a failed or timed-out run leaves
+nothing a caller could register.
+"""
+
+import datetime as dt
+import json
+import shutil
+import time
+import tomllib
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from federated._deploy_errors import FederatedDeployError, FederatedTlsError
+from federated._stack import (
+    CONNECTION,
+    POLL_SECONDS,
+    START_SECONDS,
+    ConfigValue,
+    Stack,
+    open_stack,
+    probe_tls,
+    register,
+    start_superlink,
+    start_supernode,
+    wait_online,
+)
+from federated._tls import TlsFiles, ensure_node_key, ensure_tls
+from weir.config import DataDir, make_private_dir
+
+__all__ = ["DeploymentRun", "FederatedDeployError", "FederatedTlsError", "run", "start_stack", "run_app"]
+
+REPO = Path(__file__).resolve().parent.parent
+OUTPUT_KEY = "output-dir"  # the run-config key the server app writes its outputs under
+COMPLETED = "finished:completed"
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentRun:
+    """A completed run: Flower's run id, the server app's outputs, wall-clock seconds."""
+
+    run_id: int
+    output_dir: Path
+    seconds: float
+
+
+def state_dir(data_dir: DataDir) -> Path:
+    return data_dir.root / "federated" / "deployment"
+
+
+def run(
+    data_dir: DataDir,
+    regions: Sequence[str],
+    run_config: Mapping[str, ConfigValue],
+    app_dir: Path | None = None,
+    timeout: float = 900.0,
+    progress: Callable[[str], None] = lambda _: None,
+) -> DeploymentRun:
+    """Train with one SuperNode per region and return the outputs of the completed run.
+
+    Raises:
+        FederatedTlsError: a certificate or key is missing or does not match (nothing started).
+        FederatedDeployError: a process failed, a node was refused, the run failed or timed out.
+    """
+    tls = ensure_tls(data_dir.keys, dt.datetime.now(dt.UTC))
+    app = app_dir or stage_app(REPO, state_dir(data_dir) / "app")
+    with start_stack(data_dir, regions, tls, progress) as stack:
+        return run_app(stack, app, run_config, state_dir(data_dir) / "runs", timeout, progress)
+
+
+def start_stack(
+    data_dir: DataDir, regions: Sequence[str], tls: TlsFiles, progress: Callable[[str], None] = lambda _: None
+) -> Stack:
+    """Start the SuperLink, register and start one SuperNode per region, wait until all are online."""
+    if len(set(regions)) != len(regions) or not regions:
+        raise FederatedDeployError(f"Regions {list(regions)} must be distinct and at least one.")
+    nodes = [ensure_node_key(data_dir.keys, region) for region in regions]  # validates the names
+    stack = open_stack(make_private_dir(state_dir(data_dir)), tls)
+    try:
+        start_superlink(stack, tls)
+        probe_tls(stack.ports["fleet"], tls.ca_cert)
+        progress(f"SuperLink serving TLS on 127.0.0.1:{stack.ports['fleet']} (fleet)")
+        node_ids = {register(stack, node) for node in nodes}
+        for node in nodes:
+            node_config = {"region": node.name, "data-dir": str(data_dir.root)}
+            start_supernode(stack, node, tls.ca_cert, node_config)
+        wait_online(stack, node_ids, time.monotonic() + START_SECONDS)
+        progress(f"{len(nodes)} SuperNodes registered and online: {', '.join(regions)}")
+    except BaseException:
+        stack.close()
+        raise
+    return stack
+
+
+def run_app(
+    stack: Stack,
+    app_dir: Path,
+    run_config: Mapping[str, ConfigValue],
+    runs_dir: Path,
+    timeout: float,
+    progress: Callable[[str], None] = lambda _: None,
+) -> DeploymentRun:
+    """Submit the app to a started stack, wait for it, and keep its outputs only if it completed."""
+    started = time.monotonic()
+    partial = make_private_dir(runs_dir) / f"{uuid.uuid4().hex}.partial"
+    make_private_dir(partial)
+    try:
+        overrides = write_run_config(partial.with_suffix(".toml"), {**run_config, OUTPUT_KEY: str(partial)})
+        answer = stack.flwr("run", str(app_dir), CONNECTION, "--run-config", str(overrides))
+        run_id = int(str(answer["run-id"]))
+        progress(f"Run {run_id} submitted")
+        status = wait_finished(stack, run_id, started + timeout)
+        if status["status"] != COMPLETED:
+            raise FederatedDeployError(
+                f"Run {run_id} ended {status['status']} ({status.get('status-details', 'N/A')}); "
+                f"see its log with: FLWR_HOME={stack.home} flwr log {run_id} {CONNECTION} --show"
+            )
+        final = partial.with_suffix("")
+        partial.rename(final)
+        return DeploymentRun(run_id, final, time.monotonic() - started)
+    finally:
+        partial.with_suffix(".toml").unlink(missing_ok=True)
+        shutil.rmtree(partial, ignore_errors=True)  # gone already if the run completed
+
+
+def wait_finished(stack: Stack, run_id: int, deadline: float) -> dict[str, object]:
+    """Poll the run until Flower reports it finished; stop it and fail at the deadline."""
+    while time.monotonic() < deadline:
+        (status,) = stack.flwr("list", CONNECTION, "--run-id", str(run_id))["runs"]  # type: ignore[misc]
+        if str(status["status"]).startswith("finished"):
+            return status
+        time.sleep(POLL_SECONDS)
+    stack.flwr("stop", str(run_id), CONNECTION)
+    raise FederatedDeployError(f"Run {run_id} did not finish in time and was stopped; raise --timeout to wait longer.")
+
+
+def write_run_config(path: Path, values: Mapping[str, ConfigValue]) -> Path:
+    """Write run-config overrides as a TOML file (`flwr run --run-config FILE`): no shell quoting."""
+    lines = [f"{json.dumps(key)} = {_toml_value(value)}" for key, value in values.items()]
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def stage_app(repo: Path, dest: Path) -> Path:
+    """Copy the Flower app (federated/*.py and its `[tool.flwr.app]`) into a clean folder.
+
+    `flwr run` rewrites an app's pyproject.toml when it finds `[tool.flwr.federations]` in it, and
+    packs every matching file below the app folder: a staged copy keeps the repo untouched and the
+    app bundle small.
+    """
+    project = tomllib.loads((repo / "pyproject.toml").read_text())
+    app = project["tool"]["flwr"]["app"]
+    lines = [
+        "[project]",
+        f"name = {json.dumps(project['project']['name'])}",
+        f"version = {json.dumps(project['project']['version'])}",
+        "dependencies = []  # run in Weir's own environment (no runtime installs)",
+        "\n[tool.flwr.app]",
+        f"publisher = {json.dumps(app['publisher'])}",
+        "\n[tool.flwr.app.components]",
+        *(f"{key} = {json.dumps(value)}" for key, value in app["components"].items()),
+        "\n[tool.flwr.app.config]",
+        *(f"{json.dumps(key)} = {_toml_value(value)}" for key, value in app["config"].items()),
+    ]
+    shutil.rmtree(dest, ignore_errors=True)
+    make_private_dir(dest / "federated")
+    (dest / "pyproject.toml").write_text("\n".join(lines) + "\n")
+    for source in (repo / "federated").glob("*.py"):
+        shutil.copy2(source, dest / "federated" / source.name)
+    return dest
+
+
+def _toml_value(value: ConfigValue) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)  # a JSON string or number is also a valid TOML one

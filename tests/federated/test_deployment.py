@@ -1,0 +1,239 @@
+"""The deployment engine on loopback: SuperLink + one SuperNode per region, TLS and auth on.
+
+One stack is started for the module and shared; the app is a tiny Flower app written here (a
+mean of +1 updates), so these tests check the engine, not the model.
+"""
+
+import datetime as dt
+import json
+import os
+import shutil
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from federated import deployment
+from federated._stack import Stack, node_config_arg, probe_tls, start_supernode
+from federated._tls import ensure_node_key, ensure_tls, tls_files
+from federated.deployment import FederatedDeployError, FederatedTlsError
+from weir.config import DataDir
+
+REGIONS = ("north", "south")
+
+CLIENT_APP = """
+from flwr.app import ArrayRecord, Context, Message, MetricRecord, RecordDict
+from flwr.clientapp import ClientApp
+
+app = ClientApp()
+
+
+@app.train()
+def train(msg: Message, context: Context) -> Message:
+    step = {"north": 1.0, "south": 3.0}[str(context.node_config["region"])]  # which silo am I?
+    arrays = [a + step for a in msg.content["arrays"].to_numpy_ndarrays()]
+    metrics = MetricRecord({"num-examples": 1})
+    return Message(RecordDict({"arrays": ArrayRecord(arrays), "metrics": metrics}), reply_to=msg)
+"""
+
+SERVER_APP = """
+import json
+from pathlib import Path
+
+import numpy as np
+from flwr.app import ArrayRecord, Context
+from flwr.serverapp import Grid, ServerApp
+from flwr.serverapp.strategy import FedAvg
+
+app = ServerApp()
+
+
+@app.main()
+def main(grid: Grid, context: Context) -> None:
+    if context.run_config["fail"]:
+        raise RuntimeError("asked to fail")
+    strategy = FedAvg(fraction_evaluate=0.0, min_available_nodes=2, min_train_nodes=2)
+    rounds = int(context.run_config["num-server-rounds"])
+    result = strategy.start(grid=grid, initial_arrays=ArrayRecord([np.zeros(3)]), num_rounds=rounds)
+    out = Path(str(context.run_config["output-dir"]))
+    weights = result.arrays.to_numpy_ndarrays()[0].tolist()
+    (out / "model.json").write_text(json.dumps({"weights": weights}))
+"""
+
+PYPROJECT = """
+[project]
+name = "weir-deploy-probe"
+version = "1.0.0"
+dependencies = []
+
+[tool.flwr.app]
+publisher = "weir"
+
+[tool.flwr.app.components]
+serverapp = "probe.server_app:app"
+clientapp = "probe.client_app:app"
+
+[tool.flwr.app.config]
+num-server-rounds = 1
+fail = false
+output-dir = ""
+"""
+
+
+@pytest.fixture(scope="module")
+def app_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("probe-app")
+    (root / "probe").mkdir()
+    (root / "probe" / "__init__.py").write_text("")
+    (root / "probe" / "client_app.py").write_text(CLIENT_APP)
+    (root / "probe" / "server_app.py").write_text(SERVER_APP)
+    (root / "pyproject.toml").write_text(PYPROJECT)
+    return root
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> DataDir:
+    return DataDir(tmp_path_factory.mktemp("weir-data"))
+
+
+@pytest.fixture(scope="module")
+def stack(data_dir: DataDir) -> Iterator[Stack]:
+    tls = ensure_tls(data_dir.keys, dt.datetime.now(dt.UTC))
+    started = deployment.start_stack(data_dir, REGIONS, tls)
+    yield started
+    started.close()
+
+
+def runs_dir(data_dir: DataDir) -> Path:
+    return deployment.state_dir(data_dir) / "runs"
+
+
+def test_a_short_run_completes_with_tls_and_supernode_auth(stack: Stack, data_dir: DataDir, app_dir: Path) -> None:
+    done = deployment.run_app(stack, app_dir, {"num-server-rounds": 1}, runs_dir(data_dir), timeout=240)
+
+    model = json.loads((done.output_dir / "model.json").read_text())
+    # One round of the silos' mean step (north +1, south +3): each ClientApp got its own region.
+    assert model == {"weights": [2.0, 2.0, 2.0]}
+    assert sorted(p.name for p in runs_dir(data_dir).iterdir()) == [done.output_dir.name]
+    superlink = " ".join(stack.children["superlink"].args)  # type: ignore[arg-type]
+    assert "--enable-supernode-auth" in superlink and "--insecure" not in superlink
+
+
+def test_keys_and_certificates_are_owner_only(data_dir: DataDir) -> None:
+    folder = data_dir.keys / "flower"
+
+    modes = {p.relative_to(folder).as_posix(): stat.S_IMODE(p.stat().st_mode) for p in folder.rglob("*")}
+
+    assert modes == {
+        "tls": 0o700,
+        "tls/ca.pem": 0o600,
+        "tls/superlink.pem": 0o600,
+        "tls/superlink.key": 0o600,
+        "supernodes": 0o700,
+        **{f"supernodes/{r}.{ext}": 0o600 for r in REGIONS for ext in ("key", "pub")},
+    }
+
+
+def test_an_unregistered_supernode_is_refused(stack: Stack, data_dir: DataDir) -> None:
+    rogue = ensure_node_key(data_dir.keys, "rogue")
+
+    child = start_supernode(stack, rogue, tls_files(data_dir.keys).ca_cert, {"region": "rogue"}, max_wait=5)
+
+    assert child.wait(timeout=60) != 0
+    assert "No SuperNode found with the given public key" in (stack.logs / "supernode-rogue.log").read_text()
+    nodes = stack.flwr("supernode", "list", "weir")["nodes"]
+    assert len(nodes) == len(REGIONS)  # type: ignore[arg-type]
+
+
+def test_a_client_trusting_another_ca_fails_the_handshake(stack: Stack, tmp_path: Path) -> None:
+    other = ensure_tls(tmp_path / "other-keys", dt.datetime.now(dt.UTC))
+
+    with pytest.raises(FederatedTlsError, match=r"presented a certificate that .*ca\.pem does not verify"):
+        probe_tls(stack.ports["fleet"], other.ca_cert)
+
+
+def test_a_failed_run_keeps_no_outputs(stack: Stack, data_dir: DataDir, app_dir: Path) -> None:
+    before = sorted(runs_dir(data_dir).iterdir())
+
+    with pytest.raises(FederatedDeployError, match=r"^Run \d+ ended finished:failed"):
+        deployment.run_app(stack, app_dir, {"fail": True}, runs_dir(data_dir), timeout=240)
+
+    assert sorted(runs_dir(data_dir).iterdir()) == before
+
+
+def test_a_run_past_its_timeout_is_stopped_and_keeps_no_outputs(stack: Stack, data_dir: DataDir, app_dir: Path) -> None:
+    before = sorted(runs_dir(data_dir).iterdir())
+
+    with pytest.raises(FederatedDeployError, match=r"did not finish in time and was stopped"):
+        deployment.run_app(stack, app_dir, {"num-server-rounds": 50}, runs_dir(data_dir), timeout=3)
+
+    assert sorted(runs_dir(data_dir).iterdir()) == before
+
+
+def test_closing_the_stack_stops_every_process(stack: Stack) -> None:
+    pids = {child.pid for child in stack.children.values()}
+    pids |= {int(pid) for child in stack.children.values() for pid in _descendants(child.pid)}
+
+    stack.close()
+
+    assert len(pids) > len(stack.children)  # Flower's SuperExecs were counted too
+    assert [_cmdline(pid) for pid in pids if _alive(pid)] == []
+
+
+def test_a_missing_certificate_stops_the_run_before_anything_starts(tmp_path: Path, app_dir: Path) -> None:
+    data_dir = DataDir(tmp_path / "data")
+    ensure_tls(data_dir.keys, dt.datetime.now(dt.UTC)).server_cert.unlink()
+
+    with pytest.raises(FederatedTlsError, match=r"^TLS file .*superlink\.pem is missing\. Restore it"):
+        deployment.run(data_dir, REGIONS, {}, app_dir=app_dir)
+
+    assert not deployment.state_dir(data_dir).exists()
+
+
+def test_a_certificate_from_another_ca_stops_the_run_before_anything_starts(tmp_path: Path, app_dir: Path) -> None:
+    data_dir = DataDir(tmp_path / "data")
+    now = dt.datetime.now(dt.UTC)
+    ensure_tls(data_dir.keys, now)
+    shutil.copy(ensure_tls(tmp_path / "other", now).ca_cert, tls_files(data_dir.keys).ca_cert)
+
+    with pytest.raises(FederatedTlsError, match=r"^TLS certificate .*superlink\.pem was not issued by the CA in"):
+        deployment.run(data_dir, REGIONS, {}, app_dir=app_dir)
+
+    assert not deployment.state_dir(data_dir).exists()
+
+
+@pytest.mark.parametrize("value", ['x" evil="1', "a\\b", "line\nbreak"])
+def test_node_config_refuses_values_that_would_escape_their_quotes(value: str) -> None:
+    with pytest.raises(FederatedDeployError, match=r"cannot carry; use a plain path or name"):
+        node_config_arg({"data-dir": value})
+
+
+def test_node_config_renders_as_flower_parses_it() -> None:
+    from flwr.common.config import parse_config_args
+
+    rendered = node_config_arg({"region": "north", "data-dir": "/data dir/x", "rounds": 3})
+
+    assert parse_config_args([rendered]) == {"region": "north", "data-dir": "/data dir/x", "rounds": 3}
+
+
+def _descendants(pid: int) -> list[str]:
+    found = []
+    tasks = Path(f"/proc/{pid}/task")
+    for task in tasks.iterdir() if tasks.exists() else ():
+        for child in (task / "children").read_text().split():
+            found += [child, *_descendants(int(child))]
+    return found
+
+
+def _cmdline(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "zombie" not in status.read_text()
