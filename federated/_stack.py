@@ -33,6 +33,11 @@ POLL_SECONDS = 0.5
 UNSAFE_IN_VALUE = set('"\\') | {chr(c) for c in range(32)}
 
 ConfigValue = str | int | float | bool
+# Always on, here and in docker-compose.yml (tests/test_compose.py checks both).
+SUPERLINK_FLAGS = (
+    "--enable-supernode-auth",  # only SuperNodes registered with `flwr supernode register`
+    "--disable-runtime-dependency-installation",  # offline: the app runs in this environment
+)
 
 
 @dataclass(slots=True)
@@ -133,7 +138,7 @@ def open_stack(state_dir: Path, tls: TlsFiles) -> Stack:
     stack = Stack(home, logs, env)
     names = ("serverappio", "fleet", "control")
     stack.ports = dict(zip(names, free_ports(len(names)), strict=True))
-    _write_connection(home, f"{LOOPBACK}:{stack.ports['control']}", tls.ca_cert)
+    write_connection(home, f"{LOOPBACK}:{stack.ports['control']}", tls.ca_cert)
     return stack
 
 
@@ -146,8 +151,7 @@ def start_superlink(stack: Stack, tls: TlsFiles) -> None:
             _tool("flower-superlink"),
             *("--ssl-ca-certfile", str(tls.ca_cert), "--ssl-certfile", str(tls.server_cert)),
             *("--ssl-keyfile", str(tls.server_key)),
-            "--enable-supernode-auth",  # only SuperNodes registered with `flwr supernode register`
-            "--disable-runtime-dependency-installation",  # offline: the app runs in this venv
+            *SUPERLINK_FLAGS,
             *("--serverappio-api-address", f"{LOOPBACK}:{ports['serverappio']}"),
             *("--fleet-api-address", f"{LOOPBACK}:{ports['fleet']}"),
             *("--control-api-address", f"{LOOPBACK}:{ports['control']}"),
@@ -242,7 +246,7 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
-def _write_connection(home: Path, address: str, ca_cert: Path) -> None:
+def write_connection(home: Path, address: str, ca_cert: Path) -> None:
     text = (
         f'[superlink]\ndefault = "{CONNECTION}"\n\n[superlink.{CONNECTION}]\n'
         f"address = {json.dumps(address)}\nroot-certificates = {json.dumps(str(ca_cert))}\n"

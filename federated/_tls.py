@@ -30,7 +30,7 @@ CA_DAYS, SERVER_DAYS = 3650, 825  # 825 days: the longest server certificate bro
 # Names the SuperLink answers to: loopback for the embedded engine, the compose service name.
 SERVER_DNS = ("localhost", "flower-superlink")
 SERVER_IPS = ("127.0.0.1", "::1")
-NODE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")  # also a file name and a node-config value
+NODE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")  # a file name: no dots, slashes or spaces
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +49,11 @@ class NodeKey:
     name: str
     private: Path
     public: Path
+
+
+def node_name(region: str) -> str:
+    """The SuperNode (and key file) name of a region: "East China" -> "east-china"."""
+    return re.sub(r"[^a-z0-9]+", "-", region.lower()).strip("-")
 
 
 def flower_keys_dir(keys_dir: Path) -> Path:

@@ -36,7 +36,7 @@ from federated._stack import (
     start_supernode,
     wait_online,
 )
-from federated._tls import TlsFiles, ensure_node_key, ensure_tls
+from federated._tls import TlsFiles, ensure_node_key, ensure_tls, node_name
 from weir.config import DataDir, make_private_dir
 
 __all__ = ["DeploymentRun", "FederatedDeployError", "FederatedTlsError", "run", "start_stack", "run_app"]
@@ -83,18 +83,18 @@ def start_stack(
     data_dir: DataDir, regions: Sequence[str], tls: TlsFiles, progress: Callable[[str], None] = lambda _: None
 ) -> Stack:
     """Start the SuperLink, register and start one SuperNode per region, wait until all are online."""
-    if len(set(regions)) != len(regions) or not regions:
-        raise FederatedDeployError(f"Regions {list(regions)} must be distinct and at least one.")
-    nodes = [ensure_node_key(data_dir.keys, region) for region in regions]  # validates the names
+    names = [node_name(region) for region in regions]
+    if len(set(names)) != len(names) or not names:
+        raise FederatedDeployError(f"Regions {list(regions)} must be at least one, with distinct names.")
+    nodes = [ensure_node_key(data_dir.keys, name) for name in names]  # validates the names
     stack = open_stack(make_private_dir(state_dir(data_dir)), tls)
     try:
         start_superlink(stack, tls)
         probe_tls(stack.ports["fleet"], tls.ca_cert)
         progress(f"SuperLink serving TLS on 127.0.0.1:{stack.ports['fleet']} (fleet)")
         node_ids = {register(stack, node) for node in nodes}
-        for node in nodes:
-            node_config = {"region": node.name, "data-dir": str(data_dir.root)}
-            start_supernode(stack, node, tls.ca_cert, node_config)
+        for node, region in zip(nodes, regions, strict=True):
+            start_supernode(stack, node, tls.ca_cert, {"region": region, "data-dir": str(data_dir.root)})
         wait_online(stack, node_ids, time.monotonic() + START_SECONDS)
         progress(f"{len(nodes)} SuperNodes registered and online: {', '.join(regions)}")
     except BaseException:

@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import stat
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,10 +18,11 @@ import pytest
 from federated import deployment
 from federated._stack import Stack, node_config_arg, probe_tls, start_supernode
 from federated._tls import ensure_node_key, ensure_tls, tls_files
+from federated.deploy_keys import prepare
 from federated.deployment import FederatedDeployError, FederatedTlsError
 from weir.config import DataDir
 
-REGIONS = ("north", "south")
+REGIONS = ("North China", "South China")  # real region names: spaces and capitals
 
 CLIENT_APP = """
 from flwr.app import ArrayRecord, Context, Message, MetricRecord, RecordDict
@@ -31,7 +33,7 @@ app = ClientApp()
 
 @app.train()
 def train(msg: Message, context: Context) -> Message:
-    step = {"north": 1.0, "south": 3.0}[str(context.node_config["region"])]  # which silo am I?
+    step = {"North China": 1.0, "South China": 3.0}[str(context.node_config["region"])]  # which silo am I?
     arrays = [a + step for a in msg.content["arrays"].to_numpy_ndarrays()]
     metrics = MetricRecord({"num-examples": 1})
     return Message(RecordDict({"arrays": ArrayRecord(arrays), "metrics": metrics}), reply_to=msg)
@@ -113,7 +115,7 @@ def test_a_short_run_completes_with_tls_and_supernode_auth(stack: Stack, data_di
     done = deployment.run_app(stack, app_dir, {"num-server-rounds": 1}, runs_dir(data_dir), timeout=240)
 
     model = json.loads((done.output_dir / "model.json").read_text())
-    # One round of the silos' mean step (north +1, south +3): each ClientApp got its own region.
+    # One round of the silos' mean step (North +1, South +3): each ClientApp got its own region.
     assert model == {"weights": [2.0, 2.0, 2.0]}
     assert sorted(p.name for p in runs_dir(data_dir).iterdir()) == [done.output_dir.name]
     superlink = " ".join(stack.children["superlink"].args)  # type: ignore[arg-type]
@@ -131,7 +133,7 @@ def test_keys_and_certificates_are_owner_only(data_dir: DataDir) -> None:
         "tls/superlink.pem": 0o600,
         "tls/superlink.key": 0o600,
         "supernodes": 0o700,
-        **{f"supernodes/{r}.{ext}": 0o600 for r in REGIONS for ext in ("key", "pub")},
+        **{f"supernodes/{r}.{ext}": 0o600 for r in ("north-china", "south-china") for ext in ("key", "pub")},
     }
 
 
@@ -237,3 +239,25 @@ def _alive(pid: int) -> bool:
         return False
     status = Path(f"/proc/{pid}/status")
     return status.exists() and "zombie" not in status.read_text()
+
+
+def test_deploy_keys_prepares_the_compose_stack_once_and_reuses_what_exists(tmp_path: Path) -> None:
+    data_dir = DataDir(tmp_path / "data")
+    first = prepare(data_dir, ["East China"], "flower-superlink:9093")
+    ca = first[0].read_bytes()
+
+    again = prepare(data_dir, ["East China"], "flower-superlink:9093")
+
+    assert again == first and first[0].read_bytes() == ca
+    assert [p.relative_to(data_dir.root).as_posix() for p in first] == [
+        "keys/flower/tls/ca.pem",
+        "keys/flower/tls/superlink.pem",
+        "federated/deployment/flwr-home/config.toml",
+        "keys/flower/supernodes/east-china.pub",
+    ]
+    assert tomllib.loads(first[2].read_text()) == {
+        "superlink": {
+            "default": "weir",
+            "weir": {"address": "flower-superlink:9093", "root-certificates": str(first[0])},
+        }
+    }
