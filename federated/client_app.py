@@ -11,10 +11,9 @@ from pathlib import Path
 
 import numpy as np
 from flwr.app import Context, Message
-from flwr.client import ClientApp
+from flwr.client import Client, ClientApp, NumPyClient
 from flwr.client.mod import secaggplus_mod
 from flwr.common.secure_aggregation.secaggplus_constants import RECORD_KEY_CONFIGS
-from flwr.client import Client, NumPyClient
 
 from federated import task
 from weir.warehouse import connect

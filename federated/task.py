@@ -74,9 +74,7 @@ def squash(raw: np.ndarray) -> np.ndarray:
 
 def split_date(con: duckdb.DuckDBPyConnection) -> date | None:
     """The first-activity day from which users are held out (public: a quantile of dates)."""
-    row = con.execute(
-        f"select quantile_disc(first_active_date, {1 - TEST_SHARE}) from marts.{MART}"
-    ).fetchone()
+    row = con.execute(f"select quantile_disc(first_active_date, {1 - TEST_SHARE}) from marts.{MART}").fetchone()
     return row[0] if row else None
 
 
