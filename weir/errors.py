@@ -63,3 +63,23 @@ class WarehouseLocked(WeirError):
 
 class ExportEncodingError(LandingError):
     """A landing file is not UTF-8 (e.g. a GBK export); re-encode it and land it again."""
+
+
+class ModelError(WeirError):
+    """A federated training run, model version or score request cannot go ahead."""
+
+
+class EmptyTrainingSet(ModelError):
+    """No user with model_training consent to train on (empty feature mart or no consented users)."""
+
+
+class TrainingFailed(ModelError):
+    """The federated run did not finish; nothing was registered or spent."""
+
+
+class ArtefactTampered(ModelError):
+    """A model file is missing or its SHA-256 differs from the registry's."""
+
+
+class UnknownModelVersion(ModelError):
+    """No registered model version has that name."""

@@ -39,6 +39,63 @@ social as (
     select followee_token as user_token, count(*) as followers
     from {{ ref('stg_follows') }}
     group by followee_token
+),
+
+-- Purchase propensity (federated/): the label is a purchase in the data's last 7 days (the
+-- latter half of a shorter history); the model's features count only what came before that
+-- window, so the label never leaks in.
+label_window as (
+    select max(event_date) - cast(least(6, (max(event_date) - min(event_date)) // 2) as integer) as label_from
+    from {{ ref('int_user_days') }}
+),
+
+before_window as (
+    select
+        d.user_token,
+        min(d.event_date) as first_active_date,
+        cast(sum(d.views) as bigint) as prior_views,
+        cast(sum(d.carts) as bigint) as prior_carts,
+        cast(sum(d.purchases) as bigint) as prior_purchases,
+        cast(sum(d.group_buy_joins) as bigint) as prior_group_buy_joins,
+        count(*) as prior_active_days
+    from {{ ref('int_user_days') }} as d
+    cross join label_window as w
+    where d.event_date < w.label_from
+    group by d.user_token
+),
+
+in_window as (
+    select distinct d.user_token
+    from {{ ref('int_user_days') }} as d
+    cross join label_window as w
+    where d.event_date >= w.label_from and d.purchases > 0
+),
+
+share_link_visits as (
+    select e.user_token, count(*) as share_link_visits
+    from {{ ref('int_events') }} as e
+    cross join label_window as w
+    where e.channel = 'share_link' and e.event_date < w.label_from
+    group by e.user_token
+),
+
+prior_follows as (
+    select f.follower_token, f.followee_token
+    from {{ ref('stg_follows') }} as f
+    cross join label_window as w
+    where cast(timezone('UTC', f.followed_at) as date) < w.label_from
+),
+
+friend_signals as (
+    select
+        pf.follower_token as user_token,
+        count(distinct case when bw.prior_purchases > 0 then pf.followee_token end) as friends_purchased,
+        {# A KOL is a followee with at least 20 followers (mart_kol_influence ranks the same audience). #}
+        count(distinct case when s.followers >= 20 then pf.followee_token end) as kol_follows
+    from prior_follows as pf
+    left join before_window as bw on pf.followee_token = bw.user_token
+    left join social as s on pf.followee_token = s.user_token
+    group by pf.follower_token
 )
 
 select
@@ -60,11 +117,25 @@ select
     coalesce(p.orders, 0) as orders,
     coalesce(p.gmv_cents, 0) as gmv_cents,
     coalesce(f.followers, 0) as followers,
-    b.last_active_at
+    b.last_active_at,
+    bw.first_active_date,
+    coalesce(bw.prior_views, 0) as prior_views,
+    coalesce(bw.prior_carts, 0) as prior_carts,
+    coalesce(bw.prior_purchases, 0) as prior_purchases,
+    coalesce(bw.prior_group_buy_joins, 0) as prior_group_buy_joins,
+    coalesce(bw.prior_active_days, 0) as prior_active_days,
+    coalesce(sl.share_link_visits, 0) as share_link_visits,
+    coalesce(fs.friends_purchased, 0) as friends_purchased,
+    coalesce(fs.kol_follows, 0) as kol_follows,
+    iw.user_token is not null as purchased_next_7d
 from {{ ref('stg_users') }} as u
 left join behaviour as b on u.user_token = b.user_token
 left join category_counts as c on u.user_token = c.user_token
 left join spend as p on u.user_token = p.user_token
 left join sessions as s on u.user_token = s.user_token
 left join social as f on u.user_token = f.user_token
+left join before_window as bw on u.user_token = bw.user_token
+left join in_window as iw on u.user_token = iw.user_token
+left join share_link_visits as sl on u.user_token = sl.user_token
+left join friend_signals as fs on u.user_token = fs.user_token
 where {{ consented_now('model_training', 'u.user_token') }}
