@@ -106,7 +106,10 @@ class Stack:
         return _last_line(path.read_text(errors="replace")) if path.exists() else "no log"
 
     def close(self, grace: float = 10.0) -> None:
-        """Stop every child and its process group: SIGTERM, SIGKILL after `grace` s. Idempotent."""
+        """Stop every child and all below it: SIGTERM, SIGKILL after `grace` s. Idempotent."""
+        # Flower's app processes may sit in their own process group and watch their parent only
+        # every so often: note them now, while the tree is still linked, and kill what is left.
+        below = {pid for child in self.children.values() for pid in descendants(child.pid)}
         for child in self.children.values():
             _signal_group(child.pid, signal.SIGTERM)
         end = time.monotonic() + grace
@@ -118,6 +121,10 @@ class Stack:
                 child.wait()
         for child in self.children.values():  # a SuperExec still shutting down after its parent
             _signal_group(child.pid, signal.SIGKILL)
+        for pid in below:
+            _kill(pid)
+        while any(_running(pid) for pid in below) and time.monotonic() < end + grace:
+            time.sleep(0.05)  # SIGKILL is delivered when the process next runs
 
     def __enter__(self) -> "Stack":
         return self
@@ -255,6 +262,36 @@ def write_connection(home: Path, address: str, ca_cert: Path) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (Linux /proc; elsewhere none are found)."""
+    found: list[int] = []
+    tasks = Path(f"/proc/{pid}/task")
+    for task in tasks.iterdir() if tasks.is_dir() else ():
+        try:
+            children = [int(child) for child in (task / "children").read_text().split()]
+        except OSError:  # the task ended while we looked
+            continue
+        for child in children:
+            found += [child, *descendants(child)]
+    return found
+
+
+def _kill(pid: int) -> None:
+    """SIGKILL a left-over Flower process, checking first that the pid was not reused meanwhile."""
+    try:
+        if _tool("") in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"):
+            os.kill(pid, signal.SIGKILL)
+    except (OSError, ProcessLookupError):  # gone already
+        pass
+
+
+def _running(pid: int) -> bool:
+    try:
+        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
 
 
 def _signal_group(pgid: int, signum: int) -> None:

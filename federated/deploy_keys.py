@@ -21,7 +21,7 @@ from weir.config import DataDir, make_private_dir, resolve_data_dir
 def prepare(data_dir: DataDir, regions: Sequence[str], superlink: str) -> list[Path]:
     """Ensure the TLS files, one key pair per region and a `flwr` connection to `superlink`."""
     tls = ensure_tls(data_dir.keys, dt.datetime.now(dt.UTC))
-    home = make_private_dir(state_dir(data_dir) / "flwr-home")
+    home = make_private_dir(state_dir(data_dir.root / "flwr") / "flwr-home")  # train's flwr_home
     write_connection(home, superlink, tls.ca_cert)
     publics = [ensure_node_key(data_dir.keys, node_name(region)).public for region in regions]
     return [tls.ca_cert, tls.server_cert, home / "config.toml", *publics]

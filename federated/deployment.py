@@ -7,9 +7,9 @@ always on: the CA and the SuperLink certificate are made at first start into
 (all 0600 in 0700 folders). Each SuperNode tells its ClientApp which silo it serves through its
 node config (`region`, `data-dir`), so a client reads only its own partition.
 
-The server app writes its outputs into the run config's `output-dir`; that folder is renamed
-into place only once Flower reports the run completed, so a failed or timed-out run leaves
-nothing a caller could register.
+The server app writes its outcome to the run config's `result-path`, as on the simulation
+engine; here the file reaches that path only once Flower reports the run completed, so a failed
+or timed-out run leaves nothing a caller could register.
 """
 
 import datetime as dt
@@ -37,64 +37,76 @@ from federated._stack import (
     wait_online,
 )
 from federated._tls import TlsFiles, ensure_node_key, ensure_tls, node_name
-from weir.config import DataDir, make_private_dir
+from weir.config import make_private_dir, resolve_data_dir
 
 __all__ = ["DeploymentRun", "FederatedDeployError", "FederatedTlsError", "run", "start_stack", "run_app"]
 
 REPO = Path(__file__).resolve().parent.parent
-OUTPUT_KEY = "output-dir"  # the run-config key the server app writes its outputs under
+RESULT_KEY = "result-path"  # the run-config key naming the file the server app writes its outcome to
 COMPLETED = "finished:completed"
 
 
 @dataclass(frozen=True, slots=True)
 class DeploymentRun:
-    """A completed run: Flower's run id, the server app's outputs, wall-clock seconds."""
+    """A completed run: Flower's run id, the server app's result file, wall-clock seconds."""
 
     run_id: int
-    output_dir: Path
+    result: Path | None
     seconds: float
 
 
-def state_dir(data_dir: DataDir) -> Path:
-    return data_dir.root / "federated" / "deployment"
+def state_dir(flwr_home: Path) -> Path:
+    """Where the engine keeps FLWR_HOME, logs, the staged app and runs in progress."""
+    return flwr_home / "deployment"
 
 
 def run(
-    data_dir: DataDir,
+    warehouse: Path,
     regions: Sequence[str],
     run_config: Mapping[str, ConfigValue],
+    flwr_home: Path,
     app_dir: Path | None = None,
     timeout: float = 900.0,
     progress: Callable[[str], None] = lambda _: None,
 ) -> DeploymentRun:
-    """Train with one SuperNode per region and return the outputs of the completed run.
+    """Train with one SuperNode per region; the same call as `federated.simulation.run`.
+
+    Each SuperNode reads `warehouse` (its data dir goes into its node config with its region);
+    certificates and keys are those of the warehouse's data dir (or $WEIR_KEYS_DIR).
 
     Raises:
         FederatedTlsError: a certificate or key is missing or does not match (nothing started).
         FederatedDeployError: a process failed, a node was refused, the run failed or timed out.
     """
+    data_dir = resolve_data_dir(warehouse.parent)  # DataDir.warehouse is <root>/warehouse.duckdb
     tls = ensure_tls(data_dir.keys, dt.datetime.now(dt.UTC))
-    app = app_dir or stage_app(REPO, state_dir(data_dir) / "app")
-    with start_stack(data_dir, regions, tls, progress) as stack:
-        return run_app(stack, app, run_config, state_dir(data_dir) / "runs", timeout, progress)
+    state = make_private_dir(state_dir(flwr_home))
+    app = app_dir or stage_app(REPO, state / "app", run_config)
+    with start_stack(state, data_dir.keys, data_dir.root, regions, tls, progress) as stack:
+        return run_app(stack, app, run_config, state / "runs", timeout, progress)
 
 
 def start_stack(
-    data_dir: DataDir, regions: Sequence[str], tls: TlsFiles, progress: Callable[[str], None] = lambda _: None
+    state: Path,
+    keys_dir: Path,
+    data_root: Path,
+    regions: Sequence[str],
+    tls: TlsFiles,
+    progress: Callable[[str], None] = lambda _: None,
 ) -> Stack:
     """Start the SuperLink, register and start one SuperNode per region, wait until all are online."""
     names = [node_name(region) for region in regions]
     if len(set(names)) != len(names) or not names:
         raise FederatedDeployError(f"Regions {list(regions)} must be at least one, with distinct names.")
-    nodes = [ensure_node_key(data_dir.keys, name) for name in names]  # validates the names
-    stack = open_stack(make_private_dir(state_dir(data_dir)), tls)
+    nodes = [ensure_node_key(keys_dir, name) for name in names]  # validates the names
+    stack = open_stack(state, tls)
     try:
         start_superlink(stack, tls)
         probe_tls(stack.ports["fleet"], tls.ca_cert)
         progress(f"SuperLink serving TLS on 127.0.0.1:{stack.ports['fleet']} (fleet)")
         node_ids = {register(stack, node) for node in nodes}
         for node, region in zip(nodes, regions, strict=True):
-            start_supernode(stack, node, tls.ca_cert, {"region": region, "data-dir": str(data_dir.root)})
+            start_supernode(stack, node, tls.ca_cert, {"region": region, "data-dir": str(data_root)})
         wait_online(stack, node_ids, time.monotonic() + START_SECONDS)
         progress(f"{len(nodes)} SuperNodes registered and online: {', '.join(regions)}")
     except BaseException:
@@ -111,12 +123,18 @@ def run_app(
     timeout: float,
     progress: Callable[[str], None] = lambda _: None,
 ) -> DeploymentRun:
-    """Submit the app to a started stack, wait for it, and keep its outputs only if it completed."""
+    """Submit the app to a started stack and wait for it.
+
+    The server app writes its result into a private staging folder; the file reaches the
+    caller's `result-path` only once Flower reports the run completed, so a failed, stopped or
+    timed-out run leaves nothing a caller could register.
+    """
     started = time.monotonic()
-    partial = make_private_dir(runs_dir) / f"{uuid.uuid4().hex}.partial"
-    make_private_dir(partial)
+    partial = make_private_dir(make_private_dir(runs_dir) / f"{uuid.uuid4().hex}.partial")
+    target = Path(str(run_config[RESULT_KEY])) if run_config.get(RESULT_KEY) else None
+    staged = partial / (target.name if target else "result")
     try:
-        overrides = write_run_config(partial.with_suffix(".toml"), {**run_config, OUTPUT_KEY: str(partial)})
+        overrides = write_run_config(partial.with_suffix(".toml"), {**run_config, RESULT_KEY: str(staged)})
         answer = stack.flwr("run", str(app_dir), CONNECTION, "--run-config", str(overrides))
         run_id = int(str(answer["run-id"]))
         progress(f"Run {run_id} submitted")
@@ -126,12 +144,14 @@ def run_app(
                 f"Run {run_id} ended {status['status']} ({status.get('status-details', 'N/A')}); "
                 f"see its log with: FLWR_HOME={stack.home} flwr log {run_id} {CONNECTION} --show"
             )
-        final = partial.with_suffix("")
-        partial.rename(final)
-        return DeploymentRun(run_id, final, time.monotonic() - started)
+        if target is not None:
+            if not staged.is_file():
+                raise FederatedDeployError(f"Run {run_id} completed but its server app wrote no {RESULT_KEY}.")
+            shutil.move(staged, target)
+        return DeploymentRun(run_id, target, time.monotonic() - started)
     finally:
         partial.with_suffix(".toml").unlink(missing_ok=True)
-        shutil.rmtree(partial, ignore_errors=True)  # gone already if the run completed
+        shutil.rmtree(partial, ignore_errors=True)
 
 
 def wait_finished(stack: Stack, run_id: int, deadline: float) -> dict[str, object]:
@@ -153,12 +173,13 @@ def write_run_config(path: Path, values: Mapping[str, ConfigValue]) -> Path:
     return path
 
 
-def stage_app(repo: Path, dest: Path) -> Path:
+def stage_app(repo: Path, dest: Path, run_config: Mapping[str, ConfigValue]) -> Path:
     """Copy the Flower app (federated/*.py and its `[tool.flwr.app]`) into a clean folder.
 
     `flwr run` rewrites an app's pyproject.toml when it finds `[tool.flwr.federations]` in it, and
     packs every matching file below the app folder: a staged copy keeps the repo untouched and the
-    app bundle small.
+    app bundle small. The SuperLink refuses override keys the app does not declare, so the
+    run's own keys (consent time, split date, result path) are declared here too.
     """
     project = tomllib.loads((repo / "pyproject.toml").read_text())
     app = project["tool"]["flwr"]["app"]
@@ -172,7 +193,7 @@ def stage_app(repo: Path, dest: Path) -> Path:
         "\n[tool.flwr.app.components]",
         *(f"{key} = {json.dumps(value)}" for key, value in app["components"].items()),
         "\n[tool.flwr.app.config]",
-        *(f"{json.dumps(key)} = {_toml_value(value)}" for key, value in app["config"].items()),
+        *(f"{json.dumps(key)} = {_toml_value(value)}" for key, value in {**app["config"], **run_config}.items()),
     ]
     shutil.rmtree(dest, ignore_errors=True)
     make_private_dir(dest / "federated")

@@ -5,18 +5,21 @@ mean of +1 updates), so these tests check the engine, not the model.
 """
 
 import datetime as dt
+import io
 import json
 import os
 import shutil
 import stat
 import tomllib
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flwr.cli.build import build_fab_from_disk
 
 from federated import deployment
-from federated._stack import Stack, node_config_arg, probe_tls, start_supernode
+from federated._stack import Stack, descendants, node_config_arg, probe_tls, start_supernode
 from federated._tls import ensure_node_key, ensure_tls, tls_files
 from federated.deploy_keys import prepare
 from federated.deployment import FederatedDeployError, FederatedTlsError
@@ -58,9 +61,8 @@ def main(grid: Grid, context: Context) -> None:
     strategy = FedAvg(fraction_evaluate=0.0, min_available_nodes=2, min_train_nodes=2)
     rounds = int(context.run_config["num-server-rounds"])
     result = strategy.start(grid=grid, initial_arrays=ArrayRecord([np.zeros(3)]), num_rounds=rounds)
-    out = Path(str(context.run_config["output-dir"]))
     weights = result.arrays.to_numpy_ndarrays()[0].tolist()
-    (out / "model.json").write_text(json.dumps({"weights": weights}))
+    Path(str(context.run_config["result-path"])).write_text(json.dumps({"weights": weights}))
 """
 
 PYPROJECT = """
@@ -79,7 +81,7 @@ clientapp = "probe.client_app:app"
 [tool.flwr.app.config]
 num-server-rounds = 1
 fail = false
-output-dir = ""
+result-path = ""
 """
 
 
@@ -102,22 +104,24 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> DataDir:
 @pytest.fixture(scope="module")
 def stack(data_dir: DataDir) -> Iterator[Stack]:
     tls = ensure_tls(data_dir.keys, dt.datetime.now(dt.UTC))
-    started = deployment.start_stack(data_dir, REGIONS, tls)
+    state = deployment.state_dir(data_dir.root / "flwr")
+    started = deployment.start_stack(state, data_dir.keys, data_dir.root, REGIONS, tls)
     yield started
     started.close()
 
 
 def runs_dir(data_dir: DataDir) -> Path:
-    return deployment.state_dir(data_dir) / "runs"
+    return deployment.state_dir(data_dir.root / "flwr") / "runs"
 
 
 def test_a_short_run_completes_with_tls_and_supernode_auth(stack: Stack, data_dir: DataDir, app_dir: Path) -> None:
-    done = deployment.run_app(stack, app_dir, {"num-server-rounds": 1}, runs_dir(data_dir), timeout=240)
+    target = data_dir.root / "model.json"
 
-    model = json.loads((done.output_dir / "model.json").read_text())
+    done = deployment.run_app(stack, app_dir, {"result-path": str(target)}, runs_dir(data_dir), timeout=240)
+
     # One round of the silos' mean step (North +1, South +3): each ClientApp got its own region.
-    assert model == {"weights": [2.0, 2.0, 2.0]}
-    assert sorted(p.name for p in runs_dir(data_dir).iterdir()) == [done.output_dir.name]
+    assert json.loads(target.read_text()) == {"weights": [2.0, 2.0, 2.0]}
+    assert done.result == target and list(runs_dir(data_dir).iterdir()) == []  # no staging left
     superlink = " ".join(stack.children["superlink"].args)  # type: ignore[arg-type]
     assert "--enable-supernode-auth" in superlink and "--insecure" not in superlink
 
@@ -155,32 +159,32 @@ def test_a_client_trusting_another_ca_fails_the_handshake(stack: Stack, tmp_path
         probe_tls(stack.ports["fleet"], other.ca_cert)
 
 
-def test_a_failed_run_keeps_no_outputs(stack: Stack, data_dir: DataDir, app_dir: Path) -> None:
-    before = sorted(runs_dir(data_dir).iterdir())
+def test_a_failed_run_leaves_no_result(stack: Stack, data_dir: DataDir, app_dir: Path) -> None:
+    config = {"fail": True, "result-path": str(data_dir.root / "failed.json")}
 
-    with pytest.raises(FederatedDeployError, match=r"^Run \d+ ended finished:failed"):
-        deployment.run_app(stack, app_dir, {"fail": True}, runs_dir(data_dir), timeout=240)
+    with pytest.raises(FederatedDeployError, match=r"^Run \d+ ended finished:failed \(ServerApp failed"):
+        deployment.run_app(stack, app_dir, config, runs_dir(data_dir), timeout=240)
 
-    assert sorted(runs_dir(data_dir).iterdir()) == before
+    assert not (data_dir.root / "failed.json").exists() and list(runs_dir(data_dir).iterdir()) == []
 
 
-def test_a_run_past_its_timeout_is_stopped_and_keeps_no_outputs(stack: Stack, data_dir: DataDir, app_dir: Path) -> None:
-    before = sorted(runs_dir(data_dir).iterdir())
+def test_a_run_past_its_timeout_is_stopped_and_leaves_no_result(stack: Stack, data_dir: DataDir, app_dir: Path) -> None:
+    config = {"num-server-rounds": 50, "result-path": str(data_dir.root / "late.json")}
 
-    with pytest.raises(FederatedDeployError, match=r"did not finish in time and was stopped"):
-        deployment.run_app(stack, app_dir, {"num-server-rounds": 50}, runs_dir(data_dir), timeout=3)
+    with pytest.raises(FederatedDeployError, match=r"^Run \d+ did not finish in time and was stopped"):
+        deployment.run_app(stack, app_dir, config, runs_dir(data_dir), timeout=3)
 
-    assert sorted(runs_dir(data_dir).iterdir()) == before
+    assert not (data_dir.root / "late.json").exists() and list(runs_dir(data_dir).iterdir()) == []
 
 
 def test_closing_the_stack_stops_every_process(stack: Stack) -> None:
     pids = {child.pid for child in stack.children.values()}
-    pids |= {int(pid) for child in stack.children.values() for pid in _descendants(child.pid)}
+    pids |= {pid for child in stack.children.values() for pid in descendants(child.pid)}
 
     stack.close()
 
     assert len(pids) > len(stack.children)  # Flower's SuperExecs were counted too
-    assert [_cmdline(pid) for pid in pids if _alive(pid)] == []
+    assert [_describe(pid) for pid in pids if _alive(pid)] == []
 
 
 def test_a_missing_certificate_stops_the_run_before_anything_starts(tmp_path: Path, app_dir: Path) -> None:
@@ -188,9 +192,9 @@ def test_a_missing_certificate_stops_the_run_before_anything_starts(tmp_path: Pa
     ensure_tls(data_dir.keys, dt.datetime.now(dt.UTC)).server_cert.unlink()
 
     with pytest.raises(FederatedTlsError, match=r"^TLS file .*superlink\.pem is missing\. Restore it"):
-        deployment.run(data_dir, REGIONS, {}, app_dir=app_dir)
+        deployment.run(data_dir.warehouse, REGIONS, {}, data_dir.root / "flwr", app_dir=app_dir)
 
-    assert not deployment.state_dir(data_dir).exists()
+    assert not (data_dir.root / "flwr").exists()
 
 
 def test_a_certificate_from_another_ca_stops_the_run_before_anything_starts(tmp_path: Path, app_dir: Path) -> None:
@@ -200,9 +204,9 @@ def test_a_certificate_from_another_ca_stops_the_run_before_anything_starts(tmp_
     shutil.copy(ensure_tls(tmp_path / "other", now).ca_cert, tls_files(data_dir.keys).ca_cert)
 
     with pytest.raises(FederatedTlsError, match=r"^TLS certificate .*superlink\.pem was not issued by the CA in"):
-        deployment.run(data_dir, REGIONS, {}, app_dir=app_dir)
+        deployment.run(data_dir.warehouse, REGIONS, {}, data_dir.root / "flwr", app_dir=app_dir)
 
-    assert not deployment.state_dir(data_dir).exists()
+    assert not (data_dir.root / "flwr").exists()
 
 
 @pytest.mark.parametrize("value", ['x" evil="1', "a\\b", "line\nbreak"])
@@ -219,17 +223,9 @@ def test_node_config_renders_as_flower_parses_it() -> None:
     assert parse_config_args([rendered]) == {"region": "north", "data-dir": "/data dir/x", "rounds": 3}
 
 
-def _descendants(pid: int) -> list[str]:
-    found = []
-    tasks = Path(f"/proc/{pid}/task")
-    for task in tasks.iterdir() if tasks.exists() else ():
-        for child in (task / "children").read_text().split():
-            found += [child, *_descendants(int(child))]
-    return found
-
-
-def _cmdline(pid: int) -> str:
-    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+def _describe(pid: int) -> str:
+    status = [line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("State")]
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:100] + str(status)
 
 
 def _alive(pid: int) -> bool:
@@ -252,7 +248,7 @@ def test_deploy_keys_prepares_the_compose_stack_once_and_reuses_what_exists(tmp_
     assert [p.relative_to(data_dir.root).as_posix() for p in first] == [
         "keys/flower/tls/ca.pem",
         "keys/flower/tls/superlink.pem",
-        "federated/deployment/flwr-home/config.toml",
+        "flwr/deployment/flwr-home/config.toml",
         "keys/flower/supernodes/east-china.pub",
     ]
     assert tomllib.loads(first[2].read_text()) == {
@@ -261,3 +257,16 @@ def test_deploy_keys_prepares_the_compose_stack_once_and_reuses_what_exists(tmp_
             "weir": {"address": "flower-superlink:9093", "root-certificates": str(first[0])},
         }
     }
+
+
+def test_the_app_is_staged_without_touching_the_repo_and_declares_the_run_keys(tmp_path: Path) -> None:
+    pyproject = (deployment.REPO / "pyproject.toml").read_bytes()
+
+    staged = deployment.stage_app(deployment.REPO, tmp_path / "app", {"consent-at": "2026-01-01", "result-path": ""})
+
+    project = tomllib.loads((staged / "pyproject.toml").read_text())
+    assert (deployment.REPO / "pyproject.toml").read_bytes() == pyproject
+    assert "federations" not in project["tool"]["flwr"]  # `flwr run` would rewrite a pyproject holding it
+    assert project["tool"]["flwr"]["app"]["config"]["consent-at"] == "2026-01-01"
+    names = zipfile.ZipFile(io.BytesIO(build_fab_from_disk(staged))).namelist()
+    assert {"federated/server_app.py", "federated/client_app.py", "federated/task.py"} <= set(names)
