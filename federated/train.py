@@ -116,12 +116,6 @@ def check_budget(con: duckdb.DuckDBPyConnection, settings: TrainSettings, now: d
 Engine = Callable[[Path, tuple[str, ...], dict, Path], None]
 
 
-def run_engine(data_dir: DataDir, mode: str, regions: tuple[str, ...], config: dict, engine: Engine | None) -> None:
-    """Run the app on `engine`, by default the one `mode` names."""
-    chosen = engine or engine_for(mode)
-    chosen(data_dir.warehouse, regions, config, make_private_dir(data_dir.root / "flwr"))
-
-
 def engine_for(mode: str) -> Engine:
     """The simulation engine, or the deployment engine of federated/deployment.py."""
     if mode == "simulation":
@@ -141,11 +135,12 @@ def train(
     """Train, evaluate and register one model version (see the module docstring for the order)."""
     now = now or datetime.now(UTC)
     settings, config, counts = plan(data_dir, request, now)
+    engine = engine or engine_for(request.mode)
     version = f"{registry.MODEL}-{now:%Y%m%dT%H%M%S%f}"
     result_file = make_private_dir(data_dir.root / "flwr" / "runs") / f"{version}.npz"
     config["result-path"] = str(result_file)
     try:
-        run_engine(data_dir, request.mode, tuple(counts), config, engine)
+        engine(data_dir.warehouse, tuple(counts), config, make_private_dir(data_dir.root / "flwr"))
         outcome = Outcome.load(result_file)
     except Exception as err:
         raise TrainingFailed(
