@@ -15,12 +15,13 @@ from federated import registry, task
 from weir import pipeline
 from weir.config import DataDir
 from weir.errors import UnknownModelVersion
-from weir.publish import update_published
+from weir.publish import CATALOGUE_DDL, update_published
 from weir.sql import ident
 from weir.warehouse import connect
 
 TABLE = "model_scores"
 SCORE_PURPOSE = "personalization"
+DESCRIPTION = "Purchase propensity (next 7 days) per personalization-consenting user, from model {version}."
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,11 @@ def score(data_dir: DataDir, actor: str, now: datetime | None = None) -> ScoreRe
                 c.register("scored", frame)
                 c.execute(f"insert into pub.main.{TABLE} select * from scored")
                 c.unregister("scored")
+            c.execute(CATALOGUE_DDL)  # listed beside the marts, so downstream teams find it
+            c.execute(
+                "insert or replace into pub.main.published_marts values (?, ?, ?, ?, ?, ?)",
+                [TABLE, SCORE_PURPOSE, DESCRIPTION.format(version=current.version), len(rows), now, now],
+            )
             return [TABLE]
 
         update_published(con, data_dir, write)

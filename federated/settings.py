@@ -49,9 +49,10 @@ class TrainSettings:
             result_path=str(config.get("result-path", "")),
         )
 
-    def client_config(self) -> dict:
+    def client_config(self, server_round: int) -> dict:
         """The per-round config record each client receives."""
         return {
+            "server-round": server_round,
             "local-steps": self.local_steps,
             "learning-rate": self.learning_rate,
             "l2": self.l2,

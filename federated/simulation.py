@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 from flwr.app import Context
+from flwr.client import ClientApp
 from flwr.server import Grid, ServerApp
 from flwr.simulation import run_simulation
 
@@ -14,8 +15,12 @@ from federated import client_app, server_app
 BACKEND = {"client_resources": {"num_cpus": 1, "num_gpus": 0.0}, "init_args": {"num_cpus": 2}}
 
 
-def run(warehouse: Path, regions: tuple[str, ...], run_config: dict, flwr_home: Path) -> None:
-    """Run the app with `run_config` as its run config; the server writes the outcome file."""
+def run(
+    warehouse: Path, regions: tuple[str, ...], run_config: dict, flwr_home: Path, client: ClientApp | None = None
+) -> None:
+    """Run the app with `run_config` as its run config; the server writes the outcome file.
+
+    `client` replaces the silos' ClientApp (tests use one whose silo fails mid-round)."""
     os.environ["FLWR_HOME"] = str(flwr_home)  # Flower writes its state here, not in ~/.flwr
     wrapped = ServerApp()
 
@@ -27,7 +32,7 @@ def run(warehouse: Path, regions: tuple[str, ...], run_config: dict, flwr_home: 
 
     run_simulation(
         server_app=wrapped,
-        client_app=client_app.simulation_app(warehouse, regions),
+        client_app=client or client_app.simulation_app(warehouse, regions),
         num_supernodes=len(regions),
         backend_config=BACKEND,
     )

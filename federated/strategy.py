@@ -58,8 +58,8 @@ class WeirFedAvg(FedAvg):
             min_evaluate_clients=settings.min_clients,
             min_available_clients=settings.min_clients,
             initial_parameters=ndarrays_to_parameters([self.outcome.weights]),
-            on_fit_config_fn=lambda _round: settings.client_config(),
-            on_evaluate_config_fn=lambda _round: settings.client_config(),
+            on_fit_config_fn=settings.client_config,
+            on_evaluate_config_fn=settings.client_config,
         )
 
     def configure_evaluate(self, server_round: int, parameters: Parameters, client_manager):  # noqa: ANN201

@@ -7,6 +7,7 @@ audit entry are written in one transaction after the run finished, or not at all
 
 import hashlib
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import import_module
@@ -112,30 +113,34 @@ def check_budget(con: duckdb.DuckDBPyConnection, settings: TrainSettings, now: d
         )
 
 
-def run_engine(data_dir: DataDir, mode: str, regions: tuple[str, ...], config: dict) -> None:
-    """Run the app on the chosen engine; the deployment engine lives in federated/deployment.py."""
+Engine = Callable[[Path, tuple[str, ...], dict, Path], None]
+
+
+def engine_for(mode: str) -> Engine:
+    """The simulation engine, or the deployment engine of federated/deployment.py."""
     if mode == "simulation":
-        engine = import_module("federated.simulation")
-    else:
-        try:
-            engine = import_module("federated.deployment")
-        except ModuleNotFoundError as err:
-            raise ConfigError(
-                "--mode deployment needs federated/deployment.py (SuperLink and SuperNodes), which this "
-                "install lacks; use --mode simulation."
-            ) from err
-    engine.run(data_dir.warehouse, regions, config, make_private_dir(data_dir.root / "flwr"))
+        return import_module("federated.simulation").run
+    try:
+        return import_module("federated.deployment").run
+    except ModuleNotFoundError as err:
+        raise ConfigError(
+            "--mode deployment needs federated/deployment.py (SuperLink and SuperNodes), which this "
+            "install lacks; use --mode simulation."
+        ) from err
 
 
-def train(data_dir: DataDir, actor: str, request: TrainRequest, now: datetime | None = None) -> TrainResult:
+def train(
+    data_dir: DataDir, actor: str, request: TrainRequest, now: datetime | None = None, engine: Engine | None = None
+) -> TrainResult:
     """Train, evaluate and register one model version (see the module docstring for the order)."""
     now = now or datetime.now(UTC)
     settings, config, counts = plan(data_dir, request, now)
+    engine = engine or engine_for(request.mode)
     version = f"{registry.MODEL}-{now:%Y%m%dT%H%M%S%f}"
     result_file = make_private_dir(data_dir.root / "flwr" / "runs") / f"{version}.npz"
     config["result-path"] = str(result_file)
     try:
-        run_engine(data_dir, request.mode, tuple(counts), config)
+        engine(data_dir.warehouse, tuple(counts), config, make_private_dir(data_dir.root / "flwr"))
         outcome = Outcome.load(result_file)
     except Exception as err:
         raise TrainingFailed(

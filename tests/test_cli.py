@@ -29,6 +29,7 @@ COMMANDS = [
     "retention",
     "dp",
     "quality",
+    "model",
 ]
 
 
@@ -57,6 +58,11 @@ def test_help_lists_every_command() -> None:
         ["quality", "check"],
         ["quality", "gate"],
         ["quality", "report"],
+        ["model", "train"],
+        ["model", "retrain"],
+        ["model", "list"],
+        ["model", "card"],
+        ["model", "score"],
     ],
 )
 def test_every_command_has_help_with_example(command: list[str]) -> None:
@@ -152,3 +158,18 @@ def test_dp_release_errors_are_clear(tmp_path: Path) -> None:
     assert bad_period.exit_code == 1 and 'Period "Q4" is not a quarter: write it like 2026Q4.' in flat(
         bad_period.output
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--mode", "cloud"], '--mode "cloud" is not known; use one of simulation, deployment.'),
+        (["--rounds", "0"], "--rounds 0 is out of range; use 1 to 500."),
+    ],
+)
+def test_model_train_refuses_bad_options_before_touching_data(args: list[str], message: str, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["model", "train", "--data-dir", str(tmp_path), *args])
+
+    assert result.exit_code == 1
+    assert message in flat(result.output)
+    assert not (tmp_path / "warehouse.duckdb").exists()

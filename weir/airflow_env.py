@@ -16,6 +16,7 @@ from weir.errors import AirflowRunError
 DAG_ID = "weir_platform"
 WAREHOUSE_DAG_ID = "weir_warehouse"  # scheduled on the raw Asset that weir_platform updates
 DP_DAG_ID = "weir_dp_releases"  # scheduled on the published Asset that weir_warehouse updates
+MODEL_DAG_ID = "weir_model_training"  # scheduled on the same published Asset
 WAREHOUSE_POOL = "weir_warehouse"
 DAGS_FOLDER = Path(__file__).resolve().parent.parent / "dags"
 UI_USER = "admin"

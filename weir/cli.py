@@ -16,7 +16,7 @@ from weir.cli_common import data_dir as _data_dir
 from weir.cli_common import fail as _fail
 from weir.cli_dp import dp_app, print_release
 from weir.cli_dsr import dsr_app
-from weir.cli_model import model_app
+from weir.cli_model import model_app, print_model
 from weir.cli_quality import print_quality, quality_app
 from weir.cli_warehouse import dbt_app, policy_app, publish_marts
 from weir.errors import WeirError
@@ -137,7 +137,7 @@ def demo(
         config = _config(users, days, seed, bad_rate, start)
         directory = _data_dir(data_dir)
         with _progress() as bar:
-            task = bar.add_task("starting", total=6)
+            task = bar.add_task("starting", total=7)
             result = run_demo(directory, config, lambda msg: bar.update(task, description=msg, advance=1))
     except WeirError as err:
         raise _fail(err) from err
@@ -157,6 +157,8 @@ def demo(
     console.print(f"[bold green]DAG run {result.dp_run.run_id} (weir_dp_releases): {result.dp_run.state}[/]")
     for released in result.releases:
         print_release(console, released)
+    console.print(f"[bold green]DAG run {result.model_run.run_id} (weir_model_training): {result.model_run.state}[/]")
+    print_model(result.model)
     table = Table("published mart", "rows", title="Published layer (read-only, for downstream teams)")
     for name, rows in result.published.items():
         table.add_row(name, f"{rows:,}")

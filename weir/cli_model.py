@@ -30,6 +30,23 @@ def print_trained(result) -> None:  # noqa: ANN001
         console.print(f"Superseded: {', '.join(result.superseded)}", highlight=False)
 
 
+def print_model(version) -> None:  # noqa: ANN001
+    """One registry row with its AUCs and privacy spend (the demo's summary)."""
+    if version is None:
+        console.print("No model registered (see the Airflow log of weir_model_training).")
+        return
+    card, p = version.card, version.card["privacy"]
+    m = card["metrics"]
+    eps = f"epsilon spent {p['epsilon']:.3f} (rho {p['rho']:.4f}, delta {p['delta']:.0e})" if p["dp"] else "no DP"
+    view = Table("version", "status", "AUC fed", "AUC central", "MIA adv", "privacy", "clients", "rows",
+                 title="Model registry (ml.model_versions)")  # fmt: skip
+    view.add_row(
+        version.version, version.status, str(m["auc_federated"]), str(m["auc_centralised"]),
+        str(m["mia_advantage"]), eps, str(card["data"]["clients"]), f"{card['data']['rows_total']:,}",
+    )  # fmt: skip
+    console.print(view)
+
+
 def _train(directory, dp: bool, rounds, mode: str, reason: str, actor: str) -> None:  # noqa: ANN001
     from federated.train import TrainRequest, train  # Flower loads only for model commands
 

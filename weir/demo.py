@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from privacy._dp_spec import load_catalog
 from weir import airflow_env, dbt, dp, pipeline
@@ -27,6 +28,8 @@ class DemoResult:
     docs: Path
     dp_run: airflow_env.DagRunResult
     releases: list[dp.Released]
+    model_run: airflow_env.DagRunResult
+    model: Any  # federated.registry.Version: the version the training DAG registered (None if it failed)
 
 
 def run_demo(data_dir: DataDir, config: GenerateConfig, step: Callable[[str], None]) -> DemoResult:
@@ -50,6 +53,8 @@ def run_demo(data_dir: DataDir, config: GenerateConfig, step: Callable[[str], No
     dp_run = airflow_env.run_dag(data_dir, {}, log, airflow_env.DP_DAG_ID)
     # Asking again returns the stored releases: nothing is spent twice.
     releases = pipeline.dp_release_stage(data_dir, "demo", sorted(load_catalog().releases))
+    step("running DAG weir_model_training (Flower: SecAgg+, user-level DP, registry, scores)")
+    model_run = airflow_env.run_dag(data_dir, {}, log, airflow_env.MODEL_DAG_ID)
     step("generating the dbt docs")
     docs_path = dbt.docs(data_dir)
     step("verifying the audit chain")
@@ -69,4 +74,17 @@ def run_demo(data_dir: DataDir, config: GenerateConfig, step: Callable[[str], No
         docs_path,
         dp_run,
         releases,
+        model_run,
+        _latest_model(data_dir),
     )
+
+
+def _latest_model(data_dir: DataDir) -> Any:
+    from federated import registry  # deferred: Flower loads only once training ran
+    from weir.warehouse import connect
+
+    con = connect(data_dir.warehouse)
+    try:
+        return registry.latest_current(con)
+    finally:
+        con.close()

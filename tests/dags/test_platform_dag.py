@@ -14,6 +14,7 @@ from weir.airflow_env import DAGS_FOLDER, airflow_env
 from weir.config import resolve_data_dir
 from weir.demo import run_demo
 from weir.generate import GenerateConfig
+from weir.publish import published_tables
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,22 @@ def dagbag(tmp_path_factory: pytest.TempPathFactory):
 
 def test_dags_import_without_errors(dagbag) -> None:
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {"weir_platform", "weir_warehouse", "weir_dp_releases", "weir_dsr"}
+    assert set(dagbag.dag_ids) == {
+        "weir_platform",
+        "weir_warehouse",
+        "weir_dp_releases",
+        "weir_dsr",
+        "weir_model_training",
+    }
+
+
+def test_model_training_dag_trains_then_scores_after_each_publish(dagbag) -> None:
+    dag = dagbag.dags["weir_model_training"]
+
+    assert [a.name for a in dag.timetable.asset_condition.objects] == ["weir://published"]
+    assert dag.get_task("score_users").upstream_task_ids == {"train_model"}
+    assert [a.name for a in dag.get_task("train_model").outlets] == ["weir://models/purchase_propensity"]
+    assert dag.params["dp"] is True
 
 
 def test_platform_dag_tasks_and_assets(dagbag) -> None:
@@ -100,7 +116,7 @@ def test_embedded_run_succeeds_and_is_recorded(demo_run) -> None:
         r.source: True for r in result.loads
     }
     assert len(result.loads) == 12
-    assert len(steps) == 6
+    assert len(steps) == 7
     assert result.warehouse_run.state == "success"
     assert set(result.warehouse_run.task_states.values()) == {"success"}
     assert len(result.warehouse_run.task_states) >= 35
@@ -114,6 +130,11 @@ def test_embedded_run_succeeds_and_is_recorded(demo_run) -> None:
     assert [r.reused for r in result.releases] == [True] * len(load_catalog().releases)
     spent = sum(spec.loss.rho for spec in load_catalog().releases.values())
     assert result.releases[-1].budget.spent.rho == pytest.approx(spent)
+    # Training ran after the publish: a DP model registered, its scores published.
+    assert result.model_run.task_states == {"train_model": "success", "score_users": "success"}
+    assert result.model.status == "current" and result.model.card["privacy"]["dp"] is True
+    assert 0 < result.model.card["privacy"]["epsilon"] < 8
+    assert "model_scores" in published_tables(data_dir)
 
 
 def test_audit_chain_covers_the_run(demo_run) -> None:

@@ -1,0 +1,54 @@
+"""Weir model training DAG: after the published layer changes (the feature mart was rebuilt and
+passed the publish gate), train the federated purchase-propensity model on the regional silos,
+register it, then publish scores for personalisation-consenting users.
+
+Triggered by the `weir://published` Asset. Every run re-checks consent at the silos, so users who
+withdrew since the last run are left out and the versions trained on them are superseded. With
+`dp` (the default) the run spends the `model_training` budget; an overspending run is refused
+before it starts. Tasks share the warehouse pool: DuckDB has one writer.
+"""
+
+import os
+from datetime import datetime
+
+from airflow.sdk import Asset, dag, get_current_context, task
+
+from weir.config import resolve_data_dir
+
+PUBLISHED = Asset("weir://published")
+MODELS = Asset("weir://models/purchase_propensity")
+POOL = "weir_warehouse"  # one slot: the DuckDB single writer
+
+DATA_DIR = resolve_data_dir(os.environ.get("WEIR_DATA_DIR"))
+
+
+@dag(
+    dag_id="weir_model_training",
+    schedule=[PUBLISHED],
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    params={"dp": True, "rounds": None},  # rounds None: the app's num-server-rounds (pyproject.toml)
+    tags=["weir", "federated", "flower"],
+)
+def weir_model_training():
+    @task(pool=POOL, outlets=[MODELS])
+    def train_model() -> dict:
+        from federated.train import TrainRequest, train
+
+        params = get_current_context()["params"]
+        request = TrainRequest(dp=bool(params["dp"]), rounds=params["rounds"], reason="published data changed")
+        result = train(DATA_DIR, "airflow:model_train", request)
+        return {"version": result.version, "superseded": result.superseded, **result.card["metrics"]}
+
+    @task(pool=POOL)
+    def score_users(trained: dict) -> dict:
+        from federated.scores import score
+
+        result = score(DATA_DIR, "airflow:model_score")
+        return {"version": result.version, "rows": result.rows}
+
+    score_users(train_model())
+
+
+weir_model_training()
