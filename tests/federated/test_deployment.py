@@ -18,14 +18,16 @@ from pathlib import Path
 import pytest
 from flwr.cli.build import build_fab_from_disk
 
-from federated import deployment
+from federated import deployment, task, train
 from federated._stack import Stack, descendants, node_config_arg, probe_tls, start_supernode
 from federated._tls import ensure_node_key, ensure_tls, tls_files
 from federated.deploy_keys import prepare
 from federated.deployment import FederatedDeployError, FederatedTlsError
+from federated.strategy import Outcome
 from weir.config import DataDir
+from weir.warehouse import connect
 
-REGIONS = ("North China", "South China")  # real region names: spaces and capitals
+REGIONS = ("East China", "South China")  # regions of the generated world: spaces and capitals
 
 CLIENT_APP = """
 from flwr.app import ArrayRecord, Context, Message, MetricRecord, RecordDict
@@ -36,7 +38,7 @@ app = ClientApp()
 
 @app.train()
 def train(msg: Message, context: Context) -> Message:
-    step = {"North China": 1.0, "South China": 3.0}[str(context.node_config["region"])]  # which silo am I?
+    step = {"East China": 1.0, "South China": 3.0}[str(context.node_config["region"])]  # which silo am I?
     arrays = [a + step for a in msg.content["arrays"].to_numpy_ndarrays()]
     metrics = MetricRecord({"num-examples": 1})
     return Message(RecordDict({"arrays": ArrayRecord(arrays), "metrics": metrics}), reply_to=msg)
@@ -102,10 +104,11 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> DataDir:
 
 
 @pytest.fixture(scope="module")
-def stack(data_dir: DataDir) -> Iterator[Stack]:
+def stack(data_dir: DataDir, fed_world: DataDir) -> Iterator[Stack]:
+    """SuperNodes read the shared generated warehouse; certificates and keys are this module's."""
     tls = ensure_tls(data_dir.keys, dt.datetime.now(dt.UTC))
     state = deployment.state_dir(data_dir.root / "flwr")
-    started = deployment.start_stack(state, data_dir.keys, data_dir.root, REGIONS, tls)
+    started = deployment.start_stack(state, data_dir.keys, fed_world.root, REGIONS, tls)
     yield started
     started.close()
 
@@ -119,11 +122,30 @@ def test_a_short_run_completes_with_tls_and_supernode_auth(stack: Stack, data_di
 
     done = deployment.run_app(stack, app_dir, {"result-path": str(target)}, runs_dir(data_dir), timeout=240)
 
-    # One round of the silos' mean step (North +1, South +3): each ClientApp got its own region.
+    # One round of the silos' mean step (East +1, South +3): each ClientApp got its own region.
     assert json.loads(target.read_text()) == {"weights": [2.0, 2.0, 2.0]}
     assert done.result == target and list(runs_dir(data_dir).iterdir()) == []  # no staging left
     superlink = " ".join(stack.children["superlink"].args)  # type: ignore[arg-type]
     assert "--enable-supernode-auth" in superlink and "--insecure" not in superlink
+
+
+def test_weirs_own_app_trains_one_round_on_the_deployment_engine(
+    stack: Stack, data_dir: DataDir, fed_world: DataDir, tmp_path: Path
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+    _, config, _ = train.plan(fed_world, train.TrainRequest(rounds=1), now)
+    config |= {"min-clients": len(REGIONS), "result-path": str(tmp_path / "outcome.npz")}
+    app = deployment.stage_app(deployment.REPO, tmp_path / "app", config)
+
+    done = deployment.run_app(stack, app, config, runs_dir(data_dir), timeout=400)
+
+    outcome = Outcome.load(tmp_path / "outcome.npz")
+    assert done.result == tmp_path / "outcome.npz" and len(outcome.rounds) == 1
+    with connect(fed_world.warehouse, read_only=True) as con:  # what each silo may read, and no more
+        cut = dt.date.fromisoformat(config["split-date"])
+        expected = {r: task.load_partition(con, r, now, cut)[0] for r in REGIONS}
+    rows = {region: (silo["rows-train"], silo["rows-test"]) for region, silo in outcome.silos.items()}
+    assert rows == {region: (part.train.rows, part.test.rows) for region, part in expected.items()}
 
 
 def test_keys_and_certificates_are_owner_only(data_dir: DataDir) -> None:
@@ -137,7 +159,7 @@ def test_keys_and_certificates_are_owner_only(data_dir: DataDir) -> None:
         "tls/superlink.pem": 0o600,
         "tls/superlink.key": 0o600,
         "supernodes": 0o700,
-        **{f"supernodes/{r}.{ext}": 0o600 for r in ("north-china", "south-china") for ext in ("key", "pub")},
+        **{f"supernodes/{r}.{ext}": 0o600 for r in ("east-china", "south-china") for ext in ("key", "pub")},
     }
 
 
