@@ -11,7 +11,6 @@ replaced.
 
 import datetime as dt
 import ipaddress
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from federated._deploy_errors import FederatedTlsError
-from weir.config import PRIVATE_FILE_MODE, make_private_dir
+from privacy._keyring import _write_private as write_key_file
+from weir.config import make_private_dir
 
 CURVE = ec.SECP384R1()  # P-384: the curve Flower's SuperNode authentication asks for
 CA_DAYS, SERVER_DAYS = 3650, 825  # 825 days: the longest server certificate browsers accept
@@ -203,7 +203,5 @@ def _load_key(path: Path) -> ec.EllipticCurvePrivateKey:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    make_private_dir(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
+    make_private_dir(path.parent)  # keys/flower too, not only the file's own folder
+    write_key_file(path, data)  # written like every other Weir key: O_EXCL, 0600

@@ -44,6 +44,9 @@ __all__ = ["DeploymentRun", "FederatedDeployError", "FederatedTlsError", "run", 
 REPO = Path(__file__).resolve().parent.parent
 RESULT_KEY = "result-path"  # the run-config key naming the file the server app writes its outcome to
 COMPLETED = "finished:completed"
+# Every message starts a ClientApp process; on 2 shared cores a round of fit + evaluate took up
+# to ~45 s with 2 regions (tests/federated/test_deployment.py), more with more regions.
+TIMEOUT_BASE, TIMEOUT_PER_ROUND = 300.0, 180.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +69,7 @@ def run(
     run_config: Mapping[str, ConfigValue],
     flwr_home: Path,
     app_dir: Path | None = None,
-    timeout: float = 900.0,
+    timeout: float | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> DeploymentRun:
     """Train with one SuperNode per region; the same call as `federated.simulation.run`.
@@ -82,6 +85,8 @@ def run(
     tls = ensure_tls(data_dir.keys, dt.datetime.now(dt.UTC))
     state = make_private_dir(state_dir(flwr_home))
     app = app_dir or stage_app(REPO, state / "app", run_config)
+    if timeout is None:
+        timeout = TIMEOUT_BASE + TIMEOUT_PER_ROUND * int(run_config.get("num-server-rounds", 1))
     with start_stack(state, data_dir.keys, data_dir.root, regions, tls, progress) as stack:
         return run_app(stack, app, run_config, state / "runs", timeout, progress)
 

@@ -148,7 +148,7 @@ def test_weirs_own_app_trains_one_round_on_the_deployment_engine(
     assert rows == {region: (part.train.rows, part.test.rows) for region, part in expected.items()}
 
 
-def test_keys_and_certificates_are_owner_only(data_dir: DataDir) -> None:
+def test_keys_and_certificates_are_owner_only(stack: Stack, data_dir: DataDir) -> None:
     folder = data_dir.keys / "flower"
 
     modes = {p.relative_to(folder).as_posix(): stat.S_IMODE(p.stat().st_mode) for p in folder.rglob("*")}
@@ -163,8 +163,8 @@ def test_keys_and_certificates_are_owner_only(data_dir: DataDir) -> None:
     }
 
 
-def test_an_unregistered_supernode_is_refused(stack: Stack, data_dir: DataDir) -> None:
-    rogue = ensure_node_key(data_dir.keys, "rogue")
+def test_an_unregistered_supernode_is_refused(stack: Stack, data_dir: DataDir, tmp_path: Path) -> None:
+    rogue = ensure_node_key(tmp_path / "rogue-keys", "rogue")  # a valid P-384 key nobody registered
 
     child = start_supernode(stack, rogue, tls_files(data_dir.keys).ca_cert, {"region": "rogue"}, max_wait=5)
 
