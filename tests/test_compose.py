@@ -78,7 +78,7 @@ def test_the_superlink_serves_tls_with_supernode_auth_as_the_loopback_engine_doe
     assert option(command, "--ssl-keyfile") == str(tls.server_key)
     assert set(SUPERLINK_FLAGS) <= set(command)
     assert option(command, "--serverappio-api-address").startswith("127.0.0.1:")  # no TLS, no auth there
-    assert sorted(superlink["ports"]) == ["9092:9092", "9093:9093"]
+    assert sorted(superlink["ports"]) == ["127.0.0.1:9093:9093", "9092:9092"]  # Control API: host only
 
 
 def test_flower_services_never_run_insecure_and_keep_state_in_the_data_volume(compose: dict) -> None:
