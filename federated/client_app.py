@@ -3,6 +3,11 @@
 It speaks Flower's legacy message layout (a NumPyClient through `flwr.compat`), because on flwr
 1.32 SecAgg+ runs only through the legacy workflow; the SecAgg+ mod joins in when the server
 asks for secure aggregation and stays out of a plain run.
+
+What leaves a silo: each round, its weight change (under SecAgg+, only inside the masked sum) and
+its user count; in the last round, histograms of scores and losses (AUC and the membership-
+inference check are computed from counts) and the SHA-256 digests of its training users' tokens,
+the registry's record for unlearning. No feature, label or token leaves it.
 """
 
 from datetime import date, datetime

@@ -21,7 +21,6 @@ def run(
     """Run the app with `run_config` as its run config; the server writes the outcome file.
 
     `client` replaces the silos' ClientApp (tests use one whose silo fails mid-round)."""
-    os.environ["FLWR_HOME"] = str(flwr_home)  # Flower writes its state here, not in ~/.flwr
     wrapped = ServerApp()
 
     @wrapped.main()
@@ -30,9 +29,17 @@ def run(
         context.run_config = dict(run_config)
         server_app.main(grid, context)
 
-    run_simulation(
-        server_app=wrapped,
-        client_app=client or client_app.simulation_app(warehouse, regions),
-        num_supernodes=len(regions),
-        backend_config=BACKEND,
-    )
+    previous = os.environ.get("FLWR_HOME")
+    os.environ["FLWR_HOME"] = str(flwr_home)  # Flower writes its state here, not in ~/.flwr
+    try:
+        run_simulation(
+            server_app=wrapped,
+            client_app=client or client_app.simulation_app(warehouse, regions),
+            num_supernodes=len(regions),
+            backend_config=BACKEND,
+        )
+    finally:
+        if previous is None:
+            os.environ.pop("FLWR_HOME", None)
+        else:
+            os.environ["FLWR_HOME"] = previous

@@ -160,9 +160,11 @@ def test_audit_chain_covers_the_run(demo_run) -> None:
     assert dbt_runs and {a[0] for a in dbt_runs} == {"airflow:dbt"}
     assert {a[1] for a in dbt_runs} <= {"dbt_build", "dbt_test", "dbt_generate"}
     # The DP release tasks run in the order Airflow picks; each spends and is evidenced once.
-    assert sorted(pipeline_steps[batches + 5 :]) == [
+    assert sorted(pipeline_steps[batches + 5 : -2]) == [
         (f"airflow:dp_release:{name}", "dp_release") for name in sorted(load_catalog().releases)
     ]
+    # Then the training DAG: the registered version (with its spend), then the published scores.
+    assert pipeline_steps[-2:] == [("airflow:model_train", "model_train"), ("airflow:model_score", "model_score")]
 
 
 def test_no_key_material_in_logs(demo_run) -> None:
