@@ -9,6 +9,9 @@ import io
 import os
 import shutil
 import stat
+import subprocess
+import sys
+import time
 import tomllib
 import zipfile
 from collections.abc import Iterator
@@ -281,3 +284,33 @@ def test_the_app_is_staged_without_touching_the_repo_and_declares_the_run_keys(t
     assert project["tool"]["flwr"]["app"]["config"]["consent-at"] == "2026-01-01"
     names = zipfile.ZipFile(io.BytesIO(build_fab_from_disk(staged))).namelist()
     assert {"federated/server_app.py", "federated/client_app.py", "federated/task.py"} <= set(names)
+
+
+PARENT = """
+import datetime as dt, sys, time
+from pathlib import Path
+from federated._stack import descendants, open_stack, start_superlink
+from federated._tls import ensure_tls
+
+root = Path(sys.argv[1])
+tls = ensure_tls(root / "keys", dt.datetime.now(dt.UTC))
+stack = open_stack(root / "state", tls)
+start_superlink(stack, tls)
+pid = stack.children["superlink"].pid
+print(" ".join(map(str, [pid, *descendants(pid)])), flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_killed_parent_takes_the_superlink_and_its_superexec_with_it(tmp_path: Path) -> None:
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    pids = [int(pid) for pid in parent.stdout.readline().split()]  # type: ignore[union-attr]
+
+    parent.kill()  # SIGKILL: no cleanup code runs in the parent
+    parent.wait()
+
+    assert len(pids) >= 2  # the SuperLink and Flower's SuperExec below it
+    deadline = time.monotonic() + 20
+    while [pid for pid in pids if _alive(pid)] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [_describe(pid) for pid in pids if _alive(pid)] == []
