@@ -37,7 +37,7 @@ from federated._stack import (
     wait_online,
 )
 from federated._tls import TlsFiles, ensure_node_key, ensure_tls, node_name
-from weir.config import make_private_dir, resolve_data_dir
+from weir.config import make_private_dir, make_private_tree, resolve_data_dir
 
 __all__ = ["DeploymentRun", "FederatedDeployError", "FederatedTlsError", "run", "start_stack", "run_app"]
 
@@ -143,7 +143,7 @@ def run_app(
         answer = stack.flwr("run", str(app_dir), CONNECTION, "--run-config", str(overrides))
         run_id = int(str(answer["run-id"]))
         progress(f"Run {run_id} submitted")
-        status = wait_finished(stack, run_id, started + timeout)
+        status = wait_finished(stack, run_id, started + timeout, timeout)
         if status["status"] != COMPLETED:
             raise FederatedDeployError(
                 f"Run {run_id} ended {status['status']} ({status.get('status-details', 'N/A')}); "
@@ -159,7 +159,7 @@ def run_app(
         shutil.rmtree(partial, ignore_errors=True)
 
 
-def wait_finished(stack: Stack, run_id: int, deadline: float) -> dict[str, object]:
+def wait_finished(stack: Stack, run_id: int, deadline: float, timeout: float) -> dict[str, object]:
     """Poll the run until Flower reports it finished; stop it and fail at the deadline."""
     while time.monotonic() < deadline:
         (status,) = stack.flwr("list", CONNECTION, "--run-id", str(run_id))["runs"]  # type: ignore[misc]
@@ -167,7 +167,10 @@ def wait_finished(stack: Stack, run_id: int, deadline: float) -> dict[str, objec
             return status
         time.sleep(POLL_SECONDS)
     stack.flwr("stop", str(run_id), CONNECTION)
-    raise FederatedDeployError(f"Run {run_id} did not finish in time and was stopped; raise --timeout to wait longer.")
+    raise FederatedDeployError(
+        f"Run {run_id} did not finish within {timeout:.0f} s and was stopped; the SuperNodes' logs are in "
+        f"{stack.logs}. Pass a larger timeout to federated.deployment.run, or use fewer rounds."
+    )
 
 
 def write_run_config(path: Path, values: Mapping[str, ConfigValue]) -> Path:
@@ -204,7 +207,8 @@ def stage_app(repo: Path, dest: Path, run_config: Mapping[str, ConfigValue]) -> 
     make_private_dir(dest / "federated")
     (dest / "pyproject.toml").write_text("\n".join(lines) + "\n")
     for source in (repo / "federated").glob("*.py"):
-        shutil.copy2(source, dest / "federated" / source.name)
+        shutil.copyfile(source, dest / "federated" / source.name)
+    make_private_tree(dest)
     return dest
 
 
