@@ -193,8 +193,8 @@ def start_supernode(
     return stack.spawn(f"supernode-{node.name}", command)
 
 
-def wait_online(stack: Stack, node_ids: set[int], deadline: float) -> None:
-    """Wait until every registered SuperNode has connected, or name those that did not."""
+def wait_online(stack: Stack, node_ids: Mapping[int, str], deadline: float) -> None:
+    """Wait until every registered SuperNode (id -> name) has connected, or name those that did not."""
     online: set[int] = set()
     while time.monotonic() < deadline:
         for name, child in stack.children.items():
@@ -202,10 +202,13 @@ def wait_online(stack: Stack, node_ids: set[int], deadline: float) -> None:
                 raise FederatedDeployError(f"{name} exited with code {child.returncode}: {stack.log_tail(name)}")
         nodes = stack.flwr("supernode", "list", CONNECTION)["nodes"]
         online = {int(n["node-id"]) for n in nodes if n["status"] == "online"}  # type: ignore[union-attr,index]
-        if node_ids <= online:
+        if set(node_ids) <= online:
             return
         time.sleep(POLL_SECONDS)
-    raise FederatedDeployError(f"SuperNodes {sorted(node_ids - online)} did not come online in time.")
+    late = sorted(name for node_id, name in node_ids.items() if node_id not in online)
+    raise FederatedDeployError(
+        f"SuperNodes {', '.join(late)} did not come online in time; see their logs in {stack.logs}."
+    )
 
 
 def probe_tls(port: int, ca_cert: Path, timeout: float = 5.0) -> None:

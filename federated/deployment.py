@@ -102,17 +102,20 @@ def start_stack(
     """Start the SuperLink, register and start one SuperNode per region, wait until all are online."""
     names = [node_name(region) for region in regions]
     if len(set(names)) != len(names) or not names:
-        raise FederatedDeployError(f"Regions {list(regions)} must be at least one, with distinct names.")
+        raise FederatedDeployError(
+            f"Regions {list(regions)} give SuperNode names {names}; pass at least one region, no two "
+            "of which differ only in case or punctuation."
+        )
     nodes = [ensure_node_key(keys_dir, name) for name in names]  # validates the names
     stack = open_stack(state, tls)
     try:
         start_superlink(stack, tls)
         probe_tls(stack.ports["fleet"], tls.ca_cert)
         progress(f"SuperLink serving TLS on 127.0.0.1:{stack.ports['fleet']} (fleet)")
-        node_ids = {register(stack, node) for node in nodes}
+        node_ids = {register(stack, node): node.name for node in nodes}
         for node, region in zip(nodes, regions, strict=True):
             start_supernode(stack, node, tls.ca_cert, {"region": region, "data-dir": str(data_root)})
-        wait_online(stack, node_ids, time.monotonic() + START_SECONDS)
+        wait_online(stack, node_ids, time.monotonic() + START_SECONDS * (1 + len(nodes) / 4))  # 11 nodes: ~4 min
         progress(f"{len(nodes)} SuperNodes registered and online: {', '.join(regions)}")
     except BaseException:
         stack.close()

@@ -225,6 +225,15 @@ def test_a_certificate_from_another_ca_stops_the_run_before_anything_starts(tmp_
     assert not (data_dir.root / "flwr").exists()
 
 
+def test_regions_that_would_share_a_supernode_are_refused(tmp_path: Path, app_dir: Path) -> None:
+    data_dir = DataDir(tmp_path / "data")
+
+    with pytest.raises(FederatedDeployError, match=r"give SuperNode names \['east-china', 'east-china'\]"):
+        deployment.run(data_dir.warehouse, ("East China", "east china"), {}, data_dir.root / "flwr", app_dir=app_dir)
+
+    assert not (data_dir.keys / "flower" / "supernodes").exists()
+
+
 @pytest.mark.parametrize("value", ['x" evil="1', "a\\b", "line\nbreak"])
 def test_node_config_refuses_values_that_would_escape_their_quotes(value: str) -> None:
     with pytest.raises(FederatedDeployError, match=r"cannot carry; use a plain path or name"):
