@@ -194,6 +194,7 @@ def test_an_erasure_that_crashes_midway_resumes_from_the_systems_not_done(
         "consent",
         "derived",
         "other",
+        "aggregates",
     ]
     _, after = dsr.show_request(copy_dir, submitted.request_id)
     systems = [s.system for s in after]

@@ -19,7 +19,7 @@ from privacy import _vault
 from privacy._keyring import SecretKey
 from privacy._pseudonymise import token
 from weir.config import DataDir
-from weir.dsr import _compact, _files, _scan
+from weir.dsr import _aggregates, _compact, _files, _scan
 from weir.dsr._store import subject_hash
 from weir.publish import published_dir, update_published
 from weir.sql import ident
@@ -121,6 +121,11 @@ def other(e: Erasure) -> Figures:
     return _erase_schemas(e, None, skip=OWN_STEP)
 
 
+def aggregates(e: Erasure) -> Figures:
+    """Recompute the tables that count users without naming them (weir/dsr/_aggregates.py)."""
+    return e.each({"recomputed": _aggregates.recompute(e.con, _aggregates.compiled_dir(e.data_dir))})
+
+
 def consent(e: Erasure) -> Figures:
     """Delete the users' consent history; the proof of erasure is each request's record."""
     counts = dict.fromkeys(e.tokens, 0)
@@ -204,6 +209,7 @@ def published(e: Erasure) -> Figures:
     def write(con: duckdb.DuckDBPyConnection) -> list[str]:
         figures.update(_erase_tables(e, con, "pub", _scan.base_tables(con, "pub")))
         changed = sorted({t.split(".")[1] for f in figures.values() for t in f["tables"]})
+        refreshed = _aggregates.refresh_published(con)
         if "main.published_marts" in _scan.base_tables(con, "pub"):
             for name in changed:
                 con.execute(
@@ -211,7 +217,9 @@ def published(e: Erasure) -> Figures:
                     "where mart = ?",
                     [name],
                 )
-        return changed
+        for f in figures.values():
+            f["aggregates"] = refreshed
+        return sorted({*changed, *refreshed})
 
     update_published(e.con, e.data_dir, write)
     current = (root / "current").resolve().name
@@ -271,6 +279,7 @@ SYSTEMS = (
     ("consent", consent),
     ("derived", derived),
     ("other", other),
+    ("aggregates", aggregates),
     ("published", published),
     ("files", files),
     ("vault", vault),
