@@ -67,7 +67,9 @@ def k_anonymity() -> int:
     """The k of the publish gate's k-anonymity check: $WEIR_K_ANONYMITY, else 5."""
     value = os.environ.get(K_ANONYMITY_ENV, "").strip() or str(K_ANONYMITY_DEFAULT)
     if not value.isdigit() or int(value) < 2:
-        raise ConfigError(f"{K_ANONYMITY_ENV}={value!r} is not a whole number of at least 2. Unset it for the default 5.")
+        raise ConfigError(
+            f"{K_ANONYMITY_ENV}={value!r} is not a whole number of at least 2. Unset it for the default 5."
+        )
     return int(value)
 
 

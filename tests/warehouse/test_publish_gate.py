@@ -163,8 +163,7 @@ def test_published_referral_attribution_carries_no_source_order_or_share_id(buil
     share_ids = _landing_ids(built.data_dir, "orders", "referrer_share_id")
     with duckdb.connect(str(published_db(built.data_dir)), read_only=True) as con:
         published = con.execute(
-            "select order_id, first_touch_share_id, last_touch_share_id, app_referrer_share_id "
-            "from mart_referral_attribution"
+            "select order_id, first_touch_share_id, last_touch_share_id from mart_referral_attribution"
         ).fetchall()
 
     values = {v for row in published for v in row if v is not None}
