@@ -232,3 +232,47 @@ def test_publish_parquet_export_takes_a_path_with_a_quote(tmp_path: Path) -> Non
     publish._export_parquet(con, folder, ["daily"])
 
     assert con.read_parquet(str(folder / "daily.parquet")).fetchall() == [(1,)]
+
+
+def test_an_export_that_is_a_hard_link_to_a_key_is_refused(world, tmp_path: Path) -> None:
+    (key,) = (world.keys / "hmac").glob("v*.key")
+    export = tmp_path / "data.csv"
+    os.link(key, export)  # not a symlink, and its path lies outside the data dir
+    before = set(world.landing.rglob("*"))
+
+    result = run(world, "ingest", "--mapping", str(_reviews_mapping(tmp_path)), str(export))
+
+    assert result.exit_code == 1, result.output
+    assert f"Export file {export} is a file of the data dir (a hard link)" in flat(result.output)
+    assert set(world.landing.rglob("*")) == before
+    assert files_holding_keys([world.landing], world, result.output) == []
+
+
+def test_an_export_swapped_for_a_key_after_its_check_lands_what_was_checked(world, tmp_path, monkeypatch) -> None:
+    # Prepare: the file is replaced by a hard link to the key right after its content check
+    # (the race between checking a path and reading it again).
+    from weir.ingest import _read
+    from weir.landing import land_export
+
+    (key,) = (world.keys / "hmac").glob("v*.key")
+    export = tmp_path / "reviews.csv"
+    original = (REVIEWS_HEADER + "R1,U10000001,I1,,4,fine,2026-10-01T00:00:00Z\n").encode()
+    export.write_bytes(original)
+    checked = _read.check_export
+
+    def check_then_swap(path, mapping, shown=None):  # type: ignore[no-untyped-def]
+        data = checked(path, mapping, shown) if shown else checked(path, mapping)
+        swapped = tmp_path / "swap"
+        os.link(key, swapped)
+        os.replace(swapped, export)
+        return data
+
+    monkeypatch.setattr(_read, "check_export", check_then_swap)
+
+    # Execute
+    source, batch_id = land_export(world.landing, _reviews_mapping(tmp_path), export)
+
+    # Assert: the landed part is the checked content; no key reached the landing zone.
+    assert export.read_bytes() == key.read_bytes()  # the swap did happen
+    assert (world.landing / source / batch_id / "part-0000.csv").read_bytes() == original
+    assert files_holding_keys([world.landing], world, "") == []
