@@ -126,3 +126,41 @@ def test_a_k_below_2_or_not_a_number_is_refused(monkeypatch, value) -> None:
 
     with pytest.raises(ConfigError, match=rf"^{K_ANONYMITY_ENV}='{value}' is not a whole number of at least 2\. "):
         k_anonymity()
+
+
+def test_a_kept_version_published_under_older_rules_or_no_longer_publishable_leaves_the_layer() -> None:
+    # Prepare: the layer holds a mart no longer marked publish, a held-back mart whose kept
+    # version still has its exact order time, and a held-back mart with today's columns.
+    from weir.publish import CATALOGUE_DDL, _retire
+
+    nodes = {
+        "mart_referral_attribution": {"columns": {"order_id": {}, "order_week": {}}},
+        "mart_daily_demand": {"columns": {"order_date": {}, "orders": {}}},
+    }
+    with duckdb.connect() as con:
+        con.execute("attach ':memory:' as pub")
+        con.execute(CATALOGUE_DDL)
+        con.execute("create table pub.main.mart_kol_influence (kol_token varchar, followers bigint)")
+        con.execute("create table pub.main.mart_referral_attribution (order_id varchar, ordered_at timestamptz)")
+        con.execute("create table pub.main.mart_daily_demand (order_date date, orders bigint)")
+        for name in ("mart_kol_influence", "mart_referral_attribution", "mart_daily_demand"):
+            con.execute("insert into pub.main.published_marts (mart) values (?)", [name])
+        notes: dict[str, str] = {}
+
+        # Execute
+        _retire(con, nodes, held=dict(nodes), notes=notes)
+
+        # Assert
+        left = {r[0] for r in con.execute("select mart from pub.main.published_marts").fetchall()}
+        tables = {
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_catalog = 'pub'"
+            ).fetchall()
+        }
+    assert left == {"mart_daily_demand"}
+    assert tables == {"mart_daily_demand", "published_marts"}
+    assert notes == {
+        "mart_referral_attribution": "taken out of the published layer: its last good version has other "
+        "columns than the mart now"
+    }
