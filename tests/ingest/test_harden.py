@@ -2,6 +2,7 @@
 an export lacking an optional column, file modes, paths with quotes."""
 
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -276,3 +277,34 @@ def test_an_export_swapped_for_a_key_after_its_check_lands_what_was_checked(worl
     assert export.read_bytes() == key.read_bytes()  # the swap did happen
     assert (world.landing / source / batch_id / "part-0000.csv").read_bytes() == original
     assert files_holding_keys([world.landing], world, "") == []
+
+
+def test_a_source_folder_that_is_a_link_fails_its_batches_and_the_run_goes_on(world, tmp_path: Path) -> None:
+    # Prepare: landing/reviews (loaded already) becomes a link to a folder elsewhere holding a new
+    # batch too; a later source has a new batch of its own.
+    elsewhere = tmp_path / "elsewhere"
+    (world.landing / "reviews").rename(elsewhere)
+    (world.landing / "reviews").symlink_to(elsewhere, target_is_directory=True)
+    (loaded,) = [p.name for p in elsewhere.iterdir()]
+    shutil.copytree(elsewhere / loaded, elsewhere / "new-reviews")
+    (streams,) = world.landing.glob("live_streams/*")
+    shutil.copytree(streams, streams.parent / "new-streams")
+
+    # Execute
+    result = run(world, "ingest", "--json")
+
+    # Assert: both reviews batches fail with the reason; the new one is recorded failed, the
+    # loaded one keeps its ledger line; the later source's batch is processed.
+    assert result.exit_code == 1
+    assert f"reviews/{loaded}" in flat(result.output) and "reviews/new-reviews" in flat(result.output)
+    with duckdb.connect(str(world.warehouse), read_only=True) as con:
+        ledger = dict(
+            con.execute(
+                "select batch_id, status from ingest.load_ledger where batch_id in (?, 'new-reviews', 'new-streams')",
+                [loaded],
+            ).fetchall()
+        )
+        errors = con.execute("select error from ingest.load_ledger where batch_id = 'new-reviews'").fetchone()[0]
+    assert ledger["new-reviews"] == "failed" and ledger[loaded] == "loaded"
+    assert "new-streams" in ledger
+    assert "is a symbolic link" in errors
