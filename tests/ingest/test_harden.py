@@ -65,6 +65,28 @@ def test_a_phone_in_a_plain_column_is_not_kept_in_quarantine(world, tmp_path: Pa
     assert _varchar_values_holding(world, PHONE) == []
 
 
+def test_a_phone_in_a_number_column_is_not_kept_in_quarantine(world, tmp_path: Path) -> None:
+    """A rating that is a phone number parses as a number, is out of range, and is quarantined:
+    its text is scrubbed there like a text column's."""
+    export = tmp_path / "reviews.csv"
+    export.write_text(
+        REVIEWS_HEADER
+        + f"R1,U10000001,I1,,{PHONE},fine,2026-10-01T00:00:00Z\n"
+        + "R2,U10000001,I2,,4,fine,2026-10-01T00:00:01Z\n"
+    )
+
+    result = run(world, "ingest", "--mapping", str(_reviews_mapping(tmp_path)), str(export))
+
+    assert result.exit_code == 0, result.output
+    assert _quarantined(world, "out_of_range") == 1
+    assert _varchar_values_holding(world, PHONE) == []
+    with duckdb.connect(str(world.warehouse), read_only=True) as con:
+        text = con.execute(
+            "select sanitised_text from ingest.quarantine where source = 'reviews' and reason = 'out_of_range'"
+        ).fetchone()[0]
+    assert '"rating":"<PHONE>"' in text and '"item_id":"I1"' in text
+
+
 def test_a_batch_the_gate_rejects_keeps_no_phone_in_quarantine(world, tmp_path: Path) -> None:
     export = tmp_path / "reviews.csv"
     export.write_text(
