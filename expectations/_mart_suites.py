@@ -20,6 +20,7 @@ COUNT_TYPES = ("bigint", "integer")
 VOLUME_DROP = 0.5  # fewer rows than half the last published version blocks
 VOLUME_SPIKE = 20.0  # more than 20x is recorded as a warning
 VOLUME_MIN_ROWS = 10
+ALWAYS = "coalesce(max(1), 1)"  # a batch value that fails `v > 0` on any batch, empty ones too
 
 
 @dataclass(frozen=True)
@@ -146,9 +147,14 @@ def _k_anonymity(mart: MartSpec) -> list[BatchCheck]:
     if not mart.people:
         return []
     if mart.quasi_identifiers is None:
-        return [BatchCheck("declares its quasi-identifiers (meta.quasi_identifiers)", "coalesce(max(1), 1)", "v > 0")]
+        return [BatchCheck("declares its quasi-identifiers (meta.quasi_identifiers)", ALWAYS, "v > 0")]
     if not mart.quasi_identifiers:
         return []
+    unknown = sorted(set(mart.quasi_identifiers) - set(mart.columns))
+    if unknown:
+        return [
+            BatchCheck(f"declares quasi-identifiers among its columns (unknown: {', '.join(unknown)})", ALWAYS, "v > 0")
+        ]
     return [
         BatchCheck(
             f"every class of ({', '.join(mart.quasi_identifiers)}) names at least {mart.k} people in each of "

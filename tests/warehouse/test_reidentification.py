@@ -164,3 +164,49 @@ def test_a_kept_version_published_under_older_rules_or_no_longer_publishable_lea
         "mart_referral_attribution": "taken out of the published layer: its last good version has other "
         "columns than the mart now"
     }
+
+
+@pytest.fixture(scope="module")
+def small_mart(tmp_path_factory: pytest.TempPathFactory):
+    """A snapshot file as the gate builds it: one row-level mart and the gate's class counts."""
+    path = tmp_path_factory.mktemp("kanon") / "snapshot.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema gate; create schema consent")
+        con.execute("create table main.m (user_token varchar, week date, band bigint)")
+        con.execute("insert into main.m values ('tk1_' || repeat('ab', 16), '2026-10-05', 0)")
+        con.execute("create table gate.small_classes (mart varchar, classes bigint, rows_in bigint)")
+        con.execute("insert into gate.small_classes values ('m', 1, 1)")
+        con.execute("create table gate.known_users as select 'tk1_' || repeat('ab', 16) as user_token")
+        con.execute("create table gate.linked (mart varchar, column_name varchar, value varchar, kind varchar)")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("quasi_identifiers", "finding"),
+    [
+        (None, "declares its quasi-identifiers (meta.quasi_identifiers)"),
+        (["week", "city"], "declares quasi-identifiers among its columns (unknown: city)"),
+        (["week", "band"], "every class of (week, band) names at least 5 people in each of (user_token)"),
+    ],
+    ids=["undeclared", "unknown_column", "small_class"],
+)
+def test_a_mart_naming_people_is_held_back_unless_its_classes_are_declared_and_large(
+    small_mart, quasi_identifiers, finding
+) -> None:
+    from expectations import validate
+    from expectations._mart_suites import MartSpec, mart_suite
+
+    spec = MartSpec(
+        name="m",
+        columns={"user_token": ("varchar", "user.unique_id"), "week": ("date", None), "band": ("bigint", None)},
+        quasi_identifiers=quasi_identifiers,
+        people=("user_token",),
+        k=5,
+    )
+
+    result = validate(small_mart, mart_suite(spec), "select * from main.m")
+
+    assert result.blocked
+    assert [f.expectation for f in result.findings if f.severity == "error"] == [
+        f"{finding}" + (" (observed: smaller classes)" if quasi_identifiers == ["week", "band"] else "")
+    ]
