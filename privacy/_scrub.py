@@ -61,10 +61,12 @@ _MOBILE = (
 # code instead of the 0 ("+86 10 12345678", "0086-755-1234567"). The area code must be set off
 # (a separator or parentheses): a bare 11-digit run starting with 0 is no landline to us.
 # Like mobiles, a landline is a whole digit run and is not one inside a hex token (UUID).
-_AREA = r"(?:10|2[0-9]|[3-9][0-9]{2})"
+# No ":" right before a digit in any pattern: the gates' SQL goes through SQLAlchemy (GX),
+# which reads ":0" or ":10" as a bind parameter; hence "[1]0" and "[0]".
+_AREA = r"(?:[1]0|2[0-9]|[3-9][0-9]{2})"
 _AREA_SEP = r"(?: ?[.-] ?| |[/_])"  # not optional: the area code is set off
 _LOCAL = rf"[1-9][0-9]{{2,3}}{_SEP}[0-9]{{4}}"
-_LANDLINE = rf"(?:0{_AREA}{_AREA_SEP}|\(0{_AREA}\) ?|{_CC}{_SEP}(?:\(0?{_AREA}\) ?|{_AREA}{_AREA_SEP})){_LOCAL}"
+_LANDLINE = rf"(?:[0]{_AREA}{_AREA_SEP}|\(0{_AREA}\) ?|{_CC}{_SEP}(?:\(0?{_AREA}\) ?|{_AREA}{_AREA_SEP})){_LOCAL}"
 # A phone is a whole digit run: the characters either side (groups 1 and 3, put back on
 # replacement) are not digits. Letters may touch it ("tel13912345678", "13812345678call"),
 # but a UUID's or token's 11-digit run is not one: a phone touching a hex letter a-f is only

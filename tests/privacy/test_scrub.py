@@ -1,5 +1,7 @@
 """Scrubber: each PII kind replaced by its placeholder; look-alikes survive."""
 
+import re
+
 import duckdb
 import numpy as np
 import polars as pl
@@ -174,6 +176,11 @@ LANDLINE_FORMS = [
 def test_landlines_and_a_dashed_phone_glued_to_hex_letters_are_scrubbed(text: str, expected: str) -> None:
     assert scrub(pl.Series([text])).to_list() == [expected]
     assert kinds_found(pl.Series([text])).to_list() == [["phone"]]
+
+
+def test_the_sql_guard_has_no_colon_before_a_digit() -> None:
+    # SQLAlchemy, under GX, would read ":0" in the gate's SQL as a bind parameter.
+    assert re.search(r":[0-9]", sql_guard()) is None
 
 
 def test_landlines_reach_the_detector_through_the_sql_guard_and_the_duckdb_function() -> None:
