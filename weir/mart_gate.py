@@ -21,7 +21,14 @@ mart's `meta.quasi_identifiers`). Every class of equal quasi-identifiers must na
 distinct people in each user-token column that is set in it (k from `weir.config.k_anonymity`),
 else a join on them singles the token out. A mart with a smaller class, or one naming people
 without declaring its quasi-identifiers, is held back (the models suppress small classes
-themselves, so a failure here means a model or its declaration is wrong).
+themselves, so a failure here means a model or its declaration is wrong). Such a mart must
+also declare its row key (`meta.row_key`): its published copy binds each person's token to
+the row (weir/row_tokens.py), since a token shared by rows in several classes lets an outsider
+intersect them and single its owner out.
+
+Small cells: an aggregate mart declares the columns that count distinct people (column meta
+`counts_people`); a row counting 1 to k-1 people in any of them holds the mart back (a cell
+of one buyer publishes that buyer's purchase to anyone who knows they bought that day).
 """
 
 import os
@@ -61,6 +68,7 @@ def gate_marts(data_dir: DataDir, names: list[str] | None = None) -> list[Checke
         reference = _newest_event(con)
         _linked_values(con, data_dir, sorted(nodes))
         _small_classes(con, nodes, k)
+        _small_cells(con, nodes, k)
         _snapshot(con, snapshot, sorted(nodes))
     finally:
         con.close()
@@ -101,6 +109,7 @@ def _snapshot(con: duckdb.DuckDBPyConnection, path, names: list[str]) -> None:  
         con.execute(f"create table snap.gate.known_users as select distinct user_token from ({users})")
         con.execute("create table snap.gate.linked as select * from _linked")
         con.execute("create table snap.gate.small_classes as select * from _small_classes")
+        con.execute("create table snap.gate.small_cells as select * from _small_cells")
         for name in names:
             con.execute(f'create table snap.main."{name}" as select * from marts."{name}"')
     finally:
@@ -145,6 +154,25 @@ def _small_classes(con: duckdb.DuckDBPyConnection, nodes: dict[str, dict], k: in
             f"from {qualified('marts', name)} group by {', '.join(ident(q) for q in quasi)} having {small})",
             {"mart": name, "k": k},
         )
+
+
+def _small_cells(con: duckdb.DuckDBPyConnection, nodes: dict[str, dict], k: int) -> None:
+    """Temp table `_small_cells(mart, cells)`: per aggregate mart, its rows where a column
+    counting distinct people (column meta `counts_people`) counts 1 to k-1 of them."""
+    con.execute("create or replace temp table _small_cells (mart varchar, cells bigint)")
+    for name, node in sorted(nodes.items()):
+        counts = _people_counts(node)
+        if counts:
+            small = " or ".join(f"({ident(c)} > 0 and {ident(c)} < $k)" for c in counts)
+            con.execute(
+                f"insert into _small_cells select $mart, count(*) from {qualified('marts', name)} where {small}",
+                {"mart": name, "k": k},
+            )
+
+
+def _people_counts(node: dict) -> list[str]:
+    """The columns counting distinct people (a cell of 1 to k-1 of them singles someone out)."""
+    return [c for c, col in node["columns"].items() if meta(col).get("counts_people")]
 
 
 def _people(node: dict) -> list[str]:
@@ -214,4 +242,6 @@ def _spec(
         quasi_identifiers=meta(node).get("quasi_identifiers"),
         people=tuple(_people(node)),
         k=k,
+        row_key=meta(node).get("row_key"),
+        people_counts=tuple(_people_counts(node)),
     )

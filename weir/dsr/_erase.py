@@ -17,8 +17,9 @@ import duckdb
 from cryptography.exceptions import InvalidTag
 
 from privacy import _vault
-from privacy._keyring import SecretKey
+from privacy._keyring import SecretKey, publish_salt
 from privacy._pseudonymise import token
+from weir import row_tokens
 from weir.config import DataDir
 from weir.dsr import _scan
 from weir.dsr._store import subject_hash
@@ -162,6 +163,10 @@ def published(e: Erasure) -> dict:
             deleted, blanked = _scan.erase_in(con, "pub", table, e.user_token)
             if deleted or blanked:
                 changed[table] = {"deleted": deleted, "blanked": blanked}
+        # rows published with row-bound pseudonyms hold no token to match: recompute them
+        for table, users in row_tokens.erase(con, "pub", publish_salt(e.data_dir.keys), [e.user_token]).items():
+            deleted, blanked = users[e.user_token]
+            changed[table] = {"deleted": deleted, "blanked": blanked}
         if "main.published_marts" in _scan.base_tables(con, "pub"):
             for table in changed:
                 name = table.split(".")[1]
@@ -252,6 +257,8 @@ def residue(e: Erasure) -> dict[str, int]:
         e.con.execute("attach ? as pub_check (read_only)", [str(pub)])
         try:
             found |= {f"published:{t}": n for t, n in _scan.traces(e.con, "pub_check", needles).items()}
+            bound = row_tokens.traces(e.con, "pub_check", publish_salt(e.data_dir.keys), [e.user_token])
+            found |= {f"published:{t}": n for t, n in bound.items()}
         finally:
             e.con.execute("detach pub_check")
     encoded = [n.encode() for n in needles]
