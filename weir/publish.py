@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 
 from privacy._consent import PURPOSES
-from privacy._keyring import publish_salt
+from privacy._keyring import SecretKey, publish_salt
 from weir import row_tokens
 from weir._withdrawals import delete_withdrawn
 from weir.config import DataDir
@@ -252,7 +252,11 @@ def _retire(con: duckdb.DuckDBPyConnection, nodes: dict[str, dict], held: dict[s
 
 
 def _honour_withdrawals(
-    con: duckdb.DuckDBPyConnection, held: dict[str, dict], tests: dict[str, list], notes: dict[str, str], salt
+    con: duckdb.DuckDBPyConnection,
+    held: dict[str, dict],
+    tests: dict[str, list],
+    notes: dict[str, str],
+    salt: SecretKey,
 ) -> list[str]:
     """Take users who withdrew the purpose since a held-back mart's kept version was built out
     of it: their rows (`meta.withdrawal: delete_rows`) or the whole mart. Returns the marts
@@ -272,7 +276,7 @@ def _honour_withdrawals(
             continue
         columns = {c: p for c, p, _ in tests.get(node["unique_id"], [])}
         if meta(node).get("withdrawal") == DELETE_ROWS and columns:
-            removed = delete_withdrawn(con, node, columns, purpose, salt)
+            removed = delete_withdrawn(con, node, columns, purpose, salt, kept[name])
             notes[name] = f"{removed} rows of users who withdrew {purpose} deleted from its last good version"
             changed.append(name)
         else:
