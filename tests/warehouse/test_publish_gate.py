@@ -14,6 +14,7 @@ from weir.errors import QualityGateBlocked
 from weir.publish import published_db
 
 TOKEN = re.compile(r"tk\d+_[0-9a-f]{32}")
+ROW_TOKEN = re.compile(r"rt1_[0-9a-f]{32}")  # row-bound pseudonyms (weir/row_tokens.py)
 
 # mart -> (tampering SQL on the warehouse, the finding the gate must report)
 VIOLATIONS = {
@@ -169,7 +170,9 @@ def test_published_referral_attribution_carries_no_source_order_or_share_id(buil
 
     values = {v for row in published for v in row if v is not None}
     assert len(published) > 500 and order_ids and share_ids
-    assert all(TOKEN.fullmatch(v) for v in values)  # order and share ids are tokens of their own kinds
+    # Order ids are tokens of their own kind; share ids, shared by rows, are bound to their row.
+    assert all(TOKEN.fullmatch(order) for order, _, _ in published)
+    assert all(ROW_TOKEN.fullmatch(share) for _, *shares in published for share in shares if share is not None)
     assert not values & (order_ids | share_ids)
 
 
