@@ -1,6 +1,8 @@
 """Re-identification without any key: someone holding the source orders joins them to a published
 row-level mart on what both share (its quasi-identifiers) and must not single out any buyer's
-token; the publish gate holds back a mart with a class naming fewer than k people."""
+token, not even by intersecting the classes of one buyer's orders; the publish gate holds back
+a mart with a class naming fewer than k people, a mart whose tokens are not bound to its rows,
+and an aggregate mart with a cell of 1 to k-1 people."""
 
 import duckdb
 import pytest
