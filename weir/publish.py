@@ -234,8 +234,9 @@ def _write(
 def _retire(con: duckdb.DuckDBPyConnection, nodes: dict[str, dict], held: dict[str, dict], notes: dict) -> None:
     """Take out of the next version what may no longer be published: a mart no longer marked
     `publish`, and a held-back mart's kept version whose columns are not the mart's current
-    ones (published under older rules, e.g. before its quasi-identifiers were coarsened)."""
-    for (name,) in con.execute("select mart from pub.main.published_marts").fetchall():
+    ones or that shares tokens across rows the mart now binds to them (published under older
+    rules, e.g. before its quasi-identifiers were coarsened)."""
+    for name, row_key in con.execute("select mart, row_key from pub.main.published_marts").fetchall():
         columns = {
             c
             for (c,) in con.execute(
@@ -243,12 +244,15 @@ def _retire(con: duckdb.DuckDBPyConnection, nodes: dict[str, dict], held: dict[s
                 [name],
             ).fetchall()
         }
-        if name in nodes and (name not in held or columns == set(nodes[name]["columns"])):
+        same = name in nodes and columns == set(nodes[name]["columns"])
+        if name in nodes and (name not in held or (same and (row_key or not row_tokens.bound_columns(nodes[name])))):
             continue
         con.execute(f"drop table if exists pub.main.{ident(name)}")
         con.execute("delete from pub.main.published_marts where mart = ?", [name])
         if name in held:
-            notes[name] = "taken out of the published layer: its last good version has other columns than the mart now"
+            notes[name] = "taken out of the published layer: its last good version " + (
+                "shares tokens across rows" if same else "has other columns than the mart now"
+            )
 
 
 def _honour_withdrawals(

@@ -201,6 +201,33 @@ def test_a_kept_version_published_under_older_rules_or_no_longer_publishable_lea
     }
 
 
+def test_a_kept_version_sharing_tokens_across_rows_leaves_the_layer_once_the_mart_binds_them() -> None:
+    # Prepare: a held-back mart now declares its row key; its kept version was published before
+    # (real buyer tokens, no row key in the catalogue). Another held-back mart's version is bound.
+    from weir.publish import CATALOGUE_DDL, _retire
+
+    node = {
+        "config": {"meta": {"row_key": "order_id"}},
+        "columns": {"order_id": {}, "user_token": {"config": {"meta": {"category": "user.unique_id"}}}},
+    }
+    nodes = {"old_orders": node, "bound_orders": node}
+    with duckdb.connect() as con:
+        con.execute("attach ':memory:' as pub")
+        con.execute(CATALOGUE_DDL)
+        for name, row_key in (("old_orders", None), ("bound_orders", "order_id")):
+            con.execute(f"create table pub.main.{name} (order_id varchar, user_token varchar)")
+            con.execute("insert into pub.main.published_marts (mart, row_key) values (?, ?)", [name, row_key])
+        notes: dict[str, str] = {}
+
+        # Execute
+        _retire(con, nodes, held=dict(nodes), notes=notes)
+
+        # Assert
+        left = {r[0] for r in con.execute("select mart from pub.main.published_marts").fetchall()}
+    assert left == {"bound_orders"}
+    assert notes == {"old_orders": "taken out of the published layer: its last good version shares tokens across rows"}
+
+
 @pytest.fixture(scope="module")
 def small_mart(tmp_path_factory: pytest.TempPathFactory):
     """A snapshot file as the gate builds it: one row-level mart, one aggregate mart and the
