@@ -19,6 +19,9 @@ SIGNING_KEY_FILE = "audit_signing_ed25519.key"
 SIGNING_KEY_ENV = "WEIR_AUDIT_SIGNING_KEY_FILE"  # production: a path managed by a secrets store
 HMAC_DIR = "hmac"
 VAULT_MASTER_FILE = "vault_master.key"
+# The published layer's own salt: row-bound pseudonyms (weir/row_tokens.py) are keyed with it,
+# not with the pseudonymisation key, so nothing published is a warehouse token of anyone.
+PUBLISH_SALT_FILE = "publish_salt.key"
 KEY_BYTES = 32  # 256-bit keys: HMAC-SHA256 and AES-256-GCM
 
 
@@ -73,6 +76,14 @@ def new_hmac_key(keys_dir: Path) -> SecretKey:
 def vault_master_key(keys_dir: Path) -> SecretKey:
     """The master key that wraps every per-user vault key; created on first use."""
     path = keys_dir / VAULT_MASTER_FILE
+    if not path.exists():
+        _write_private(path, secrets.token_bytes(KEY_BYTES))
+    return _read_key(path, 1)
+
+
+def publish_salt(keys_dir: Path) -> SecretKey:
+    """The key of the published layer's row-bound pseudonyms; created on first use."""
+    path = keys_dir / PUBLISH_SALT_FILE
     if not path.exists():
         _write_private(path, secrets.token_bytes(KEY_BYTES))
     return _read_key(path, 1)

@@ -24,11 +24,14 @@ from pathlib import Path
 
 import duckdb
 
-from expectations._mart_suites import holds_sql
 from privacy._consent import PURPOSES
+from privacy._keyring import SecretKey, publish_salt
+from weir import row_tokens
+from weir._withdrawals import delete_withdrawn
 from weir.config import DataDir
 from weir.dbt import manifest_path
 from weir.manifest import ancestors, load, marts, meta
+from weir.sql import ident
 from weir.warehouse import connect, tables
 
 SAMPLE_KEYS = 5
@@ -186,7 +189,10 @@ def publish(data_dir: DataDir, since: datetime | None = None) -> PublishResult:
 CATALOGUE_DDL = (
     "create table if not exists pub.main.published_marts (mart varchar primary key, purpose varchar, "
     "description varchar, row_count bigint, published_at timestamptz, built_at timestamptz);"
-    "alter table pub.main.published_marts add column if not exists built_at timestamptz"
+    "alter table pub.main.published_marts add column if not exists built_at timestamptz;"
+    # how to find a person's rows in a mart published with row-bound pseudonyms (weir/row_tokens.py)
+    "alter table pub.main.published_marts add column if not exists row_key varchar;"
+    "alter table pub.main.published_marts add column if not exists row_bound varchar[]"
 )
 
 
@@ -202,25 +208,59 @@ def _write(
     in its catalogue, and take newly withdrawn users out of the held-back ones."""
     rows: dict[str, int] = {}
     withdrawn: dict[str, str] = {}
+    salt = publish_salt(data_dir.keys)
 
     def copy_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
         con.execute(CATALOGUE_DDL)
         for name, built_at in good.items():
-            con.execute(f"create or replace table pub.main.{name} as select * from marts.{name}")
+            select, params = row_tokens.select_sql(nodes[name], f"marts.{ident(name)}", salt)
+            con.execute(f"create or replace table pub.main.{ident(name)} as {select}", params)
             rows[name] = con.execute(f"select count(*) from pub.main.{name}").fetchone()[0]
+            bound = row_tokens.bound_columns(nodes[name])
             con.execute(
-                "insert or replace into pub.main.published_marts values (?, ?, ?, ?, current_timestamp, ?)",
-                [name, meta(nodes[name]).get("purpose"), nodes[name].get("description", ""), rows[name], built_at],
+                "insert or replace into pub.main.published_marts (mart, purpose, description, row_count, "
+                "published_at, built_at, row_key, row_bound) values (?, ?, ?, ?, current_timestamp, ?, ?, ?)",
+                [name, meta(nodes[name]).get("purpose"), nodes[name].get("description", ""), rows[name], built_at]
+                + ([meta(nodes[name])[row_tokens.ROW_KEY], bound] if bound else [None, None]),
             )
-        changed = _honour_withdrawals(con, held, tests, withdrawn)
+        _retire(con, nodes, held, withdrawn)
+        changed = _honour_withdrawals(con, held, tests, withdrawn, salt)
         return [*good, *changed]
 
     update_published(con, data_dir, copy_marts)
     return rows, withdrawn
 
 
+def _retire(con: duckdb.DuckDBPyConnection, nodes: dict[str, dict], held: dict[str, dict], notes: dict) -> None:
+    """Take out of the next version what may no longer be published: a mart no longer marked
+    `publish`, and a held-back mart's kept version whose columns are not the mart's current
+    ones or that shares tokens across rows the mart now binds to them (published under older
+    rules, e.g. before its quasi-identifiers were coarsened)."""
+    for name, row_key in con.execute("select mart, row_key from pub.main.published_marts").fetchall():
+        columns = {
+            c
+            for (c,) in con.execute(
+                "select column_name from information_schema.columns where table_catalog = 'pub' and table_name = ?",
+                [name],
+            ).fetchall()
+        }
+        same = name in nodes and columns == set(nodes[name]["columns"])
+        if name in nodes and (name not in held or (same and (row_key or not row_tokens.bound_columns(nodes[name])))):
+            continue
+        con.execute(f"drop table if exists pub.main.{ident(name)}")
+        con.execute("delete from pub.main.published_marts where mart = ?", [name])
+        if name in held:
+            notes[name] = "taken out of the published layer: its last good version " + (
+                "shares tokens across rows" if same else "has other columns than the mart now"
+            )
+
+
 def _honour_withdrawals(
-    con: duckdb.DuckDBPyConnection, held: dict[str, dict], tests: dict[str, list], notes: dict[str, str]
+    con: duckdb.DuckDBPyConnection,
+    held: dict[str, dict],
+    tests: dict[str, list],
+    notes: dict[str, str],
+    salt: SecretKey,
 ) -> list[str]:
     """Take users who withdrew the purpose since a held-back mart's kept version was built out
     of it: their rows (`meta.withdrawal: delete_rows`) or the whole mart. Returns the marts
@@ -240,7 +280,7 @@ def _honour_withdrawals(
             continue
         columns = {c: p for c, p, _ in tests.get(node["unique_id"], [])}
         if meta(node).get("withdrawal") == DELETE_ROWS and columns:
-            removed = _delete_withdrawn(con, node, columns, purpose)
+            removed = delete_withdrawn(con, node, columns, purpose, salt, kept[name])
             notes[name] = f"{removed} rows of users who withdrew {purpose} deleted from its last good version"
             changed.append(name)
         else:
@@ -251,28 +291,6 @@ def _honour_withdrawals(
                 "version was built, and it may count them"
             )
     return changed
-
-
-def _delete_withdrawn(con: duckdb.DuckDBPyConnection, node: dict, columns: dict[str, str], purpose: str) -> int:
-    """Delete the kept rows of users whose consent no longer holds (checked against the consent
-    ledger's intervals, as the gate does); blank other users a row names. Returns rows deleted."""
-    name = node["name"]
-    removed = 0
-    for column, column_purpose in columns.items():
-        removed += con.execute(
-            f"delete from pub.main.{name} where {column} is not null and not {holds_sql(column, '?', 'now()')}",
-            [column_purpose],
-        ).fetchone()[0]
-    for column, col in node["columns"].items():
-        if meta(col).get("category") == "user.unique_id" and column not in columns:
-            con.execute(
-                f"update pub.main.{name} set {column} = null "
-                f"where {column} is not null and not {holds_sql(column, '?', 'now()')}",
-                [purpose],
-            )
-    count = con.execute(f"select count(*) from pub.main.{name}").fetchone()[0]
-    con.execute("update pub.main.published_marts set row_count = ? where mart = ?", [count, name])
-    return removed
 
 
 def update_published(

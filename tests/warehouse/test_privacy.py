@@ -42,10 +42,10 @@ def test_no_raw_identifier_in_dbt_schemas_or_published_layer(built) -> None:
     assert _hits(published_db(built.data_dir), values, None) == {}
 
 
-def test_user_columns_hold_tokens_only(built) -> None:
+def test_user_columns_hold_row_bound_pseudonyms_only(built) -> None:
     with duckdb.connect(str(published_db(built.data_dir)), read_only=True) as con:
         tokens = con.execute(
-            "select count(*), count(*) filter (where regexp_full_match(kol_token, 'tk[0-9]+_[0-9a-f]{32}')) "
-            "from mart_kol_influence"
+            "select count(*), count(*) filter (where regexp_full_match(user_token, 'rt1_[0-9a-f]{32}')), "
+            "count(distinct user_token) from mart_referral_attribution"
         ).fetchone()
-    assert tokens[0] > 0 and tokens[0] == tokens[1]
+    assert tokens[0] > 0 and tokens[0] == tokens[1] == tokens[2]  # one per row: weir/row_tokens.py

@@ -9,10 +9,15 @@ import duckdb
 import polars as pl
 import pytest
 
-from weir import dbt, pipeline, publish
+from privacy._keyring import publish_salt
+from weir import dbt, pipeline, publish, row_tokens
 from weir.publish import published_db, published_dir, published_tables
 
 from .conftest import build, never_consented, withdraw
+
+
+def current_database(con: duckdb.DuckDBPyConnection) -> str:
+    return con.execute("select current_database()").fetchone()[0]
 
 
 def _rows(path, table: str) -> int:
@@ -44,23 +49,25 @@ def test_published_file_is_read_only(built) -> None:
 
 
 def test_consent_violation_blocks_publish_and_keeps_last_good(warehouse_copy) -> None:
-    before = _rows(published_db(warehouse_copy), "mart_kol_influence")
+    mart = "mart_referral_attribution"
+    before = _rows(published_db(warehouse_copy), mart)
     with duckdb.connect(str(warehouse_copy.warehouse)) as con:
         outsider = never_consented(con)
         con.execute(
-            "insert into marts.mart_kol_influence (kol_token, followers, influence_rank) values (?, 1, 999999)",
+            f"insert into marts.{mart} (order_id, user_token, order_week, category, gmv_band_cents, "
+            "is_share_attributed) values ('tk1_' || repeat('cd', 16), ?, current_date, 'beauty', 0, false)",
             [outsider],
         )
-    run = dbt.run(warehouse_copy, ["test", "--select", "mart_kol_influence"], check=False)
+    run = dbt.run(warehouse_copy, ["test", "--select", mart], check=False)
     assert not run.ok
 
     result = pipeline.publish_stage(warehouse_copy, "test")
 
     blocked = {b.mart: b.reason for b in result.blocked}
-    assert set(blocked) == {"mart_kol_influence"}
-    assert "has_consent" in blocked["mart_kol_influence"] and outsider in blocked["mart_kol_influence"]
+    assert set(blocked) == {mart}
+    assert "has_consent" in blocked[mart] and outsider in blocked[mart]
     assert "mart_funnel_by_channel" in result.published
-    assert _rows(published_db(warehouse_copy), "mart_kol_influence") == before
+    assert _rows(published_db(warehouse_copy), mart) == before
 
 
 def test_contract_violation_stops_only_the_affected_mart(warehouse_copy) -> None:
@@ -94,15 +101,23 @@ def test_readers_keep_their_snapshot_while_publishing(warehouse_copy) -> None:
 def test_a_withdrawal_leaves_the_published_layer_on_the_next_run_even_when_marts_are_held_back(warehouse_copy) -> None:
     # Prepare: a buyer in the published referral attribution withdraws analytics; after the
     # rebuild, both the per-order mart and an aggregate one fail the gate and are held back.
+    # The published copy binds buyers' tokens to their rows (weir/row_tokens.py): the buyer is
+    # chosen in the warehouse mart, of the same build.
     path = published_db(warehouse_copy)
-    with duckdb.connect(str(path), read_only=True) as con:
+    with duckdb.connect(str(warehouse_copy.warehouse), read_only=True) as con:
         buyers = dict(
             con.execute(
-                "select user_token, count(*) from mart_referral_attribution group by 1 order by 2 desc, 1 limit 20"
+                "select user_token, count(*) from marts.mart_referral_attribution group by 1 order by 2 desc, 1 "
+                "limit 20"
             ).fetchall()
         )
-        kept_rows = con.execute("select count(*) from mart_referral_attribution").fetchone()[0]
+    kept_rows = _rows(path, "mart_referral_attribution")
     withdrawn = next(iter(buyers))
+    with duckdb.connect(str(path), read_only=True) as con:  # Weir finds them with its salt
+        salt = publish_salt(warehouse_copy.keys)
+        assert row_tokens.traces(con, current_database(con), salt, [withdrawn]) == {
+            "main.mart_referral_attribution": buyers[withdrawn]
+        }
     withdraw(warehouse_copy, withdrawn)
     assert build(warehouse_copy).ok
     with duckdb.connect(str(warehouse_copy.warehouse)) as con:
@@ -132,26 +147,14 @@ def test_a_withdrawal_leaves_the_published_layer_on_the_next_run_even_when_marts
         assert con.execute("select count(*) from mart_referral_attribution").fetchone()[0] == (
             kept_rows - buyers[withdrawn]
         )
-        assert (
-            con.execute(
-                "select count(*) from mart_referral_attribution where ? in (user_token, first_touch_sharer_token, "
-                "last_touch_sharer_token)",
-                [withdrawn],
-            ).fetchone()[0]
-            == 0
-        )
+        assert row_tokens.traces(con, current_database(con), salt, [withdrawn]) == {}
     assert "mart_funnel_by_channel" not in tables | set(published_tables(warehouse_copy))
     assert not (published_dir(warehouse_copy) / "parquet" / "mart_funnel_by_channel.parquet").exists()
     assert (
-        pl.read_parquet(published_dir(warehouse_copy) / "parquet" / "mart_referral_attribution.parquet")
-        .filter(pl.col("user_token") == withdrawn)
-        .is_empty()
+        pl.read_parquet(published_dir(warehouse_copy) / "parquet" / "mart_referral_attribution.parquet").height
+        == kept_rows - buyers[withdrawn]
     )
-    assert {"mart_daily_demand", "mart_kol_influence"} <= set(result.published)  # the rest, rebuilt without them
-    with duckdb.connect(str(path), read_only=True) as con:
-        assert (
-            con.execute("select count(*) from mart_kol_influence where kol_token = ?", [withdrawn]).fetchone()[0] == 0
-        )
+    assert {"mart_daily_demand", "mart_kol_tiers"} <= set(result.published)  # the rest, rebuilt without them
 
 
 def _parquet(data_dir) -> dict[str, bytes]:

@@ -16,8 +16,9 @@ import duckdb
 from cryptography.exceptions import InvalidTag
 
 from privacy import _vault
-from privacy._keyring import SecretKey
+from privacy._keyring import SecretKey, publish_salt
 from privacy._pseudonymise import token
+from weir import row_tokens
 from weir.config import DataDir
 from weir.dsr import _aggregates, _compact, _files, _scan
 from weir.dsr._store import subject_hash
@@ -208,6 +209,11 @@ def published(e: Erasure) -> Figures:
 
     def write(con: duckdb.DuckDBPyConnection) -> list[str]:
         figures.update(_erase_tables(e, con, "pub", _scan.base_tables(con, "pub")))
+        # rows published with row-bound pseudonyms hold no token to match: recompute them
+        request_of = e.request_of()
+        for table, users in row_tokens.erase(con, "pub", publish_salt(e.data_dir.keys), e.tokens).items():
+            for user_token, (deleted, blanked) in users.items():
+                figures[request_of[user_token]]["tables"][table] = {"deleted": deleted, "blanked": blanked}
         changed = sorted({t.split(".")[1] for f in figures.values() for t in f["tables"]})
         refreshed = _aggregates.refresh_published(con)
         if "main.published_marts" in _scan.base_tables(con, "pub"):
@@ -264,6 +270,10 @@ def residue(e: Erasure) -> dict[str, dict[str, int]]:
         try:
             for table, hits in _scan.traces(e.con, "pub_check", list(needles)).items():
                 add(f"published:{table}", hits)
+            salt = publish_salt(e.data_dir.keys)
+            for s in e.subjects:  # row-bound pseudonyms: recomputed per user
+                for table, n in row_tokens.traces(e.con, "pub_check", salt, [s.user_token]).items():
+                    found.setdefault(s.request_id, {})[f"published:{table}"] = n
         finally:
             e.con.execute("detach pub_check")
     for path, owners in _files.holding(e.data_dir.root, needles):
