@@ -284,7 +284,7 @@ def airflow_ui(data_dir: DataDirOption = None) -> None:
     try:
         directory = _data_dir(data_dir)
         console.print(
-            f"Airflow UI on http://localhost:8080 — user admin, password in {directory.airflow_home / 'passwords.json'}"
+            f"Airflow UI on http://{airflow_env.api_host()}:{airflow_env.API_PORT} — user admin, password in {directory.airflow_home / 'passwords.json'}"
         )
         raise typer.Exit(airflow_env.serve(directory))
     except WeirError as err:
