@@ -66,6 +66,8 @@ def weir_warehouse():
             execution_mode=ExecutionMode.WATCHER,  # one `dbt build`; see README "One dbt process per build"
             dbt_executable_path=dbt_executable(),
             test_indirect_selection=TestIndirectSelection.CAUTIOUS,
+            # Cosmos skips a retried producer (no second build): a failed build fails the run.
+            setup_operator_args={"retries": 0},
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
@@ -78,6 +80,7 @@ def weir_warehouse():
         # Sensors poke (no triggerer needed); Cosmos's per-model datasets would be machine paths.
         operator_args={"pool": POOL, "install_deps": False, "deferrable": False, "emit_datasets": False},
     )
+    airflow_defaults.producer_first(dbt)  # the build runs before the model tasks read it
     airflow_defaults.name_mart_assets(dbt)
 
     @task.short_circuit(trigger_rule="all_done")

@@ -116,7 +116,7 @@ DOC_LINKS = """
 
 | What | Where (under the data dir, `$WEIR_DATA_DIR`) | Command |
 |---|---|---|
-| Data Docs (quality gates) | `quality/gx/uncommitted/data_docs/local_site/index.html` | rebuilt by each gate (`weir quality gate`) |
+| Data Docs (quality gates) | `quality/gx/uncommitted/data_docs/local_site/index.html` | `weir quality gate` |
 | dbt docs (models, lineage) | `dbt/target/static_index.html` | `weir dbt docs` |
 | DP budget left | `dp/` ledger | `weir dp budget` |
 | Audit chain | `warehouse.duckdb` (`audit.log`) | `weir audit verify` |
@@ -161,3 +161,17 @@ def dbt_failures(context: dict, group_id: str) -> list[str]:
     states = ti.get_task_states(dag_id=ti.dag_id, task_group_id=group_id, run_ids=[ti.run_id])
     failed = ("failed", "upstream_failed")
     return sorted(t for t, s in states.get(ti.run_id, {}).items() if s in failed)
+
+
+def producer_first(group) -> None:  # noqa: ANN001 - a Cosmos DbtTaskGroup in watcher mode
+    """Put the watcher's `dbt build` producer upstream of the model tasks with no upstream model.
+
+    Cosmos does this only for a DbtDag; in a task group the model tasks may start first and
+    hold the single warehouse pool slot while they wait for a build that cannot start (and
+    `airflow dags test`, which runs one task at a time, waits forever). After the build, each
+    model task reads its result at the first poke."""
+    tasks = list(group.iter_tasks())  # call before wiring anything upstream of the group
+    producer = next(t for t in tasks if t.task_id.endswith(".dbt_producer_watcher"))
+    for task in tasks:
+        if hasattr(task, "producer_task_id") and not task.upstream_task_ids:
+            producer >> task
