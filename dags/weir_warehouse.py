@@ -57,7 +57,10 @@ def weir_warehouse():
     dbt = DbtTaskGroup(
         group_id="dbt",
         project_config=ProjectConfig(
-            dbt_project_path=DBT_PROJECT, manifest_path=MANIFEST, env_vars=connection_env(DATA_DIR, actor="airflow:dbt")
+            dbt_project_path=DBT_PROJECT,
+            manifest_path=MANIFEST,
+            env_vars=connection_env(DATA_DIR, actor="airflow:dbt"),
+            install_dbt_deps=False,
         ),
         profile_config=ProfileConfig(
             profile_name="weir", target_name="dev", profiles_yml_filepath=DBT_PROJECT / "profiles.yml"
@@ -78,7 +81,7 @@ def weir_warehouse():
             node_converters={DbtResourceType.EXPOSURE: _skip, DbtResourceType("operation"): _skip},
         ),
         # Sensors poke (no triggerer needed); Cosmos's per-model datasets would be machine paths.
-        operator_args={"pool": POOL, "install_deps": False, "deferrable": False, "emit_datasets": False},
+        operator_args={"pool": POOL, "deferrable": False, "emit_datasets": False},
     )
     airflow_defaults.producer_first(dbt)  # the build runs before the model tasks read it
     airflow_defaults.name_mart_assets(dbt)

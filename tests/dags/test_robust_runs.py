@@ -17,7 +17,7 @@ from weir.config import resolve_data_dir
 # A DAG that wires only weir.airflow_defaults: `startup_race` meets the api-server still
 # starting (httpx.ReadTimeout) on its first try; `bad_batch` meets a data error whose text
 # quotes a raw value, which must not reach the audit log.
-PROBE_DAG = '''
+PROBE_DAG = """
 from datetime import datetime, timedelta
 
 import httpx
@@ -51,7 +51,7 @@ def weir_probe():
 
 
 weir_probe()
-'''
+"""
 
 
 def _dags_test(data_dir, dag_id: str, dags_folder: Path) -> None:
@@ -99,7 +99,9 @@ def test_data_errors_fail_at_once_and_are_audited_without_values(world) -> None:
     assert failures["gate_blocked"][1]["reason"] == "Batch users/b1 blocked: rows per day observed 10."
     assert "startup_race" not in failures
     with duckdb.connect(str(world.warehouse), read_only=True) as con:
-        assert not con.execute("select count(*) from audit.log where inputs || figures like '%13800138000%'").fetchone()[0]
+        assert not con.execute(
+            "select count(*) from audit.log where inputs || figures like '%13800138000%'"
+        ).fetchone()[0]
 
 
 def test_failed_dbt_build_skips_gate_and_publish_and_fails_the_run(world) -> None:
