@@ -116,9 +116,9 @@ DOC_LINKS = """
 
 | What | Where (under the data dir, `$WEIR_DATA_DIR`) | Command |
 |---|---|---|
-| Data Docs (quality gates) | `quality/gx/uncommitted/data_docs/local_site/index.html` | `weir quality gate` |
+| Data Docs (quality gates) | `quality/gx/uncommitted/data_docs/local_site/index.html` | `weir quality report` |
 | dbt docs (models, lineage) | `dbt/target/static_index.html` | `weir dbt docs` |
-| DP budget left | `dp/` ledger | `weir dp budget` |
+| DP budget left | `dp.budget_spends` in `warehouse.duckdb` | `weir dp budget` |
 | Audit chain | `warehouse.duckdb` (`audit.log`) | `weir audit verify` |
 
 Failures: transient errors (timeouts, the api-server starting, a locked warehouse) retry
