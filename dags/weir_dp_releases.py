@@ -12,6 +12,7 @@ from datetime import datetime
 from airflow.sdk import Asset, dag, task
 
 from privacy._dp_spec import load_catalog
+from weir import airflow_defaults
 from weir.config import resolve_data_dir
 
 PUBLISHED = Asset("weir://published")
@@ -28,6 +29,8 @@ RELEASES = sorted(load_catalog().releases)  # a small YAML file in the repo: the
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
+    default_args=airflow_defaults.DEFAULT_ARGS,
+    doc_md=airflow_defaults.dag_doc(__doc__),
     tags=["weir", "privacy", "opendp"],
 )
 def weir_dp_releases():

@@ -11,6 +11,8 @@ from datetime import datetime
 
 from airflow.sdk import Asset, dag, task
 
+from weir import airflow_defaults
+
 PUBLISHED = Asset("weir://published")  # erasure swaps in a published version without the user
 POOL = "weir_warehouse"  # one slot: the DuckDB single writer
 
@@ -27,6 +29,8 @@ def _data_dir():
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
+    default_args=airflow_defaults.DEFAULT_ARGS,
+    doc_md=airflow_defaults.dag_doc(__doc__),
     tags=["weir", "privacy", "dsr"],
 )
 def weir_dsr():

@@ -7,7 +7,9 @@ Each task calls one function in `weir.pipeline`; nothing else happens here.
 import os
 from datetime import datetime
 
-from airflow.sdk import Asset, dag, get_current_context, task
+from airflow.sdk import Asset, Param, dag, get_current_context, task
+
+from weir import airflow_defaults
 
 LANDING = Asset("weir://landing")
 RAW = Asset("weir://warehouse/raw")  # starts the warehouse DAG (dbt) once the raw gate passed
@@ -24,7 +26,17 @@ def _data_dir():
     schedule=None,  # the demo triggers it; production schedules it daily
     start_date=datetime(2026, 1, 1),
     catchup=False,
-    params={"users": 2000, "days": 7, "seed": 42, "bad_rate": 0.0, "start": "2026-10-01"},
+    params={
+        "users": Param(2000, type="integer", minimum=1, description="Users in the generated world."),
+        "days": Param(7, type="integer", minimum=1, description="Days of behaviour in the batch."),
+        "seed": Param(42, type="integer", description="Random seed: the same seed gives the same batch."),
+        "bad_rate": Param(
+            0.0, type="number", minimum=0, maximum=1, description="Share of rows with injected bad input."
+        ),
+        "start": Param("2026-10-01", type="string", format="date", description="First day of the batch (UTC)."),
+    },
+    default_args=airflow_defaults.DEFAULT_ARGS,
+    doc_md=airflow_defaults.dag_doc(__doc__),
     tags=["weir"],
 )
 def weir_platform():

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from weir import TELEMETRY_OFF
-from weir.config import DATA_DIR_ENV, DataDir
+from weir.config import DATA_DIR_ENV, PRIVATE_FILE_MODE, DataDir, make_private_dir
 from weir.dbt import die_with_parent
 from weir.errors import AirflowRunError
 
@@ -20,6 +20,22 @@ MODEL_DAG_ID = "weir_model_training"  # scheduled on the same published Asset
 WAREHOUSE_POOL = "weir_warehouse"
 DAGS_FOLDER = Path(__file__).resolve().parent.parent / "dags"
 UI_USER = "admin"
+PASSWORDS_FILE = "passwords.json"  # the simple auth manager's generated UI passwords
+# The UI and API listen on this machine only unless WEIR_AIRFLOW_HOST (or Airflow's own
+# AIRFLOW__API__HOST) says otherwise: the simple auth manager is for local use.
+HOST_ENV = "WEIR_AIRFLOW_HOST"
+LOCAL_HOST = "127.0.0.1"
+API_PORT = os.environ.get("AIRFLOW__API__PORT", "8080")
+
+
+def api_host() -> str:
+    """Where the api-server binds: $WEIR_AIRFLOW_HOST, else $AIRFLOW__API__HOST, else 127.0.0.1."""
+    return os.environ.get(HOST_ENV) or os.environ.get("AIRFLOW__API__HOST") or LOCAL_HOST
+
+
+def _client_host() -> str:
+    host = api_host()
+    return LOCAL_HOST if host in ("0.0.0.0", "::") else host  # noqa: S104 - compared, not bound
 
 
 def airflow_env(data_dir: DataDir) -> dict[str, str]:
@@ -34,7 +50,10 @@ def airflow_env(data_dir: DataDir) -> dict[str, str]:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{UI_USER}:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / PASSWORDS_FILE),
+        "AIRFLOW__API__HOST": api_host(),
+        # Tasks reach the API where it listens ("localhost" may resolve to ::1 first).
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://{_client_host()}:{API_PORT}/execution/",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         **TELEMETRY_OFF,  # offline, and no usage data leaves the platform
@@ -64,13 +83,22 @@ def prepare(data_dir: DataDir) -> Path:
     write the dbt manifest the warehouse DAG renders from; return the log path."""
     from weir import dbt  # deferred: only needed here
 
-    home = data_dir.airflow_home
-    home.mkdir(parents=True, exist_ok=True)
+    home = make_private_dir(data_dir.airflow_home)  # its DB holds XComs and run configs
+    private_passwords(home / PASSWORDS_FILE)
     log = home / "weir-airflow.log"
     _airflow(data_dir, ["db", "migrate"], log)
     _airflow(data_dir, ["pools", "set", WAREHOUSE_POOL, "1", "DuckDB allows one writer"], log)
     dbt.parse(data_dir)
     return log
+
+
+def private_passwords(path: Path) -> Path:
+    """Create the UI passwords file owner-only before Airflow writes it (Airflow keeps the
+    mode of an existing file but creates a new one world-readable); tighten an old one."""
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE_MODE)
+    os.close(fd)
+    os.chmod(path, PRIVATE_FILE_MODE)
+    return path
 
 
 @dataclass(frozen=True, slots=True)

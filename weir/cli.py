@@ -287,9 +287,9 @@ def airflow_ui(data_dir: DataDirOption = None) -> None:
 
     try:
         directory = _data_dir(data_dir)
-        console.print(
-            f"Airflow UI on http://localhost:8080 — user admin, password in {directory.airflow_home / 'passwords.json'}"
-        )
+        url = f"http://{airflow_env.api_host()}:{airflow_env.API_PORT}"
+        passwords = directory.airflow_home / airflow_env.PASSWORDS_FILE
+        console.print(f"Airflow UI on {url} — user admin, password in {passwords}")
         raise typer.Exit(airflow_env.serve(directory))
     except WeirError as err:
         raise _fail(err) from err

@@ -9,25 +9,10 @@ from cryptography.hazmat.primitives import serialization
 from privacy import load_or_create_signing_key
 from privacy._dp_spec import load_catalog
 from privacy._keyring import current_hmac_key, vault_master_key
-from weir import dbt
-from weir.airflow_env import DAGS_FOLDER, airflow_env
 from weir.config import resolve_data_dir
 from weir.demo import run_demo
 from weir.generate import GenerateConfig
 from weir.publish import published_tables
-
-
-@pytest.fixture(scope="module")
-def dagbag(tmp_path_factory: pytest.TempPathFactory):
-    data_dir = resolve_data_dir(tmp_path_factory.mktemp("dagbag"))
-    dbt.parse(data_dir)  # the warehouse DAG renders its dbt tasks from the manifest
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in airflow_env(data_dir).items():
-            if name.startswith("AIRFLOW") or name == "WEIR_DATA_DIR":
-                patch.setenv(name, value)
-        from airflow.dag_processing.dagbag import DagBag
-
-        yield DagBag(dag_folder=str(DAGS_FOLDER))
 
 
 def test_dags_import_without_errors(dagbag) -> None:
@@ -62,22 +47,30 @@ def test_platform_dag_tasks_and_assets(dagbag) -> None:
     assert [a.name for a in dag.get_task("gate_raw").outlets] == ["weir://warehouse/raw"]  # dbt waits for the gate
 
 
-def test_warehouse_dag_is_asset_triggered_cosmos_group_then_gate_then_publish(dagbag) -> None:
+def test_warehouse_dag_is_one_dbt_build_watched_per_model_then_gate_then_publish(dagbag) -> None:
     dag = dagbag.dags["weir_warehouse"]
     dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.")]
-    models = {t.task_id.split(".")[1].removesuffix("_model_build") for t in dbt_tasks}
+    models = {t.task_id.split(".")[1].removesuffix("_run") for t in dbt_tasks if t.task_id.endswith("run")}
+    producers = [t for t in dbt_tasks if t.__class__.__name__ == "DbtProducerWatcherOperator"]
 
     assert [a.name for a in dag.timetable.asset_condition.objects] == ["weir://warehouse/raw"]
     assert {"stg_events", "int_events", "dim_consent", "mart_funnel_by_channel", "mart_user_features"} <= models
-    assert all(t.pool == "weir_warehouse" for t in dbt_tasks)  # DuckDB: one writer at a time
-    assert all(t.__class__.__name__ == "DbtBuildLocalOperator" for t in dbt_tasks if t.task_id.endswith("_model_build"))
-    assert "dbt.has_consent_mart_user_features_user_token__model_training_test" in {t.task_id for t in dbt_tasks}
-    assert dag.get_task("check_policy").downstream_task_ids <= {t.task_id for t in dbt_tasks}
+    assert [p.task_id for p in producers] == ["dbt.dbt_producer_watcher"]  # one `dbt build` per run
+    assert producers[0].retries == 0  # Cosmos skips a retried producer: no silent second build
+    watchers = [t for t in dbt_tasks if t.task_id.endswith("run")]
+    assert {t.__class__.__name__ for t in watchers} == {"DbtRunWatcherOperator"}
+    assert all(t.pool == "weir_warehouse" for t in [*producers, *watchers])  # DuckDB: one writer at a time
+    assert dag.get_task("check_policy").downstream_task_ids == {"dbt.dbt_producer_watcher"}
+    # The build runs before any model task reads its result (they share one pool slot).
+    assert {"dbt.stg_events.run", "dbt.stg_users.run"} <= producers[0].downstream_task_ids
+    check = dag.get_task("dbt_succeeded")
+    assert check.upstream_task_ids <= {t.task_id for t in dbt_tasks} and check.trigger_rule == "all_done"
+    assert check.downstream_task_ids == {"gate_marts"}
+    assert dag.get_task("dbt_failed").trigger_rule == "one_failed" and not dag.get_task("dbt_failed").downstream_list
     gate = dag.get_task("gate_marts")
-    assert gate.upstream_task_ids <= {t.task_id for t in dbt_tasks} and gate.upstream_task_ids
-    assert gate.downstream_task_ids == {"publish_marts"} and gate.trigger_rule == "all_done"
+    assert gate.downstream_task_ids == {"publish_marts"} and gate.trigger_rule == "all_success"
     publish = dag.get_task("publish_marts")
-    assert publish.trigger_rule == "all_done"
+    assert publish.trigger_rule == "all_done"  # a gate block still publishes the marts that passed
     assert [a.name for a in publish.outlets] == ["weir://published"]
 
 
@@ -118,7 +111,9 @@ def test_embedded_run_succeeds_and_is_recorded(demo_run) -> None:
     assert len(result.loads) == 12
     assert len(steps) == 7
     assert result.warehouse_run.state == "success"
-    assert set(result.warehouse_run.task_states.values()) == {"success"}
+    states = dict(result.warehouse_run.task_states)
+    assert states.pop("dbt_failed") == "skipped"  # runs only when a dbt task failed
+    assert set(states.values()) == {"success"}
     assert len(result.warehouse_run.task_states) >= 35
     assert {"mart_funnel_by_channel", "mart_ab_results", "mart_kol_tiers"} <= set(result.published)
     assert result.docs.exists() and result.docs.stat().st_size > 100_000
