@@ -1,11 +1,12 @@
 """Erasure of N users against a full rebuild of the tables they are in.
 
-Usage: python benchmarks/bench_dsr.py [--users 1000000] [--events 10000000] [--erase 100]
+Usage: python benchmarks/bench_dsr.py [--users 1000000] [--events 10000000] [--erase 100] [--world DIR]
 Setup (not timed): generate, ingest, dbt build, publish. Timed: `weir dsr run` erasing the N
 busiest users (targeted deletes in every copy, verification scan, one compaction) against
 `dbt build --full-refresh` of the derived tables plus a publish, the rebuild erasure avoids.
 Target: ratio erasure vs rebuild <= 0.1. Each side runs once on its own copy of the data dir
 (an erasure cannot be repeated on the same data), so compare ratios from one run only.
+With --world DIR the built world is kept in DIR/base and reused by the next run of the same size.
 """
 
 import argparse
@@ -41,19 +42,37 @@ def busiest_ids(data_dir, count: int) -> list[str]:
         return [ids[t] for (t,) in ranked.fetchall()]
 
 
+def prepare(base, users: int, days: int) -> None:
+    """Generate, ingest, build and publish once; a marker says the world in `base` is whole."""
+    marker = base.root / ".bench-world"
+    if marker.exists() and marker.read_text() == f"{users} {days}":
+        return
+    if base.root.exists():
+        shutil.rmtree(base.root)
+    base = resolve_data_dir(base.root)
+    generate(GenerateConfig(users=users, days=days, seed=2), base.landing)
+    ingest(base)
+    pipeline.warehouse_stage(base, "bench")
+    pipeline.publish_stage(base, "bench")
+    marker.write_text(f"{users} {days}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--users", type=int, default=1_000_000)
     parser.add_argument("--erase", type=int, default=100)
+    parser.add_argument("--world", type=Path, help="keep the built world here and reuse it")
+    parser.add_argument("--prepare-only", action="store_true", help="build the --world and stop")
     args = parser.parse_args()
+    if args.world:
+        args.world.mkdir(parents=True, exist_ok=True)
     days = max(1, round(args.events / (args.users * EVENTS_PER_USER_DAY)))
-    with tempfile.TemporaryDirectory() as tmp:
-        base = resolve_data_dir(Path(tmp) / "base")
-        generate(GenerateConfig(users=args.users, days=days, seed=2), base.landing)
-        ingest(base)
-        pipeline.warehouse_stage(base, "bench")
-        pipeline.publish_stage(base, "bench")
+    with tempfile.TemporaryDirectory(dir=args.world) as tmp:
+        base = resolve_data_dir((args.world or Path(tmp)) / "base")
+        prepare(base, args.users, days)
+        if args.prepare_only:
+            return
         with duckdb.connect(str(base.warehouse), read_only=True) as con:
             events = con.execute("select count(*) from raw.events").fetchone()[0]
         victims = busiest_ids(base, args.erase)

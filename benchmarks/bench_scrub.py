@@ -5,8 +5,9 @@ Target: recall >= 0.99 and precision >= 0.99 for every kind, on a set that inclu
 adversarial forms of issue 15 (+86 / 0086, separators, "tel"/"wx" glued to the digits,
 full-width digits), those of the security review (format characters between digit groups,
 "/", "_", "," in phones, phones followed by letters, Unicode digits, IDs grouped 6-8-4,
-dotted cards) and look-alikes (tracking and order numbers, timestamps, prices, slashed
-dates, prose number lists, UUIDs and hex tokens).
+dotted cards), Chinese landlines and dashed phones glued to hex letters, and look-alikes
+(tracking and order numbers, timestamps, prices, slashed dates, prose number lists, UUIDs
+and hex tokens, short or over-long landline locals, ISBNs).
 Throughput is compared with a single regex replacement over the same texts (the cheapest
 possible scrub) in the same run.
 """

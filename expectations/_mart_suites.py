@@ -14,11 +14,13 @@ from expectations._suites import FUTURE_SLACK, TOKEN, BatchCheck, Check, Suite, 
 
 KNOWN_USERS = "gate.known_users"
 LINKED = "gate.linked"
+SMALL_CLASSES = "gate.small_classes"
 TOKEN_CATEGORY = "user.unique_id"  # pseudonymous user tokens
 COUNT_TYPES = ("bigint", "integer")
 VOLUME_DROP = 0.5  # fewer rows than half the last published version blocks
 VOLUME_SPIKE = 20.0  # more than 20x is recorded as a warning
 VOLUME_MIN_ROWS = 10
+ALWAYS = "coalesce(max(1), 1)"  # a batch value that fails `v > 0` on any batch, empty ones too
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,11 @@ class MartSpec:
     # made of them (column meta `pseudonym: true`); their names stay the source's `<entity>_id`.
     pseudonyms: frozenset[str] = frozenset()
     reference: datetime | None = None  # newest event time in raw
+    # What a holder of the source data knows of each row (meta.quasi_identifiers; None: not
+    # declared), the columns naming people, and the k every class of them must reach.
+    quasi_identifiers: list[str] | None = None
+    people: tuple[str, ...] = ()
+    k: int = 5
 
 
 def holds_sql(user: str, purpose: str, at: str) -> str:
@@ -72,7 +79,7 @@ def mart_suite(mart: MartSpec) -> Suite:
                 column,
             )
         )
-    suite.batch_checks.extend(_volume(mart) + _freshness(mart))
+    suite.batch_checks.extend(_volume(mart) + _freshness(mart) + _k_anonymity(mart))
     return suite
 
 
@@ -131,6 +138,30 @@ def _volume(mart: MartSpec) -> list[BatchCheck]:
             f"v > {previous * VOLUME_SPIKE}",
             severity="warn",
         ),
+    ]
+
+
+def _k_anonymity(mart: MartSpec) -> list[BatchCheck]:
+    """Hold back a mart naming people in a class of fewer than k (weir/mart_gate.py), or naming
+    people without saying what an outsider could join its rows on."""
+    if not mart.people:
+        return []
+    if mart.quasi_identifiers is None:
+        return [BatchCheck("declares its quasi-identifiers (meta.quasi_identifiers)", ALWAYS, "v > 0")]
+    if not mart.quasi_identifiers:
+        return []
+    unknown = sorted(set(mart.quasi_identifiers) - set(mart.columns))
+    if unknown:
+        return [
+            BatchCheck(f"declares quasi-identifiers among its columns (unknown: {', '.join(unknown)})", ALWAYS, "v > 0")
+        ]
+    return [
+        BatchCheck(
+            f"every class of ({', '.join(mart.quasi_identifiers)}) names at least {mart.k} people in each of "
+            f"({', '.join(mart.people)}) (observed: smaller classes)",
+            f"max((select coalesce(sum(classes), 0) from {SMALL_CLASSES} where mart = '{mart.name}'))",
+            "v > 0",
+        )
     ]
 
 

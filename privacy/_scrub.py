@@ -56,17 +56,30 @@ _MOBILE = (
     rf"\(?1[3-9][0-9]\)?{_SEP}[0-9]{{4}}{_SEP}[0-9]{{4}}"  # 138 1234 5678, (138)1234-5678
     rf"|1[3-9][0-9]{{2}}{_SEP}[0-9]{{3}}{_SEP}[0-9]{{4}}"  # 1381 234 5678
 )
+# Landlines: area code (0 + 10, 2x or a 3-digit code) then a local number of 7-8 digits not
+# starting with 0 ("010-12345678", "(0755) 1234567", "021 6123 4567"), or with the country
+# code instead of the 0 ("+86 10 12345678", "0086-755-1234567"). The area code must be set off
+# (a separator or parentheses): a bare 11-digit run starting with 0 is no landline to us.
+# Like mobiles, a landline is a whole digit run and is not one inside a hex token (UUID).
+# No ":" right before a digit in any pattern: the gates' SQL goes through SQLAlchemy (GX),
+# which reads ":0" or ":10" as a bind parameter; hence "[1]0" and "[0]".
+_AREA = r"(?:[1]0|2[0-9]|[3-9][0-9]{2})"
+_AREA_SEP = r"(?: ?[.-] ?| |[/_])"  # not optional: the area code is set off
+_LOCAL = rf"[1-9][0-9]{{2,3}}{_SEP}[0-9]{{4}}"
+_LANDLINE = rf"(?:[0]{_AREA}{_AREA_SEP}|\(0{_AREA}\) ?|{_CC}{_SEP}(?:\(0?{_AREA}\) ?|{_AREA}{_AREA_SEP})){_LOCAL}"
 # A phone is a whole digit run: the characters either side (groups 1 and 3, put back on
 # replacement) are not digits. Letters may touch it ("tel13912345678", "13812345678call"),
 # but a UUID's or token's 11-digit run is not one: a phone touching a hex letter a-f is only
 # matched with the hex tokens masked (see HEX_TOKEN). Phones touching neither digits nor
 # hex letters (nearly all) are replaced first, in one pass over every text (_PHONE_CN_CLEAR);
 # the masking is only paid for the few texts where PHONE_CN still matches after it.
-PHONE_CN = rf"(^|[^0-9])((?:{_CC}{_SEP})?(?:{_MOBILE}))([^0-9]|$)"
-_PHONE_CN_CLEAR = rf"(^|[^0-9A-Fa-f])((?:{_CC}{_SEP})?(?:{_MOBILE}))([^0-9A-Fa-f]|$)"
-# A hex token: 16 or more of [0-9A-Fa-f-] (UUID, hash, API token shape); only those holding a
-# letter are masked (an all-digit run is judged by the whole-run rules instead).
-HEX_TOKEN = r"[0-9A-Fa-f-]{16,}"
+PHONE_CN = rf"(^|[^0-9])((?:{_CC}{_SEP})?(?:{_MOBILE})|{_LANDLINE})([^0-9]|$)"
+_PHONE_CN_CLEAR = rf"(^|[^0-9A-Fa-f])((?:{_CC}{_SEP})?(?:{_MOBILE})|{_LANDLINE})([^0-9A-Fa-f]|$)"
+# A hex token: a UUID (8-4-4-4-12) or a run of 16 or more hex digits (hash, API token); only
+# those holding a letter are masked (an all-digit run is judged by the whole-run rules
+# instead). Other dashes end a token: a dashed phone glued to letters ("0086-138-1234-5678abc")
+# is a phone, not a token.
+HEX_TOKEN = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|[0-9A-Fa-f]{16,}"
 _HEX_LETTER = r"[A-Fa-f]"
 # A masked token: private-use delimiters around its index in letters that are neither
 # digits nor hex, so no pattern matches in or across it.

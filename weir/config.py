@@ -4,13 +4,18 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from weir.errors import DataDirError
+from weir.errors import ConfigError, DataDirError
 
 DEFAULT_DATA_DIR = Path(".weir-data")
 # Landing files hold raw personal data and the warehouse its pseudonyms: owner only, like the keys.
 PRIVATE_DIR_MODE, PRIVATE_FILE_MODE = 0o700, 0o600
 DATA_DIR_ENV = "WEIR_DATA_DIR"
 KEYS_DIR_ENV = "WEIR_KEYS_DIR"
+K_ANONYMITY_ENV = "WEIR_K_ANONYMITY"
+# Smallest number of distinct people a published row-level mart may name in one class of its
+# quasi-identifiers. 5 is a common small-cell threshold in statistical disclosure control;
+# raise it where a guess among 5 people is still too likely to be right.
+K_ANONYMITY_DEFAULT = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,16 @@ def resolve_data_dir(value: str | Path | None = None) -> DataDir:
     chosen = value if value not in (None, "") else os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
     keys = os.environ.get(KEYS_DIR_ENV)
     return DataDir(Path(chosen).expanduser().resolve(), Path(keys).resolve() if keys else None)
+
+
+def k_anonymity() -> int:
+    """The k of the publish gate's k-anonymity check: $WEIR_K_ANONYMITY, else 5."""
+    value = os.environ.get(K_ANONYMITY_ENV, "").strip() or str(K_ANONYMITY_DEFAULT)
+    if not value.isdigit() or int(value) < 2:
+        raise ConfigError(
+            f"{K_ANONYMITY_ENV}={value!r} is not a whole number of at least 2. Unset it for the default 5."
+        )
+    return int(value)
 
 
 def ensure_writable(data_dir: DataDir) -> DataDir:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
-from weir.config import DataDir
+from weir.config import K_ANONYMITY_ENV, DataDir, k_anonymity
 from weir.errors import DbtRunError
 
 DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
@@ -36,6 +36,7 @@ def connection_env(data_dir: DataDir, actor: str = "dbt") -> dict[str, str]:
     return {
         "WEIR_WAREHOUSE": str(data_dir.warehouse),
         "WEIR_AUDIT_ACTOR": actor,
+        K_ANONYMITY_ENV: str(k_anonymity()),  # macros/k_anonymity.sql
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",  # no network calls from a privacy platform
         "DBT_USE_COLORS": "false",
     }

@@ -3,6 +3,8 @@
 import hashlib
 import os
 import re
+import stat
+import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -53,6 +55,43 @@ def _refuse_links(path: Path, what: str, secret: list[Path]) -> None:
             raise LandingError(f"{what} {path} lies inside the data dir ({root.name}); pass an export from elsewhere.")
 
 
+def _read_export(path: Path, secret: list[Path]) -> bytes:
+    """The export file's bytes, read through one descriptor opened without following a link.
+
+    Everything after this (the checks, the hash, the landed copy) works on these bytes, so a
+    file swapped for another after the path checks (a link or a hard link to a key) cannot
+    land: the descriptor is what fstat judges (a regular file, none of the data dir's own).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError as err:
+        raise LandingError(
+            f"Export file {path} cannot be opened as a file ({err.strerror}); pass the file itself."
+        ) from err
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise LandingError(f"Export file {path} is not a regular file; pass the file itself.")
+        if (info.st_dev, info.st_ino) in _inodes(secret):
+            raise LandingError(
+                f"Export file {path} is a file of the data dir (a hard link); pass an export from elsewhere."
+            )
+        return file.read()
+
+
+def _inodes(roots: list[Path]) -> set[tuple[int, int]]:
+    """(device, inode) of every file under `roots` (keys, warehouse, landing)."""
+    found = set()
+    for root in roots:
+        for path in [root, *root.rglob("*")] if root.is_dir() else [root]:
+            try:
+                info = path.lstat()
+            except OSError:
+                continue
+            found.add((info.st_dev, info.st_ino))
+    return found
+
+
 def _read_no_follow(path: Path) -> bytes:
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     with os.fdopen(fd, "rb") as file:
@@ -95,11 +134,14 @@ def land_export(landing: Path, mapping_path: Path, export: Path, keys: Path | No
         _refuse_links(path, "Export file", secret)
     digest = hashlib.sha256(mapping_path.read_bytes())
     contents = []
-    for path in files:
-        check_export(path, mapping)
-        data = _read_no_follow(path)  # what is landed is what is hashed
-        contents.append(data)
-        digest.update(hashlib.sha256(data).digest())
+    with tempfile.TemporaryDirectory(prefix="weir-export-") as private:  # 0700
+        for path in files:
+            data = _read_export(path, secret)  # what is checked, hashed and landed
+            copy = Path(private) / path.name
+            _write_private(copy, data)
+            check_export(copy, mapping, shown=path)
+            contents.append(data)
+            digest.update(hashlib.sha256(data).digest())
     stem = re.sub(r"[^A-Za-z0-9]+", "-", export.stem).strip("-").lower() or "export"
     batch_id = f"byo-{stem}-{digest.hexdigest()[:10]}"
     folder = inside(landing, landing / mapping.source / batch_id)

@@ -14,6 +14,14 @@ is tokenised under every identifier kind with the current key, and one that matc
 `raw` is a landing identifier. Vectorised in DuckDB over distinct values, and no landing file
 is read at publish time. Values shaped like tokens are skipped: they are the pseudonyms
 published by design (checked against the known users where they name one).
+
+Re-identification without any key: a row-level mart names people (user-token columns) next to
+what someone holding the source data knows of each row (its quasi-identifiers, declared in the
+mart's `meta.quasi_identifiers`). Every class of equal quasi-identifiers must name at least k
+distinct people in each user-token column that is set in it (k from `weir.config.k_anonymity`),
+else a join on them singles the token out. A mart with a smaller class, or one naming people
+without declaring its quasi-identifiers, is held back (the models suppress small classes
+themselves, so a failure here means a model or its declaration is wrong).
 """
 
 import os
@@ -22,11 +30,11 @@ from datetime import datetime
 import duckdb
 
 from expectations import build_docs, validate
-from expectations._mart_suites import MartSpec, mart_suite
+from expectations._mart_suites import TOKEN_CATEGORY, MartSpec, mart_suite
 from privacy._consent import ensure_ledger
 from privacy._keyring import hmac_keys
 from privacy._pseudonymise import KINDS, NORMALISE_SQL, TOKEN_PATTERN, build_token_map
-from weir.config import DataDir
+from weir.config import DataDir, k_anonymity
 from weir.contract import all_contracts
 from weir.dbt import manifest_path
 from weir.manifest import ancestors, load, marts, meta
@@ -42,6 +50,7 @@ def gate_marts(data_dir: DataDir, names: list[str] | None = None) -> list[Checke
     """Validate the publishable marts that exist (or just `names`); record and return the results."""
     manifest = load(manifest_path(data_dir))
     nodes = {n["name"]: n for n in marts(manifest) if meta(n).get("publish") and (names is None or n["name"] in names)}
+    k = k_anonymity()
     snapshot = data_dir.quality / f".mart_gate.{os.getpid()}.duckdb"  # one per process: runs never share
     snapshot.parent.mkdir(parents=True, exist_ok=True)
     snapshot.unlink(missing_ok=True)
@@ -51,6 +60,7 @@ def gate_marts(data_dir: DataDir, names: list[str] | None = None) -> list[Checke
         nodes = {name: n for name, n in nodes.items() if name in built}
         reference = _newest_event(con)
         _linked_values(con, data_dir, sorted(nodes))
+        _small_classes(con, nodes, k)
         _snapshot(con, snapshot, sorted(nodes))
     finally:
         con.close()
@@ -61,7 +71,7 @@ def gate_marts(data_dir: DataDir, names: list[str] | None = None) -> list[Checke
         for name, node in sorted(nodes.items()):
             sources = {a.split(".")[-1] for a in ancestors(manifest, node["unique_id"]) if a.startswith("source.")}
             consent = tests.get(node["unique_id"], [])
-            spec = _spec(node, consent, _allowed_values(sources), previous.get(name), reference)
+            spec = _spec(node, consent, _allowed_values(sources), previous.get(name), reference, k)
             result = validate(snapshot, mart_suite(spec), f'select * from main."{name}"', docs=data_dir.quality)
             checked.append(Checked(name, None, result))
     finally:
@@ -90,6 +100,7 @@ def _snapshot(con: duckdb.DuckDBPyConnection, path, names: list[str]) -> None:  
         con.execute("create table snap.consent.intervals as select * from consent.intervals")
         con.execute(f"create table snap.gate.known_users as select distinct user_token from ({users})")
         con.execute("create table snap.gate.linked as select * from _linked")
+        con.execute("create table snap.gate.small_classes as select * from _small_classes")
         for name in names:
             con.execute(f'create table snap.main."{name}" as select * from marts."{name}"')
     finally:
@@ -118,6 +129,27 @@ def _linked_values(con: duckdb.DuckDBPyConnection, data_dir: DataDir, names: lis
             f"and f.token in ({' union all '.join(stored[kind])})",
             [kind],
         )
+
+
+def _small_classes(con: duckdb.DuckDBPyConnection, nodes: dict[str, dict], k: int) -> None:
+    """Temp table `_small_classes(mart, classes, rows_in)`: per mart declaring quasi-identifiers,
+    its classes naming fewer than k distinct people in some user-token column set in them."""
+    con.execute("create or replace temp table _small_classes (mart varchar, classes bigint, rows_in bigint)")
+    for name, node in sorted(nodes.items()):
+        quasi, people = meta(node).get("quasi_identifiers"), _people(node)
+        if not quasi or not people or not set(quasi) <= set(node["columns"]):  # the suite says what is wrong
+            continue
+        small = " or ".join(f"(count({ident(p)}) > 0 and count(distinct {ident(p)}) < $k)" for p in people)
+        con.execute(
+            f"insert into _small_classes select $mart, count(*), coalesce(sum(n), 0) from (select count(*) as n "
+            f"from {qualified('marts', name)} group by {', '.join(ident(q) for q in quasi)} having {small})",
+            {"mart": name, "k": k},
+        )
+
+
+def _people(node: dict) -> list[str]:
+    """The columns naming a person: pseudonymous user tokens."""
+    return [c for c, col in node["columns"].items() if meta(col).get("category") == TOKEN_CATEGORY]
 
 
 def _stored_tokens(raw: set[str]) -> dict[str, list[str]]:
@@ -165,7 +197,9 @@ def _allowed_values(sources: set[str]) -> dict[str, list[str]]:
     return allowed
 
 
-def _spec(node: dict, consent: list, allowed: dict, previous_rows: int | None, reference: datetime | None) -> MartSpec:
+def _spec(
+    node: dict, consent: list, allowed: dict, previous_rows: int | None, reference: datetime | None, k: int
+) -> MartSpec:
     columns = {c: (col.get("data_type") or "", meta(col).get("category")) for c, col in node["columns"].items()}
     fresh = meta(node).get("freshness")
     return MartSpec(
@@ -177,4 +211,7 @@ def _spec(node: dict, consent: list, allowed: dict, previous_rows: int | None, r
         previous_rows=previous_rows,
         reference=reference,
         pseudonyms=frozenset(c for c, col in node["columns"].items() if meta(col).get("pseudonym")),
+        quasi_identifiers=meta(node).get("quasi_identifiers"),
+        people=tuple(_people(node)),
+        k=k,
     )

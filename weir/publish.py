@@ -29,6 +29,7 @@ from privacy._consent import PURPOSES
 from weir.config import DataDir
 from weir.dbt import manifest_path
 from weir.manifest import ancestors, load, marts, meta
+from weir.sql import ident
 from weir.warehouse import connect, tables
 
 SAMPLE_KEYS = 5
@@ -212,11 +213,32 @@ def _write(
                 "insert or replace into pub.main.published_marts values (?, ?, ?, ?, current_timestamp, ?)",
                 [name, meta(nodes[name]).get("purpose"), nodes[name].get("description", ""), rows[name], built_at],
             )
+        _retire(con, nodes, held, withdrawn)
         changed = _honour_withdrawals(con, held, tests, withdrawn)
         return [*good, *changed]
 
     update_published(con, data_dir, copy_marts)
     return rows, withdrawn
+
+
+def _retire(con: duckdb.DuckDBPyConnection, nodes: dict[str, dict], held: dict[str, dict], notes: dict) -> None:
+    """Take out of the next version what may no longer be published: a mart no longer marked
+    `publish`, and a held-back mart's kept version whose columns are not the mart's current
+    ones (published under older rules, e.g. before its quasi-identifiers were coarsened)."""
+    for (name,) in con.execute("select mart from pub.main.published_marts").fetchall():
+        columns = {
+            c
+            for (c,) in con.execute(
+                "select column_name from information_schema.columns where table_catalog = 'pub' and table_name = ?",
+                [name],
+            ).fetchall()
+        }
+        if name in nodes and (name not in held or columns == set(nodes[name]["columns"])):
+            continue
+        con.execute(f"drop table if exists pub.main.{ident(name)}")
+        con.execute("delete from pub.main.published_marts where mart = ?", [name])
+        if name in held:
+            notes[name] = "taken out of the published layer: its last good version has other columns than the mart now"
 
 
 def _honour_withdrawals(

@@ -11,7 +11,9 @@ other Unicode digits, ID numbers grouped 6-8-4 with spaces or dashes, and cards 
 dots. Every text also carries look-alikes that must survive: order numbers, 18-digit
 tracking numbers, a mobile-shaped run inside a longer id, millisecond timestamps, prices
 (also with thousands separators), dates (also with slashes), prose number lists, UUIDs and
-hex tokens holding a mobile-shaped run, and SKU codes.
+hex tokens holding a mobile-shaped run, and SKU codes. Since the next review: Chinese
+landlines (010-12345678, (0755) 1234567, +86 10 12345678...) with their look-alikes, and a
+dashed phone glued to hex letters (0086-138-1234-5678abc).
 """
 
 import numpy as np
@@ -29,6 +31,9 @@ PREFIX = {
     "bank_card": ["退款到卡 ", "refund to card ", "卡号:"],
     "mention": ["thanks ", "感谢 "],
 }
+# Area codes of Chinese landlines: Beijing, Guangzhou, Shanghai, Tianjin, Chongqing, Nanjing,
+# Wuhan, Xi'an (0 + 2 digits), then Shenzhen, Hangzhou, Suzhou, Changsha, Haikou (0 + 3 digits).
+AREA_CODES = ["010", "020", "021", "022", "023", "025", "027", "029", "0755", "0571", "0512", "0731", "0898"]
 MOBILE_PREFIXES = ["130", "135", "138", "139", "147", "150", "158", "166", "177", "186", "188", "199"]
 FULL_WIDTH = dict(zip("0123456789+@.-", "０１２３４５６７８９＋＠．－", strict=True))
 # Zero-width space, ZWNJ, ZWJ, soft hyphen, word joiner, BOM: invisible, kept by NFKC.
@@ -94,8 +99,34 @@ def phone_forms(rng: np.random.Generator, generated: pl.Series) -> pl.Series:
         m + pl.Series(_people._pick(rng, ["call", "abc", "cafe", "a", "加我", "dd"], n), dtype=pl.Utf8),
         unicode_digits(rng, m),
         unicode_digits(rng, "+86 " + p + " " + a + " " + b),
+        # Left open by the last review: a dashed phone glued to hex letters, and landlines.
+        "0086-" + p + "-" + a + "-" + b + pl.Series(_people._pick(rng, ["abc", "ef", "d", "cafe"], n), dtype=pl.Utf8),
+        *landline_forms(rng, n),
     ]
     return _one_of(rng, forms)
+
+
+def landline_forms(rng: np.random.Generator, n: int) -> list[pl.Series]:
+    """Landlines as typed: area code and a 7-8 digit local number (8 after a 2-digit code)."""
+    area = pl.Series(_people._pick(rng, AREA_CODES, n), dtype=pl.Utf8)
+    head = pl.Series(rng.integers(2, 10, n)).cast(pl.Utf8) + _people._digits(rng, n, 3)
+    tail = pl.select(
+        pl.when(area.str.len_chars() == 3).then(_people._digits(rng, n, 4)).otherwise(_people._digits(rng, n, 3))
+    ).to_series()
+    local = head + tail
+    first, last = local.str.head(-4), local.str.tail(4)  # grouped 4-4 or 3-4, as people say them
+    short = area.str.slice(1)  # the area code after +86 loses its 0
+    return [
+        area + "-" + local,
+        "(" + area + ")" + local,
+        "(" + area + ") " + local,
+        area + " " + first + " " + last,
+        "+86 " + short + " " + local,
+        "+86-" + short + "-" + local,
+        "0086 " + short + " " + first + " " + last,
+        "+86(" + short + ")" + local,
+        full_width(area + "-" + local),
+    ]
 
 
 def id_forms(rng: np.random.Generator, ids: pl.Series) -> pl.Series:
@@ -181,6 +212,11 @@ def look_alikes(rng: np.random.Generator, n: int) -> pl.Series:
         "token tk1_" + hex_digits(6) + "a" + mobile() + "b" + hex_digits(8),
         "sha " + mobile() + "abcdef" + hex_digits(10),
         "快递单号 13" + digits(8) + "\u200b" + digits(8),  # a tracking number with a zero-width space
+        # Look-alikes of landlines: short or over-long locals, a code without separator, dates, hours.
+        "房间 0755-" + digits(5) + " 分机 010-" + digits(3),
+        "运单 SF0" + digits(13) + " 和 010-" + digits(10),
+        "on 2026-0" + digits(1) + "-1" + digits(1) + " 09:" + digits(2) + "-17:" + digits(2),
+        "ISBN 978-7-50" + digits(2) + "-" + digits(4) + "-" + digits(1),
     ]
     return _one_of(rng, candidates)
 

@@ -120,7 +120,7 @@ def test_embedded_run_succeeds_and_is_recorded(demo_run) -> None:
     assert result.warehouse_run.state == "success"
     assert set(result.warehouse_run.task_states.values()) == {"success"}
     assert len(result.warehouse_run.task_states) >= 35
-    assert {"mart_funnel_by_channel", "mart_ab_results", "mart_kol_influence"} <= set(result.published)
+    assert {"mart_funnel_by_channel", "mart_ab_results", "mart_kol_tiers"} <= set(result.published)
     assert result.docs.exists() and result.docs.stat().st_size > 100_000
     assert result.warehouse_run.task_states["gate_marts"] == "success"
     assert (data_dir.quality / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()

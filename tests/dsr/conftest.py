@@ -11,6 +11,7 @@ from privacy._keyring import current_hmac_key
 from privacy._pseudonymise import token
 from tests.warehouse.conftest import Built, built, warehouse_copy  # noqa: F401  # shared fixtures
 from weir.config import DataDir
+from weir.dsr import _aggregates
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,14 @@ def busiest(data_dir: DataDir, rank: int = 0) -> Person:
     return chosen[rank]
 
 
+@pytest.fixture(scope="session")
+def aggregates_compiled(built: Built) -> None:  # noqa: F811
+    """The aggregate models' SQL, compiled once (one dbt process) for every copy of the world."""
+    _aggregates.prepare(built.data_dir)
+
+
 @pytest.fixture
-def copy_dir(warehouse_copy: DataDir) -> DataDir:  # noqa: F811
+def copy_dir(aggregates_compiled: None, warehouse_copy: DataDir) -> DataDir:  # noqa: F811
     return warehouse_copy
 
 

@@ -194,6 +194,7 @@ def test_an_erasure_that_crashes_midway_resumes_from_the_systems_not_done(
         "consent",
         "derived",
         "other",
+        "aggregates",
     ]
     _, after = dsr.show_request(copy_dir, submitted.request_id)
     systems = [s.system for s in after]
@@ -272,7 +273,7 @@ def test_a_failed_verification_sends_the_erasure_through_every_system_again(
     person = busiest(copy_dir)
     submitted = dsr.submit_request(copy_dir, "erasure", person.user_id, "test")
     real = _erase.residue
-    monkeypatch.setattr(_erase, "residue", lambda e: {"ops.some_table": 1})
+    monkeypatch.setattr(_erase, "residue", lambda e: {s.request_id: {"ops.some_table": 1} for s in e.subjects})
     (first,) = dsr.run_requests(copy_dir, "test", submitted.request_id)
     monkeypatch.setattr(_erase, "residue", real)
 

@@ -2,6 +2,7 @@
 an export lacking an optional column, file modes, paths with quotes."""
 
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -48,12 +49,21 @@ def _quarantined(data_dir, reason: str) -> int:
         ).fetchone()[0]
 
 
-def test_a_phone_in_a_plain_column_is_not_kept_in_quarantine(world, tmp_path: Path) -> None:
-    """A row with a bad rating is quarantined; its item id (a phone) is scrubbed there."""
+@pytest.mark.parametrize(
+    ("item", "rating", "kept"),
+    [
+        (PHONE, "9", ['"item_id":"<PHONE>"', '"rating":9']),  # a bad rating; the item id is a phone
+        ("I1", PHONE, ['"item_id":"I1"', '"rating":"<PHONE>"']),  # a phone as the rating: a number too
+    ],
+    ids=["text_column", "number_column"],
+)
+def test_a_phone_in_a_plain_column_is_not_kept_in_quarantine(world, tmp_path: Path, item, rating, kept) -> None:
+    """A row with an out-of-range rating is quarantined; a phone in any plain column (text, or a
+    number) is scrubbed there."""
     export = tmp_path / "reviews.csv"
     export.write_text(
         REVIEWS_HEADER
-        + f"R1,U10000001,{PHONE},,9,fine,2026-10-01T00:00:00Z\n"
+        + f"R1,U10000001,{item},,{rating},fine,2026-10-01T00:00:00Z\n"
         + "R2,U10000001,I2,,4,fine,2026-10-01T00:00:01Z\n"
     )
 
@@ -62,6 +72,11 @@ def test_a_phone_in_a_plain_column_is_not_kept_in_quarantine(world, tmp_path: Pa
     assert result.exit_code == 0, result.output
     assert _quarantined(world, "out_of_range") == 1
     assert _varchar_values_holding(world, PHONE) == []
+    with duckdb.connect(str(world.warehouse), read_only=True) as con:
+        text = con.execute(
+            "select sanitised_text from ingest.quarantine where source = 'reviews' and reason = 'out_of_range'"
+        ).fetchone()[0]
+    assert all(fragment in text for fragment in kept), text
 
 
 def test_a_batch_the_gate_rejects_keeps_no_phone_in_quarantine(world, tmp_path: Path) -> None:
@@ -232,3 +247,78 @@ def test_publish_parquet_export_takes_a_path_with_a_quote(tmp_path: Path) -> Non
     publish._export_parquet(con, folder, ["daily"])
 
     assert con.read_parquet(str(folder / "daily.parquet")).fetchall() == [(1,)]
+
+
+def test_an_export_that_is_a_hard_link_to_a_key_is_refused(world, tmp_path: Path) -> None:
+    (key,) = (world.keys / "hmac").glob("v*.key")
+    export = tmp_path / "data.csv"
+    os.link(key, export)  # not a symlink, and its path lies outside the data dir
+    before = set(world.landing.rglob("*"))
+
+    result = run(world, "ingest", "--mapping", str(_reviews_mapping(tmp_path)), str(export))
+
+    assert result.exit_code == 1, result.output
+    assert f"Export file {export} is a file of the data dir (a hard link)" in flat(result.output)
+    assert set(world.landing.rglob("*")) == before
+    assert files_holding_keys([world.landing], world, result.output) == []
+
+
+def test_an_export_swapped_for_a_key_after_its_check_lands_what_was_checked(world, tmp_path, monkeypatch) -> None:
+    # Prepare: the file is replaced by a hard link to the key right after its content check
+    # (the race between checking a path and reading it again).
+    from weir.ingest import _read
+    from weir.landing import land_export
+
+    (key,) = (world.keys / "hmac").glob("v*.key")
+    export = tmp_path / "reviews.csv"
+    original = (REVIEWS_HEADER + "R1,U10000001,I1,,4,fine,2026-10-01T00:00:00Z\n").encode()
+    export.write_bytes(original)
+    checked = _read.check_export
+
+    def check_then_swap(path, mapping, shown=None):  # type: ignore[no-untyped-def]
+        data = checked(path, mapping, shown) if shown else checked(path, mapping)
+        swapped = tmp_path / "swap"
+        os.link(key, swapped)
+        os.replace(swapped, export)
+        return data
+
+    monkeypatch.setattr(_read, "check_export", check_then_swap)
+
+    # Execute
+    source, batch_id = land_export(world.landing, _reviews_mapping(tmp_path), export)
+
+    # Assert: the landed part is the checked content; no key reached the landing zone.
+    assert export.read_bytes() == key.read_bytes()  # the swap did happen
+    assert (world.landing / source / batch_id / "part-0000.csv").read_bytes() == original
+    assert files_holding_keys([world.landing], world, "") == []
+
+
+def test_a_source_folder_that_is_a_link_fails_its_batches_and_the_run_goes_on(world, tmp_path: Path) -> None:
+    # Prepare: landing/reviews (loaded already) becomes a link to a folder elsewhere holding a new
+    # batch too; a later source has a new batch of its own.
+    elsewhere = tmp_path / "elsewhere"
+    (world.landing / "reviews").rename(elsewhere)
+    (world.landing / "reviews").symlink_to(elsewhere, target_is_directory=True)
+    (loaded,) = [p.name for p in elsewhere.iterdir()]
+    shutil.copytree(elsewhere / loaded, elsewhere / "new-reviews")
+    (streams,) = world.landing.glob("live_streams/*")
+    shutil.copytree(streams, streams.parent / "new-streams")
+
+    # Execute
+    result = run(world, "ingest", "--json")
+
+    # Assert: both reviews batches fail with the reason; the new one is recorded failed, the
+    # loaded one keeps its ledger line; the later source's batch is processed.
+    assert result.exit_code == 1
+    assert f"reviews/{loaded}" in flat(result.output) and "reviews/new-reviews" in flat(result.output)
+    with duckdb.connect(str(world.warehouse), read_only=True) as con:
+        ledger = dict(
+            con.execute(
+                "select batch_id, status from ingest.load_ledger where batch_id in (?, 'new-reviews', 'new-streams')",
+                [loaded],
+            ).fetchall()
+        )
+        errors = con.execute("select error from ingest.load_ledger where batch_id = 'new-reviews'").fetchone()[0]
+    assert ledger["new-reviews"] == "failed" and ledger[loaded] == "loaded"
+    assert "new-streams" in ledger
+    assert "is a symbolic link" in errors

@@ -1,5 +1,7 @@
 """Scrubber: each PII kind replaced by its placeholder; look-alikes survive."""
 
+import re
+
 import duckdb
 import numpy as np
 import polars as pl
@@ -150,6 +152,61 @@ def test_review_forms_reach_the_detector_through_the_sql_guard_and_the_duckdb_fu
 def test_review_look_alikes_survive(text: str) -> None:
     normalised = text.replace("\u200b", "").replace("\u00ad", "").replace("\ufeff", "")
     assert scrub(pl.Series([text])).to_list() == [normalised]
+    assert kinds_found(pl.Series([text])).to_list() == [[]]
+
+
+# Left open after the second review: a dashed phone glued to hex letters, Chinese landlines.
+LANDLINE_FORMS = [
+    ("0086-138-1234-5678abc", "<PHONE>abc"),
+    ("call 010-12345678 ok", "call <PHONE> ok"),
+    ("电话0755-1234567", "电话<PHONE>"),
+    ("(010)12345678", "<PHONE>"),
+    ("(0755) 8765 4321", "<PHONE>"),
+    ("021 6123 4567", "<PHONE>"),
+    ("+86 10 12345678", "<PHONE>"),
+    ("+86-755-1234567", "<PHONE>"),
+    ("0086 571 8765 4321", "<PHONE>"),
+    ("+86(10)12345678", "<PHONE>"),
+    ("tel0571-87654321x", "tel<PHONE>x"),
+    ("０１０－１２３４５６７８", "<PHONE>"),  # full-width
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), LANDLINE_FORMS)
+def test_landlines_and_a_dashed_phone_glued_to_hex_letters_are_scrubbed(text: str, expected: str) -> None:
+    assert scrub(pl.Series([text])).to_list() == [expected]
+    assert kinds_found(pl.Series([text])).to_list() == [["phone"]]
+
+
+def test_the_sql_guard_has_no_colon_before_a_digit() -> None:
+    # SQLAlchemy, under GX, would read ":0" in the gate's SQL as a bind parameter.
+    assert re.search(r":[0-9]", sql_guard()) is None
+
+
+def test_landlines_reach_the_detector_through_the_sql_guard_and_the_duckdb_function() -> None:
+    con = duckdb.connect()
+    register_sql(con)
+    con.register("t", pl.DataFrame({"text": [text for text, _ in LANDLINE_FORMS]}).to_arrow())
+
+    rows = con.execute("select regexp_matches(text, ?), weir_pii_kinds(text) from t", [sql_guard()]).fetchall()
+
+    assert rows == [(True, ["phone"])] * len(LANDLINE_FORMS)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [  # look-alikes of landlines: they stay untouched
+        "room 0755-12345, ext 010-123",  # locals too short
+        "010-1234567890",  # too long: part of a longer run
+        "SF075512345678",  # a code not set off from the digits that follow
+        "on 2026-01-15 09:30-17:30",
+        "ISBN 978-7-5086-1234-5",
+        "80bb0778-8317-4888-a138-a18616074867",  # a UUID holding a landline shape
+        "version 010-02345678",  # a local number never starts with 0
+    ],
+)
+def test_landline_look_alikes_survive(text: str) -> None:
+    assert scrub(pl.Series([text])).to_list() == [text]
     assert kinds_found(pl.Series([text])).to_list() == [[]]
 
 

@@ -45,7 +45,7 @@ def test_no_raw_identifier_in_dbt_schemas_or_published_layer(built) -> None:
 def test_user_columns_hold_tokens_only(built) -> None:
     with duckdb.connect(str(published_db(built.data_dir)), read_only=True) as con:
         tokens = con.execute(
-            "select count(*), count(*) filter (where regexp_full_match(kol_token, 'tk[0-9]+_[0-9a-f]{32}')) "
-            "from mart_kol_influence"
+            "select count(*), count(*) filter (where regexp_full_match(user_token, 'tk[0-9]+_[0-9a-f]{32}')) "
+            "from mart_referral_attribution"
         ).fetchone()
     assert tokens[0] > 0 and tokens[0] == tokens[1]

@@ -44,23 +44,25 @@ def test_published_file_is_read_only(built) -> None:
 
 
 def test_consent_violation_blocks_publish_and_keeps_last_good(warehouse_copy) -> None:
-    before = _rows(published_db(warehouse_copy), "mart_kol_influence")
+    mart = "mart_referral_attribution"
+    before = _rows(published_db(warehouse_copy), mart)
     with duckdb.connect(str(warehouse_copy.warehouse)) as con:
         outsider = never_consented(con)
         con.execute(
-            "insert into marts.mart_kol_influence (kol_token, followers, influence_rank) values (?, 1, 999999)",
+            f"insert into marts.{mart} (order_id, user_token, order_week, category, gmv_band_cents, "
+            "is_share_attributed) values ('tk1_' || repeat('cd', 16), ?, current_date, 'beauty', 0, false)",
             [outsider],
         )
-    run = dbt.run(warehouse_copy, ["test", "--select", "mart_kol_influence"], check=False)
+    run = dbt.run(warehouse_copy, ["test", "--select", mart], check=False)
     assert not run.ok
 
     result = pipeline.publish_stage(warehouse_copy, "test")
 
     blocked = {b.mart: b.reason for b in result.blocked}
-    assert set(blocked) == {"mart_kol_influence"}
-    assert "has_consent" in blocked["mart_kol_influence"] and outsider in blocked["mart_kol_influence"]
+    assert set(blocked) == {mart}
+    assert "has_consent" in blocked[mart] and outsider in blocked[mart]
     assert "mart_funnel_by_channel" in result.published
-    assert _rows(published_db(warehouse_copy), "mart_kol_influence") == before
+    assert _rows(published_db(warehouse_copy), mart) == before
 
 
 def test_contract_violation_stops_only_the_affected_mart(warehouse_copy) -> None:
@@ -147,11 +149,7 @@ def test_a_withdrawal_leaves_the_published_layer_on_the_next_run_even_when_marts
         .filter(pl.col("user_token") == withdrawn)
         .is_empty()
     )
-    assert {"mart_daily_demand", "mart_kol_influence"} <= set(result.published)  # the rest, rebuilt without them
-    with duckdb.connect(str(path), read_only=True) as con:
-        assert (
-            con.execute("select count(*) from mart_kol_influence where kol_token = ?", [withdrawn]).fetchone()[0] == 0
-        )
+    assert {"mart_daily_demand", "mart_kol_tiers"} <= set(result.published)  # the rest, rebuilt without them
 
 
 def _parquet(data_dir) -> dict[str, bytes]:

@@ -58,7 +58,7 @@ def _published_rows(path) -> dict[str, int]:
 
 
 def test_each_violation_blocks_its_mart_and_keeps_the_last_good_version(warehouse_copy) -> None:
-    # Prepare: break one check per mart; a spike (warn) on another; a user without consent as a KOL.
+    # Prepare: break one check per mart; a spike (warn) on another; a buyer without consent.
     before = _published_rows(published_db(warehouse_copy))
     with duckdb.connect(str(warehouse_copy.warehouse)) as con:
         for sql, _ in VIOLATIONS.values():
@@ -72,8 +72,8 @@ def test_each_violation_blocks_its_mart_and_keeps_the_last_good_version(warehous
             "and c.valid_to = 'infinity') limit 1"
         ).fetchone()[0]
         con.execute(
-            "update marts.mart_kol_influence set kol_token = ? where influence_rank = (select max(influence_rank) "
-            "from marts.mart_kol_influence)",
+            "update marts.mart_referral_attribution set user_token = ? "
+            "where order_id = (select max(order_id) from marts.mart_referral_attribution)",
             [outsider],
         )
 
@@ -82,11 +82,12 @@ def test_each_violation_blocks_its_mart_and_keeps_the_last_good_version(warehous
 
     # Assert: each tampered mart is held back, naming the failed check; nothing else is.
     blocked = {b.mart: b.reason for b in result.blocked}
-    assert set(blocked) == {*VIOLATIONS, "mart_kol_influence"}
+    assert set(blocked) == set(VIOLATIONS)
     for mart, (_, finding) in VIOLATIONS.items():
         assert finding in blocked[mart], blocked[mart]
-    assert "every kol_token consents to analytics now (column kol_token): observed 1" in blocked["mart_kol_influence"]
-    assert outsider not in blocked["mart_kol_influence"]  # counts, never values
+    referral = blocked["mart_referral_attribution"]
+    assert "every user_token consents to analytics now (column user_token): observed 1" in referral
+    assert outsider not in referral  # counts, never values
     after = _published_rows(published_db(warehouse_copy))
     assert {m: after[m] for m in blocked} == {m: before[m] for m in blocked}
     # The spike is a warning: recorded, and the mart is published.
@@ -163,8 +164,7 @@ def test_published_referral_attribution_carries_no_source_order_or_share_id(buil
     share_ids = _landing_ids(built.data_dir, "orders", "referrer_share_id")
     with duckdb.connect(str(published_db(built.data_dir)), read_only=True) as con:
         published = con.execute(
-            "select order_id, first_touch_share_id, last_touch_share_id, app_referrer_share_id "
-            "from mart_referral_attribution"
+            "select order_id, first_touch_share_id, last_touch_share_id from mart_referral_attribution"
         ).fetchall()
 
     values = {v for row in published for v in row if v is not None}

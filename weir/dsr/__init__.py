@@ -79,6 +79,7 @@ def run_requests(
 ) -> list[Outcome]:
     """Import source requests and run every open one (or one) as far as it goes."""
     deadlines = _days(days)
+    _prepare_aggregates(data_dir)
     con, ctx = open_session(data_dir, actor)
     try:
         if request_id is not None:
@@ -88,6 +89,20 @@ def run_requests(
         return run_open(ctx, deadlines, request_id)
     finally:
         close_session(con, ctx)
+
+
+def _prepare_aggregates(data_dir: DataDir) -> None:
+    """Compile the aggregate models' SQL before the run opens the warehouse (dbt needs the file)
+    when the run may erase: once per dbt project version."""
+    from weir.dsr import _aggregates
+    from weir.warehouse import connect
+
+    if not data_dir.warehouse.exists():
+        return
+    with connect(data_dir.warehouse, read_only=True) as con:
+        needed = _aggregates.needed(con)
+    if needed:
+        _aggregates.prepare(data_dir)
 
 
 def list_requests(data_dir: DataDir, overdue_only: bool = False, now: datetime | None = None) -> list[Request]:

@@ -12,7 +12,7 @@ import duckdb
 
 from privacy._keyring import SecretKey, current_hmac_key, vault_master_key
 from weir.config import DataDir
-from weir.dsr import _access, _erase, _intake, _rectify, _store
+from weir.dsr import _access, _compact, _erase, _intake, _rectify, _store
 from weir.dsr._store import Recorder
 from weir.warehouse import connect, tables
 
@@ -58,11 +58,10 @@ def close_session(con: duckdb.DuckDBPyConnection, ctx: Context) -> None:
         pending = _uncompacted(con)
         if pending:
             con.close()
-            before, after = _erase.compact_warehouse(ctx.data_dir.warehouse)
+            before, after = _compact.compact_warehouse(ctx.data_dir.warehouse)
             con = connect(ctx.data_dir.warehouse)
-            rec = Recorder(con, ctx.rec.key, ctx.rec.actor)
-            for request_id in pending:
-                rec.step(request_id, "compact", lambda: {"bytes_before": before, "bytes_after": after})
+            figures = {"bytes_before": before, "bytes_after": after}
+            Recorder(con, ctx.rec.key, ctx.rec.actor).steps(pending, "compact", lambda: dict.fromkeys(pending, figures))
         audit.witness_head(con, ctx.rec.key, ctx.data_dir.audit_witness)
     finally:
         con.close()
@@ -78,19 +77,33 @@ def _uncompacted(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def run_open(ctx: Context, days: dict[str, int], only: str | None = None) -> list[Outcome]:
-    """Import new source requests, then take every open request (or just `only`) to its end."""
+    """Import new source requests, then take every open request (or just `only`) to its end.
+
+    Access and rectification requests run one by one; the run's erasures run as one batch
+    (each system once for all of them, one published version, one file scan, one
+    verification), each request still getting its own steps and audit entries."""
     _intake.import_raw(ctx.rec, days)
-    outcomes = []
-    for request in _store.all_requests(ctx.con):
-        if request.status in _store.OPEN and only in (None, request.request_id):
+    chosen = [r for r in _store.all_requests(ctx.con) if r.status in _store.OPEN and only in (None, r.request_id)]
+    for request in chosen:
+        if request.status == "received":
+            _resolve(ctx, request)
+    erasures = [r.request_id for r in chosen if r.request_type == "erasure"]
+    for request in chosen:
+        if request.request_type != "erasure":
             advance(ctx, request.request_id)
-            final = _store.get(ctx.con, request.request_id)
-            outcomes.append(Outcome(final.request_id, final.request_type, final.status, final.reason))
-    return outcomes
+    _execute_erasures(ctx, _in_state(ctx, erasures, "resolved"))
+    _verify_erasures(ctx, _in_state(ctx, erasures, "executed"))
+    ctx.rec.steps(_in_state(ctx, erasures, "verified"), "completed", state="completed")
+    finals = [_store.get(ctx.con, r.request_id) for r in chosen]
+    return [Outcome(f.request_id, f.request_type, f.status, f.reason) for f in finals]
+
+
+def _in_state(ctx: Context, request_ids: list[str], status: str) -> list[str]:
+    return [r for r in request_ids if _store.get(ctx.con, r).status == status]
 
 
 def advance(ctx: Context, request_id: str) -> None:
-    """Move one request on from wherever it stopped (a crashed run resumes here)."""
+    """Move one access or rectification request on from wherever it stopped."""
     request = _store.get(ctx.con, request_id)
     if request.status == "received" and not _resolve(ctx, request):
         return
@@ -125,9 +138,7 @@ def _resolve(ctx: Context, request: _store.Request) -> bool:
 
 def _execute(ctx: Context, request: _store.Request) -> bool:
     user_token = _store.user_token_of(ctx.con, request.request_id)
-    if request.request_type == "erasure":
-        _execute_erasure(ctx, request.request_id, user_token)
-    elif request.request_type == "access":
+    if request.request_type == "access":
         _execute_access(ctx, request.request_id, user_token)
     else:
         _execute_rectification(ctx, request.request_id, user_token)
@@ -135,14 +146,29 @@ def _execute(ctx: Context, request: _store.Request) -> bool:
     return True
 
 
-def _execute_erasure(ctx: Context, request_id: str, user_token: str) -> None:
-    erasure = _erase.Erasure(ctx.con, ctx.data_dir, ctx.hmac_key, ctx.master, request_id, user_token)
-    done = _store.done_systems(ctx.con, request_id)
+def _batch(ctx: Context, request_ids: list[str]) -> tuple[_erase.Subject, ...]:
+    return tuple(_erase.Subject(r, _store.user_token_of(ctx.con, r)) for r in request_ids)
+
+
+def _execute_erasures(ctx: Context, request_ids: list[str]) -> None:
+    """Each system once for every request not done with it (a crashed batch resumes at each
+    request's first system not done); then every request is `executed`."""
+    subjects = _batch(ctx, request_ids)
     outside = {"published", "files"}  # their own swap / plain files: not in a DuckDB transaction
     for system, erase in _erase.SYSTEMS:
-        if system not in done:
-            ctx.rec.step(request_id, system, lambda erase=erase: erase(erasure), transactional=system not in outside)
-    ctx.con.execute("update dsr.requests set notes = ? where request_id = ?", [_erase.DP_NOTE, request_id])
+        todo = tuple(s for s in subjects if system not in _store.done_systems(ctx.con, s.request_id))
+        if todo:
+            batch = _erase.Erasure(ctx.con, ctx.data_dir, ctx.hmac_key, ctx.master, todo)
+            ids = [s.request_id for s in todo]
+            ctx.rec.steps(ids, system, lambda e=erase, b=batch: e(b), transactional=system not in outside)
+
+    def note() -> dict[str, dict]:
+        ctx.con.execute(
+            "update dsr.requests set notes = ? where request_id in (select unnest(?))", [_erase.DP_NOTE, request_ids]
+        )
+        return {}
+
+    ctx.rec.steps(request_ids, "executed", note, state="executed")
 
 
 def _execute_access(ctx: Context, request_id: str, user_token: str) -> None:
@@ -169,21 +195,27 @@ def _execute_rectification(ctx: Context, request_id: str, user_token: str) -> No
         ctx.rec.step(request_id, "rectify", change)
 
 
+def _verify_erasures(ctx: Context, request_ids: list[str]) -> None:
+    """One residue scan for the batch. A request with residue goes back to `resolved` (the next
+    run erases it from every system again); the others forget the user's token and are verified."""
+    subjects = _batch(ctx, request_ids)
+    if not subjects:
+        return
+    left = _erase.residue(_erase.Erasure(ctx.con, ctx.data_dir, ctx.hmac_key, ctx.master, subjects))
+    failed = [s.request_id for s in subjects if left.get(s.request_id)]
+    residue = {r: {"residue": left[r]} for r in failed}
+    ctx.rec.steps(failed, "verify", lambda: residue, state="resolved", status="failed")
+    clean = [s for s in subjects if s.request_id not in failed]
+
+    def forget() -> dict[str, dict]:  # each erased user's token goes from every request about them
+        tokens = [s.user_token for s in clean]
+        ctx.con.execute("update dsr.requests set user_token = null where user_token in (select unnest(?))", [tokens])
+        return {s.request_id: {"residue": {}} for s in clean}
+
+    ctx.rec.steps([s.request_id for s in clean], "verify", forget, state="verified")
+
+
 def _verify(ctx: Context, request: _store.Request) -> bool:
-    user_token = _store.user_token_of(ctx.con, request.request_id)
-    if request.request_type == "erasure":
-        erasure = _erase.Erasure(ctx.con, ctx.data_dir, ctx.hmac_key, ctx.master, request.request_id, user_token)
-        left = _erase.residue(erasure)
-        if left:  # back to `resolved`: the next run erases every system again, then checks again
-            ctx.rec.step(request.request_id, "verify", lambda: {"residue": left}, state="resolved", status="failed")
-            return False
-
-        def forget() -> dict:  # the erased user's token goes from every request about them
-            ctx.con.execute("update dsr.requests set user_token = null where user_token = ?", [user_token])
-            return {"residue": {}}
-
-        ctx.rec.step(request.request_id, "verify", forget, state="verified")
-        return True
     if request.request_type == "access":
         path = _store.get(ctx.con, request.request_id).package_path
         ok = path is not None and (Path(path) / "package.json").is_file()

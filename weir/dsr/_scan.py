@@ -61,56 +61,90 @@ def _name(database: str, table: str) -> str:
     return qualified(database, *table.split("."))
 
 
-def _contains_any(cols: list[Column]) -> str:
-    return " or ".join(f"contains(cast({ident(c.name)} as varchar), $needle)" for c in cols)
+def pattern(needles: list[str]) -> str:
+    """One RE2 alternation of literal needles (bound as a parameter, never SQL text): a whole
+    batch of users is found in one pass over a table instead of one pass per needle."""
+    if not needles:
+        raise ValueError("no needles: an empty alternation would match every row")
+    return "|".join(_literal(n) for n in sorted(set(needles)))
 
 
-def erase_in(con: duckdb.DuckDBPyConnection, database: str, table: str, user_token: str) -> tuple[int, int]:
-    """Delete the rows of `user_token` from one table; blank it where a row is another user's.
+def _literal(needle: str) -> str:
+    """A needle as an RE2 literal: letters and digits as they are, every other character as \\x{..}."""
+    return "".join(c if c.isascii() and c.isalnum() else f"\\x{{{ord(c):x}}}" for c in needle)
+
+
+def _matches_any(cols: list[Column]) -> str:
+    return " or ".join(f"regexp_matches(cast({ident(c.name)} as varchar), $pattern)" for c in cols)
+
+
+def _first_match(cols: list[Column]) -> str:
+    found = ", ".join(f"nullif(regexp_extract(cast({ident(c.name)} as varchar), $pattern), '')" for c in cols)
+    return f"coalesce({found})" if len(cols) > 1 else found
+
+
+def erase_in(
+    con: duckdb.DuckDBPyConnection, database: str, table: str, tokens: list[str]
+) -> dict[str, tuple[int, int]]:
+    """Delete the rows of every user in `tokens` from one table; blank them where a row is another user's.
 
     A row whose `user_token` is the user, or that has no owner column (a follow edge, a share
     cascade the user started), is theirs: deleted. A row owned by someone else that names the
     user in another column (an order they referred) keeps its owner's data, with that column
     set to null where the column allows it (deleted where it does not). Finally any row still
-    holding the token in some text column (JSON text, lists) is deleted. Returns (deleted, blanked).
+    holding a token in some text column (JSON text, lists) is deleted. Returns, per token that
+    was found, (deleted, blanked); each column is read once for the whole batch.
     """
+    if not tokens:
+        return {}
     cols = columns(con, database, table)
     name = _name(database, table)
-    params = {"needle": user_token}
     owned = any(c.name == OWNER_COLUMN for c in cols)
-    deleted = blanked = 0
+    counts: dict[str, list[int]] = {}
     for col in (c for c in cols if c.is_token):
-        if col.name == OWNER_COLUMN or not owned or not col.nullable:
-            deleted += _count(con.execute(f"delete from {name} where {ident(col.name)} = $needle", params))
-        else:
-            sql = f"update {name} set {ident(col.name)} = null where {ident(col.name)} = $needle"
-            blanked += _count(con.execute(sql, params))
+        column = ident(col.name)
+        where = f"{column} in (select unnest($tokens))"
+        hits = con.execute(f"select {column}, count(*) from {name} where {where} group by 1", {"tokens": tokens})
+        found = hits.fetchall()
+        if not found:
+            continue
+        deleting = col.name == OWNER_COLUMN or not owned or not col.nullable
+        change = f"delete from {name}" if deleting else f"update {name} set {column} = null"
+        con.execute(f"{change} where {where}", {"tokens": tokens})
+        for user_token, n in found:
+            counts.setdefault(user_token, [0, 0])[0 if deleting else 1] += n
     text = [c for c in cols if c.is_text]
     if text:
-        deleted += _count(con.execute(f"delete from {name} where {_contains_any(text)}", params))
-    return deleted, blanked
-
-
-def _count(result: duckdb.DuckDBPyConnection) -> int:
-    row = result.fetchone()
-    return int(row[0]) if row else 0
+        params = {"pattern": pattern(tokens)}
+        found = con.execute(
+            f"select {_first_match(text)}, count(*) from {name} where {_matches_any(text)} group by 1", params
+        ).fetchall()
+        if found:
+            con.execute(f"delete from {name} where {_matches_any(text)}", params)
+        for user_token, n in found:
+            counts.setdefault(user_token, [0, 0])[0] += n
+    return {t: (d, b) for t, (d, b) in counts.items()}
 
 
 def traces(
     con: duckdb.DuckDBPyConnection, database: str, needles: list[str], skip: tuple[str, ...] = ()
-) -> dict[str, int]:
-    """`schema.table` -> rows in which any text column contains any needle (token or raw value)."""
-    found: dict[str, int] = {}
+) -> dict[str, dict[str, int]]:
+    """`schema.table` -> {needle: rows} for the rows in which a text column contains a needle
+    (token or raw value): one pass per table for all needles; per-needle counts only where
+    something is found (the rare case)."""
+    found: dict[str, dict[str, int]] = {}
     for table in base_tables(con, database):
         text = [c for c in columns(con, database, table) if c.is_text]
         if table in skip or not text:
             continue
+        name = _name(database, table)
+        sql = f"select count(*) from {name} where {_matches_any(text)}"
+        if not con.execute(sql, {"pattern": pattern(needles)}).fetchone()[0]:
+            continue
         for needle in needles:
-            count = con.execute(
-                f"select count(*) from {_name(database, table)} where {_contains_any(text)}", {"needle": needle}
-            ).fetchone()[0]
+            count = con.execute(sql, {"pattern": _literal(needle)}).fetchone()[0]
             if count:
-                found[table] = found.get(table, 0) + count
+                found.setdefault(table, {})[needle] = count
     return found
 
 

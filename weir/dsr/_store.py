@@ -244,34 +244,57 @@ class Recorder:
 
         A change that is not `transactional` (files, the published layer's own swap) runs
         first; a crash before its step commits only means the idempotent change runs again."""
+        batch = (lambda: {request_id: change()}) if change is not None else None
+        return self.steps([request_id], system, batch, state, reason, status, transactional).get(request_id, {})
+
+    def steps(
+        self,
+        request_ids: list[str],
+        system: str,
+        change: Callable[[], dict[str, dict]] | None = None,
+        state: str | None = None,
+        reason: str | None = None,
+        status: str = "done",
+        transactional: bool = True,
+    ) -> dict[str, dict]:
+        """`step` for a batch of requests: one change (returning each request's figures), then
+        each request's step row, state and audit entry, all in the one transaction."""
+        if not request_ids:
+            return {}
         figures = change() if change is not None and not transactional else {}
         self.con.execute("begin transaction")
         try:
             if change is not None and transactional:
                 figures = change()
-            self.con.execute(
-                "insert into dsr.steps values (?, ?, ?, now(), ?)",
-                [request_id, system, status, json.dumps(figures, sort_keys=True, default=str)],
-            )
-            if state is not None:
-                self.con.execute(
-                    "update dsr.requests set status = ?, reason = coalesce(?, reason), updated_at = now() "
-                    "where request_id = ?",
-                    [state, reason, request_id],
-                )
-            audit.append_in(
-                self.con,
-                self.key,
-                self.actor,
-                f"dsr_{system}",
-                inputs={"request_id": request_id},  # never the user token: the audit log is never erased
-                figures={"status": status, "state": state, "reason": reason, **figures},
-            )
+            for request_id in request_ids:
+                self._record(request_id, system, figures.get(request_id, {}), state, reason, status)
             self.con.execute("commit")
         except Exception:
             self.con.execute("rollback")
             raise
         return figures
+
+    def _record(
+        self, request_id: str, system: str, figures: dict, state: str | None, reason: str | None, status: str
+    ) -> None:
+        self.con.execute(
+            "insert into dsr.steps values (?, ?, ?, now(), ?)",
+            [request_id, system, status, json.dumps(figures, sort_keys=True, default=str)],
+        )
+        if state is not None:
+            self.con.execute(
+                "update dsr.requests set status = ?, reason = coalesce(?, reason), updated_at = now() "
+                "where request_id = ?",
+                [state, reason, request_id],
+            )
+        audit.append_in(
+            self.con,
+            self.key,
+            self.actor,
+            f"dsr_{system}",
+            inputs={"request_id": request_id},  # never the user token: the audit log is never erased
+            figures={"status": status, "state": state, "reason": reason, **figures},
+        )
 
 
 def now_utc() -> datetime:

@@ -338,25 +338,27 @@ def _stage_mapped(
     )
 
 
-def check_export(path: Path, mapping: SourceMapping) -> bytes:
+def check_export(path: Path, mapping: SourceMapping, shown: Path | None = None) -> bytes:
     """Refuse an export file that cannot load (empty, not UTF-8, unusable header); its bytes.
 
-    Run before anything is landed, so a bad export leaves no batch behind.
+    Run before anything is landed, so a bad export leaves no batch behind. `shown` is the name
+    messages give the file when `path` is a private copy of it.
     """
+    shown = shown or path
     data = path.read_bytes()
     if not data.strip(BOM + b" \t\r\n"):
-        raise LandingError(f"Export {path} is empty; export the data again (with its rows).")
+        raise LandingError(f"Export {shown} is empty; export the data again (with its rows).")
     if mapping.format == "parquet":
         import pyarrow.parquet as pq  # deferred: only Parquet exports need it
 
         try:
             names = pq.read_schema(path).names
         except (pa.ArrowException, OSError) as err:
-            raise LandingError(f"Export {path} cannot be read as Parquet ({err}); export it again.") from err
+            raise LandingError(f"Export {shown} cannot be read as Parquet ({err}); export it again.") from err
         for name in names:
             ident(name)
         return data
-    lines_table(path, str(path))  # raises ExportEncodingError for a GBK export
+    lines_table(path, str(shown))  # raises ExportEncodingError for a GBK export
     if mapping.format == "csv" and mapping.header:
-        csv_header(path, mapping.delimiter, str(path))
+        csv_header(path, mapping.delimiter, str(shown))
     return data

@@ -18,7 +18,7 @@ from weir.config import DataDir
 from weir.contract import load_contract
 from weir.errors import LandingError, WeirError
 from weir.ingest._load import DDL, Evidence, LoadResult, load_batch
-from weir.ingest._read import lock_down
+from weir.ingest._read import lock_down, part_files
 from weir.landing import Batch, list_batches
 from weir.warehouse import connect
 
@@ -113,8 +113,11 @@ def _ingest_batch(
             lock_down(con, folder)
             return load_batch(con, load_contract(batch.source), folder, data_dir.landing, hmac_key, master, evidence)
         except Exception as err:  # any error: one bad batch never blocks the others
-            if _recorded(con, batch):  # loaded before (e.g. its files changed since): not a failed load
+            if _recorded(con, batch) and not _refused(folder):  # e.g. its files changed since it loaded
                 raise
+            if _recorded(con, batch):  # loaded when its folder was a real one: the ledger keeps that
+                error = f"{str(err).splitlines()[0].rstrip('.')} (loaded earlier: its rows stay in raw)."
+                return LoadResult(batch.source, batch.batch_id, "failed", 0, 0, 0, error=error)
             # The first line only: messages come from our code, DuckDB or a library, never a value.
             error = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             if not isinstance(err, (WeirError, duckdb.Error)):
@@ -124,6 +127,15 @@ def _ingest_batch(
             return result
     finally:
         con.close()
+
+
+def _refused(folder: Path) -> bool:
+    """The batch folder is now a link, or under one (e.g. its whole source folder)."""
+    try:
+        part_files(folder)
+    except LandingError:
+        return True
+    return False
 
 
 def _recorded(con: duckdb.DuckDBPyConnection, batch: Batch) -> bool:

@@ -114,13 +114,22 @@ def raw_ddl(contract: Contract) -> str:
 
 def sanitised_json_sql(contract: Contract) -> str:
     """Quarantine text of a parsed row: every value after its privacy treatment, as JSON. Plain
-    text values (item, shop, coupon ids...) were not checked by anything: the scrubber replaces
-    whatever the detector finds in them (a phone pasted as an item id). Needs
-    `privacy._scrub.register_sql` on the connection."""
+    values (item, shop, coupon ids, ratings, amounts...) were not checked by anything: the
+    scrubber replaces whatever the detector finds in them (a phone pasted as an item id, or as
+    a rating: a number's text is checked too, and a number holding one is kept as the scrubbed
+    text). Needs `privacy._scrub.register_sql` on the connection."""
 
     def value(c: Column) -> str:
         v = _q("o_" + c.out_name)
-        return f"{_scrub.SQL_SCRUB}({v})" if c.treatment == "plain" and SQL_TYPES[c.type] == "varchar" else v
+        if c.treatment != "plain":
+            return v
+        if SQL_TYPES[c.type] == "varchar":
+            return f"{_scrub.SQL_SCRUB}({v})"
+        text = f"cast({v} as varchar)"
+        return (
+            f"case when len({_scrub.SQL_FUNCTION}({text})) > 0 then to_json({_scrub.SQL_SCRUB}({text})) "
+            f"else to_json({v}) end"
+        )
 
     fields = ", ".join(f"{_q(c.out_name)} := {value(c)}" for c in contract.kept)
     return f"cast(to_json(struct_pack({fields})) as varchar)"

@@ -1,50 +1,54 @@
--- Orders attributed to the shares that brought the buyer to the item: first touch and last
--- touch within the attribution window, next to the app's own referrer. Buyers and sharers
--- appear only with analytics consent at the time of their action.
-{% set window_days = var('attribution_window_days', 7) %}
+-- Published per-order attribution, k-anonymous against anyone holding the source orders: the
+-- exact order time, item and amount would join each row back to its order and so re-identify
+-- the buyer's token (weir/mart_gate.py checks it). Time, item and amount are coarsened to the
+-- quasi-identifiers week, category and GMV band (meta.quasi_identifiers); a buyer in a class of
+-- fewer than k buyers is left out, and sharers (and their share tokens) in a class of fewer
+-- than k sharers are withheld. Consent at the order's time was checked on the exact times
+-- upstream (int_order_attributions).
+{# the declared quasi-identifiers (the YAML is the one place); parsing renders no real SQL #}
+{% set quasi_identifiers = model.config.meta.quasi_identifiers if execute else ['order_id'] %}
+{% set k = k_anonymity() %}
 
 with orders as (
-    select o.order_id, o.user_token, o.item_id, o.ordered_at, o.order_date, o.gmv_cents, o.referrer_share_id
-    from {{ ref('int_orders') }} as o
-    where {{ consented_at('analytics', 'o.user_token', 'o.ordered_at') }}
+    select
+        a.order_id,
+        a.user_token,
+        cast(date_trunc('week', a.order_date) as date) as order_week,
+        c.category,
+        cast(case
+            when a.gmv_cents < 5000 then 0
+            when a.gmv_cents < 20000 then 5000
+            when a.gmv_cents < 100000 then 20000
+            else 100000
+        end as bigint) as gmv_band_cents,
+        a.first_touch_share_id,
+        a.first_touch_sharer_token,
+        a.last_touch_share_id,
+        a.last_touch_sharer_token,
+        a.is_share_attributed
+    from {{ ref('int_order_attributions') }} as a
+    left join {{ ref('int_item_categories') }} as c on a.item_id = c.item_id
 ),
 
-touches as (
-    select o.order_id, e.share_id, e.ts
-    from orders as o
-    inner join {{ ref('int_events') }} as e
-        on e.user_token = o.user_token and e.item_id = o.item_id
-    where e.channel = 'share_link' and e.share_id is not null and e.event_type <> 'share'
-      and e.ts <= o.ordered_at and e.ts > o.ordered_at - interval '{{ window_days }} days'
-),
-
-ends as (
-    -- share_id breaks ties between touches at the same time: the same answer every build
-    select order_id, arg_min(share_id, (ts, share_id)) as first_share_id, arg_max(share_id, (ts, share_id)) as last_share_id
-    from touches
-    group by order_id
-),
-
-sharers as (
-    select s.share_id, s.sharer_token
-    from {{ ref('int_share_cascades') }} as s
-    where {{ consented_at('analytics', 's.sharer_token', 's.shared_at') }}
+classes as (
+    select
+        *,
+        {{ class_size('user_token', quasi_identifiers) }} as buyers,
+        {{ class_size('first_touch_sharer_token', quasi_identifiers) }} as first_sharers,
+        {{ class_size('last_touch_sharer_token', quasi_identifiers) }} as last_sharers
+    from orders
 )
 
 select
-    o.order_id,
-    o.user_token,
-    o.item_id,
-    o.ordered_at,
-    o.order_date,
-    o.gmv_cents,
-    t.first_share_id as first_touch_share_id,
-    fs.sharer_token as first_touch_sharer_token,
-    t.last_share_id as last_touch_share_id,
-    ls.sharer_token as last_touch_sharer_token,
-    o.referrer_share_id as app_referrer_share_id,
-    t.order_id is not null as is_share_attributed
-from orders as o
-left join ends as t on o.order_id = t.order_id
-left join sharers as fs on t.first_share_id = fs.share_id
-left join sharers as ls on t.last_share_id = ls.share_id
+    order_id,
+    user_token,
+    order_week,
+    category,
+    gmv_band_cents,
+    case when first_sharers >= {{ k }} then first_touch_share_id end as first_touch_share_id,
+    case when first_sharers >= {{ k }} then first_touch_sharer_token end as first_touch_sharer_token,
+    case when last_sharers >= {{ k }} then last_touch_share_id end as last_touch_share_id,
+    case when last_sharers >= {{ k }} then last_touch_sharer_token end as last_touch_sharer_token,
+    is_share_attributed
+from classes
+where buyers >= {{ k }}
