@@ -12,6 +12,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from weir.report._model import Chart  # noqa: E402
 
 WIDTH, HEIGHT = 7.5, 3.2  # inches: fits an A4 page's text width
+MAX_TICKS = 16
 
 
 def render(chart: Chart, fmt: Literal["svg", "png"]) -> bytes:
@@ -40,7 +41,9 @@ def _draw(chart: Chart) -> Figure:
             axes.plot(list(positions), values, marker="o", label=name)
         else:
             axes.bar([p + index * width for p in positions], values, width=width, label=name)
-    axes.set_xticks(list(positions), chart.x, rotation=30 if len(chart.x) > 4 else 0, ha="right", fontsize=7)
+    step = max(1, len(chart.x) // MAX_TICKS)  # label every step-th bar so labels never overlap
+    shown = list(positions)[::step]
+    axes.set_xticks(shown, [chart.x[i] for i in shown], rotation=30 if len(shown) > 4 else 0, ha="right", fontsize=7)
     axes.set_ylabel(chart.y_label, fontsize=8)
     axes.legend(fontsize=7, loc="best")
     return figure

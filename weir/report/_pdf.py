@@ -14,7 +14,8 @@ from weir.report._model import Report, Section, Table
 FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 COLOURS = {"ok": (23, 97, 23), "attention": (138, 90, 0), "failed": (170, 17, 17)}
 MAX_ROWS = 150  # per table in the PDF; the HTML holds every row
-CELL_CHARS = 90
+CELL_CHARS = 90  # a longer cell (a record's free-text note) is cut in the PDF, whole in the HTML
+NEW_SECTION_MM = 90  # start a section on a new page unless this much room is left
 
 
 def pdf(report: Report) -> bytes:
@@ -27,10 +28,13 @@ def pdf(report: Report) -> bytes:
     _text(doc, f"Period {report.period} · generated {report.generated_at:%Y-%m-%d %H:%M} UTC · overall {report.status}")
     _table(doc, Table("", ("identity", "value"), report.identity))
     summary = [(s.title, s.status, s.summary) for s in [report.chain, *report.sections]]
-    _table(doc, Table("Summary", ("section", "status", "finding"), summary))
+    _table(doc, Table("Summary", ("section", "status", "finding"), summary), widths=(3, 1, 6), clip=False)
     _section(doc, report.chain)
     for section in report.sections:
-        doc.add_page()
+        if doc.will_page_break(NEW_SECTION_MM):
+            doc.add_page()
+        else:
+            doc.ln(6)
         _section(doc, section)
     return bytes(doc.output())
 
@@ -59,17 +63,18 @@ def _section(doc: FPDF, section: Section) -> None:
         _table(doc, table)
 
 
-def _table(doc: FPDF, table: Table) -> None:
+def _table(doc: FPDF, table: Table, widths: tuple[int, ...] | None = None, clip: bool = True) -> None:
     if table.title:
         _heading(doc, table.title, 10)
     if not table.rows:
         _text(doc, "none")
         return
     doc.set_font("DejaVu", "", 6 if len(table.columns) > 5 else 7)
-    with doc.table(headings_style=FontFace(emphasis="BOLD", fill_color=(242, 242, 242)), line_height=3.2) as grid:
+    style = FontFace(emphasis="BOLD", fill_color=(242, 242, 242))
+    with doc.table(headings_style=style, line_height=3.2, col_widths=widths, text_align="LEFT") as grid:
         grid.row([str(c) for c in table.columns])
         for row in table.rows[:MAX_ROWS]:
-            grid.row([fmt(v)[:CELL_CHARS] for v in row])
+            grid.row([fmt(v)[:CELL_CHARS] if clip else fmt(v) for v in row])
     if len(table.rows) > MAX_ROWS:
         _text(doc, f"… {len(table.rows) - MAX_ROWS} more rows in report.html")
     doc.ln(2)
