@@ -82,6 +82,7 @@ def gather(data_dir: DataDir, period: Period, now: datetime) -> Report:
 
 
 def _sections(con: duckdb.DuckDBPyConnection, data_dir: DataDir, period: Period, now: datetime) -> list[Section]:
+    con.execute("set TimeZone = 'UTC'")  # weeks and days are UTC, whatever the machine's zone
     published = _attach_published(con, published_db(data_dir))
     catalog = load_catalog()
     models = (
