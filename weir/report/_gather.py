@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from privacy import load_or_create_signing_key
+from privacy import load_or_create_signing_key, signing_key_path
 from privacy._dp_spec import load_catalog
 from weir import audit, pipeline
 from weir.config import DataDir
@@ -50,10 +50,11 @@ def chain_section(data_dir: DataDir) -> tuple[Section, list[tuple[str, str]]]:
     try:
         verified = pipeline.verify_audit(data_dir)
         heads = audit.read_witness(data_dir.audit_witness) if data_dir.audit_witness.exists() else []
-        key = load_or_create_signing_key(data_dir.keys, create=False)
     except EXPECTED as err:
         return failed("chain", "Audit chain", f"{type(err).__name__}: {err}"), identity
-    identity.append(("signing key (SHA-256 of public key)", audit.key_fingerprint(key.public_key())))
+    if signing_key_path(data_dir.keys).exists():  # names the key; never creates one
+        public = load_or_create_signing_key(data_dir.keys, create=False).public_key()
+        identity.append(("signing key (SHA-256 of public key)", audit.key_fingerprint(public)))
     head = heads[-1] if heads else {}
     rows = [(k, str(head.get(k, ""))) for k in ("seq", "entry_hash", "counter", "signed_at")]
     table = Table("Witnessed head", ("field", "value"), rows)
