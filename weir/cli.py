@@ -169,6 +169,7 @@ def demo(
     console.print(f"Warehouse:      {directory.warehouse}  (raw.*, ingest.quarantine, ingest.load_ledger)")
     console.print(f"Published:      {directory.root / 'published'}  (published.duckdb, parquet/)")
     console.print(f"dbt docs:       {result.docs}  (open in a browser)")
+    console.print(f"Audit report:   {result.report}  (and report.pdf beside it)")
     print_quality(directory)
     console.print(f"Landing zone:   {result.landing}")
     console.print(f"Manifest:       {result.manifest}")

@@ -117,14 +117,23 @@ def test_unreadable_table_fails_with_the_reason(copy: DataDir, tmp_path: Path) -
     assert statuses(written)["consent"] == "ok"
 
 
-def test_user_without_consent_in_a_published_table_is_listed(copy: DataDir) -> None:
-    pub = published_db(copy)
+def plant(data_dir: DataDir, pick: str, value: str) -> tuple[str, str]:
+    """Set `value` in the first row of the published (table, column) the `pick` query names first."""
+    pub = published_db(data_dir)
     with duckdb.connect(str(pub), read_only=True) as con:
-        mart, purpose = con.execute(
-            "select mart, purpose from published_marts where purpose = 'analytics' and mart in "
-            "(select table_name from information_schema.columns where column_name = 'user_token') order by 1 limit 1"
-        ).fetchone()
-    change(copy, f"update {mart} set user_token = 'tk1_{'0' * 32}' where rowid = (select min(rowid) from {mart})", pub)
+        table, second = con.execute(pick).fetchone()
+    column = "user_token" if value.startswith("tk1_") else second
+    change(data_dir, f"update {table} set {column} = '{value}' where rowid = (select min(rowid) from {table})", pub)
+    return table, second
+
+
+def test_user_without_consent_in_a_published_table_is_listed(copy: DataDir) -> None:
+    mart, purpose = plant(
+        copy,
+        "select mart, purpose from published_marts where purpose = 'analytics' and mart in "
+        "(select table_name from information_schema.columns where column_name = 'user_token') order by 1 limit 1",
+        f"tk1_{'0' * 32}",  # a well-formed token of nobody who consented
+    )
 
     written = write_report(copy, PERIOD)
 
@@ -134,14 +143,11 @@ def test_user_without_consent_in_a_published_table_is_listed(copy: DataDir) -> N
 
 
 def test_pii_in_a_published_table_is_found(copy: DataDir) -> None:
-    pub = published_db(copy)
-    with duckdb.connect(str(pub), read_only=True) as con:
-        table, column = con.execute(
-            "select table_name, column_name from information_schema.columns where data_type = 'VARCHAR' "
-            "and table_name <> 'published_marts' and column_name not like '%token%' order by 1, 2 limit 1"
-        ).fetchone()
-    change(
-        copy, f"update {table} set {column} = 'call 13812345678' where rowid = (select min(rowid) from {table})", pub
+    table, column = plant(
+        copy,
+        "select table_name, column_name from information_schema.columns where data_type = 'VARCHAR' "
+        "and table_name <> 'published_marts' and column_name not like '%token%' order by 1, 2 limit 1",
+        "call 13812345678",
     )
 
     written = write_report(copy, PERIOD)

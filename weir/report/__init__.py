@@ -48,6 +48,12 @@ def write_report(data_dir: DataDir, period: Period, now: datetime | None = None)
     return Written(paths[0], paths[1], report)
 
 
+def write_default(data_dir: DataDir) -> Written:
+    """The report for the last DEFAULT_DAYS days up to today (what the DAG and the demo write)."""
+    now = datetime.now(UTC)
+    return write_report(data_dir, default_period(now.date()), now)
+
+
 __all__ = [
     "Chart",
     "Period",
@@ -56,6 +62,7 @@ __all__ = [
     "Table",
     "Written",
     "default_period",
+    "write_default",
     "fmt",
     "report_dir",
     "write_report",
