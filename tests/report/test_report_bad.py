@@ -178,3 +178,28 @@ def test_cli_rejects_bad_dates(tmp_path: Path, args: list[str], message: str) ->
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())
     assert not (tmp_path / "reports").exists()
+
+
+def test_unreadable_published_layer_fails_the_pii_scan(copy: DataDir) -> None:
+    target = published_db(copy).resolve()
+    target.write_bytes(b"not a DuckDB file")
+
+    written = write_report(copy, PERIOD)
+
+    pii = next(s for s in written.report.sections if s.key == "pii")
+    assert pii.status == "failed"
+    assert pii.summary.startswith(f"published layer {published_db(copy)} cannot be read: ")
+    assert statuses(written)["budget"] == "ok"
+
+
+def test_before_the_first_publish_the_scan_has_nothing_to_read(copy: DataDir) -> None:
+    published_db(copy).unlink()
+
+    written = write_report(copy, PERIOD)
+
+    pii = next(s for s in written.report.sections if s.key == "pii")
+    assert (pii.status, pii.summary) == (
+        "ok",
+        "0 published table(s), 0 text column(s) scanned: 0 PII hit(s), 0 linkable value(s)",
+    )
+    assert statuses(written)["consent"] == "ok"

@@ -84,32 +84,38 @@ def gather(data_dir: DataDir, period: Period, now: datetime) -> Report:
 
 def _sections(con: duckdb.DuckDBPyConnection, data_dir: DataDir, period: Period, now: datetime) -> list[Section]:
     con.execute("set TimeZone = 'UTC'")  # weeks and days are UTC, whatever the machine's zone
-    published = _attach_published(con, published_db(data_dir))
+    published, unreadable = _attach_published(con, published_db(data_dir))
     catalog = load_catalog()
     models = (
         [r[0] for r in con.execute("select distinct model from ml.model_versions").fetchall()]
         if has(con, "ml.model_versions")
         else []
     )
-    manifest: Callable[[], dict] = lambda: load(manifest_path(data_dir))  # noqa: E731
     builders: dict[str, Callable[[], Section]] = {
         "consent": lambda: consent_section(con, period, published),
         "dsr": lambda: dsr_section(con, period, now),
         "budget": lambda: budget_section(con, period, catalog),
         "quality": lambda: quality_section(con, period),
-        "pii": lambda: pii_section(con, data_dir, published),
+        "pii": lambda: (
+            failed("pii", TITLES["pii"], unreadable) if unreadable else pii_section(con, data_dir, published)
+        ),
         "keys": lambda: keys_section(con, data_dir),
         "models": lambda: models_section(con),
-        "lineage": lambda: lineage_section(manifest(), published, catalog, models),
-        "ropa": lambda: ropa_section(manifest(), catalog),
+        "lineage": lambda: lineage_section(load(manifest_path(data_dir)), published, catalog, models),
+        "ropa": lambda: ropa_section(load(manifest_path(data_dir)), catalog),
     }
     return [guarded(key, build) for key, build in builders.items()]
 
 
-def _attach_published(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
-    """Attach the published layer read-only as `pub`; its catalogue mart -> purpose (empty before a publish)."""
+def _attach_published(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[dict[str, str], str | None]:
+    """Attach the published layer read-only as `pub`: its catalogue mart -> purpose (empty before
+    a publish, and then nothing reads `pub`), or why it cannot be read."""
     if not path.exists():
-        con.execute("attach ':memory:' as pub")
-        return {}
-    con.execute("attach ? as pub (read_only)", [str(path)])
-    return dict(con.execute("select mart, coalesce(purpose, '') from pub.main.published_marts order by 1").fetchall())
+        return {}, None
+    try:
+        con.execute("attach ? as pub (read_only)", [str(path)])
+        rows = con.execute("select mart, coalesce(purpose, '') from pub.main.published_marts order by 1").fetchall()
+        return dict(rows), None
+    except duckdb.Error as err:
+        con.execute("detach database if exists pub")
+        return {}, f"published layer {path} cannot be read: {type(err).__name__}: {err}"
