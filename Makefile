@@ -38,6 +38,7 @@ bench: install
 	$(UV) run --frozen --group bench python benchmarks/bench_dp.py
 	$(UV) run --frozen python benchmarks/bench_dp_utility.py
 	$(UV) run --frozen python benchmarks/bench_federated.py
+	$(UV) run --frozen python benchmarks/bench_report.py
 
 clean:
 	rm -rf .weir-data .pytest_cache

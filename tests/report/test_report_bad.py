@@ -1,6 +1,6 @@
 """Bad input: the report is still written, says what failed on its first page, never a traceback."""
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -8,6 +8,7 @@ import pypdfium2
 import pytest
 from typer.testing import CliRunner
 
+from federated import registry
 from weir.cli import app
 from weir.config import DataDir, resolve_data_dir
 from weir.pipeline import witness_copy
@@ -203,3 +204,28 @@ def test_before_the_first_publish_the_scan_has_nothing_to_read(copy: DataDir) ->
         "0 published table(s), 0 text column(s) scanned: 0 PII hit(s), 0 linkable value(s)",
     )
     assert statuses(written)["consent"] == "ok"
+
+
+def test_models_section_lists_cards_and_superseded_versions(copy: DataDir) -> None:
+    card = {"privacy": {"epsilon": 1.5, "delta": 1e-06}, "data": {"clients": 3, "consent_snapshot_at": "2026-10-01"}}
+    now = datetime.now(UTC)
+    with duckdb.connect(str(copy.warehouse)) as con:
+        spend = con.execute("select spend_id from dp.budget_spends order by spent_at limit 1").fetchone()[0]
+        for version, at in (("v1", now - timedelta(days=2)), ("v2", now - timedelta(days=1))):
+            registry.register_in(con, version, at, (Path(f"{version}.npy"), "0" * 64), spend, card, [])
+        con.execute(
+            "update ml.model_versions set status = 'superseded', superseded_reason = 'erasure' where version = 'v1'"
+        )
+
+    written = write_report(copy, PERIOD)
+
+    models = next(s for s in written.report.sections if s.key == "models")
+    versions = next(t for t in models.tables if t.title == "Registered model versions").rows
+    assert [(r[0], r[2], r[4]) for r in versions] == [("v1", "superseded", "erasure"), ("v2", "current", "")]
+    assert next(t for t in models.tables if t.title == "Model cards").rows == [
+        ("v1", 1.5, 1e-06, 3, "2026-10-01"),
+        ("v2", 1.5, 1e-06, 3, "2026-10-01"),
+    ]
+    budget = next(s for s in written.report.sections if s.key == "budget")
+    assert [r[0] for r in next(t for t in budget.tables if t.title.startswith("Model trainings")).rows] == ["v1", "v2"]
+    assert models.summary == "2 version(s), 1 current, 1 superseded"
