@@ -39,6 +39,7 @@ bench: install
 	$(UV) run --frozen python benchmarks/bench_dp_utility.py
 	$(UV) run --frozen python benchmarks/bench_federated.py
 	$(UV) run --frozen python benchmarks/bench_orchestration.py
+	$(UV) run --frozen python benchmarks/bench_report.py
 
 clean:
 	rm -rf .weir-data .pytest_cache

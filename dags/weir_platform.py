@@ -1,6 +1,6 @@
 """Weir platform DAG: generate a landing batch, ingest it into `raw` (each source's raw quality
 gate runs before its commit), turn the gate's verdict into the pipeline's (`gate_raw`, which
-updates the raw Asset that starts the warehouse DAG), record the run.
+updates the raw Asset that starts the warehouse DAG), record the run, write the auditor's report.
 Each task calls one function in `weir.pipeline`; nothing else happens here.
 """
 
@@ -85,7 +85,14 @@ def weir_platform():
         )
         return entry.seq
 
-    record_run(gate_raw(ingest_batch(generate_batch())))
+    @task
+    def audit_report(seq: int) -> str:
+        """The auditor's report (HTML + PDF) over the last 90 days, after the run is recorded."""
+        from weir.report import write_default
+
+        return str(write_default(_data_dir()).html)
+
+    audit_report(record_run(gate_raw(ingest_batch(generate_batch()))))
 
 
 weir_platform()

@@ -30,6 +30,7 @@ COMMANDS = [
     "dp",
     "quality",
     "model",
+    "report",
 ]
 
 
@@ -63,6 +64,7 @@ def test_help_lists_every_command() -> None:
         ["model", "list"],
         ["model", "card"],
         ["model", "score"],
+        ["report", "audit"],
     ],
 )
 def test_every_command_has_help_with_example(command: list[str]) -> None:

@@ -18,6 +18,7 @@ from weir.cli_dp import dp_app, print_release
 from weir.cli_dsr import dsr_app
 from weir.cli_model import model_app, print_model
 from weir.cli_quality import print_quality, quality_app
+from weir.cli_report import report_app
 from weir.cli_warehouse import dbt_app, policy_app, publish_marts
 from weir.errors import WeirError
 from weir.generate import SOURCES, GenerateConfig
@@ -44,6 +45,7 @@ app.command("publish")(publish_marts)
 app.add_typer(dp_app, name="dp")
 app.add_typer(quality_app, name="quality")
 app.add_typer(dsr_app, name="dsr")
+app.add_typer(report_app, name="report")
 app.add_typer(model_app, name="model")
 UsersOption = Annotated[int, typer.Option(min=50, max=5_000_000, help="Number of (honest) users.")]
 DaysOption = Annotated[int, typer.Option(min=1, max=366, help="Days of behaviour to simulate.")]
@@ -167,6 +169,7 @@ def demo(
     console.print(f"Warehouse:      {directory.warehouse}  (raw.*, ingest.quarantine, ingest.load_ledger)")
     console.print(f"Published:      {directory.root / 'published'}  (published.duckdb, parquet/)")
     console.print(f"dbt docs:       {result.docs}  (open in a browser)")
+    console.print(f"Audit report:   {result.report}  (and report.pdf beside it)")
     print_quality(directory)
     console.print(f"Landing zone:   {result.landing}")
     console.print(f"Manifest:       {result.manifest}")

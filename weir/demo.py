@@ -30,6 +30,7 @@ class DemoResult:
     releases: list[dp.Released]
     model_run: airflow_env.DagRunResult
     model: Any  # federated.registry.Version: the version the training DAG registered (None if it failed)
+    report: Path | None = None  # the auditor's report (HTML; the PDF sits beside it)
 
 
 def run_demo(data_dir: DataDir, config: GenerateConfig, step: Callable[[str], None]) -> DemoResult:
@@ -61,6 +62,10 @@ def run_demo(data_dir: DataDir, config: GenerateConfig, step: Callable[[str], No
     report = pipeline.verify_audit(data_dir)
     if not report.ok:
         raise AuditChainError(f"Audit chain broken at entry {report.first_bad_seq}: {report.reason}")
+    step("writing the auditor's report (HTML + PDF)")
+    from weir.report import write_default  # deferred: matplotlib and fpdf2 load only here
+
+    written = write_default(data_dir)
     manifest = data_dir.manifests / config.batch_id / "manifest.json"
     return DemoResult(
         run,
@@ -76,6 +81,7 @@ def run_demo(data_dir: DataDir, config: GenerateConfig, step: Callable[[str], No
         releases,
         model_run,
         _latest_model(data_dir),
+        written.html,
     )
 
 

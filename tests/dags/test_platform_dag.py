@@ -38,10 +38,11 @@ def test_model_training_dag_trains_then_scores_after_each_publish(dagbag) -> Non
 def test_platform_dag_tasks_and_assets(dagbag) -> None:
     dag = dagbag.dags["weir_platform"]
 
-    assert sorted(dag.task_ids) == ["gate_raw", "generate_batch", "ingest_batch", "record_run"]
+    assert sorted(dag.task_ids) == ["audit_report", "gate_raw", "generate_batch", "ingest_batch", "record_run"]
     assert dag.get_task("generate_batch").downstream_task_ids == {"ingest_batch"}
     assert dag.get_task("ingest_batch").downstream_task_ids == {"gate_raw"}
     assert dag.get_task("gate_raw").downstream_task_ids == {"record_run"}
+    assert dag.get_task("record_run").downstream_task_ids == {"audit_report"}
     assert [a.name for a in dag.get_task("generate_batch").outlets] == ["weir://landing"]
     assert dag.get_task("ingest_batch").outlets == []
     assert [a.name for a in dag.get_task("gate_raw").outlets] == ["weir://warehouse/raw"]  # dbt waits for the gate
@@ -104,12 +105,14 @@ def test_embedded_run_succeeds_and_is_recorded(demo_run) -> None:
         "ingest_batch": "success",
         "gate_raw": "success",
         "record_run": "success",
+        "audit_report": "success",
     }
     assert {r.source: r.rows_in == r.rows_loaded + r.rows_quarantined for r in result.loads} == {
         r.source: True for r in result.loads
     }
     assert len(result.loads) == 12
-    assert len(steps) == 7
+    assert len(steps) == 8
+    assert result.report == data_dir.root / "reports" / "report.html" and result.report.exists()
     assert result.warehouse_run.state == "success"
     states = dict(result.warehouse_run.task_states)
     assert states.pop("dbt_failed") == "skipped"  # runs only when a dbt task failed

@@ -1,0 +1,93 @@
+"""Auditor's report speed: `weir report audit` (gather + charts + HTML + PDF) against the SQL
+queries it runs, timed alone on the same warehouse.
+
+Usage: python benchmarks/bench_report.py [--users 1500] [--days 90] [--events 10000000]
+Builds a warehouse (generate, ingest, dbt, publish gate, publish, one DP release), then grows
+raw.events to --events rows by repeating its rows (the report reads raw.events for consent
+coverage; the other ledgers keep their real size). Target: ratio report vs its queries <= 2.
+"""
+
+import argparse
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+from _timing import timed
+
+from weir import pipeline
+from weir.config import DataDir, resolve_data_dir
+from weir.generate import GenerateConfig, generate
+from weir.report import Period, _consent, _evidence, _ledgers, write_report
+from weir.sql import qualified
+
+QUERIES = [
+    (_consent.WEEKLY, "period"),
+    (_consent.COVERAGE, "period"),
+    (_consent.DSR_BY_TYPE, "period"),
+    (_consent.DSR_TIMES, "period"),
+    (_consent.DSR_OVERDUE, "overdue"),
+    (_ledgers.SPENT, None),
+    (_ledgers.RELEASES, "period"),
+    (_ledgers.RUNS, "period"),
+    (_ledgers.HELD, "period"),
+    (_ledgers.REJECTED, "period"),
+    (_ledgers.QUARANTINE, "period"),
+    (_evidence.ROTATIONS, None),
+]
+
+
+def build(root: Path, users: int, days: int, events: int) -> DataDir:
+    data_dir = resolve_data_dir(root)
+    start = datetime.now(UTC).date() - timedelta(days=days)
+    generate(GenerateConfig(users=users, days=days, seed=3, bad_rate=0.01, start=start), data_dir.landing)
+    pipeline.ingest_stage(data_dir, "bench", stop_on_reject=False)
+    pipeline.warehouse_stage(data_dir, "bench")
+    pipeline.gate_marts_stage(data_dir, "bench")
+    pipeline.publish_stage(data_dir, "bench")
+    pipeline.dp_release_stage(data_dir, "bench", ["funnel_by_channel"])
+    with duckdb.connect(str(data_dir.warehouse)) as con:
+        have = con.execute("select count(*) from raw.events").fetchone()[0]
+        copies = max(1, -(-events // have))
+        con.execute(
+            "create or replace table raw.events as select e.* from raw.events e, range(?) limit ?", [copies, events]
+        )
+    return data_dir
+
+
+def queries_alone(data_dir: DataDir, period: Period) -> None:
+    """The report's SQL with the report's parameters, results fetched, nothing rendered."""
+    start, end = period.bounds
+    params = {"period": {"start": start, "end": end}, "overdue": {"now": datetime.now(UTC), "end": end}, None: {}}
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        con.execute("set TimeZone = 'UTC'")
+        con.execute("attach ? as pub (read_only)", [str(data_dir.root / "published" / "published.duckdb")])
+        for sql, kind in QUERIES:
+            con.execute(sql, params[kind]).fetchall()
+        for table, column in con.execute(_evidence.TEXT_COLUMNS).fetchall():
+            con.execute(f"select distinct {qualified(column)} from {qualified('pub', 'main', table)}").fetchall()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=1500)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--events", type=int, default=10_000_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = build(Path(tmp) / "world", args.users, args.days, args.events)
+        today = datetime.now(UTC).date()
+        period = Period(today - timedelta(days=args.days - 1), today)
+        write_report(data_dir, period)  # warm-up: fonts, matplotlib, DuckDB caches
+        report = min(timed(lambda: write_report(data_dir, period)) for _ in range(3))
+        alone = min(timed(lambda: queries_alone(data_dir, period)) for _ in range(3))
+    print(f"{'what':<34}{'seconds':>10}")
+    print(f"{'weir report audit (all of it)':<34}{report:>10.2f}")
+    print(f"{'its SQL queries alone':<34}{alone:>10.2f}")
+    print(f"report: {report:.2f} s")
+    print(f"queries: {alone:.2f} s")
+    print(f"ratio report vs its queries: {report / alone:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""PII scan of the published layer, keys and models: the evidence that nothing published links back."""
+
+import json
+import stat
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from privacy._pseudonymise import TOKEN_PATTERN
+from privacy._scrub import detect
+from weir import mart_gate
+from weir.config import DataDir
+from weir.report._model import Section, Table
+from weir.report._sql import has, query, require
+from weir.sql import qualified
+
+TEXT_COLUMNS = """
+select table_name, column_name from information_schema.columns
+where table_catalog = 'pub' and data_type = 'VARCHAR' and table_name <> 'published_marts' order by 1, 2
+"""
+
+
+def pii_section(con: duckdb.DuckDBPyConnection, data_dir: DataDir, published: dict[str, str]) -> Section:
+    """Run the scrubber's detector over every published text value, and the publish gate's
+    linkability check (values that are landing identifiers) over the published marts. Values
+    shaped like tokens are skipped, as the gate does: they are the pseudonyms published by design,
+    and their hex digits can look like a card number to the detector."""
+    hits: dict[tuple[str, str, str], int] = {}
+    columns = con.execute(TEXT_COLUMNS).fetchall()
+    for table, column in columns:
+        values = con.execute(
+            f"select distinct {qualified(column)} from {qualified('pub', 'main', table)} "
+            f"where {qualified(column)} is not null and not regexp_full_match({qualified(column)}, ?)",
+            [TOKEN_PATTERN[1:-1]],
+        ).fetchall()
+        found = detect(pl.Series([v[0] for v in values], dtype=pl.Utf8)) if values else pl.DataFrame()
+        for kind in found.columns:
+            if count := int(found[kind].sum()):
+                hits[(table, column, kind)] = count
+    mart_gate._linked_values(con, data_dir, sorted(published))  # temp table _linked, read-only safe
+    linked = query(
+        con,
+        "Published values that are landing identifiers (must be empty)",
+        "select mart, column_name, kind, count(*) as values_linked from _linked group by all order by 1, 2",
+    )
+    detected = Table(
+        "PII detector hits in published text (must be empty)",
+        ("table", "column", "kind", "values"),
+        [(*k, v) for k, v in sorted(hits.items())],
+    )
+    scanned = Table(
+        "Published tables scanned",
+        ("table", "purpose", "text_columns"),
+        [(m, p, sum(1 for t, _ in columns if t == m)) for m, p in sorted(published.items())],
+    )
+    status = "failed" if detected.rows or linked.rows else "ok"
+    summary = (
+        f"{len(published)} published table(s), {len(columns)} text column(s) scanned: "
+        f"{sum(hits.values())} PII hit(s), {sum(r[3] for r in linked.rows)} linkable value(s)"
+    )
+    return Section("pii", "PII scan of published tables", status, summary, [detected, linked, scanned])
+
+
+ROTATIONS = """
+select seq, strftime(recorded_at::timestamptz, '%Y-%m-%d %H:%M') as rotated_at, actor, figures from audit.log
+where action = 'keys_rotate' order by seq
+"""
+
+
+def keys_section(con: duckdb.DuckDBPyConnection, data_dir: DataDir) -> Section:
+    """Rotation history from the audit log; every key file's mode (never its content)."""
+    require(con, "audit.log")
+    history = query(con, "Key rotations (audit log)", ROTATIONS)
+    files = [
+        (str(p.relative_to(data_dir.keys)), oct(stat.S_IMODE(p.stat().st_mode))) for p in _key_files(data_dir.keys)
+    ]
+    loose = [f for f in files if int(f[1], 8) & 0o077]
+    perms = Table("Key files and their permissions (owner-only expected)", ("file", "mode"), files)
+    status = "failed" if loose or not files else "ok"
+    summary = f"{len(history.rows)} rotation(s); {len(files)} key file(s), {len(loose)} readable by others"
+    return Section("keys", "Keys", status, summary, [history, perms])
+
+
+def _key_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
+
+
+MODELS = """
+select version, model, status, strftime(created_at, '%Y-%m-%d %H:%M') as created,
+    coalesce(superseded_reason, '') as superseded_because, card from ml.model_versions order by created_at, version
+"""
+
+
+def models_section(con: duckdb.DuckDBPyConnection) -> Section:
+    if not has(con, "ml.model_versions"):
+        return Section("models", "Models", "ok", "no model registry here (schema ml absent): nothing trained")
+    versions = query(con, "", MODELS)
+    cards = [(r[0], *_card_figures(json.loads(r[5]))) for r in versions.rows]
+    table = Table("Registered model versions", versions.columns[:5], [r[:5] for r in versions.rows])
+    card_table = Table("Model cards", ("version", "epsilon", "delta", "clients", "consent_snapshot"), cards)
+    current = sum(1 for r in versions.rows if r[2] == "current")
+    summary = f"{len(versions.rows)} version(s), {current} current, {len(versions.rows) - current} superseded"
+    return Section("models", "Models", "ok", summary, [table, card_table])
+
+
+def _card_figures(card: dict) -> tuple:
+    privacy, data = card.get("privacy") or {}, card.get("data") or {}
+    return (privacy.get("epsilon"), privacy.get("delta"), data.get("clients"), data.get("consent_snapshot_at"))
