@@ -3,9 +3,12 @@
 The privacy unit is one user (one `mart_user_features` row), as for the analytics releases.
 
 Who does what, and whom each party must trust:
-- Each client (silo) clips every user's gradient to `clip_norm` at every local step (per-example
-  clipping, full-batch steps, no sampling: no amplification argument is used). One user therefore
-  moves the sum of all clipped updates of a round by at most `steps * clip_norm` (L2).
+- Each client (silo) clips every user's gradient to `clip_norm` (per-example clipping, one
+  full-batch step per round, no sampling: no amplification argument is used). One user therefore
+  moves the round's sum of clipped gradients by at most `clip_norm` (L2). A DP round is one step
+  (TrainSettings.steps_per_round): with several unnoised local steps, a user's gradient would also
+  move the weights at which every other user's later gradients are taken, and no per-user bound of
+  `steps * clip_norm` would hold.
 - Secure aggregation (SecAgg+) gives the server only the sum over silos, never one silo's update.
 - The server adds Gaussian noise of std `noise_multiplier * steps * clip_norm` to that sum once
   per round, after secure aggregation, before the model leaves it. The server is trusted to add

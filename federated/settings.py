@@ -53,7 +53,7 @@ class TrainSettings:
         """The per-round config record each client receives."""
         return {
             "server-round": server_round,
-            "local-steps": self.local_steps,
+            "local-steps": self.steps_per_round,
             "learning-rate": self.learning_rate,
             "l2": self.l2,
             "dp": self.dp,
@@ -62,14 +62,22 @@ class TrainSettings:
             "split-date": self.split_date,
         }
 
+    @property
+    def steps_per_round(self) -> int:
+        """Local steps a client takes per round: one under DP. Several unnoised steps would let one
+        user's gradient move the weights that every other user's next gradient is taken at, so
+        steps * clip_norm would not bound that user's effect on the round; one full-batch step of
+        clipped gradients between two noise draws is DP-SGD, and clip_norm is its exact bound."""
+        return 1 if self.dp else self.local_steps
+
     def dp_plan(self) -> DpPlan:
-        return DpPlan(self.rounds, self.local_steps, self.clip_norm, self.noise_multiplier, task.dimension())
+        return DpPlan(self.rounds, self.steps_per_round, self.clip_norm, self.noise_multiplier, task.dimension())
 
     @property
     def quantisation_range(self) -> float:
         """SecAgg+'s clipping range for weight changes: one round moves a weight by at most
         learning_rate * steps * max(1, clip) (features in [0, 1], |p - y| <= 1), plus headroom."""
-        bound = self.learning_rate * self.local_steps * max(1.0, self.clip_norm if self.dp else 1.0)
+        bound = self.learning_rate * self.steps_per_round * max(1.0, self.clip_norm if self.dp else 1.0)
         return float(math.ceil(bound * 2))
 
     @property

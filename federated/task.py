@@ -134,9 +134,10 @@ def clip_rows(grads: np.ndarray, clip_norm: float) -> np.ndarray:
 def local_update(w: np.ndarray, split: Split, steps: int, lr: float, l2: float, clip_norm: float | None) -> np.ndarray:
     """Run `steps` full-batch gradient steps from `w` and return the change in weights.
 
-    With `clip_norm`, each step uses the mean of per-user clipped gradients and no L2 term: a
-    user then moves the silo's summed update by at most lr * steps * clip_norm (the sensitivity
-    the server's noise is calibrated to, see federated/dp.py)."""
+    With `clip_norm`, each step uses the mean of per-user clipped gradients and no L2 term. DP
+    runs take one step per round (TrainSettings.steps_per_round): a user then moves the silo's
+    summed update by at most lr * clip_norm, the sensitivity the server's noise is calibrated
+    to (federated/dp.py)."""
     current = w.copy()
     if split.rows == 0:
         return np.zeros_like(w)

@@ -226,7 +226,7 @@ def model_card(con, settings: TrainSettings, outcome: Outcome, counts: dict, req
         "training": {
             "mode": request.mode,
             "rounds": settings.rounds,
-            "local_steps": settings.local_steps,
+            "local_steps": settings.steps_per_round,
             "learning_rate": settings.learning_rate,
             "secagg": settings.secagg,
             "round_log": outcome.rounds,

@@ -56,3 +56,37 @@ def test_the_server_adds_noise_of_the_planned_scale():
 
     assert draws.mean() == pytest.approx(0.0, abs=3 * PLAN.noise_std / math.sqrt(draws.size) * 2)
     assert draws.std() == pytest.approx(PLAN.noise_std, rel=0.08)
+
+
+def test_a_dp_run_takes_one_clipped_step_per_round_whatever_local_steps_says():
+    from federated.settings import TrainSettings
+    from federated.train import TrainRequest, run_config
+
+    config = run_config(TrainRequest(dp=True)) | {"local-steps": 5}
+    settings = TrainSettings.from_run_config(config)
+
+    assert settings.client_config(1)["local-steps"] == 1
+    assert settings.dp_plan().sensitivity == settings.clip_norm
+    plain = TrainSettings.from_run_config(config | {"dp": False})
+    assert plain.client_config(1)["local-steps"] == 5
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    users=st.integers(2, 40),
+    clip=st.floats(0.05, 5.0),
+)
+def test_removing_one_user_moves_a_dp_rounds_summed_update_by_at_most_the_clip_norm(seed, users, clip):
+    from federated import task
+
+    rng = np.random.default_rng(seed)
+    d = task.dimension()
+    split = task.Split(rng.random((users, d)), rng.integers(0, 2, users).astype(float))
+    w = rng.normal(size=d)
+    without = task.Split(split.x[1:], split.y[1:])
+
+    def summed(s: task.Split) -> np.ndarray:  # what the server un-averages before noising
+        return -task.local_update(w, s, 1, 1.0, 0.0, clip) * s.rows
+
+    assert np.linalg.norm(summed(split) - summed(without)) <= clip * (1 + 1e-9)
