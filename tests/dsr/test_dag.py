@@ -1,6 +1,6 @@
 """The weir_dsr DAG only wires weir.dsr: run the requests, then check deadlines (in the warehouse pool)."""
 
-from tests.dags.test_platform_dag import dagbag  # noqa: F401  # the shared DagBag fixture
+from tests.dags.conftest import dagbag  # noqa: F401  # the shared DagBag fixture
 
 
 def test_dsr_dag_runs_requests_then_checks_deadlines_daily(dagbag) -> None:  # noqa: F811
