@@ -11,8 +11,9 @@ before it starts. Tasks share the warehouse pool: DuckDB has one writer.
 import os
 from datetime import datetime
 
-from airflow.sdk import Asset, dag, get_current_context, task
+from airflow.sdk import Asset, Param, dag, get_current_context, task
 
+from weir import airflow_defaults
 from weir.config import resolve_data_dir
 
 PUBLISHED = Asset("weir://published")
@@ -28,7 +29,14 @@ DATA_DIR = resolve_data_dir(os.environ.get("WEIR_DATA_DIR"))
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    params={"dp": True, "rounds": None},  # rounds None: the app's num-server-rounds (pyproject.toml)
+    default_args=airflow_defaults.DEFAULT_ARGS,
+    doc_md=airflow_defaults.dag_doc(__doc__),
+    params={
+        "dp": Param(True, type="boolean", description="Train with user-level DP (spends the model_training budget)."),
+        "rounds": Param(
+            None, type=["null", "integer"], minimum=1, description="Rounds; empty: the app's num-server-rounds."
+        ),
+    },
     tags=["weir", "federated", "flower"],
 )
 def weir_model_training():
