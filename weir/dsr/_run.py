@@ -112,10 +112,10 @@ def advance(ctx: Context, request_id: str) -> None:
         if not _execute(ctx, request):
             return
     request = _store.get(ctx.con, request_id)
-    if request.status == "executed":
-        if not _verify(ctx, request):
-            return
-    ctx.rec.step(request_id, "completed", state="completed")
+    if request.status == "executed" and not _verify(ctx, request):
+        return
+    if _store.get(ctx.con, request_id).status == "verified":  # refused or no_data: already final
+        ctx.rec.step(request_id, "completed", state="completed")
 
 
 def _resolve(ctx: Context, request: _store.Request) -> bool:
