@@ -67,7 +67,8 @@ def score(data_dir: DataDir, actor: str, now: datetime | None = None) -> ScoreRe
                 c.unregister("scored")
             c.execute(CATALOGUE_DDL)  # listed beside the marts, so downstream teams find it
             c.execute(
-                "insert or replace into pub.main.published_marts values (?, ?, ?, ?, ?, ?)",
+                "insert or replace into pub.main.published_marts (mart, purpose, description, row_count, published_at, "
+                "built_at) values (?, ?, ?, ?, ?, ?)",
                 [TABLE, SCORE_PURPOSE, DESCRIPTION.format(version=current.version), len(rows), now, now],
             )
             return [TABLE]
