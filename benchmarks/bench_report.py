@@ -17,6 +17,7 @@ from _timing import timed
 
 from weir import pipeline
 from weir.config import DataDir, resolve_data_dir
+from weir.dsr import submit_request
 from weir.generate import GenerateConfig, generate
 from weir.report import Period, _consent, _evidence, _ledgers, write_report
 from weir.sql import qualified
@@ -46,6 +47,9 @@ def build(root: Path, users: int, days: int, events: int) -> DataDir:
     pipeline.gate_marts_stage(data_dir, "bench")
     pipeline.publish_stage(data_dir, "bench")
     pipeline.dp_release_stage(data_dir, "bench", ["funnel_by_channel"])
+    users = sorted((data_dir.landing / "users").glob("*/part-*.csv"))[0].read_text(errors="replace").splitlines()
+    user = next(line.split(",")[0] for line in users[1:] if line.startswith("U"))
+    submit_request(data_dir, "access", user, "bench")  # the DSR ledger exists, as in production
     with duckdb.connect(str(data_dir.warehouse)) as con:
         have = con.execute("select count(*) from raw.events").fetchone()[0]
         copies = max(1, -(-events // have))

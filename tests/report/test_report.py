@@ -1,5 +1,6 @@
 """Every number in the auditor's report equals its ledger, recomputed here from the warehouse."""
 
+import base64
 import os
 import re
 import stat
@@ -183,6 +184,10 @@ def test_html_shows_every_number_and_is_self_contained(world: World) -> None:
                 assert "".join(f"<td>{escape(fmt(v))}</td>" for v in row) in text, (s.key, t.title, row)
     assert re.search(r"https?:|//[a-z0-9.-]+\.[a-z]{2,}|<script|<link|@import|url\(", text, re.IGNORECASE) is None
     assert text.count("data:image/svg+xml;base64,") == sum(len(s.charts) for s in world.written.report.sections)
+    for data in re.findall(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)", text):
+        svg = base64.b64decode(data).decode()
+        # namespace names (xmlns="http://www.w3.org/...") are identifiers, never fetched; a link or an import would be
+        assert re.search(r"href=\"(?!#)|@import|url\((?!#)", svg) is None
 
 
 def test_pdf_pages_all_render_with_ink(world: World) -> None:

@@ -4,6 +4,7 @@ from datetime import datetime
 
 import duckdb
 
+from privacy._pseudonymise import TOKEN_PATTERN
 from weir.policy import load_policy
 from weir.report._model import Chart, Period, Section, Table
 from weir.report._sql import query, require
@@ -61,7 +62,11 @@ def consent_section(con: duckdb.DuckDBPyConnection, period: Period, published: d
 
 
 def unbased(con: duckdb.DuckDBPyConnection, published: dict[str, str]) -> Table:
-    """Per published mart whose purpose rests on consent: users in it whose consent does not hold now."""
+    """Per published mart whose purpose rests on consent: users in it whose consent does not hold now.
+
+    Only values shaped like warehouse tokens name a user here; a row-bound pseudonym (published
+    row-level marts, keyed per row) links to no token without the publish salt, and the publish
+    gate checks those rows' consent on the warehouse mart before they are published."""
     consent_purposes = {p for p, body in load_policy()["purposes"].items() if body["legal_basis"] == "consent"}
     rows = []
     for mart, purpose in sorted(published.items()):
@@ -71,11 +76,11 @@ def unbased(con: duckdb.DuckDBPyConnection, published: dict[str, str]) -> Table:
         if purpose not in consent_purposes or ("user_token",) not in columns:
             continue
         count = con.execute(
-            f"select count(distinct user_token) from {qualified('pub', 'main', mart)} where user_token is not null "
-            "and user_token "
-            "not in (select user_token from consent.intervals where purpose = ? and status = 'granted' "
+            f"select count(distinct user_token) from {qualified('pub', 'main', mart)} "
+            "where regexp_full_match(user_token, $token) and user_token not in (select user_token "
+            "from consent.intervals where purpose = $purpose and status = 'granted' "
             "and valid_to = 'infinity'::timestamptz)",
-            [purpose],
+            {"token": TOKEN_PATTERN[1:-1], "purpose": purpose},
         ).fetchone()[0]
         if count:
             rows.append((mart, purpose, count))
