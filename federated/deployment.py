@@ -37,6 +37,7 @@ from federated._stack import (
     wait_online,
 )
 from federated._tls import TlsFiles, ensure_node_key, ensure_tls, node_name
+from federated.settings import progress_file
 from weir.config import make_private_dir, make_private_tree, resolve_data_dir
 
 __all__ = ["DeploymentRun", "FederatedDeployError", "FederatedTlsError", "run", "start_stack", "run_app"]
@@ -146,7 +147,10 @@ def run_app(
         answer = stack.flwr("run", str(app_dir), CONNECTION, "--run-config", str(overrides))
         run_id = int(str(answer["run-id"]))
         progress(f"Run {run_id} submitted")
-        status = wait_finished(stack, run_id, started + timeout, timeout)
+        rounds = int(run_config.get("num-server-rounds", 1))
+        status = wait_finished(
+            stack, run_id, started + timeout, timeout, Rounds(progress_file(staged), rounds, progress)
+        )
         if status["status"] != COMPLETED:
             raise FederatedDeployError(
                 f"Run {run_id} ended {status['status']} ({status.get('status-details', 'N/A')}); "
@@ -162,17 +166,40 @@ def run_app(
         shutil.rmtree(partial, ignore_errors=True)
 
 
-def wait_finished(stack: Stack, run_id: int, deadline: float, timeout: float) -> dict[str, object]:
-    """Poll the run until Flower reports it finished; stop it and fail at the deadline."""
+@dataclass(slots=True)
+class Rounds:
+    """Reports the rounds the server app finished, from the progress file it appends to."""
+
+    path: Path
+    total: int
+    progress: Callable[[str], None]
+    seen: int = 0
+
+    def report(self) -> None:
+        text = self.path.read_text() if self.path.is_file() else ""
+        lines = text[: text.rfind("\n") + 1].splitlines()  # whole lines only: the server may be mid-write
+        for line in lines[self.seen :]:
+            entry = json.loads(line)
+            failed = f", {entry['failures']} failed" if entry["failures"] else ""
+            self.progress(f"Round {entry['round']}/{self.total} done: {entry['clients']} silos answered{failed}")
+        self.seen = len(lines)
+
+
+def wait_finished(stack: Stack, run_id: int, deadline: float, timeout: float, rounds: Rounds) -> dict[str, object]:
+    """Poll the run until Flower reports it finished, reporting each round; stop it and fail at
+    the deadline, saying how far it got and what to check."""
     while time.monotonic() < deadline:
+        rounds.report()
         (status,) = stack.flwr("list", CONNECTION, "--run-id", str(run_id))["runs"]  # type: ignore[misc]
         if str(status["status"]).startswith("finished"):
+            rounds.report()
             return status
         time.sleep(POLL_SECONDS)
     stack.flwr("stop", str(run_id), CONNECTION)
     raise FederatedDeployError(
-        f"Run {run_id} did not finish within {timeout:.0f} s and was stopped; the SuperNodes' logs are in "
-        f"{stack.logs}. Pass a larger timeout to federated.deployment.run, or use fewer rounds."
+        f"Run {run_id} did not finish within {timeout:.0f} s ({rounds.seen} of {rounds.total} rounds done) and "
+        f"was stopped; nothing was kept. Check the SuperNodes' logs in {stack.logs} (a silo that never answers "
+        "holds every round) and the machine's load, then retry with a larger --timeout or fewer --rounds."
     )
 
 

@@ -1,7 +1,9 @@
 """`weir model score`: propensity scores of the current model, for personalisation-consenting users.
 
-Only users whose `personalization` consent holds now get a row; the table is rewritten whole on
-each run, so a user who withdrew since the last run loses their row.
+Only users whose `personalization` consent holds now, and who have not withdrawn
+`model_training` (the model learnt from them), get a row. The table is rewritten whole on each
+run; between runs, `forget_withdrawn` (called by every ingest that loads consent) takes the rows
+of users who withdrew either purpose out of the published table at once.
 """
 
 from dataclasses import dataclass
@@ -15,12 +17,15 @@ from federated import registry, task
 from weir import pipeline
 from weir.config import DataDir
 from weir.errors import UnknownModelVersion
-from weir.publish import CATALOGUE_DDL, update_published
+from weir.publish import CATALOGUE_DDL, published_db, update_published
 from weir.sql import ident
 from weir.warehouse import connect
 
 TABLE = "model_scores"
 SCORE_PURPOSE = "personalization"
+# Withdrawing either purpose takes a user's score away: the score serves personalisation and
+# comes from a model trained on them.
+WITHDRAWN_BY = (SCORE_PURPOSE, task.PURPOSE)
 DESCRIPTION = "Purchase propensity (next 7 days) per personalization-consenting user, from model {version}."
 
 
@@ -30,12 +35,20 @@ class ScoreResult:
     rows: int
 
 
+def allowed_sql(token: str, at: str) -> str:
+    """SQL predicate: `token` may have a score at `at` (personalization holds, model_training
+    was not withdrawn; never having granted model_training is no withdrawal)."""
+    scored, trained = f"'{SCORE_PURPOSE}'", f"'{task.PURPOSE}'"  # constants, never user input
+    asked = f"exists (select 1 from consent.ledger cl where cl.user_token = {token} and cl.purpose = {trained})"
+    return f"{task.holds_sql(token, scored, at)} and not ({asked} and not {task.holds_sql(token, trained, at)})"
+
+
 def _scored(con: duckdb.DuckDBPyConnection, weights: np.ndarray, version: str, now: datetime) -> list[tuple]:
     columns = ", ".join(ident(c) for c in task.FEATURES)
     rows = con.execute(
         f"select user_token, {columns} from marts.{task.MART} as m "
-        f"where {task.holds_sql('m.user_token', '$p', '$now')} order by 1",
-        {"p": SCORE_PURPOSE, "now": now},
+        f"where {allowed_sql('m.user_token', '$now')} order by 1",
+        {"now": now},
     ).fetchall()
     if not rows:
         return []
@@ -78,3 +91,46 @@ def score(data_dir: DataDir, actor: str, now: datetime | None = None) -> ScoreRe
         con.close()
     pipeline.record(data_dir, actor, "model_score", {"version": current.version}, {"rows": len(rows)})
     return ScoreResult(current.version, len(rows))
+
+
+def forget_withdrawn(data_dir: DataDir, actor: str, now: datetime | None = None) -> int:
+    """Delete from the published `model_scores` the rows of users who may no longer have one
+    (see `allowed_sql`), as a new published version, audited. Returns the rows deleted; writes
+    nothing (no version, no audit entry) when no row has to go."""
+    now = now or datetime.now(UTC)
+    if TABLE not in _published(data_dir):
+        return 0
+    con = connect(data_dir.warehouse)
+    try:
+        con.execute("attach ? as cur (read_only)", [str(published_db(data_dir))])
+        try:
+            gone = con.execute(
+                f"select count(*) from cur.main.{TABLE} where not ({allowed_sql('user_token', '$now')})", {"now": now}
+            ).fetchone()[0]
+        finally:
+            con.execute("detach cur")
+        if gone:
+
+            def write(c: duckdb.DuckDBPyConnection) -> list[str]:
+                c.execute(f"delete from pub.main.{TABLE} where not ({allowed_sql('user_token', '$now')})", {"now": now})
+                c.execute(
+                    f"update pub.main.published_marts set row_count = (select count(*) from pub.main.{TABLE}) "
+                    "where mart = ?",
+                    [TABLE],
+                )
+                return [TABLE]
+
+            update_published(con, data_dir, write)
+    finally:
+        con.close()
+    if gone:
+        pipeline.record(data_dir, actor, "model_scores_withdrawal", {"table": TABLE}, {"rows_deleted": gone})
+    return gone
+
+
+def _published(data_dir: DataDir) -> set[str]:
+    path = published_db(data_dir)
+    if not path.exists():
+        return set()
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}

@@ -83,3 +83,12 @@ class TrainSettings:
     @property
     def result_file(self) -> Path:
         return Path(self.result_path)
+
+    @property
+    def progress_file(self) -> Path:
+        """One JSON line per finished round, written by the server beside its result file."""
+        return progress_file(self.result_file)
+
+
+def progress_file(result: Path) -> Path:
+    return result.with_name(result.name + ".rounds")

@@ -2,17 +2,45 @@
 region, offline, Flower's home under the data dir, telemetry off (weir sets it on import)."""
 
 import os
+import sys
 from pathlib import Path
 
+# Under `uv run` (make, tests, benchmarks), Ray by default starts every worker with `uv run`,
+# which builds a fresh environment of ~200 packages per run: minutes on a loaded machine, and
+# the cause of the "Simulation Runtime crashed" start-up timeouts. Workers use this venv instead.
+os.environ["RAY_ENABLE_UV_RUN_RUNTIME_ENV"] = "0"
+
+import ray  # noqa: E402  # after the switch above: Ray reads it at import
 from flwr.app import Context
 from flwr.client import ClientApp
 from flwr.server import Grid, ServerApp
 from flwr.simulation import run_simulation
+from ray._private import ray_constants  # noqa: E402
 
 from federated import client_app, server_app
 
 # Two cores are shared by everything on an embedded machine: one CPU per virtual client.
 BACKEND = {"client_resources": {"num_cpus": 1, "num_gpus": 0.0}, "init_args": {"num_cpus": 2}}
+# Ray waits a fixed 30 s for its raylet to register; a loaded machine can miss that, and Flower
+# then ends the run with "Simulation Runtime crashed". Weir starts Ray itself and tries again.
+RAY_START_ATTEMPTS = 3
+
+
+def start_ray(attempts: int = RAY_START_ATTEMPTS) -> None:
+    """Start Ray as Flower would (Flower reuses a running Ray and shuts it down after the run)."""
+    ray_constants.RAY_ENABLE_UV_RUN_RUNTIME_ENV = False  # in case Ray was imported before this module
+    env = {"env_vars": {"PYTHONPATH": os.pathsep.join(sys.path)}}  # what Flower hands its actors
+    for attempt in range(1, attempts + 1):
+        try:
+            ray.init(include_dashboard=False, runtime_env=env, **BACKEND["init_args"])
+            return
+        except Exception as err:  # Ray raises a bare Exception on a start-up timeout
+            ray.shutdown()  # kill what did start before trying again
+            if attempt == attempts:
+                raise RuntimeError(
+                    f"the simulation engine (Ray) did not start in {attempts} attempts ({str(err)[:120]}); "
+                    "the machine is probably overloaded: try again when it is quieter"
+                ) from err
 
 
 def run(
@@ -32,6 +60,7 @@ def run(
     previous = os.environ.get("FLWR_HOME")
     os.environ["FLWR_HOME"] = str(flwr_home)  # Flower writes its state here, not in ~/.flwr
     try:
+        start_ray()
         run_simulation(
             server_app=wrapped,
             client_app=client or client_app.simulation_app(warehouse, regions),
@@ -39,6 +68,7 @@ def run(
             backend_config=BACKEND,
         )
     finally:
+        ray.shutdown()  # Flower shuts Ray down after a run, not when the run fails to start
         if previous is None:
             os.environ.pop("FLWR_HOME", None)
         else:

@@ -6,6 +6,7 @@ aggregated sum of clipped updates here, after secure aggregation (see federated/
 """
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,6 +76,7 @@ class WeirFedAvg(FedAvg):
     ) -> tuple[Parameters | None, dict[str, Scalar]]:
         rows = sum(r.num_examples for _, r in results)
         self.outcome.rounds.append({"round": server_round, "clients": len(results), "failures": len(failures)})
+        self._report(self.outcome.rounds[-1])
         if rows == 0:
             return ndarrays_to_parameters([self.outcome.weights]), {}  # nothing learnt this round
         averaged, _ = super().aggregate_fit(server_round, results, failures)
@@ -83,6 +85,14 @@ class WeirFedAvg(FedAvg):
             change = self._noised(change, rows)
         self.outcome.weights = self.outcome.weights + change
         return ndarrays_to_parameters([self.outcome.weights]), {}
+
+    def _report(self, entry: dict) -> None:
+        """Append the round to the progress file beside the result (the deployment engine runs
+        this app in another process and shows the rounds from it); counts only, one whole line."""
+        if self.settings.result_path:
+            fd = os.open(self.settings.progress_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            with os.fdopen(fd, "a") as handle:
+                handle.write(json.dumps(entry) + "\n")
 
     def _noised(self, mean_change: np.ndarray, rows: int) -> np.ndarray:
         """Turn the weighted mean change back into the sum of clipped gradients, add the noise,

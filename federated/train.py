@@ -10,6 +10,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from importlib import import_module
 from pathlib import Path
 
@@ -18,14 +19,14 @@ import numpy as np
 from flwr.common.config import get_project_config
 
 from federated import dp, registry, task
-from federated.settings import TrainSettings
+from federated.settings import TrainSettings, progress_file
 from federated.strategy import Outcome
 from privacy import _dp_ledger as ledger
 from privacy._dp_spec import load_catalog, period_of
 from weir import audit
 from weir.config import DataDir, make_private_dir
 from weir.dp import ledger_lock
-from weir.errors import BudgetExceeded, ConfigError, EmptyTrainingSet, TrainingFailed
+from weir.errors import BudgetExceeded, ConfigError, EmptyTrainingSet, TrainingFailed, WeirError
 from weir.pipeline import signing_key, witness_committed
 from weir.warehouse import connect
 
@@ -40,6 +41,7 @@ class TrainRequest:
     rounds: int | None = None
     mode: str = "simulation"
     reason: str = "scheduled"
+    timeout: float | None = None  # deployment mode: seconds before the run is stopped [default: by rounds]
     overrides: tuple[tuple[str, object], ...] = ()  # extra run-config keys (tests, benchmark)
 
 
@@ -83,6 +85,10 @@ def plan(data_dir: DataDir, request: TrainRequest, now: datetime) -> tuple[Train
         raise ConfigError(f'--mode "{request.mode}" is not known; use one of {", ".join(MODES)}.')
     if request.rounds is not None and not 1 <= request.rounds <= 500:
         raise ConfigError(f"--rounds {request.rounds} is out of range; use 1 to 500.")
+    if request.timeout is not None and request.mode != "deployment":
+        raise ConfigError("--timeout applies to --mode deployment only (a simulation runs in this process); drop it.")
+    if request.timeout is not None and not request.timeout > 0:
+        raise ConfigError(f"--timeout {request.timeout:g} must be a positive number of seconds.")
     con = connect(data_dir.warehouse)
     try:
         counts, cut = survey(con, now)
@@ -116,12 +122,14 @@ def check_budget(con: duckdb.DuckDBPyConnection, settings: TrainSettings, now: d
 Engine = Callable[[Path, tuple[str, ...], dict, Path], None]
 
 
-def engine_for(mode: str) -> Engine:
-    """The simulation engine, or the deployment engine of federated/deployment.py."""
-    if mode == "simulation":
+def engine_for(request: TrainRequest, progress: Callable[[str], None] | None = None) -> Engine:
+    """The simulation engine, or the deployment engine of federated/deployment.py with the
+    request's timeout and a progress line per round."""
+    if request.mode == "simulation":
         return import_module("federated.simulation").run
     try:
-        return import_module("federated.deployment").run
+        run = import_module("federated.deployment").run
+        return partial(run, timeout=request.timeout, progress=progress or (lambda _: None))
     except ModuleNotFoundError as err:
         raise ConfigError(
             "--mode deployment needs federated/deployment.py (SuperLink and SuperNodes), which this "
@@ -130,18 +138,25 @@ def engine_for(mode: str) -> Engine:
 
 
 def train(
-    data_dir: DataDir, actor: str, request: TrainRequest, now: datetime | None = None, engine: Engine | None = None
+    data_dir: DataDir,
+    actor: str,
+    request: TrainRequest,
+    now: datetime | None = None,
+    engine: Engine | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> TrainResult:
     """Train, evaluate and register one model version (see the module docstring for the order)."""
     now = now or datetime.now(UTC)
     settings, config, counts = plan(data_dir, request, now)
-    engine = engine or engine_for(request.mode)
+    engine = engine or engine_for(request, progress)
     version = f"{registry.MODEL}-{now:%Y%m%dT%H%M%S%f}"
     result_file = make_private_dir(data_dir.root / "flwr" / "runs") / f"{version}.npz"
     config["result-path"] = str(result_file)
     try:
         engine(data_dir.warehouse, tuple(counts), config, make_private_dir(data_dir.root / "flwr"))
         outcome = Outcome.load(result_file)
+    except WeirError as err:  # Weir's own messages say what to check: keep them whole
+        raise TrainingFailed(f"Federated run {version} did not finish: {err} Nothing was registered or spent.") from err
     except Exception as err:
         raise TrainingFailed(
             f"Federated run {version} did not finish ({type(err).__name__}: {str(err)[:200]}); "
@@ -149,6 +164,7 @@ def train(
         ) from err
     finally:
         result_file.unlink(missing_ok=True)
+        progress_file(result_file).unlink(missing_ok=True)
     if len(outcome.rounds) != settings.rounds or len(outcome.silos) == 0:
         raise TrainingFailed(
             f"Federated run {version} finished {len(outcome.rounds)} of {settings.rounds} rounds with "

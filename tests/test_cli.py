@@ -167,6 +167,8 @@ def test_dp_release_errors_are_clear(tmp_path: Path) -> None:
     [
         (["--mode", "cloud"], '--mode "cloud" is not known; use one of simulation, deployment.'),
         (["--rounds", "0"], "--rounds 0 is out of range; use 1 to 500."),
+        (["--timeout", "60"], "--timeout applies to --mode deployment only (a simulation runs in this process)"),
+        (["--mode", "deployment", "--timeout", "0"], "--timeout 0 must be a positive number of seconds."),
     ],
 )
 def test_model_train_refuses_bad_options_before_touching_data(args: list[str], message: str, tmp_path: Path) -> None:

@@ -14,6 +14,13 @@ model_app = typer.Typer(help="Federated, consent-aware user models (Flower) and 
 DpOption = Annotated[bool, typer.Option("--dp", help="Train with user-level DP (spends the model_training budget).")]
 RoundsOption = Annotated[int | None, typer.Option("--rounds", help="Federated rounds [default: pyproject.toml].")]
 ModeOption = Annotated[str, typer.Option("--mode", help="Flower engine: simulation (embedded) or deployment.")]
+TimeoutOption = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        help="--mode deployment: seconds before the run is stopped and nothing is kept [default: 300 + 180 per round].",
+    ),
+]
 
 
 def print_trained(result) -> None:  # noqa: ANN001
@@ -47,11 +54,14 @@ def print_model(version) -> None:  # noqa: ANN001
     console.print(view)
 
 
-def _train(directory, dp: bool, rounds, mode: str, reason: str, actor: str) -> None:  # noqa: ANN001
+def _train(directory, dp: bool, rounds, mode: str, reason: str, timeout: float | None) -> None:  # noqa: ANN001
     from federated.train import TrainRequest, train  # Flower loads only for model commands
 
-    try:
-        result = train(data_dir(directory), actor, TrainRequest(dp=dp, rounds=rounds, mode=mode, reason=reason))
+    request = TrainRequest(dp=dp, rounds=rounds, mode=mode, reason=reason, timeout=timeout)
+    try:  # deployment mode reports the stack's start and each finished round as it goes
+        result = train(
+            data_dir(directory), "cli:model", request, progress=lambda line: console.print(line, highlight=False)
+        )
     except WeirError as err:
         raise fail(err) from err
     print_trained(result)
@@ -59,14 +69,19 @@ def _train(directory, dp: bool, rounds, mode: str, reason: str, actor: str) -> N
 
 @model_app.command("train")
 def train_cmd(
-    dp: DpOption = False, rounds: RoundsOption = None, mode: ModeOption = "simulation", directory: DataDirOption = None
+    dp: DpOption = False,
+    rounds: RoundsOption = None,
+    mode: ModeOption = "simulation",
+    timeout: TimeoutOption = None,
+    directory: DataDirOption = None,
 ) -> None:
     """Train the purchase-propensity model across the regional silos and register it.
 
-    Example:
+    Examples:
         weir model train --dp --rounds 10
+        weir model train --mode deployment --rounds 3 --timeout 1200
     """
-    _train(directory, dp, rounds, mode, "scheduled", "cli:model")
+    _train(directory, dp, rounds, mode, "scheduled", timeout)
 
 
 @model_app.command("retrain")
@@ -75,6 +90,7 @@ def retrain(
     dp: DpOption = False,
     rounds: RoundsOption = None,
     mode: ModeOption = "simulation",
+    timeout: TimeoutOption = None,
     directory: DataDirOption = None,
 ) -> None:
     """Train a new version now, superseding every version trained on users who withdrew or were erased.
@@ -82,7 +98,7 @@ def retrain(
     Example:
         weir model retrain --reason withdrawal
     """
-    _train(directory, dp, rounds, mode, reason, "cli:model")
+    _train(directory, dp, rounds, mode, reason, timeout)
 
 
 @model_app.command("list")

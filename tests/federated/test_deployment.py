@@ -126,10 +126,13 @@ def test_a_round_of_weirs_app_completes_with_tls_and_supernode_auth(
     config |= {"min-clients": len(REGIONS), "result-path": str(tmp_path / "outcome.npz")}
     app = deployment.stage_app(deployment.REPO, tmp_path / "app", config)
 
-    done = deployment.run_app(stack, app, config, runs_dir(data_dir), timeout=400)
+    lines: list[str] = []
+
+    done = deployment.run_app(stack, app, config, runs_dir(data_dir), timeout=400, progress=lines.append)
 
     outcome = Outcome.load(tmp_path / "outcome.npz")
     assert done.result == tmp_path / "outcome.npz" and len(outcome.rounds) == 1
+    assert lines[-1] == f"Round 1/1 done: {len(REGIONS)} silos answered"  # the CLI prints these as they come
     with connect(fed_world.warehouse, read_only=True) as con:  # what each silo may read, and no more
         cut = dt.date.fromisoformat(config["split-date"])
         expected = {r: task.load_partition(con, r, now, cut)[0] for r in REGIONS}
@@ -186,7 +189,10 @@ def test_a_run_past_its_timeout_is_stopped_and_leaves_no_result(stack: Stack, da
     config = {"num-server-rounds": 50, "result-path": str(data_dir.root / "late.json")}
 
     with pytest.raises(
-        FederatedDeployError, match=r"^Run \d+ did not finish within 3 s and was stopped; the SuperNodes' logs"
+        FederatedDeployError,
+        match=r"^Run \d+ did not finish within 3 s \(0 of 50 rounds done\) and was stopped; nothing was kept\. "
+        r"Check the SuperNodes' logs in .+ and the machine's load, then retry with a larger --timeout or fewer "
+        r"--rounds\.$",
     ):
         deployment.run_app(stack, app_dir, config, runs_dir(data_dir), timeout=3)
 
@@ -325,3 +331,27 @@ def test_a_killed_parent_takes_the_superlink_and_its_superexec_with_it(tmp_path:
     while [pid for pid in pids if _alive(pid)] and time.monotonic() < deadline:
         time.sleep(0.1)
     assert [_describe(pid) for pid in pids if _alive(pid)] == []
+
+
+def test_train_hands_its_timeout_and_progress_to_the_deployment_engine() -> None:
+    lines: list[str] = []
+
+    engine = train.engine_for(train.TrainRequest(mode="deployment", timeout=90.0), lines.append)
+
+    assert engine.func is deployment.run and engine.keywords == {"timeout": 90.0, "progress": lines.append}
+
+
+def test_rounds_are_reported_once_each_and_never_from_a_half_written_line(tmp_path: Path) -> None:
+    lines: list[str] = []
+    rounds = deployment.Rounds(tmp_path / "outcome.npz.rounds", 3, lines.append)
+    rounds.report()  # no file yet: the server has not finished a round
+    rounds.path.write_text('{"round": 1, "clients": 2, "failures": 0}\n{"round": 2, "clie')
+
+    rounds.report()
+    rounds.report()
+    with open(rounds.path, "a") as handle:
+        handle.write('nts": 1, "failures": 1}\n')
+    rounds.report()
+
+    assert lines == ["Round 1/3 done: 2 silos answered", "Round 2/3 done: 1 silos answered, 1 failed"]
+    assert rounds.seen == 2

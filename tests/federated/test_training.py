@@ -128,7 +128,7 @@ def test_every_training_is_audited_in_the_chain(runs):
     assert [json.loads(r[0])["version"] for r in rows] == [runs.first.version, runs.second.version]
 
 
-def test_scores_are_published_only_for_users_consenting_to_personalization(runs):
+def test_scores_are_published_only_for_users_consenting_to_personalization_not_withdrawn_from_training(runs):
     result = score(runs.world, "test")
 
     with duckdb.connect(str(published_db(runs.world)), read_only=True) as pub:
@@ -138,8 +138,13 @@ def test_scores_are_published_only_for_users_consenting_to_personalization(runs)
             f"select user_token from marts.mart_user_features as m "
             f"where {task.holds_sql('m.user_token', chr(39) + 'personalization' + chr(39), 'now()')}"
         ).fetchall()}  # fmt: skip
+        # Users who withdrew model_training (the model learnt from them) get no score either.
+        left = {t for (t, s) in con.execute(
+            "select user_token, arg_max(status, ts) from consent.ledger where purpose = 'model_training' group by 1"
+        ).fetchall() if s == "withdrawn"}  # fmt: skip
     assert result.version == runs.second.version
-    assert scored == consenting and 0 < len(scored) < runs.second.card["data"]["rows_total"] * 2
+    assert set(runs.leaving) <= left and scored == consenting - left
+    assert 0 < len(scored) < runs.second.card["data"]["rows_total"] * 2
 
 
 def test_an_overspending_run_is_refused_before_it_starts_and_spends_nothing(runs):
