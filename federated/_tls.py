@@ -22,8 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from federated._deploy_errors import FederatedTlsError
-from privacy._keyring import _write_private as write_key_file
-from weir.config import make_private_dir
+from privacy._keyring import _write_private
 
 CURVE = ec.SECP384R1()  # P-384: the curve Flower's SuperNode authentication asks for
 CA_DAYS, SERVER_DAYS = 3650, 825  # 825 days: the longest server certificate browsers accept
@@ -200,8 +199,3 @@ def _load_key(path: Path) -> ec.EllipticCurvePrivateKey:
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise FederatedTlsError(f"TLS key {path} is not an EC key. Restore it from backup.")
     return key
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    make_private_dir(path.parent)  # keys/flower too, not only the file's own folder
-    write_key_file(path, data)  # written like every other Weir key: O_EXCL, 0600

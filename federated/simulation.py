@@ -2,7 +2,9 @@
 region, offline, Flower's home under the data dir, telemetry off (weir sets it on import)."""
 
 import os
+import signal
 import sys
+from contextlib import suppress
 from pathlib import Path
 
 # Under `uv run` (make, tests, benchmarks), Ray by default starts every worker with `uv run`,
@@ -18,6 +20,7 @@ from flwr.simulation import run_simulation
 from ray._private import ray_constants  # noqa: E402
 
 from federated import client_app, server_app
+from federated._stack import descendants
 
 # Two cores are shared by everything on an embedded machine: one CPU per virtual client.
 BACKEND = {"client_resources": {"num_cpus": 1, "num_gpus": 0.0}, "init_args": {"num_cpus": 2}}
@@ -31,11 +34,15 @@ def start_ray(attempts: int = RAY_START_ATTEMPTS) -> None:
     ray_constants.RAY_ENABLE_UV_RUN_RUNTIME_ENV = False  # in case Ray was imported before this module
     env = {"env_vars": {"PYTHONPATH": os.pathsep.join(sys.path)}}  # what Flower hands its actors
     for attempt in range(1, attempts + 1):
+        before = set(descendants(os.getpid()))
         try:
             ray.init(include_dashboard=False, runtime_env=env, **BACKEND["init_args"])
             return
         except Exception as err:  # Ray raises a bare Exception on a start-up timeout
-            ray.shutdown()  # kill what did start before trying again
+            ray.shutdown()
+            for pid in set(descendants(os.getpid())) - before:  # what the failed start left running
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
             if attempt == attempts:
                 raise RuntimeError(
                     f"the simulation engine (Ray) did not start in {attempts} attempts ({str(err)[:120]}); "

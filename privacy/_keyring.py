@@ -13,6 +13,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from weir.config import make_private_dir
 from weir.errors import KeyringError
 
 SIGNING_KEY_FILE = "audit_signing_ed25519.key"
@@ -99,8 +100,8 @@ def _check_private(path: Path) -> None:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
+    """Write a new key file (O_EXCL, 0600); its folder and any folder made for it are 0700."""
+    make_private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
