@@ -162,10 +162,11 @@ def ingest_stage(
         results = ingest(data_dir, source, batch_id, progress, evidence=evidence, retry=retry)
     finally:
         witness_committed(data_dir, key)  # also when a later batch failed: earlier ones committed
-    if any(r.source == "consent" and r.status == "loaded" for r in results):
-        from federated.scores import forget_withdrawn  # lazy: federated imports this module
+    # Withdrawals reach the published scores now, not at the next score run. Every ingest checks
+    # (it writes nothing when no row has to go), so one that failed here is caught by the next.
+    from federated.scores import forget_withdrawn  # lazy: federated imports this module
 
-        forget_withdrawn(data_dir, actor)  # withdrawals reach published scores now, not at the next score run
+    forget_withdrawn(data_dir, actor)
     if (data_dir.quality / "gx").exists():
         build_docs(data_dir.quality)  # the raw gates' runs, before a failure stops the pipeline
     failed = failure_message(results)
