@@ -34,3 +34,15 @@ def test_missing_override_path_is_refused(tmp_path: Path, monkeypatch: pytest.Mo
 
     with pytest.raises(KeyringError, match="does not exist"):
         load_or_create_signing_key(tmp_path)
+
+
+def test_every_folder_made_for_a_key_is_owner_only_and_an_existing_key_is_never_overwritten(tmp_path: Path) -> None:
+    from privacy._keyring import _write_private  # shared by the Flower TLS files (federated/_tls.py)
+
+    path = tmp_path / "keys" / "flower" / "tls" / "ca.pem"
+    _write_private(path, b"first")
+
+    assert [stat.S_IMODE(p.stat().st_mode) for p in (path, *path.parents[:3])] == [0o600, 0o700, 0o700, 0o700]
+    with pytest.raises(FileExistsError):
+        _write_private(path, b"second")
+    assert path.read_bytes() == b"first"
