@@ -26,7 +26,7 @@ from federated._stack import descendants
 BACKEND = {"client_resources": {"num_cpus": 1, "num_gpus": 0.0}, "init_args": {"num_cpus": 2}}
 # Ray waits a fixed 30 s for its raylet to register; a loaded machine can miss that, and Flower
 # then ends the run with "Simulation Runtime crashed". Weir starts Ray itself and tries again.
-RAY_START_ATTEMPTS = 3
+RAY_START_ATTEMPTS = 5
 
 
 def start_ray(attempts: int = RAY_START_ATTEMPTS) -> None:

@@ -73,12 +73,13 @@ def world(fed_world, tmp_path_factory) -> DataDir:  # noqa: ANN001
 
 @pytest.fixture(scope="module")
 def withdrawn(world, fed_world) -> tuple[set[str], set[str]]:  # noqa: ANN001
-    """Six users withdraw personalization, six others model_training (not every one of them is
-    in the feature mart, so not every one has a score); returns (scores before, purpose -> tokens)."""
+    """Among users holding both purposes (the mart keeps model_training-consenting users only),
+    six withdraw personalization and six others model_training. Not every one of them is active
+    enough to be in the mart, so not every one has a score. Returns (scores before, purpose -> tokens)."""
     both = set(steady_users(fed_world.landing, "personalization"))
-    trained = [u for u in steady_users(fed_world.landing, "model_training") if u in both][:WITHDRAWING]
-    leaving = dict.fromkeys(sorted(both - set(trained))[:WITHDRAWING], "personalization")
-    leaving |= dict.fromkeys(trained, "model_training")
+    steady = [u for u in steady_users(fed_world.landing, "model_training") if u in both]
+    leaving = dict.fromkeys(steady[:WITHDRAWING], "personalization")
+    leaving |= dict.fromkeys(steady[WITHDRAWING : 2 * WITHDRAWING], "model_training")
     before = scored_tokens(world)
     land_withdrawals(world, leaving)
     results = pipeline.ingest_stage(world, "test", source="consent", batch_id=BATCH)
