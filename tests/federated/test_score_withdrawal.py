@@ -99,8 +99,8 @@ def test_the_ingest_that_loads_a_withdrawal_deletes_the_users_published_scores(w
     assert after == before - tokens["personalization"] - tokens["model_training"]
     with duckdb.connect(str(published_db(world)), read_only=True) as pub:
         catalogued = pub.execute("select row_count from published_marts where mart = ?", [TABLE]).fetchone()[0]
-    parquet = published_dir(world) / "parquet" / f"{TABLE}.parquet"
-    exported = duckdb.sql(f"select count(*) from read_parquet('{parquet}')").fetchone()[0]
+        parquet = published_dir(world) / "parquet" / f"{TABLE}.parquet"
+        exported = pub.execute("select count(*) from read_parquet(?)", [str(parquet)]).fetchone()[0]
     assert catalogued == exported == len(after)
 
 
