@@ -21,6 +21,7 @@ from ray._private import ray_constants  # noqa: E402
 
 from federated import client_app, server_app
 from federated._stack import descendants
+from weir.errors import TrainingFailed
 
 # Two cores are shared by everything on an embedded machine: one CPU per virtual client.
 BACKEND = {"client_resources": {"num_cpus": 1, "num_gpus": 0.0}, "init_args": {"num_cpus": 2}}
@@ -43,10 +44,12 @@ def start_ray(attempts: int = RAY_START_ATTEMPTS) -> None:
             for pid in set(descendants(os.getpid())) - before:  # what the failed start left running
                 with suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
+            if "timed out during startup" not in str(err):
+                raise  # not the start-up wait: trying again would not help
             if attempt == attempts:
-                raise RuntimeError(
-                    f"the simulation engine (Ray) did not start in {attempts} attempts ({str(err)[:120]}); "
-                    "the machine is probably overloaded: try again when it is quieter"
+                raise TrainingFailed(
+                    f"the simulation engine (Ray) did not start in {attempts} attempts: each missed Ray's fixed "
+                    "30 s start-up wait, so the machine is overloaded (see `uptime`); try again when it is quieter."
                 ) from err
 
 
