@@ -22,7 +22,7 @@ import resource
 import shutil
 import tempfile
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -80,10 +80,12 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
-def world(root: Path, users: int, days: int, direct: bool) -> tuple[World, tuple[float, dict[str, float]] | None]:
+def world(
+    root: Path, users: int, days: int, start: date, direct: bool
+) -> tuple[World, tuple[float, dict[str, float]] | None]:
     """History of `days` days, full build, then the day after as a daily batch and its build."""
     data_dir = resolve_data_dir(root)
-    config = GenerateConfig(users=users, days=days + 1, seed=21)
+    config = GenerateConfig(users=users, days=days + 1, seed=21, start=start)
     generate(config, data_dir.landing)
     held = root / "held"
     daily = split_off(data_dir.landing, config.batch_id, config.start + timedelta(days=days), held)
@@ -132,7 +134,10 @@ def report_nodes(label: str, run: Build) -> None:
         print(f"  {node:60s} {seconds:6.2f} s")
 
 
-def report(short: World, long: World, floor: float, direct: float, per_model: dict[str, float]) -> None:
+def report(
+    short: World, long: World, floor: float, direct: float, per_model: dict[str, float], sizes: list[int]
+) -> None:
+    at_short, at_long = (f"{n / 1e6:g}M" for n in sizes)  # the sizes asked for, as the issue names them
     for w in (short, long):
         print(f"history: {w.history:,} events, {w.days} days; daily batch {w.day:,} events ({w.day / w.history:.1%})")
         report_nodes(f"  full ({w.days} d)", w.full)
@@ -146,16 +151,18 @@ def report(short: World, long: World, floor: float, direct: float, per_model: di
     print(f"daily build at {long.history:,}: {long.daily.seconds:.1f} s")
     print(f"dbt fixed cost: {floor:.1f} s")
     print(f"dbt fixed cost share of full build: {floor / short.full.seconds:.2f}")
-    print(f"peak RSS of the long full build: {long.peak_rss_mib:,.0f} MiB")
-    print(f"ratio daily at long vs daily at short: {long.daily.seconds / short.daily.seconds:.2f}  (target <= 1.25)")
-    sql_ratio = short.daily.sql() / short.full.sql()
-    print(f"ratio daily SQL vs full SQL: {sql_ratio:.2f}  (target <= 0.10; models only)")
-    all_nodes = sum(s for s, _ in short.daily.nodes) / sum(s for s, _ in short.full.nodes)
-    print(f"ratio daily nodes vs full nodes: {all_nodes:.2f}  (models, tests, unit tests)")
+    print(f"peak RSS of the full build at {at_long}: {long.peak_rss_mib:,.0f} MiB")
+    ratio = long.daily.seconds / short.daily.seconds
+    print(f"ratio daily at {at_long} vs daily at {at_short}: {ratio:.2f}  (target <= 1.25)")
+    # Models and data tests: unit tests test code, and a daily build skips them by design.
+    daily_sql = short.daily.sql("model") + short.daily.sql("test")
+    full_sql = short.full.sql("model") + short.full.sql("test")
+    print(f"ratio daily SQL vs full SQL: {daily_sql / full_sql:.2f}  (target <= 0.10; models and data tests)")
+    print(f"ratio daily model SQL vs full model SQL: {short.daily.sql() / short.full.sql():.2f}")
     print(f"ratio dbt build vs direct SQL: {short.full.seconds / direct:.2f}  (target <= 2)")
     print(f"ratio dbt models vs direct SQL: {short.full.sql() / direct:.2f}")
     print(
-        f"ratio full at long vs full at short: {long.full.seconds / short.full.seconds:.2f}  "
+        f"ratio full at {at_long} vs full at {at_short}: {long.full.seconds / short.full.seconds:.2f}  "
         f"(history ratio {long.history / short.history:.2f})"
     )
 
@@ -168,13 +175,15 @@ def main() -> None:
     short_events, long_events = args.events
     users = max(100, round(short_events / (args.days * EVENTS_PER_USER_DAY)))
     long_days = round(args.days * long_events / short_events)  # same users: the daily batch stays the same size
+    # Both worlds end before today: the generator makes no events in the future.
+    start = date.today() - timedelta(days=long_days + 2)
     with tempfile.TemporaryDirectory() as tmp:
-        short, (direct, per_model) = world(Path(tmp) / "short", users, args.days, direct=True)
+        short, (direct, per_model) = world(Path(tmp) / "short", users, args.days, start, direct=True)
         shutil.rmtree(Path(tmp) / "short")
-        long, _ = world(Path(tmp) / "long", users, long_days, direct=False)
+        long, _ = world(Path(tmp) / "long", users, long_days, start, direct=False)
         shutil.rmtree(Path(tmp) / "long")
         floor = fixed_cost(Path(tmp) / "tiny")
-    report(short, long, floor, direct, per_model)
+    report(short, long, floor, direct, per_model, args.events)
 
 
 if __name__ == "__main__":

@@ -154,3 +154,15 @@
         loaded_at > (select coalesce(max(loaded_at), '-infinity'::timestamptz) from {{ this }})
     {%- endif -%}
 {%- endmacro %}
+
+{# Rows loaded after the model's watermark, as a timestamp literal so DuckDB skips the row groups
+   of batches already taken in (for models that read an append-only fact's new rows). #}
+{% macro loaded_since_watermark(alias='') -%}
+    {%- set column = alias ~ '.loaded_at' if alias else 'loaded_at' -%}
+    {%- if execute -%}
+        {%- set since = run_query('select cast(' ~ watermark() ~ ' as varchar)').columns[0].values()[0] -%}
+        {{ column }} > timestamptz '{{ since }}'
+    {%- else -%}
+        {{ column }} > {{ watermark() }}
+    {%- endif -%}
+{%- endmacro %}
