@@ -27,6 +27,7 @@ COMPARED = [
     "intermediate.int_item_days",
     "intermediate.int_item_categories",
     "intermediate.int_device_users",
+    "intermediate.int_share_cascades",
     "marts.dim_consent",
 ]
 DAY_GRAIN = {
@@ -37,7 +38,7 @@ DAY_GRAIN = {
     "intermediate.int_item_days": "event_date",
 }
 # Incremental marts that recompute the keys new rows or consent events reach.
-KEY_GRAIN = ["marts.mart_live_stream_performance"]
+KEY_GRAIN = ["marts.mart_live_stream_performance", "marts.mart_share_cascades", "marts.dp_share_cascades"]
 
 
 def _snapshot(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
