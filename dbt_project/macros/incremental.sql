@@ -154,3 +154,36 @@
         loaded_at > (select coalesce(max(loaded_at), '-infinity'::timestamptz) from {{ this }})
     {%- endif -%}
 {%- endmacro %}
+
+{# Rows loaded after the model's watermark, as a timestamp literal so DuckDB skips the row groups
+   of batches already taken in (for models that read an append-only fact's new rows). #}
+{% macro loaded_since_watermark(alias='') -%}
+    {%- set column = alias ~ '.loaded_at' if alias else 'loaded_at' -%}
+    {%- if execute -%}
+        {%- set since = run_query('select cast(' ~ watermark() ~ ' as varchar)').columns[0].values()[0] -%}
+        {{ column }} > timestamptz '{{ since }}'
+    {%- else -%}
+        {{ column }} > {{ watermark() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{# The share campaigns (root shares) a daily build of mart_share_cascades recomputes: those
+   with shares or arrivals loaded since its watermark, and those where a user whose analytics
+   consent changed shared or arrived. Its pre-hook deletes them first: a campaign whose root
+   sharer withdrew returns no row, and delete+insert alone would keep it. #}
+{% macro touched_campaigns() -%}
+    {%- set changed -%}
+        select user_token from {{ ref('dim_consent') }}
+        where purpose = 'analytics' and loaded_at > {{ watermark() }}
+    {%- endset -%}
+    select distinct c.root_share_id
+    from {{ ref('int_share_cascades') }} as c
+    where c.root_share_id is not null and (
+        c.share_id in (
+            select e.share_id from {{ ref('int_events') }} as e
+            where e.share_id is not null and {{ loaded_since_watermark('e') }})
+        or c.sharer_token in ({{ changed }})
+        or c.share_id in (
+            select e.share_id from {{ ref('int_events') }} as e
+            where e.channel = 'share_link' and e.share_id is not null and e.user_token in ({{ changed }})))
+{%- endmacro %}

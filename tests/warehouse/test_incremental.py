@@ -24,6 +24,10 @@ COMPARED = [
     "intermediate.int_sessions",
     "intermediate.int_user_weeks",
     "intermediate.int_user_days",
+    "intermediate.int_item_days",
+    "intermediate.int_item_categories",
+    "intermediate.int_device_users",
+    "intermediate.int_share_cascades",
     "marts.dim_consent",
 ]
 DAY_GRAIN = {
@@ -31,7 +35,10 @@ DAY_GRAIN = {
     "marts.dp_orders": "order_date",
     "marts.mart_funnel_by_channel": "event_date",
     "intermediate.int_user_days": "event_date",
+    "intermediate.int_item_days": "event_date",
 }
+# Incremental marts that recompute the keys new rows or consent events reach.
+KEY_GRAIN = ["marts.mart_live_stream_performance", "marts.mart_share_cascades", "marts.dp_share_cascades"]
 
 
 def _snapshot(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
@@ -142,7 +149,8 @@ def test_a_withdrawal_takes_all_the_users_past_rows_out_of_analytics_and_dp_inpu
         assert _user_rows(con, user) == dict.fromkeys(ANALYTICS_USERS, 0)
         assert con.execute("select sum(views) from marts.mart_funnel_by_channel").fetchone()[0] == views - their_views
         after_incremental = {
-            t: _snapshot(con, t) for t in [*DAY_GRAIN, "intermediate.int_user_weeks", "marts.mart_daily_demand"]
+            t: _snapshot(con, t)
+            for t in [*DAY_GRAIN, "intermediate.int_user_weeks", "marts.mart_daily_demand", *KEY_GRAIN]
         }
     assert build(warehouse_copy, full_refresh=True).ok
     with duckdb.connect(str(warehouse_copy.warehouse), read_only=True) as con:

@@ -1,16 +1,16 @@
 -- Catalogue seen in behaviour: each item's category and shop (the most frequent one logged;
 -- ties go to the first name, so full and incremental builds agree: `mode()` picks at random).
+-- Counts come from the per-day sightings, so a daily run reads items × days, not every event.
 with categories as (
-    select item_id, category, count(*) as seen
-    from {{ ref('int_events') }}
-    where item_id is not null and category is not null
+    select item_id, category, sum(seen) as seen
+    from {{ ref('int_item_days') }}
     group by item_id, category
 ),
 
 shops as (
-    select item_id, shop_id, count(*) as seen
-    from {{ ref('int_events') }}
-    where item_id is not null and category is not null and shop_id is not null
+    select item_id, shop_id, sum(seen) as seen
+    from {{ ref('int_item_days') }}
+    where shop_id is not null
     group by item_id, shop_id
 ),
 

@@ -16,6 +16,7 @@ select
     count(case when event_type = 'live_watch' then 1 end) as live_watches,
     count(case when event_type = 'group_buy_join' then 1 end) as group_buy_joins,
     count(case when event_type = 'bargain_help' then 1 end) as bargain_helps,
+    count(case when channel = 'share_link' then 1 end) as share_link_visits,
     list_sort(list_distinct(list(category))) as categories,
     max(ts) as last_event_at
 from {{ ref('int_events') }}

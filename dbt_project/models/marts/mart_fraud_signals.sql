@@ -5,9 +5,7 @@
 {% set min_device_accounts = var('fraud_min_device_accounts', 5) %}
 
 with recursive device_users as (
-    select distinct device_token, user_token from {{ ref('int_events') }} where device_token is not null
-    union
-    select distinct device_token, user_token from {{ ref('int_orders') }} where device_token is not null
+    select device_token, user_token from {{ ref('int_device_users') }}
 ),
 
 device_size as (

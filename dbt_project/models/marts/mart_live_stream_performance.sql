@@ -1,22 +1,43 @@
 -- Live streams: watchers, buyers, conversion and GMV per minute on air.
-with activity as (
+-- Incremental: a daily run recomputes only the streams its rows can change (new streams, and
+-- streams with events on days new rows or consent events change), each from all its events.
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='live_stream_id',
+          on_schema_change='fail', post_hook="{{ record_watermark() }}") }}
+with streams as (
+    select s.*
+    from {{ ref('stg_live_streams') }} as s
+    {% if is_incremental() %}
+    where s.loaded_at > {{ watermark() }}
+       or s.live_stream_id in (
+           select e.live_stream_id from {{ ref('int_events') }} as e
+           where e.live_stream_id is not null
+             and (e.event_date >= {{ changed_from([(ref('int_events'), 'event_date')], consent=false) }}
+                  or e.event_date in {{ consent_changed_days(ref('int_events'), 'event_date') }}))
+    {% endif %}
+),
+
+events as (
+    select e.*
+    from {{ ref('int_events') }} as e
+    where e.live_stream_id in (select live_stream_id from streams)
+      and {{ consented_at('analytics', 'e.user_token', 'e.ts') }}
+),
+
+activity as (
     select
         e.live_stream_id,
         count(distinct case when e.event_type in ('live_watch', 'view') then e.user_token end) as watchers,
         count(distinct case when e.event_type = 'purchase' then e.user_token end) as buyers,
         count(distinct case when e.event_type = 'purchase' then e.order_id end) as orders
-    from {{ ref('int_events') }} as e
-    where e.live_stream_id is not null
-      and {{ consented_at('analytics', 'e.user_token', 'e.ts') }}
+    from events as e
     group by e.live_stream_id
 ),
 
 sales as (
     select e.live_stream_id, cast(sum(o.gmv_cents) as bigint) as gmv_cents
-    from {{ ref('int_events') }} as e
+    from events as e
     inner join {{ ref('int_orders') }} as o on e.order_id = o.order_id
-    where e.event_type = 'purchase' and e.live_stream_id is not null
-      and {{ consented_at('analytics', 'e.user_token', 'e.ts') }}
+    where e.event_type = 'purchase'
     group by e.live_stream_id
 )
 
@@ -33,6 +54,6 @@ select
     {{ safe_ratio('coalesce(a.buyers, 0)', 'a.watchers') }} as conversion_rate,
     {{ safe_ratio('coalesce(x.gmv_cents, 0)', 'date_diff(\'second\', s.started_at, s.ended_at) / 60.0') }}
         as gmv_cents_per_minute
-from {{ ref('stg_live_streams') }} as s
+from streams as s
 left join activity as a on s.live_stream_id = a.live_stream_id
 left join sales as x on s.live_stream_id = x.live_stream_id

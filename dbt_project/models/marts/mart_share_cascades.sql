@@ -1,10 +1,17 @@
 -- One row per share campaign (a cascade grown from one root share): depth, breadth, reach,
 -- purchases and K-factor (child shares per share). Only consented shares and arrivals count.
+-- Incremental: a daily run recomputes only the campaigns its rows or consent events touch.
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='campaign_id',
+          on_schema_change='fail',
+          pre_hook="{% if is_incremental() %}delete from {{ this }} where campaign_id in ({{ touched_campaigns() }}){% endif %}",
+          post_hook="{{ record_watermark() }}") }}
+{% set touched %}{% if is_incremental() %}and s.root_share_id in ({{ touched_campaigns() }}){% endif %}{% endset %}
 with shares as (
     select s.*
     from {{ ref('int_share_cascades') }} as s
     where not s.is_unrooted
       and {{ consented_at('analytics', 's.sharer_token', 's.shared_at') }}
+      {{ touched }}
 ),
 
 arrivals as (
@@ -16,6 +23,7 @@ arrivals as (
     inner join {{ ref('int_share_cascades') }} as s on e.share_id = s.share_id
     where e.channel = 'share_link' and e.event_type <> 'share' and not s.is_unrooted
       and {{ consented_at('analytics', 'e.user_token', 'e.ts') }}
+      {{ touched }}
     group by s.root_share_id
 ),
 

@@ -57,6 +57,7 @@ before_window as (
         cast(sum(d.carts) as bigint) as prior_carts,
         cast(sum(d.purchases) as bigint) as prior_purchases,
         cast(sum(d.group_buy_joins) as bigint) as prior_group_buy_joins,
+        cast(sum(d.share_link_visits) as bigint) as share_link_visits,
         count(*) as prior_active_days
     from {{ ref('int_user_days') }} as d
     cross join label_window as w
@@ -69,14 +70,6 @@ in_window as (
     from {{ ref('int_user_days') }} as d
     cross join label_window as w
     where d.event_date >= w.label_from and d.purchases > 0
-),
-
-share_link_visits as (
-    select e.user_token, count(*) as share_link_visits
-    from {{ ref('int_events') }} as e
-    cross join label_window as w
-    where e.channel = 'share_link' and e.event_date < w.label_from
-    group by e.user_token
 ),
 
 prior_follows as (
@@ -124,7 +117,7 @@ select
     coalesce(bw.prior_purchases, 0) as prior_purchases,
     coalesce(bw.prior_group_buy_joins, 0) as prior_group_buy_joins,
     coalesce(bw.prior_active_days, 0) as prior_active_days,
-    coalesce(sl.share_link_visits, 0) as share_link_visits,
+    coalesce(bw.share_link_visits, 0) as share_link_visits,
     coalesce(fs.friends_purchased, 0) as friends_purchased,
     coalesce(fs.kol_follows, 0) as kol_follows,
     iw.user_token is not null as purchased_next_7d
@@ -136,6 +129,5 @@ left join sessions as s on u.user_token = s.user_token
 left join social as f on u.user_token = f.user_token
 left join before_window as bw on u.user_token = bw.user_token
 left join in_window as iw on u.user_token = iw.user_token
-left join share_link_visits as sl on u.user_token = sl.user_token
 left join friend_signals as fs on u.user_token = fs.user_token
 where {{ consented_now('model_training', 'u.user_token') }}
