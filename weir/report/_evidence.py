@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from privacy._keyring import hmac_keys
 from privacy._pseudonymise import TOKEN_PATTERN
 from privacy._scrub import detect
 from weir import mart_gate
@@ -38,7 +39,11 @@ def pii_section(con: duckdb.DuckDBPyConnection, data_dir: DataDir, published: di
         for kind in found.columns:
             if count := int(found[kind].sum()):
                 hits[(table, column, kind)] = count
-    mart_gate._linked_values(con, data_dir, sorted(published))  # temp table _linked, read-only safe
+    # The publish gate's check, run here on the published copies themselves (temp tables: read-only safe)
+    con.execute("create or replace temp table _published_values (mart varchar, column_name varchar, value varchar)")
+    mart_gate._linked_values(con, data_dir, sorted(published), where=("pub", "main"))
+    keyed = bool(hmac_keys(data_dir.keys))
+    checked = dict(con.execute("select mart, count(*) from _published_values group by 1").fetchall()) if keyed else {}
     linked = query(
         con,
         "Published values that are landing identifiers (must be empty)",
@@ -50,14 +55,15 @@ def pii_section(con: duckdb.DuckDBPyConnection, data_dir: DataDir, published: di
         [(*k, v) for k, v in sorted(hits.items())],
     )
     scanned = Table(
-        "Published tables scanned",
-        ("table", "purpose", "text_columns"),
-        [(m, p, sum(1 for t, _ in columns if t == m)) for m, p in sorted(published.items())],
+        "Published tables scanned (pub: the published copies, not the warehouse marts)",
+        ("table", "purpose", "text_columns", "values_checked_for_linkability"),
+        [(m, p, sum(1 for t, _ in columns if t == m), checked.get(m, 0)) for m, p in sorted(published.items())],
     )
-    status = "failed" if detected.rows or linked.rows else "ok"
+    status = "failed" if detected.rows or linked.rows else "ok" if keyed or not published else "attention"
     summary = (
         f"{len(published)} published table(s), {len(columns)} text column(s) scanned: "
         f"{sum(hits.values())} PII hit(s), {sum(r[3] for r in linked.rows)} linkable value(s)"
+        + ("" if keyed or not published else f"; linkability NOT checked: no pseudonymisation key in {data_dir.keys}")
     )
     return Section("pii", "PII scan of published tables", status, summary, [detected, linked, scanned])
 

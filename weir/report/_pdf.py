@@ -7,7 +7,6 @@ import matplotlib
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from weir.report._charts import render
 from weir.report._html import fmt
 from weir.report._model import Report, Section, Table
 
@@ -18,7 +17,8 @@ CELL_CHARS = 90  # a longer cell (a record's free-text note) is cut in the PDF, 
 NEW_SECTION_MM = 90  # start a section on a new page unless this much room is left
 
 
-def pdf(report: Report) -> bytes:
+def pdf(report: Report, images: dict[int, bytes]) -> bytes:
+    """`images`: each chart's PNG by id(chart) (`_charts.pictures`), the same the HTML embeds."""
     doc = FPDF(format="A4")
     doc.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
     doc.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
@@ -29,13 +29,13 @@ def pdf(report: Report) -> bytes:
     _table(doc, Table("", ("identity", "value"), report.identity))
     summary = [(s.title, s.status, s.summary) for s in [report.chain, *report.sections]]
     _table(doc, Table("Summary", ("section", "status", "finding"), summary), widths=(3, 1, 6), clip=False)
-    _section(doc, report.chain)
+    _section(doc, report.chain, images)
     for section in report.sections:
         if doc.will_page_break(NEW_SECTION_MM):
             doc.add_page()
         else:
             doc.ln(6)
-        _section(doc, section)
+        _section(doc, section, images)
     return bytes(doc.output())
 
 
@@ -53,11 +53,11 @@ def _text(doc: FPDF, text: str, colour: tuple[int, int, int] = (0, 0, 0)) -> Non
     doc.ln(1)
 
 
-def _section(doc: FPDF, section: Section) -> None:
+def _section(doc: FPDF, section: Section, images: dict[int, bytes]) -> None:
     _heading(doc, f"{section.title} — {section.status}", 13)
     _text(doc, section.summary, COLOURS[section.status])
     for chart in section.charts:
-        doc.image(io.BytesIO(render(chart, "png")), w=doc.epw)
+        doc.image(io.BytesIO(images[id(chart)]), w=doc.epw)
         doc.ln(2)
     for table in section.tables:
         _table(doc, table)
