@@ -15,7 +15,7 @@ from weir.pipeline import witness_copy
 from weir.publish import published_db
 from weir.report import Period, Written, write_report
 
-from .conftest import PERIOD, World, copy_world
+from .conftest import PERIOD, World, copy_world, first_user
 
 
 @pytest.fixture
@@ -179,6 +179,35 @@ def test_cli_rejects_bad_dates(tmp_path: Path, args: list[str], message: str) ->
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())
     assert not (tmp_path / "reports").exists()
+
+
+def test_landing_identifier_in_a_published_copy_is_linkable(copy: DataDir) -> None:
+    user = first_user(copy)  # a raw landing user id, the gate passed the warehouse mart without it
+    table, column = plant(
+        copy,
+        "select table_name, column_name from information_schema.columns where data_type = 'VARCHAR' "
+        "and table_name <> 'published_marts' and column_name not like '%token%' order by 1, 2 limit 1",
+        user,
+    )
+
+    written = write_report(copy, PERIOD)
+
+    pii = next(s for s in written.report.sections if s.key == "pii")
+    assert pii.status == "failed" and "1 linkable value(s)" in pii.summary
+    linked = next(t for t in pii.tables if t.title.startswith("Published values that are landing")).rows
+    assert (table, column, "user", 1) in linked
+    assert user not in written.html.read_text()  # the finding names where, never the identifier
+
+
+def test_release_without_its_budget_spend_breaks_the_chain(copy: DataDir) -> None:
+    change(copy, "delete from dp.budget_spends where spend_id in (select spend_id from dp.releases)")
+
+    written = write_report(copy, PERIOD)
+
+    budget = next(s for s in written.report.sections if s.key == "budget")
+    releases = next(t for t in budget.tables if t.title.startswith("Releases")).rows
+    assert budget.status == "failed" and f"{len(releases)} without a matching spend and audit" in budget.summary
+    assert all(r[10] is not None and r[11] is None and r[12] is not None for r in releases) and releases
 
 
 def test_unreadable_published_layer_fails_the_pii_scan(copy: DataDir) -> None:
