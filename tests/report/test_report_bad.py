@@ -181,6 +181,19 @@ def test_cli_rejects_bad_dates(tmp_path: Path, args: list[str], message: str) ->
     assert not (tmp_path / "reports").exists()
 
 
+def test_row_token_with_a_card_shaped_digit_run_is_not_pii(copy: DataDir) -> None:
+    plant(  # a row-bound pseudonym (rt1_ + 32 hex) whose digits pass the Luhn card check
+        copy,
+        "select table_name, column_name from information_schema.columns where data_type = 'VARCHAR' "
+        "and table_name <> 'published_marts' and column_name not like '%token%' order by 1, 2 limit 1",
+        "rt1_4111111111111111abcdefabcdefabcd",
+    )
+
+    pii = next(s for s in write_report(copy, PERIOD).report.sections if s.key == "pii")
+
+    assert next(t for t in pii.tables if t.title.startswith("PII detector")).rows == []
+
+
 def test_landing_identifier_in_a_published_copy_is_linkable(copy: DataDir) -> None:
     user = first_user(copy)  # a raw landing user id, the gate passed the warehouse mart without it
     table, column = plant(

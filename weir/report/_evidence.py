@@ -10,12 +10,15 @@ import polars as pl
 from privacy._keyring import hmac_keys
 from privacy._pseudonymise import TOKEN_PATTERN
 from privacy._scrub import detect
-from weir import mart_gate
+from weir import mart_gate, row_tokens
 from weir.config import DataDir
 from weir.report._model import Section, Table
 from weir.report._sql import has, query, require
 from weir.sql import qualified
 
+# Pseudonyms published by design: warehouse tokens and row-bound tokens (random hex, whose digit
+# runs can pass the detector's card check).
+PSEUDONYM = f"(?:{TOKEN_PATTERN[1:-1]})|(?:{row_tokens.PATTERN[1:-1]})"
 TEXT_COLUMNS = """
 select table_name, column_name from information_schema.columns
 where table_catalog = 'pub' and data_type = 'VARCHAR' and table_name <> 'published_marts' order by 1, 2
@@ -25,15 +28,15 @@ where table_catalog = 'pub' and data_type = 'VARCHAR' and table_name <> 'publish
 def pii_section(con: duckdb.DuckDBPyConnection, data_dir: DataDir, published: dict[str, str]) -> Section:
     """Run the scrubber's detector over every published text value, and the publish gate's
     linkability check (values that are landing identifiers) over the published marts. Values
-    shaped like tokens are skipped, as the gate does: they are the pseudonyms published by design,
-    and their hex digits can look like a card number to the detector."""
+    shaped like tokens (warehouse or row-bound) are skipped, as the gate does: they are the
+    pseudonyms published by design, and their hex digits can look like a card number to the detector."""
     hits: dict[tuple[str, str, str], int] = {}
     columns = con.execute(TEXT_COLUMNS).fetchall()
     for table, column in columns:
         values = con.execute(
             f"select distinct {qualified(column)} from {qualified('pub', 'main', table)} "
             f"where {qualified(column)} is not null and not regexp_full_match({qualified(column)}, ?)",
-            [TOKEN_PATTERN[1:-1]],
+            [PSEUDONYM],
         ).fetchall()
         found = detect(pl.Series([v[0] for v in values], dtype=pl.Utf8)) if values else pl.DataFrame()
         for kind in found.columns:
