@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pypdfium2
 import pytest
 from typer.testing import CliRunner
@@ -15,7 +16,7 @@ from weir.pipeline import witness_copy
 from weir.publish import published_db
 from weir.report import Period, Written, write_report
 
-from .conftest import PERIOD, World, copy_world, first_user
+from .conftest import PERIOD, World, copy_world
 
 
 @pytest.fixture
@@ -195,12 +196,15 @@ def test_row_token_with_a_card_shaped_digit_run_is_not_pii(copy: DataDir) -> Non
 
 
 def test_landing_identifier_in_a_published_copy_is_linkable(copy: DataDir) -> None:
-    user = first_user(copy)  # a raw landing user id, the gate passed the warehouse mart without it
+    # a raw order id from the landing files (the first one sorted, as the publish gate's test uses),
+    # put into the published copy after the gate passed the warehouse mart without it
+    parts = sorted((copy.landing / "orders").glob("*/part-*.csv"))
+    order = sorted(pl.concat([pl.read_csv(p, infer_schema=False).select("order_id") for p in parts])["order_id"])[0]
     table, column = plant(
         copy,
         "select table_name, column_name from information_schema.columns where data_type = 'VARCHAR' "
         "and table_name <> 'published_marts' and column_name not like '%token%' order by 1, 2 limit 1",
-        user,
+        order,
     )
 
     written = write_report(copy, PERIOD)
@@ -208,8 +212,8 @@ def test_landing_identifier_in_a_published_copy_is_linkable(copy: DataDir) -> No
     pii = next(s for s in written.report.sections if s.key == "pii")
     assert pii.status == "failed" and "1 linkable value(s)" in pii.summary
     linked = next(t for t in pii.tables if t.title.startswith("Published values that are landing")).rows
-    assert (table, column, "user", 1) in linked
-    assert user not in written.html.read_text()  # the finding names where, never the identifier
+    assert (table, column, "order", 1) in linked
+    assert order not in written.html.read_text()  # the finding names where, never the identifier
 
 
 def test_release_without_its_budget_spend_breaks_the_chain(copy: DataDir) -> None:
