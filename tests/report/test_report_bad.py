@@ -199,7 +199,8 @@ def test_landing_identifier_in_a_published_copy_is_linkable(copy: DataDir) -> No
     # a raw order id from the landing files (the first one sorted, as the publish gate's test uses),
     # put into the published copy after the gate passed the warehouse mart without it
     parts = sorted((copy.landing / "orders").glob("*/part-*.csv"))
-    order = sorted(pl.concat([pl.read_csv(p, infer_schema=False).select("order_id") for p in parts])["order_id"])[0]
+    ids = pl.concat([pl.read_csv(p, infer_schema=False).select("order_id") for p in parts])["order_id"]
+    order = sorted(ids.drop_nulls())[0]
     table, column = plant(
         copy,
         "select table_name, column_name from information_schema.columns where data_type = 'VARCHAR' "
