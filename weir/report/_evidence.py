@@ -44,7 +44,8 @@ def pii_section(con: duckdb.DuckDBPyConnection, data_dir: DataDir, published: di
                 hits[(table, column, kind)] = count
     # The publish gate's check, run here on the published copies themselves (temp tables: read-only safe)
     con.execute("create or replace temp table _published_values (mart varchar, column_name varchar, value varchar)")
-    mart_gate._linked_values(con, data_dir, sorted(published), where=("pub", "main"))
+    # every published table (marts and DP release tables), not only the catalogue's marts
+    mart_gate._linked_values(con, data_dir, sorted({t for t, _ in columns}), where=("pub", "main"))
     keyed = bool(hmac_keys(data_dir.keys))
     checked = dict(con.execute("select mart, count(*) from _published_values group by 1").fetchall()) if keyed else {}
     linked = query(
