@@ -11,6 +11,8 @@ from weir.errors import ConfigError
 from weir.generate import SOURCES
 from weir.generate._reference import CHANNELS, EVENT_TYPES, PURPOSES
 from weir.generate._world import build
+from weir.policy import load_policy
+from weir.ropa import lawful_bases
 
 
 def test_every_generated_source_has_a_contract_with_its_columns() -> None:
@@ -71,3 +73,19 @@ def test_contract_enums_match_the_generator_vocabulary() -> None:
     assert load_contract("events").column("event_type").allowed == EVENT_TYPES
     assert load_contract("events").column("channel").allowed == CHANNELS
     assert load_contract("consent").column("purpose").allowed == PURPOSES == list(CONSENT_PURPOSES)
+
+
+def test_every_source_has_a_lawful_basis_for_each_purpose() -> None:
+    bases = lawful_bases()
+
+    assert set(bases) == {c.source for c in all_contracts()}
+    assert bases["consent"] == {"legal_obligation": "legal_obligation"}
+    assert bases["events"]["analytics"] == "consent"
+
+
+def test_a_purpose_without_a_lawful_basis_is_a_clear_error() -> None:
+    policy = load_policy()
+    without = {**policy, "purposes": {k: v for k, v in policy["purposes"].items() if k != "marketing"}}
+
+    with pytest.raises(ConfigError, match=r"contract \w+: purpose\(s\) marketing have no lawful basis"):
+        lawful_bases(without)

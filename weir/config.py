@@ -101,6 +101,15 @@ def make_private_dir(path: Path, chmod_existing: bool = True) -> Path:
     return path
 
 
+def write_private(path: Path, data: bytes) -> None:
+    """Write `path` readable by the owner only (0600 even if it existed looser); never follows a
+    symlink planted in its place."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), PRIVATE_FILE_MODE)
+    os.fchmod(fd, PRIVATE_FILE_MODE)
+    with os.fdopen(fd, "wb") as file:
+        file.write(data)
+
+
 def make_private_tree(root: Path) -> None:
     """Owner-only modes on a folder and everything below it (a landing batch just written)."""
     os.chmod(root, PRIVATE_DIR_MODE)

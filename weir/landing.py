@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
-from weir.config import PRIVATE_FILE_MODE, make_private_dir
+from weir.config import make_private_dir, write_private
 from weir.errors import LandingError
 
 PART_SUFFIXES = {".jsonl", ".csv", ".parquet"}
@@ -98,13 +98,6 @@ def _read_no_follow(path: Path) -> bytes:
         return file.read()
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), PRIVATE_FILE_MODE)
-    os.fchmod(fd, PRIVATE_FILE_MODE)
-    with os.fdopen(fd, "wb") as file:
-        file.write(data)
-
-
 def land_export(landing: Path, mapping_path: Path, export: Path, keys: Path | None = None) -> tuple[str, str]:
     """Check an export (a file or a folder of files), then copy it into the landing zone with
     its mapping.
@@ -138,7 +131,7 @@ def land_export(landing: Path, mapping_path: Path, export: Path, keys: Path | No
         for path in files:
             data = _read_export(path, secret)  # what is checked, hashed and landed
             copy = Path(private) / path.name
-            _write_private(copy, data)
+            write_private(copy, data)
             check_export(copy, mapping, shown=path)
             contents.append(data)
             digest.update(hashlib.sha256(data).digest())
@@ -148,6 +141,6 @@ def land_export(landing: Path, mapping_path: Path, export: Path, keys: Path | No
     make_private_dir(landing / mapping.source)
     make_private_dir(folder)
     for i, data in enumerate(contents):
-        _write_private(folder / f"part-{i:04d}.{mapping.format}", data)
-    _write_private(folder / MAPPING_FILE, _read_no_follow(mapping_path))
+        write_private(folder / f"part-{i:04d}.{mapping.format}", data)
+    write_private(folder / MAPPING_FILE, _read_no_follow(mapping_path))
     return mapping.source, batch_id

@@ -116,15 +116,19 @@ def _snapshot(con: duckdb.DuckDBPyConnection, path, names: list[str]) -> None:  
         con.execute("detach snap")
 
 
-def _linked_values(con: duckdb.DuckDBPyConnection, data_dir: DataDir, names: list[str]) -> None:
+def _linked_values(
+    con: duckdb.DuckDBPyConnection, data_dir: DataDir, names: list[str], where: tuple[str, str] | None = None
+) -> None:
     """Temp table `_linked(mart, column_name, value, kind)`: the marts' text values that are a
-    landing identifier of some kind (see the module docstring)."""
+    landing identifier of some kind (see the module docstring). `where` (catalog, schema) reads
+    the tables elsewhere than the warehouse's `marts`: the auditor's report scans the published
+    copies, attached as `pub`."""
     con.execute("create or replace temp table _linked (mart varchar, column_name varchar, value varchar, kind varchar)")
     keys = hmac_keys(data_dir.keys)
     stored = _stored_tokens(tables(con, "raw"))
     if not keys or not stored:
         return
-    _published_text(con, names)
+    _published_text(con, names, where)
     key = keys[max(keys)]
     for kind in KINDS:
         if kind not in stored:
@@ -193,20 +197,21 @@ def _stored_tokens(raw: set[str]) -> dict[str, list[str]]:
     return stored
 
 
-def _published_text(con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
+def _published_text(con: duckdb.DuckDBPyConnection, names: list[str], where: tuple[str, str] | None) -> None:
     """Temp table `_published_values(mart, column_name, value)`: distinct text values that are
-    not tokens, of every column of the marts."""
+    not tokens, of every column of the marts (in `where`, default the warehouse's `marts`)."""
     con.execute("create or replace temp table _published_values (mart varchar, column_name varchar, value varchar)")
+    catalog, schema = where or (con.execute("select current_database()").fetchone()[0], "marts")
     for name in names:
         text = con.execute(
-            "select column_name from information_schema.columns where table_schema = 'marts' and table_name = ? "
-            "and data_type = 'VARCHAR'",
-            [name],
+            "select column_name from information_schema.columns where table_catalog = ? and table_schema = ? "
+            "and table_name = ? and data_type = 'VARCHAR'",
+            [catalog, schema, name],
         ).fetchall()
         for (column,) in text:
             value = ident(column)
             con.execute(
-                f"insert into _published_values select distinct ?, ?, {value} from {qualified('marts', name)} "
+                f"insert into _published_values select distinct ?, ?, {value} from {qualified(catalog, schema, name)} "
                 f"where {value} is not null and not regexp_full_match({value}, '{TOKEN_PATTERN[1:-1]}')",
                 [name, column],
             )

@@ -3,6 +3,8 @@
 import polars as pl
 
 from weir.contract import Column, all_contracts
+from weir.errors import ConfigError
+from weir.policy import load_policy
 
 # Treatments whose output can feed differentially private aggregates: tokens serve as the
 # privacy unit; scrubbed free text, vaulted contact data and dropped fields never do.
@@ -45,3 +47,20 @@ def by_category() -> pl.DataFrame:
         )
         .sort("category")
     )
+
+
+def lawful_bases(policy: dict | None = None) -> dict[str, dict[str, str]]:
+    """Source -> purpose -> lawful basis: the purposes its contract's kept columns declare, each
+    with the basis weir/policy.yml gives it (the one place a basis is declared). A purpose the
+    policy does not declare has no basis: a ConfigError naming the source and the purpose."""
+    purposes = (policy or load_policy())["purposes"]
+    bases: dict[str, dict[str, str]] = {}
+    for contract in all_contracts():
+        declared = sorted({p for c in contract.kept for p in c.purposes})
+        if missing := [p for p in declared if p not in purposes]:
+            raise ConfigError(
+                f"contract {contract.source}: purpose(s) {', '.join(missing)} have no lawful basis; "
+                "declare them in weir/policy.yml or remove them from the contract"
+            )
+        bases[contract.source] = {p: purposes[p]["legal_basis"] for p in declared}
+    return bases

@@ -27,6 +27,7 @@ ROW_KEY = "row_key"
 PERSON = "user.unique_id"  # the category of pseudonymous user tokens (expectations._mart_suites)
 OWNER = "user_token"  # the person a row is about: their rows are deleted, other persons blanked
 PREFIX = "rt1_"  # row token, version 1: not shaped like a warehouse token (`tk<n>_`)
+PATTERN = rf"^{PREFIX}[0-9a-f]{{{TOKEN_HEX_CHARS}}}$"
 
 
 def bound_columns(node: dict) -> list[str]:

@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pypdfium2
 import pytest
 from typer.testing import CliRunner
@@ -179,6 +180,53 @@ def test_cli_rejects_bad_dates(tmp_path: Path, args: list[str], message: str) ->
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())
     assert not (tmp_path / "reports").exists()
+
+
+def test_row_token_with_a_card_shaped_digit_run_is_not_pii(copy: DataDir) -> None:
+    plant(  # a row-bound pseudonym (rt1_ + 32 hex) whose digits pass the Luhn card check
+        copy,
+        "select table_name, column_name from information_schema.columns where data_type = 'VARCHAR' "
+        "and table_name <> 'published_marts' and column_name not like '%token%' order by 1, 2 limit 1",
+        "rt1_4111111111111111abcdefabcdefabcd",
+    )
+
+    pii = next(s for s in write_report(copy, PERIOD).report.sections if s.key == "pii")
+
+    assert next(t for t in pii.tables if t.title.startswith("PII detector")).rows == []
+
+
+def test_landing_identifier_in_a_published_copy_is_linkable(copy: DataDir) -> None:
+    # a raw order id from the landing files (the first one sorted, as the publish gate's test uses),
+    # put into the published copy after the gate passed the warehouse mart without it
+    parts = sorted((copy.landing / "orders").glob("*/part-*.csv"))
+    ids = pl.concat([pl.read_csv(p, infer_schema=False).select("order_id") for p in parts])["order_id"]
+    order = sorted(ids.drop_nulls())[0]
+    table, column = plant(
+        copy,
+        "select table_name, column_name from information_schema.columns where data_type = 'VARCHAR' "
+        "and table_name in (select mart from published_marts) and column_name not like '%token%' "
+        "order by 1, 2 limit 1",
+        order,
+    )
+
+    written = write_report(copy, PERIOD)
+
+    pii = next(s for s in written.report.sections if s.key == "pii")
+    assert pii.status == "failed" and "1 linkable value(s)" in pii.summary
+    linked = next(t for t in pii.tables if t.title.startswith("Published values that are landing")).rows
+    assert (table, column, "order", 1) in linked
+    assert order not in written.html.read_text()  # the finding names where, never the identifier
+
+
+def test_release_without_its_budget_spend_breaks_the_chain(copy: DataDir) -> None:
+    change(copy, "delete from dp.budget_spends where spend_id in (select spend_id from dp.releases)")
+
+    written = write_report(copy, PERIOD)
+
+    budget = next(s for s in written.report.sections if s.key == "budget")
+    releases = next(t for t in budget.tables if t.title.startswith("Releases")).rows
+    assert budget.status == "failed" and f"{len(releases)} without a matching spend and audit" in budget.summary
+    assert all(r[10] is not None and r[11] is None and r[12] is not None for r in releases) and releases
 
 
 def test_unreadable_published_layer_fails_the_pii_scan(copy: DataDir) -> None:

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from weir.config import DataDir, make_private_dir
+from weir.config import DataDir, make_private_dir, write_private
+from weir.report._charts import pictures
 from weir.report._gather import gather
 from weir.report._html import fmt, html
 from weir.report._model import Chart, Period, Report, Section, Table
@@ -39,11 +40,10 @@ def write_report(data_dir: DataDir, period: Period, now: datetime | None = None)
     report = gather(data_dir, period, now or datetime.now(UTC))
     folder = make_private_dir(report_dir(data_dir))
     paths = folder / "report.html", folder / "report.pdf"
-    for path, body in zip(paths, (html(report).encode(), pdf(report)), strict=True):
+    images = pictures([chart for section in report.sections for chart in section.charts])
+    for path, body in zip(paths, (html(report, images).encode(), pdf(report, images)), strict=True):
         tmp = path.with_suffix(".tmp")
-        tmp.touch(mode=0o600)
-        tmp.chmod(0o600)
-        tmp.write_bytes(body)
+        write_private(tmp, body)
         tmp.replace(path)  # atomic: a reader sees the old report or the new one, never half
     return Written(paths[0], paths[1], report)
 

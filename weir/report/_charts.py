@@ -1,34 +1,42 @@
-"""Charts with matplotlib, rendered to static SVG (HTML) and PNG (PDF); no network, no JavaScript."""
+"""Charts with matplotlib, each drawn once to a static PNG that both the HTML (as a data URI)
+and the PDF embed; no network, no JavaScript."""
 
 import io
-from typing import Literal
 
-import matplotlib
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # headless: no display on servers or Airflow workers
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from weir.report._model import Chart  # noqa: E402
+from weir.report._model import Chart
 
 WIDTH, HEIGHT = 7.5, 3.2  # inches: fits an A4 page's text width
 MAX_TICKS = 16
 
 
-def render(chart: Chart, fmt: Literal["svg", "png"]) -> bytes:
-    """The chart as SVG text or PNG bytes; an empty chart says so instead of drawing nothing."""
+def render(chart: Chart) -> bytes:
+    """The chart as PNG bytes; an empty chart says so instead of drawing nothing.
+
+    A bare Figure (no pyplot): no global figure registry to close, and safe off the main thread.
+    The constrained layout fits labels in one draw, where bbox_inches="tight" draws twice."""
     figure = _draw(chart)
     buffer = io.BytesIO()
-    # metadata None: no date or software version in the file, so the same data gives the same bytes
-    figure.savefig(buffer, format=fmt, dpi=110, bbox_inches="tight", metadata={"Date": None} if fmt == "svg" else {})
-    plt.close(figure)
+    figure.savefig(buffer, format="png", dpi=110, metadata={"Software": None})
     return buffer.getvalue()
+
+
+def pictures(charts: list[Chart]) -> dict[int, bytes]:
+    """Each chart drawn once, keyed by id(chart), for the HTML and the PDF to share."""
+    return {id(chart): render(chart) for chart in charts}
+
+
+def _axes(width: float, height: float) -> tuple[Figure, Axes]:
+    figure = Figure(figsize=(width, height), layout="constrained")
+    return figure, figure.add_subplot()
 
 
 def _draw(chart: Chart) -> Figure:
     if chart.kind == "graph":
         return _graph(chart)
-    figure, axes = plt.subplots(figsize=(WIDTH, HEIGHT))
+    figure, axes = _axes(WIDTH, HEIGHT)
     axes.set_title(chart.title, fontsize=10)
     if not chart.x:
         axes.text(0.5, 0.5, "no data in the period", ha="center", va="center", transform=axes.transAxes)
@@ -55,7 +63,7 @@ def _graph(chart: Chart) -> Figure:
     for name, layer in sorted(chart.layers.items(), key=lambda kv: (kv[1], kv[0])):
         columns.setdefault(layer, []).append(name)
     tallest = max((len(v) for v in columns.values()), default=1)
-    figure, axes = plt.subplots(figsize=(WIDTH * 1.4, max(3.0, 0.22 * tallest)))
+    figure, axes = _axes(WIDTH * 1.4, max(3.0, 0.22 * tallest))
     place = {n: (layer, 1 - (i + 0.5) / len(names)) for layer, names in columns.items() for i, n in enumerate(names)}
     for start, end in chart.edges:
         if start in place and end in place:

@@ -8,6 +8,7 @@ from privacy._pseudonymise import TOKEN_PATTERN
 from weir.policy import load_policy
 from weir.report._model import Chart, Period, Section, Table
 from weir.report._sql import query, require
+from weir.ropa import lawful_bases
 from weir.sql import qualified
 
 WEEKLY = """
@@ -49,6 +50,7 @@ def consent_section(con: duckdb.DuckDBPyConnection, period: Period, published: d
         sorted((p, body["legal_basis"]) for p, body in load_policy()["purposes"].items()),
     )
     without = unbased(con, published)
+    imported = imported_bases(con, params)
     charts = [_coverage_chart(coverage), _weekly_chart(weekly)]
     status = "failed" if without.rows else "ok" if weekly.rows else "attention"
     summary = (
@@ -58,7 +60,27 @@ def consent_section(con: duckdb.DuckDBPyConnection, period: Period, published: d
         f"{sum(r[2] for r in weekly.rows)} withdrawals in the period"
         + ("" if weekly.rows else " (no consent events in the period)")
     )
-    return Section("consent", "Consent", status, summary, [coverage, weekly, without, bases], charts)
+    tables = [coverage, weekly, without, imported, bases]
+    return Section("consent", "Consent", status, summary, tables, charts)
+
+
+IMPORTED = """
+select source, batch_id, strftime(loaded_at, '%Y-%m-%d %H:%M') as loaded, rows_loaded from ingest.load_ledger
+where status = 'loaded' and loaded_at >= $start and loaded_at < $end order by loaded_at, source, batch_id
+"""
+
+
+def imported_bases(con: duckdb.DuckDBPyConnection, params: dict) -> Table:
+    """Each batch loaded in the period with its source contract's purposes and their lawful bases
+    (`weir.ropa.lawful_bases`: raises, failing the section, if a purpose has none)."""
+    require(con, "ingest.load_ledger")
+    bases = lawful_bases()
+    rows = [
+        (*r, ", ".join(bases[r[0]]), ", ".join(sorted(set(bases[r[0]].values()))))
+        for r in con.execute(IMPORTED, params).fetchall()
+    ]
+    columns = ("source", "batch_id", "loaded", "rows_loaded", "purposes", "lawful_bases")
+    return Table("Lawful bases of the datasets imported in the period (contracts + policy)", columns, rows)
 
 
 def unbased(con: duckdb.DuckDBPyConnection, published: dict[str, str]) -> Table:

@@ -7,14 +7,18 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from privacy._keyring import hmac_keys
 from privacy._pseudonymise import TOKEN_PATTERN
 from privacy._scrub import detect
-from weir import mart_gate
+from weir import mart_gate, row_tokens
 from weir.config import DataDir
 from weir.report._model import Section, Table
 from weir.report._sql import has, query, require
 from weir.sql import qualified
 
+# Pseudonyms published by design: warehouse tokens and row-bound tokens (random hex, whose digit
+# runs can pass the detector's card check).
+PSEUDONYM = f"(?:{TOKEN_PATTERN[1:-1]})|(?:{row_tokens.PATTERN[1:-1]})"
 TEXT_COLUMNS = """
 select table_name, column_name from information_schema.columns
 where table_catalog = 'pub' and data_type = 'VARCHAR' and table_name <> 'published_marts' order by 1, 2
@@ -24,21 +28,26 @@ where table_catalog = 'pub' and data_type = 'VARCHAR' and table_name <> 'publish
 def pii_section(con: duckdb.DuckDBPyConnection, data_dir: DataDir, published: dict[str, str]) -> Section:
     """Run the scrubber's detector over every published text value, and the publish gate's
     linkability check (values that are landing identifiers) over the published marts. Values
-    shaped like tokens are skipped, as the gate does: they are the pseudonyms published by design,
-    and their hex digits can look like a card number to the detector."""
+    shaped like tokens (warehouse or row-bound) are skipped, as the gate does: they are the
+    pseudonyms published by design, and their hex digits can look like a card number to the detector."""
     hits: dict[tuple[str, str, str], int] = {}
     columns = con.execute(TEXT_COLUMNS).fetchall()
     for table, column in columns:
         values = con.execute(
             f"select distinct {qualified(column)} from {qualified('pub', 'main', table)} "
             f"where {qualified(column)} is not null and not regexp_full_match({qualified(column)}, ?)",
-            [TOKEN_PATTERN[1:-1]],
+            [PSEUDONYM],
         ).fetchall()
         found = detect(pl.Series([v[0] for v in values], dtype=pl.Utf8)) if values else pl.DataFrame()
         for kind in found.columns:
             if count := int(found[kind].sum()):
                 hits[(table, column, kind)] = count
-    mart_gate._linked_values(con, data_dir, sorted(published))  # temp table _linked, read-only safe
+    # The publish gate's check, run here on the published copies themselves (temp tables: read-only safe)
+    con.execute("create or replace temp table _published_values (mart varchar, column_name varchar, value varchar)")
+    # every published table (marts and DP release tables), not only the catalogue's marts
+    mart_gate._linked_values(con, data_dir, sorted({t for t, _ in columns}), where=("pub", "main"))
+    keyed = bool(hmac_keys(data_dir.keys))
+    checked = dict(con.execute("select mart, count(*) from _published_values group by 1").fetchall()) if keyed else {}
     linked = query(
         con,
         "Published values that are landing identifiers (must be empty)",
@@ -50,14 +59,15 @@ def pii_section(con: duckdb.DuckDBPyConnection, data_dir: DataDir, published: di
         [(*k, v) for k, v in sorted(hits.items())],
     )
     scanned = Table(
-        "Published tables scanned",
-        ("table", "purpose", "text_columns"),
-        [(m, p, sum(1 for t, _ in columns if t == m)) for m, p in sorted(published.items())],
+        "Published tables scanned (pub: the published copies, not the warehouse marts)",
+        ("table", "purpose", "text_columns", "values_checked_for_linkability"),
+        [(m, p, sum(1 for t, _ in columns if t == m), checked.get(m, 0)) for m, p in sorted(published.items())],
     )
-    status = "failed" if detected.rows or linked.rows else "ok"
+    status = "failed" if detected.rows or linked.rows else "ok" if keyed or not published else "attention"
     summary = (
         f"{len(published)} published table(s), {len(columns)} text column(s) scanned: "
         f"{sum(hits.values())} PII hit(s), {sum(r[3] for r in linked.rows)} linkable value(s)"
+        + ("" if keyed or not published else f"; linkability NOT checked: no pseudonymisation key in {data_dir.keys}")
     )
     return Section("pii", "PII scan of published tables", status, summary, [detected, linked, scanned])
 

@@ -1,9 +1,8 @@
-"""One self-contained HTML file: inline CSS, charts as data-URI SVG images, no external reference."""
+"""One self-contained HTML file: inline CSS, charts as data-URI PNG images, no external reference."""
 
 import base64
 from html import escape
 
-from weir.report._charts import render
 from weir.report._model import Report, Section, Table
 
 CSS = """
@@ -32,19 +31,20 @@ def _table(table: Table) -> str:
     return f"{title}{empty}<table><tr>{head}</tr>{body}</table>" if table.rows else f"{title}{empty}"
 
 
-def _section(section: Section) -> str:
+def _section(section: Section, images: dict[int, bytes]) -> str:
     parts = [
         f'<h2 id="{section.key}">{escape(section.title)} — <span class="{section.status}">{section.status}</span></h2>',
         f"<p>{escape(section.summary)}</p>",
     ]
     for chart in section.charts:
-        data = base64.b64encode(render(chart, "svg")).decode()
-        parts.append(f'<img alt="{escape(chart.title)}" src="data:image/svg+xml;base64,{data}">')
+        data = base64.b64encode(images[id(chart)]).decode()
+        parts.append(f'<img alt="{escape(chart.title)}" src="data:image/png;base64,{data}">')
     parts += [_table(t) for t in section.tables]
     return "\n".join(parts)
 
 
-def html(report: Report) -> str:
+def html(report: Report, images: dict[int, bytes]) -> str:
+    """`images`: each chart's PNG by id(chart) (`_charts.pictures`)."""
     summary = "".join(
         f'<tr><td><a href="#{s.key}">{escape(s.title)}</a></td><td class="status {s.status}">{s.status}</td>'
         f"<td>{escape(s.summary)}</td></tr>"
@@ -57,5 +57,7 @@ def html(report: Report) -> str:
         f"<p>Period {escape(str(report.period))} · generated {report.generated_at:%Y-%m-%d %H:%M} UTC · overall "
         f'<strong class="{report.status}">{report.status}</strong></p>'
         f"<table>{identity}</table><h2>Summary</h2><table><tr><th>section</th><th>status</th><th>finding</th></tr>"
-        f"{summary}</table>{_section(report.chain)}" + "".join(_section(s) for s in report.sections) + "</body></html>"
+        f"{summary}</table>{_section(report.chain, images)}"
+        + "".join(_section(s, images) for s in report.sections)
+        + "</body></html>"
     )

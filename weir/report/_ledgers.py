@@ -10,10 +10,18 @@ SPENT = """
 select dataset, period, sum(rho) as rho_spent, sum(delta) as delta_spent, count(*) as spends
 from dp.budget_spends group by all order by 1, 2
 """
+# Each release with the budget spend it charged and the audit entry that evidences both (one
+# transaction wrote all three): an auditor follows release -> spend -> audit seq -> `weir audit verify`.
 RELEASES = """
-select release_name, period, dataset, round(rho, 6) as rho, round(epsilon_at_delta, 6) as epsilon,
-    delta, row_count, is_current, strftime(released_at, '%Y-%m-%d %H:%M') as released
-from dp.releases where released_at >= $start and released_at < $end order by released_at, release_name
+select releases.release_name, releases.period, releases.dataset, round(releases.rho, 6) as rho,
+    round(releases.epsilon_at_delta, 6) as epsilon, releases.delta, releases.row_count, releases.is_current,
+    strftime(releases.released_at, '%Y-%m-%d %H:%M') as released, releases.release_id, releases.spend_id,
+    round(spends.rho, 6) as spend_rho, log.seq as audit_seq, left(log.entry_hash, 16) as audit_entry
+from dp.releases as releases
+left join dp.budget_spends as spends on spends.spend_id = releases.spend_id
+left join (select seq, entry_hash, json_extract_string(inputs, '$.release_id') as release_id from audit.log
+    where action = 'dp_release') as log on log.release_id = releases.release_id
+where releases.released_at >= $start and releases.released_at < $end order by releases.released_at, release_name
 """
 TRAININGS = """
 select versions.version, spends.dataset, spends.period, round(spends.rho, 6) as rho, spends.delta,
@@ -26,6 +34,7 @@ where versions.created_at >= $start and versions.created_at < $end order by vers
 def budget_section(con: duckdb.DuckDBPyConnection, period: Period, catalog: Catalog) -> Section:
     require(con, "dp.budget_spends")
     start, end = period.bounds
+    params = {"start": start, "end": end}
     limits = {b.dataset: b.total for b in catalog.budgets.values()}
     spent = query(con, "", SPENT)
     rows = [(*r[:2], r[2], limits[r[0]].rho if r[0] in limits else None, r[3], r[4]) for r in spent.rows]
@@ -35,20 +44,22 @@ def budget_section(con: duckdb.DuckDBPyConnection, period: Period, catalog: Cata
         rows,
     )
     releases = (
-        query(con, "Releases in the period", RELEASES, {"start": start, "end": end})
-        if has(con, "dp.releases")
+        query(con, "Releases in the period, each with its budget spend and audit entry", RELEASES, params)
+        if has(con, "dp.releases") and has(con, "audit.log")
         else Table("Releases in the period", (), [])
     )
+    # A release whose spend or audit entry is missing (or charged another loss) breaks the chain.
+    unlinked = [r for r in releases.rows if r[11] is None or r[12] is None or r[11] != r[3]]
     trainings = (
-        query(con, "Model trainings in the period", TRAININGS, {"start": start, "end": end})
+        query(con, "Model trainings in the period", TRAININGS, params)
         if has(con, "ml.model_versions")
         else Table("Model trainings in the period (no model registry)", (), [])
     )
     over = [r for r in rows if r[3] is not None and r[2] > r[3] * (1 + 1e-9)]
-    status = "failed" if over else "ok"
+    status = "failed" if over or unlinked else "ok"
     summary = (
         f"{len(rows)} budget period(s), {len(over)} over limit; {len(releases.rows)} release(s), "
-        f"{len(trainings.rows)} training(s) in the period"
+        f"{len(unlinked)} without a matching spend and audit entry; {len(trainings.rows)} training(s) in the period"
     )
     chart = Chart(
         "Privacy budget spent vs limit",

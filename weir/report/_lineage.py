@@ -4,7 +4,7 @@ from privacy._dp_spec import Catalog
 from weir.manifest import ancestors, marts, meta
 from weir.policy import load_policy
 from weir.report._model import Chart, Section, Table
-from weir.ropa import by_category, record_of_processing
+from weir.ropa import by_category, lawful_bases, record_of_processing
 
 
 def lineage_section(manifest: dict, published: dict[str, str], catalog: Catalog, models: list[str]) -> Section:
@@ -78,8 +78,14 @@ def ropa_section(manifest: dict, catalog: Catalog) -> Section:
             for purpose, body in sorted(policy.items())
         ],
     )
+    bases = Table(
+        "Lawful basis per source dataset (contract purposes, bases from weir/policy.yml)",
+        ("source", "purpose", "legal_basis"),
+        [(source, p, basis) for source, by in sorted(lawful_bases().items()) for p, basis in by.items()],
+    )
     summary = f"{ropa.height} processed column(s) in {ropa['source'].n_unique()} source(s), {len(policy)} purpose(s)"
-    return Section("ropa", "Record of processing and impact assessment", "ok", summary, [pia, summary_table, record])
+    tables = [pia, bases, summary_table, record]
+    return Section("ropa", "Record of processing and impact assessment", "ok", summary, tables)
 
 
 def _retention(ropa, purpose: str) -> int | None:  # noqa: ANN001
