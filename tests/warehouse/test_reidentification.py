@@ -361,6 +361,7 @@ PEOPLE_COUNTS = {
     "mart_daily_demand": ["buyers"],
     "mart_funnel_by_channel": ["viewers", "carters", "purchasers"],
     "mart_live_stream_performance": ["watchers", "buyers"],
+    "mart_share_cascades": ["reached_users", "purchasers"],
     "mart_group_buy_performance": ["initiators"],
     "mart_bargain_completion": ["initiators"],
 }
