@@ -167,7 +167,7 @@
     {%- endif -%}
 {%- endmacro %}
 
-{# The share campaigns (root shares) a daily build of mart_share_cascades recomputes: those
+{# The share campaigns (root shares) a daily build of mart_share_campaigns recomputes: those
    with shares or arrivals loaded since its watermark, and those where a user whose analytics
    consent changed shared or arrived. Its pre-hook deletes them first: a campaign whose root
    sharer withdrew returns no row, and delete+insert alone would keep it. #}

@@ -43,7 +43,7 @@ VIOLATIONS = {
         "watchers is not negative (column watchers): observed 1",
     ),
     "mart_daily_demand": (  # a sudden drop: four rows in five vanish, every day keeps some
-        "delete from marts.mart_daily_demand where hash(category, shipping_region) % 5 <> 0",
+        "delete from marts.mart_daily_demand where rowid % 5 <> 0",
         "row count at least 0.5x the published version's",
     ),
     "mart_consent_coverage": (  # stale: the last two days are missing
@@ -91,19 +91,15 @@ def test_each_violation_blocks_its_mart_and_keeps_the_last_good_version(warehous
     assert outsider not in referral  # counts, never values
     after = _published_rows(published_db(warehouse_copy))
     assert {m: after[m] for m in blocked} == {m: before[m] for m in blocked}
-    # The spike is a warning: recorded, and the mart is published.
+    # The spike is published.
     assert after["mart_bargain_completion"] == 26 * before["mart_bargain_completion"]
     with duckdb.connect(str(warehouse_copy.warehouse), read_only=True) as con:
         warns = con.execute(
             "select suite, severity, expectation from quality.findings where severity = 'warn'"
         ).fetchall()
-    assert warns == [
-        (
-            "mart_bargain_completion",
-            "warn",
-            f"row count at most 20x the published version's {before['mart_bargain_completion']}",
-        )
-    ]
+    # Bargains pool into a row a day (small cells): 7 published rows, under the volume checks'
+    # minimum of 10, so the spike is published without a warning (issue 15, session 13).
+    assert before["mart_bargain_completion"] < 10 and warns == []
 
 
 def test_clean_marts_pass_and_data_docs_hold_no_values(warehouse_copy) -> None:

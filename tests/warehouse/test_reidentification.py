@@ -2,14 +2,17 @@
 row-level mart on what both share (its quasi-identifiers) and must not single out any buyer's
 token, not even by intersecting the classes of one buyer's orders; the publish gate holds back
 a mart with a class naming fewer than k people, a mart whose tokens are not bound to its rows,
-and an aggregate mart with a cell of 1 to k-1 people."""
+and an aggregate mart with a cell of 1 to k-1 people; the aggregate marts declare the columns
+counting people and leave such cells out themselves."""
 
 import duckdb
 import pytest
 
 from weir import pipeline
 from weir.config import K_ANONYMITY_DEFAULT, K_ANONYMITY_ENV, k_anonymity
+from weir.dbt import manifest_path
 from weir.errors import ConfigError
+from weir.manifest import load, marts, meta
 from weir.mart_gate import gate_marts
 from weir.publish import published_db
 
@@ -323,22 +326,58 @@ def test_an_aggregate_mart_with_a_cell_of_1_to_k_minus_1_people_is_held_back(
 
 
 def test_a_published_aggregate_cell_counting_two_people_holds_the_mart_back(warehouse_copy) -> None:
-    # Prepare: a careless model publishes a retention cohort of two users.
-    before = pipeline.publish_stage(warehouse_copy, "test").published["mart_retention_cohorts"]
+    # Prepare: careless models publish a retention cohort of two users and a day's demand for a
+    # category in a region where two people bought (the model pools such regions into 'other').
+    before = pipeline.publish_stage(warehouse_copy, "test").published
     with duckdb.connect(str(warehouse_copy.warehouse)) as con:
         con.execute(
             "insert into marts.mart_retention_cohorts select cohort_week - interval 7 day, 0, 2, 2, 1.0 "
             "from marts.mart_retention_cohorts order by cohort_week limit 1"
         )
+        con.execute(
+            "insert into marts.mart_daily_demand select cast(order_date - interval 28 day as date), category, "
+            "shipping_region, 2, 3, 9900, 2 "
+            "from marts.mart_daily_demand order by all limit 1"
+        )
 
     # Execute
     result = pipeline.publish_stage(warehouse_copy, "test")
 
-    # Assert: held back with the check and the count of small cells; the last good version stays.
+    # Assert: held back with the check and the count of small cells; the last good versions stay.
     blocked = {b.mart: b.reason for b in result.blocked}
     assert blocked == {
         "mart_retention_cohorts": "quality gate mart_retention_cohorts: every cell counts no one or at least 5 "
-        "people in each of (cohort_users, active_users) (observed: smaller cells): observed 1"
+        "people in each of (cohort_users, active_users) (observed: smaller cells): observed 1",
+        "mart_daily_demand": "quality gate mart_daily_demand: every cell counts no one or at least 5 "
+        "people in each of (buyers) (observed: smaller cells): observed 1",
     }
     with duckdb.connect(str(published_db(warehouse_copy)), read_only=True) as con:
-        assert con.execute("select count(*) from mart_retention_cohorts").fetchone()[0] == before
+        for mart in blocked:
+            assert con.execute(f"select count(*) from {mart}").fetchone()[0] == before[mart]
+
+
+# The aggregate marts of issue 15 and the columns in them that count distinct people.
+PEOPLE_COUNTS = {
+    "mart_daily_demand": ["buyers"],
+    "mart_funnel_by_channel": ["viewers", "carters", "purchasers"],
+    "mart_live_stream_performance": ["watchers", "buyers"],
+    "mart_share_cascades": ["reached_users", "purchasers"],
+    "mart_group_buy_performance": ["initiators"],
+    "mart_bargain_completion": ["initiators"],
+}
+
+
+def test_aggregate_marts_declare_their_people_counts_and_still_publish_rows(built) -> None:
+    nodes = {n["name"]: n for n in marts(load(manifest_path(built.data_dir)))}
+
+    declared = {
+        name: [c for c, col in nodes[name]["columns"].items() if meta(col).get("counts_people")]
+        for name in PEOPLE_COUNTS
+    }
+
+    assert declared == PEOPLE_COUNTS
+    with duckdb.connect(str(published_db(built.data_dir)), read_only=True) as con:
+        for name, columns in PEOPLE_COUNTS.items():
+            small = " or ".join(f"{c} between 1 and {K_ANONYMITY_DEFAULT - 1}" for c in columns)
+            rows, cells = con.execute(f"select count(*), count(*) filter (where {small}) from {name}").fetchone()
+            assert rows > 0 and cells == 0, name

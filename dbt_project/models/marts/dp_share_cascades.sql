@@ -15,5 +15,5 @@ select
         when c.reached_users < 10 then '5-9'
         else '10+'
     end as reach_bucket
-from {{ ref('mart_share_cascades') }} as c
+from {{ ref('mart_share_campaigns') }} as c
 inner join {{ ref('int_share_cascades') }} as s on c.campaign_id = s.share_id

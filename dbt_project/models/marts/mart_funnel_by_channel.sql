@@ -44,3 +44,10 @@ select
         as view_to_purchase_rate
 from user_steps
 group by event_date, channel
+{# Small cells (meta counts_people): a day and channel with 1 to k-1 viewers, carters or
+   purchasers is left out. #}
+having not (
+    count(case when viewed then 1 end) between 1 and {{ k_anonymity() - 1 }}
+    or count(case when viewed and carted then 1 end) between 1 and {{ k_anonymity() - 1 }}
+    or count(case when purchased then 1 end) between 1 and {{ k_anonymity() - 1 }}
+)

@@ -57,3 +57,8 @@ select
 from streams as s
 left join activity as a on s.live_stream_id = a.live_stream_id
 left join sales as x on s.live_stream_id = x.live_stream_id
+{# Small cells (meta counts_people): a stream with 1 to k-1 watchers or buyers is left out. #}
+where not (
+    coalesce(a.watchers, 0) between 1 and {{ k_anonymity() - 1 }}
+    or coalesce(a.buyers, 0) between 1 and {{ k_anonymity() - 1 }}
+)
