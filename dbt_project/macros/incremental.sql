@@ -187,3 +187,17 @@
             select e.share_id from {{ ref('int_events') }} as e
             where e.channel = 'share_link' and e.share_id is not null and e.user_token in ({{ changed }})))
 {%- endmacro %}
+
+{# The live streams a daily build of mart_live_stream_performance recomputes: new streams, and
+   streams with events on days new rows or consent events change. Its pre-hook deletes them
+   first: a stream that falls to 1 to k-1 people returns no row (small cells are left out),
+   and delete+insert alone would keep its old row. #}
+{% macro touched_live_streams() -%}
+    select s.live_stream_id from {{ ref('stg_live_streams') }} as s
+    where s.loaded_at > {{ watermark() }}
+       or s.live_stream_id in (
+           select e.live_stream_id from {{ ref('int_events') }} as e
+           where e.live_stream_id is not null
+             and (e.event_date >= {{ changed_from([(ref('int_events'), 'event_date')], consent=false) }}
+                  or e.event_date in {{ consent_changed_days(ref('int_events'), 'event_date') }}))
+{%- endmacro %}

@@ -2,17 +2,14 @@
 -- Incremental: a daily run recomputes only the streams its rows can change (new streams, and
 -- streams with events on days new rows or consent events change), each from all its events.
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='live_stream_id',
-          on_schema_change='fail', post_hook="{{ record_watermark() }}") }}
+          on_schema_change='fail',
+          pre_hook="{% if is_incremental() %}delete from {{ this }} where live_stream_id in ({{ touched_live_streams() }}){% endif %}",
+          post_hook="{{ record_watermark() }}") }}
 with streams as (
     select s.*
     from {{ ref('stg_live_streams') }} as s
     {% if is_incremental() %}
-    where s.loaded_at > {{ watermark() }}
-       or s.live_stream_id in (
-           select e.live_stream_id from {{ ref('int_events') }} as e
-           where e.live_stream_id is not null
-             and (e.event_date >= {{ changed_from([(ref('int_events'), 'event_date')], consent=false) }}
-                  or e.event_date in {{ consent_changed_days(ref('int_events'), 'event_date') }}))
+    where s.live_stream_id in ({{ touched_live_streams() }})
     {% endif %}
 ),
 
