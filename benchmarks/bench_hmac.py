@@ -12,9 +12,9 @@ same tokens.
 import argparse
 import hashlib
 import secrets
+
 import duckdb
 import pyarrow as pa
-
 from _timing import add_repeat, alternate, ratio_lines, summary
 
 from privacy._keyring import SecretKey

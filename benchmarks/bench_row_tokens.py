@@ -54,7 +54,7 @@ def main() -> None:
     for _ in range(args.repeat):
         con.execute(f"create or replace table pub.main.m as {select}", params)
         erased: dict = {}
-        erase_times.append(timed(lambda: erased.update(row_tokens.erase(con, "pub", SALT, users))))
+        erase_times.append(timed(lambda out=erased: out.update(row_tokens.erase(con, "pub", SALT, users))))
         rows = sum(d for per_user in erased.values() for d, _ in per_user.values())
     per_user = [s / max(len(users), 1) for s in erase_times]
     print(f"| rows | publish row-bound | plain copy | erase {args.users} users | (median (min-max) of {args.repeat})")

@@ -55,5 +55,6 @@ def main() -> None:
     print(f"scrub throughput: {summary([args.rows / s for s in times['scrub']], '.0f')} texts/s")
     ratio_lines("scrub vs single regex pass", times["scrub"], times["single"])
 
+
 if __name__ == "__main__":
     main()
