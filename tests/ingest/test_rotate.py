@@ -6,6 +6,7 @@ from typer.testing import CliRunner
 
 from privacy import _vault
 from privacy._keyring import hmac_keys, vault_master_key
+from tests._pii_scan import haystack_hits
 from weir.cli import app
 from weir.config import resolve_data_dir
 from weir.generate import GenerateConfig, generate
@@ -62,6 +63,19 @@ def test_no_old_token_left_anywhere(rotated) -> None:
     assert before and all(t.startswith("tk1_") for t in before)
     assert after and all(t.startswith("tk2_") for t in after)
     assert "tk1_" not in quarantine and "tk2_" in quarantine
+
+
+def test_no_old_token_in_any_column_or_file(rotated) -> None:
+    """Every column of every table (any name, any type) and every file under the data dir: no
+    version-1 token survives a rotation, not in quarantine text, audit details, GX results or logs."""
+    data_dir, before, _, _ = rotated
+
+    hits = haystack_hits(data_dir.root, ["tk1_"], skip=(data_dir.keys, data_dir.landing))
+    new = haystack_hits(data_dir.root, ["tk2_"], skip=(data_dir.keys, data_dir.landing))
+
+    assert len(before) > 1000
+    assert hits == {}
+    assert sum(new.values()) > 1000  # the scan reads what the rotation wrote
 
 
 def test_joins_survive_and_vault_still_opens(rotated) -> None:

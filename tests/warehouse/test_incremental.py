@@ -1,6 +1,7 @@
 """Incremental models: a daily batch appends without rebuilding history, equals a full
 refresh, and a consent withdrawal reaches every purpose on the next build."""
 
+import json
 import math
 import shutil
 from datetime import date, timedelta
@@ -8,11 +9,15 @@ from pathlib import Path
 
 import duckdb
 
-from weir import dbt
+from privacy._keyring import publish_salt
+from tests._pii_scan import haystack_hits
+from weir import dbt, pipeline, row_tokens
 from weir.config import DataDir, resolve_data_dir
 from weir.generate import GenerateConfig, generate
 from weir.generate._split import split_off
 from weir.ingest import ingest
+from weir.publish import published_db, published_dir
+from weir.sql import ident
 
 from .conftest import build, never_consented, withdraw
 
@@ -250,3 +255,50 @@ def _daily_builds_test_only_rebuilt_days(data_dir: DataDir, old_day: date) -> No
     assert dbt.build(data_dir, select="int_events").ok
     checked = dbt.run(data_dir, ["test", "--select", "int_events"], check=False)
     assert [r.unique_id.split(".")[2] for r in checked.failed()] == ["unique_int_events_event_id"]
+
+
+def _purpose_marts(data_dir: DataDir, purpose: str) -> list[str]:
+    """`schema.table` of every model the dbt manifest declares for `purpose`."""
+    manifest = json.loads(dbt.manifest_path(data_dir).read_text())
+    return [
+        f"{n['schema']}.{n['alias'] or n['name']}"
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "model" and (n.get("meta") or n["config"].get("meta", {})).get("purpose") == purpose
+    ]
+
+
+def _rows_naming(con: duckdb.DuckDBPyConnection, table: str, user: str) -> int:
+    """Rows of `table` holding the token in any column, of any type (substring)."""
+    columns = [r[0] for r in con.execute(f"describe {table}").fetchall()]
+    cells = ", ".join(f"{ident(c)}::varchar" for c in columns)
+    sql = f"select count(*) from {table} where contains(concat_ws(chr(31), {cells}), ?)"
+    return con.execute(sql, [user]).fetchone()[0]
+
+
+def test_a_withdrawal_reaches_every_purpose_mart_and_the_published_layer(warehouse_copy) -> None:
+    # Prepare: an active user with referral-attributed orders (a published row-level mart) withdraws analytics.
+    marts = _purpose_marts(warehouse_copy, "analytics")
+    with duckdb.connect(str(warehouse_copy.warehouse), read_only=True) as con:
+        user = con.execute(
+            "select user_token from marts.mart_referral_attribution semi join marts.dp_events using (user_token) "
+            "group by 1 order by count(*) desc, 1 limit 1"
+        ).fetchone()[0]
+        before = {t: _rows_naming(con, t, user) for t in marts}
+    withdraw(warehouse_copy, user)
+
+    # Execute: the next daily build and publish.
+    assert build(warehouse_copy).ok
+    pipeline.publish_stage(warehouse_copy, "test")
+
+    # Assert: no row of any analytics mart names the user, nor any published row or file.
+    assert len(marts) >= 8 and sum(before.values()) > 0 and before["marts.mart_referral_attribution"] > 0
+    with duckdb.connect(str(warehouse_copy.warehouse), read_only=True) as con:
+        assert {t: _rows_naming(con, t, user) for t in marts} == dict.fromkeys(marts, 0)
+    with duckdb.connect() as con:
+        con.execute(f"attach {_quoted(published_db(warehouse_copy))} as pub (read_only)")
+        assert row_tokens.traces(con, "pub", publish_salt(warehouse_copy.keys), [user]) == {}
+    assert haystack_hits(published_dir(warehouse_copy), [user], skip=()) == {}
+
+
+def _quoted(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"  # a path the test made

@@ -1,45 +1,48 @@
-"""No raw identifier or contact value reaches the dbt schemas or the published layer."""
+"""No raw identifier or contact value reaches the warehouse, the published layer or any file
+the pipeline writes (dbt logs and target, GX docs and results, Airflow logs)."""
+
+import re
 
 import duckdb
-import polars as pl
+import pytest
 
+from tests._pii_scan import Needles, landing_needles, scan
 from weir.publish import published_db
 
 
-def _raw_values(data_dir) -> list[str]:
-    users = pl.concat(
-        pl.read_csv(p, infer_schema_length=0) for p in sorted((data_dir.landing / "users").glob("*/*.csv"))
-    )
-    values = set()
-    for column in ("user_id", "phone", "email", "name"):
-        values |= {v for v in users[column].drop_nulls().to_list() if len(v) >= 6}
-    return sorted(values)
+@pytest.fixture(scope="module")
+def needles(built) -> Needles:
+    return landing_needles(built.data_dir.landing)
 
 
-def _hits(path, values: list[str], schemas: tuple[str, ...] | None) -> dict[str, int]:
-    con = duckdb.connect(str(path), read_only=True)
-    con.register("secrets", pl.DataFrame({"value": values}).to_arrow())
-    where = f"and table_schema in {schemas}" if schemas else ""
-    columns = con.execute(
-        f"select table_schema, table_name, column_name from information_schema.columns "
-        f"where data_type = 'VARCHAR' and table_name <> 'secrets' {where}"
-    ).fetchall()
-    hits = {}
-    for schema, table, column in columns:
-        found = con.execute(
-            f'select count(*) from "{schema}"."{table}" t join secrets s on t."{column}" = s.value'
-        ).fetchone()[0]
-        if found:
-            hits[f"{schema}.{table}.{column}"] = found
-    con.close()
-    return hits
+def test_the_scan_reads_every_identifier_kind(needles) -> None:
+    kinds = {origin.split(".")[1] for origin in needles.values.values()}
+    assert {"user_id", "device_id", "ip", "user_agent", "email", "phone", "name", "event_id", "order_id"} <= kinds
+    assert len(needles) > 20_000
 
 
-def test_no_raw_identifier_in_dbt_schemas_or_published_layer(built) -> None:
-    values = _raw_values(built.data_dir)
-    assert len(values) > 3000
-    assert _hits(built.data_dir.warehouse, values, ("staging", "intermediate", "marts", "test_failures", "ops")) == {}
-    assert _hits(published_db(built.data_dir), values, None) == {}
+def test_no_raw_identifier_anywhere_under_the_data_dir(built, needles) -> None:
+    root = built.data_dir.root
+    assert (root / "dbt" / "target").is_dir() and published_db(built.data_dir).exists()
+    hits = scan(root, needles, skip=(built.data_dir.landing, built.data_dir.keys))
+    assert hits == {}
+
+
+def test_the_scan_finds_a_planted_value_in_a_table_and_a_file(built, needles, tmp_path) -> None:
+    # Prepare: one raw phone (re-spelled), a name inside prose and a user agent, planted where a scan must look.
+    phone = next(v for v, o in needles.values.items() if o.endswith(".phone") and v.startswith("+86"))
+    name = next(v for v, o in needles.values.items() if o.endswith(".name") and len(v) == 3)
+    agent = next(v for v, o in needles.values.items() if o.endswith(".user_agent"))
+    with duckdb.connect(str(tmp_path / "planted.duckdb")) as con:
+        con.execute("create table t (n bigint, s varchar)")
+        con.execute("insert into t values (?, ?)", [int(re.sub(r"[^0-9]", "", phone)[2:]), f"好评{name}说"])
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "task.log").write_text(f"INFO request from {agent}; done\n")
+
+    hits = scan(tmp_path, needles, skip=())
+
+    assert set(hits) == {"planted.duckdb:main.t", "logs/task.log"}
+    assert sorted(hits["planted.duckdb:main.t"]) == sorted({needles.values[phone], needles.values[name]})
 
 
 def test_user_columns_hold_row_bound_pseudonyms_only(built) -> None:

@@ -74,8 +74,10 @@ def parquet_view(con: duckdb.DuckDBPyConnection, path: Path, rel: str, view: str
     for name in columns:
         ident(name)
     exclude = ["_file"] if "_file" in part.columns else []
-    part.select(duckdb.ConstantExpression(rel).alias("_file"), duckdb.StarExpression(exclude=exclude)).to_view(
-        view, replace=True
+    # Registered, not `to_view`: a relation's view is written into the warehouse's catalog and
+    # would outlive the load, letting any warehouse reader query the raw landing file.
+    con.register(
+        view, part.select(duckdb.ConstantExpression(rel).alias("_file"), duckdb.StarExpression(exclude=exclude))
     )
     return columns
 
@@ -184,11 +186,11 @@ def _lines_name(rel: str) -> str:
 
 
 def _release(con: duckdb.DuckDBPyConnection, rel: str) -> None:
-    """Drop the Arrow view of a staged text file (and with it the file's bytes)."""
+    """Drop the registered view of a staged file (for a text file, with it the file's bytes)."""
     try:
         con.unregister(_lines_name(rel))
     except duckdb.Error:
-        pass  # Parquet parts register nothing
+        pass  # already gone
 
 
 def part_files(folder: Path) -> list[Path]:
