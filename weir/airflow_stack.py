@@ -46,6 +46,16 @@ TUNING = {
 }
 
 
+def preferred_port() -> int:
+    """Airflow's usual port ($AIRFLOW__API__PORT, else 8080) when free, else any free one."""
+    with socket.socket() as sock:
+        try:
+            sock.bind((airflow_env.LOCAL_HOST, int(airflow_env.API_PORT)))
+        except OSError:
+            return free_port()
+    return int(airflow_env.API_PORT)
+
+
 def free_port() -> int:
     """A TCP port nobody listens on now (the OS picks it)."""
     with socket.socket() as sock:

@@ -90,7 +90,7 @@ def test_dp_dag_runs_every_release_after_publish(dagbag) -> None:
 def demo_run(tmp_path_factory: pytest.TempPathFactory):
     data_dir = resolve_data_dir(tmp_path_factory.mktemp("demo"))
     steps: list[str] = []
-    result = run_demo(data_dir, GenerateConfig(users=300, days=2, bad_rate=0.01), steps.append)
+    result = run_demo(data_dir, GenerateConfig(users=300, days=2, bad_rate=0.01), steps.append, scheduler=False)
     return data_dir, result, steps
 
 
