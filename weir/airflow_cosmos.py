@@ -65,7 +65,17 @@ def dbt_task_group(data_dir: DataDir, pool: str) -> DbtTaskGroup:
     )
     producer_first(group)  # the build runs before the model tasks read it
     name_mart_assets(group)
+    watchers_outside_pool(group)
     return group
+
+
+def watchers_outside_pool(group: DbtTaskGroup) -> None:
+    """Only the producer writes DuckDB: the per-model tasks read its results from XCom, so they
+    leave the one-slot writer pool and run side by side (they start once the build is done).
+    A retried model task re-runs its model with dbt: a lock held then is transient and retried."""
+    for task in group.iter_tasks():
+        if hasattr(task, "producer_task_id"):
+            task.pool = "default_pool"
 
 
 def mart_asset(mart: str) -> Asset:
