@@ -94,8 +94,10 @@ class Stack:
             try:
                 proc.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                _signal_group(proc, signal.SIGKILL)
-                proc.wait()
+                pass
+            _signal_group(proc, signal.SIGKILL)  # the leader, or tasks it left behind
+            proc.wait()
+            _wait_group_gone(proc.pid)
         if self.client is not None:
             self.client.close()
         self.processes.clear()
@@ -106,6 +108,17 @@ def _signal_group(proc: subprocess.Popen, sig: int) -> None:
         os.killpg(proc.pid, sig)  # the component's own group: its executor workers and tasks
     except ProcessLookupError:
         pass
+
+
+def _wait_group_gone(pgid: int, seconds: float = 10) -> None:
+    """Until no live member of the group is left (a killed process dies asynchronously)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
 
 
 def stack_env(data_dir: DataDir, port: int) -> dict[str, str]:
