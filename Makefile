@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_SYSTEM_CERTS := 1
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 
-.PHONY: demo test lint airflow bench install clean
+.PHONY: demo test lint airflow up down bench install clean
 
 $(UV):
 	python3 -m venv .tools
@@ -29,6 +29,14 @@ lint: install
 
 airflow: install
 	$(UV) run --frozen weir airflow
+
+# The full stack (docker-compose.yml): shared secrets in .env (made once, 0600), then compose.
+up: install
+	$(UV) run --frozen python -m weir.compose_env .env
+	docker compose up -d --build
+
+down:
+	docker compose down
 
 bench: install
 	$(UV) run --frozen python benchmarks/bench_generate.py

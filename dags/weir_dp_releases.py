@@ -7,7 +7,6 @@ spends nothing, so re-runs are safe. Tasks share the warehouse pool: DuckDB has 
 """
 
 import os
-from datetime import datetime
 
 from airflow.sdk import Asset, dag, task
 
@@ -24,14 +23,7 @@ RELEASES = sorted(load_catalog().releases)  # a small YAML file in the repo: the
 
 
 @dag(
-    dag_id="weir_dp_releases",
-    schedule=[PUBLISHED],
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    default_args=airflow_defaults.DEFAULT_ARGS,
-    doc_md=airflow_defaults.dag_doc(__doc__),
-    tags=["weir", "privacy", "opendp"],
+    **airflow_defaults.dag_kwargs("weir_dp_releases", __doc__, schedule=[PUBLISHED], tags=["weir", "privacy", "opendp"])
 )
 def weir_dp_releases():
     @task(pool=POOL, outlets=[DP_RELEASES])

@@ -9,7 +9,6 @@ before it starts. Tasks share the warehouse pool: DuckDB has one writer.
 """
 
 import os
-from datetime import datetime
 
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 
@@ -24,20 +23,20 @@ DATA_DIR = resolve_data_dir(os.environ.get("WEIR_DATA_DIR"))
 
 
 @dag(
-    dag_id="weir_model_training",
-    schedule=[PUBLISHED],
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    default_args=airflow_defaults.DEFAULT_ARGS,
-    doc_md=airflow_defaults.dag_doc(__doc__),
-    params={
-        "dp": Param(True, type="boolean", description="Train with user-level DP (spends the model_training budget)."),
-        "rounds": Param(
-            None, type=["null", "integer"], minimum=1, description="Rounds; empty: the app's num-server-rounds."
-        ),
-    },
-    tags=["weir", "federated", "flower"],
+    **airflow_defaults.dag_kwargs(
+        "weir_model_training",
+        __doc__,
+        schedule=[PUBLISHED],
+        tags=["weir", "federated", "flower"],
+        params={
+            "dp": Param(
+                True, type="boolean", description="Train with user-level DP (spends the model_training budget)."
+            ),
+            "rounds": Param(
+                None, type=["null", "integer"], minimum=1, description="Rounds; empty: the app's num-server-rounds."
+            ),
+        },
+    )
 )
 def weir_model_training():
     @task(pool=POOL, outlets=[MODELS])

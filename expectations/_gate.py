@@ -5,6 +5,8 @@ goes on. The batch is a SQL query on the warehouse (e.g. one landing batch of a 
 so the validation is pushed down to DuckDB and scales with the data.
 """
 
+from __future__ import annotations
+
 import fcntl
 import gc
 from collections.abc import Iterator
@@ -12,14 +14,15 @@ from contextlib import contextmanager
 from copy import copy
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import great_expectations as gx
-from great_expectations.data_context.types.base import ProgressBarsConfig
 
-from expectations import _docs_assets, _duckdb
-from expectations._suites import Suite
+from expectations import _docs_assets
 from privacy import _scrub
+
+if TYPE_CHECKING:
+    from expectations._suites import Suite
 
 _FILE_CONTEXTS: dict = {}  # GX project folder -> its loaded context
 DOCS_RUNS = 300  # the most recent validation runs shown in Data Docs (all stay in the store)
@@ -68,6 +71,8 @@ def validate(
 
     Either way GX's queries run on cursors of a connection Weir holds, so the PII checks can
     call the scrubber's detector (`weir_pii_kinds`, registered on it)."""
+    from expectations import _duckdb  # deferred: Great Expectations loads only to validate
+
     _duckdb.install()
     own = duckdb.connect(str(warehouse), read_only=True) if warehouse else None  # a gate only reads
     connection = own or connection
@@ -84,6 +89,10 @@ def validate(
 def _validate(
     suite: Suite, batch_query: str, docs: Path | None, connection: duckdb.DuckDBPyConnection, on_file: bool
 ) -> GateResult:
+    import great_expectations as gx
+
+    from expectations import _duckdb
+
     with _project(docs) as context:
         source = context.data_sources.add_or_update_sql(name=suite.name, connection_string="duckdb:///:memory:")
         if suite.name in source.get_asset_names():
@@ -125,6 +134,9 @@ def build_docs(docs: Path) -> Path:
 @contextmanager
 def _project(docs: Path | None) -> Iterator:
     """A GX context: a file project at `docs` (one process at a time), else an ephemeral one."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     if docs is None:
         context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = ProgressBarsConfig(globally=False)  # logs, not progress bars

@@ -1,6 +1,7 @@
 """docker-compose.yml parses and wires the full stack (Docker itself is not run here)."""
 
 import re
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -36,7 +37,7 @@ def test_compose_declares_the_full_stack() -> None:
     for name, service in services.items():
         for dependency in service.get("depends_on", {}):
             assert dependency in services, (name, dependency)
-    assert set(compose["volumes"]) == {"weir-data", "postgres-db"}
+    assert set(compose["volumes"]) == {"weir-data", "weir-keys", "airflow-logs", "postgres-db"}
     init = " ".join(services["airflow-init"]["command"])
     assert "pools set weir_warehouse 1" in init and "weir dbt parse" in init  # the warehouse DAG needs both
 
@@ -89,7 +90,7 @@ def test_flower_services_never_run_insecure_and_keep_state_in_the_data_volume(co
         assert "--insecure" not in service["command"], name
         assert service["environment"]["FLWR_TELEMETRY_ENABLED"] == "0", name
         assert service["environment"]["FLWR_HOME"].startswith("/data/"), name
-        assert service["volumes"] == ["weir-data:/data"], name
+        assert service["volumes"] == ["weir-data:/data", "weir-keys:/data/keys"], name
 
 
 def test_every_supernode_is_registered_trusts_the_ca_and_reads_only_its_region(compose: dict) -> None:
@@ -123,3 +124,126 @@ def test_every_flower_flag_in_compose_exists_in_the_locked_flwr(compose: dict, t
 
     flags = {arg for arg in used if arg.startswith("--")}
     assert flags and {flag for flag in flags if not re.search(rf"\[{re.escape(flag)}[ \]]", help_text)} == set()
+
+
+SCHEMA = ROOT / "tests/data/compose-spec.json"  # compose-spec/compose-spec schema/compose-spec.json (Apache-2.0)
+LONG_RUNNING = "unless-stopped"
+
+
+def one_shots(compose: dict) -> set[str]:
+    """Services others wait on to finish (`service_completed_successfully`)."""
+    return {
+        dep
+        for s in compose["services"].values()
+        for dep, cond in s.get("depends_on", {}).items()
+        if cond["condition"] == "service_completed_successfully"
+    }
+
+
+def test_compose_file_is_valid_against_the_compose_spec_schema(compose: dict) -> None:
+    import json
+
+    import jsonschema
+
+    validator = jsonschema.Draft7Validator(json.loads(SCHEMA.read_text()))
+    broken = {**compose, "services": {**compose["services"], "redis": {"image": "redis", "healthchek": {}}}}
+
+    assert [e.message for e in validator.iter_errors(compose)] == []
+    assert [e.validator for e in validator.iter_errors(broken)] == ["additionalProperties"]  # the check can fail
+
+
+def test_every_variable_compose_reads_is_generated_into_env_or_has_a_default(compose: dict) -> None:
+    from weir.compose_env import GENERATED, OPTIONAL, read_env
+
+    text = (ROOT / "docker-compose.yml").read_text()
+    required = set(re.findall(r"\$\{([A-Z_]+):\?", text))
+    defaulted = set(re.findall(r"\$\{([A-Z_]+):-", text))
+    example = read_env(ROOT / ".env.example")
+
+    assert required == set(GENERATED)  # `make up` writes every one compose refuses to start without
+    assert defaulted == set(OPTIONAL)
+    assert set(example) == required | defaulted  # documented, with placeholders only
+    assert all(v.startswith("<generated") for name, v in example.items() if name in GENERATED)
+    assert ".env" in (ROOT / ".gitignore").read_text().splitlines()
+    env = compose["services"]["airflow-scheduler"]["environment"]
+    for name in ("AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API__SECRET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET"):
+        assert all(s["environment"][name] == env[name] for s in airflow_services(compose).values()), name
+
+
+def airflow_services(compose: dict) -> dict[str, dict]:
+    return {n: s for n, s in compose["services"].items() if n.startswith("airflow-")}
+
+
+def test_env_file_is_made_private_once_and_keeps_existing_secrets(tmp_path: Path) -> None:
+    from cryptography.fernet import Fernet
+
+    from weir.compose_env import GENERATED, ensure_env, read_env
+
+    path = tmp_path / ".env"
+    path.write_text("AIRFLOW_FERNET_KEY=kept\n")
+    path.chmod(0o644)
+
+    added = ensure_env(path)
+    first = read_env(path)
+    again = ensure_env(path)
+
+    assert added == [n for n in GENERATED if n != "AIRFLOW_FERNET_KEY"] and again == []
+    assert read_env(path) == first and first["AIRFLOW_FERNET_KEY"] == "kept"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    fresh = tmp_path / "fresh.env"
+    ensure_env(fresh)
+    assert len(Fernet(read_env(fresh)["AIRFLOW_FERNET_KEY"]).encrypt(b"x")) > 0  # a valid Fernet key
+    assert len({read_env(fresh)[n] for n in GENERATED}) == len(GENERATED)  # no secret reused
+
+
+def test_every_service_has_a_restart_policy_and_a_healthcheck_that_fits_it(compose: dict) -> None:
+    shots = one_shots(compose)
+
+    assert shots == {"airflow-init", "flower-init", "flower-register"}
+    for name, service in compose["services"].items():
+        if name in shots:
+            assert (service["restart"], service["healthcheck"]) == ("on-failure", {"disable": True}), name
+            continue
+        assert service["restart"] == LONG_RUNNING, name
+        test = service["healthcheck"]["test"]
+        assert test[0] in ("CMD", "CMD-SHELL") and len(test) > 1, name
+    for name, service in airflow_services(compose).items():
+        if name != "airflow-init":
+            assert service["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully", name
+    probes = {n: " ".join(s["healthcheck"]["test"]) for n, s in airflow_services(compose).items() if n not in shots}
+    assert "/api/v2/monitor/health" in probes["airflow-apiserver"]
+    for name, job in [
+        ("scheduler", "SchedulerJob"),
+        ("dag-processor", "DagProcessorJob"),
+        ("triggerer", "TriggererJob"),
+    ]:
+        assert f"--job-type {job} --local" in probes[f"airflow-{name}"]
+    assert "inspect ping" in probes["airflow-worker"]
+
+
+def test_keys_passwords_and_logs_live_on_their_own_volumes(compose: dict) -> None:
+    services = compose["services"]
+    env = services["airflow-scheduler"]["environment"]
+    init = services["airflow-init"]["command"][2]
+
+    for name, service in services.items():
+        mounts = dict(v.split(":")[::-1] for v in service.get("volumes", []))
+        if "/data" in mounts:  # every service with the data also mounts the keys apart from it
+            assert (mounts["/data"], mounts.get("/data/keys")) == ("weir-data", "weir-keys"), name
+        if name.startswith("airflow-"):
+            assert mounts["/opt/airflow/logs"] == "airflow-logs", name  # the UI reads the workers' logs
+    assert env["AIRFLOW__LOGGING__BASE_LOG_FOLDER"] == "/opt/airflow/logs"
+    passwords = env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]
+    assert passwords.startswith("/data/keys/") and f"chmod 600 {passwords}" in init
+    assert "passwords" not in (ROOT / "Dockerfile").read_text()  # never baked into the image
+
+
+def test_services_build_the_project_image_and_the_api_server_listens_inside_its_container(compose: dict) -> None:
+    services = compose["services"]
+    weir = {n: s for n, s in services.items() if s.get("image") == "weir:latest"}
+    api = services["airflow-apiserver"]
+
+    assert set(weir) == set(services) - {"postgres", "redis"}
+    assert all(s["build"] == {"context": ".", "dockerfile": "Dockerfile"} for s in weir.values())
+    assert option(api["command"], "--host") == "0.0.0.0" and api["environment"]["AIRFLOW__API__HOST"] == "0.0.0.0"
+    assert api["ports"] == ["${AIRFLOW_UI_BIND:-127.0.0.1}:8080:8080"]  # the host publishes it on loopback

@@ -8,11 +8,9 @@ every task process does) installs the log filter for Great Expectations' start-u
 
 import logging
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-import duckdb
-import httpx
-from airflow.sdk import Asset
+import httpx  # the task SDK imports it anyway
 from airflow.sdk.definitions.retry_policy import RetryDecision, RetryPolicy
 
 from weir.errors import WarehouseLocked, WeirError
@@ -41,6 +39,8 @@ def is_transient(exc: BaseException) -> bool:
     """Whether a retry may succeed: a timeout, a connection error or a locked warehouse.
     Everything else (a failed gate, a dbt test, a policy violation, a bad spec) is a data
     error: retrying it gives the same answer, so it fails at once."""
+    import duckdb  # deferred: only a failing task needs it
+
     for cause in _causes(exc):
         if isinstance(cause, TRANSIENT):
             return True
@@ -132,46 +132,18 @@ def dag_doc(module_doc: str | None) -> str:
     return f"{(module_doc or '').strip()}\n{DOC_LINKS.format(owner=OWNER)}"
 
 
+def dag_kwargs(dag_id: str, module_doc: str | None, **extra: object) -> dict:
+    """The `@dag` arguments every Weir DAG shares (start, no catch-up, one run at a time,
+    default args, docs), plus the DAG's own (`schedule`, `tags`, `params`, ...)."""
+    return {
+        "dag_id": dag_id,
+        "start_date": datetime(2026, 1, 1),
+        "catchup": False,
+        "max_active_runs": 1,  # the DuckDB warehouse has one writer
+        "default_args": DEFAULT_ARGS,
+        "doc_md": dag_doc(module_doc),
+        **extra,
+    }
+
+
 install_log_filters()
-
-
-def mart_asset(mart: str) -> Asset:
-    """The Asset a mart's dbt task updates: named by what it is, never by a file path."""
-    return Asset(f"weir://warehouse/marts/{mart}")
-
-
-def name_mart_assets(group) -> list[Asset]:  # noqa: ANN001 - a Cosmos DbtTaskGroup
-    """Make each mart's dbt `run` task update its `mart_asset` (Cosmos's own per-model
-    datasets are off: their URIs are `duckdb:///<machine path>`)."""
-    assets = []
-    for uid, node in group.dbt_graph.filtered_nodes.items():
-        if not (node.fqn and "marts" in node.fqn[1:-1]) or uid not in group.tasks_map:
-            continue
-        member = group.tasks_map[uid]  # a (run, test) task group, or the run task alone
-        tasks = list(member.children.values()) if hasattr(member, "children") else [member]
-        for run in (t for t in tasks if t.task_id.endswith(("_run", ".run"))):
-            run.outlets = [*run.outlets, mart_asset(node.resource_name)]
-            assets.append(run.outlets[-1])
-    return assets
-
-
-def dbt_failures(context: dict, group_id: str) -> list[str]:
-    """The tasks of a task group that failed in this run (from the API: no DB access)."""
-    ti = context["ti"]
-    states = ti.get_task_states(dag_id=ti.dag_id, task_group_id=group_id, run_ids=[ti.run_id])
-    failed = ("failed", "upstream_failed")
-    return sorted(t for t, s in states.get(ti.run_id, {}).items() if s in failed)
-
-
-def producer_first(group) -> None:  # noqa: ANN001 - a Cosmos DbtTaskGroup in watcher mode
-    """Put the watcher's `dbt build` producer upstream of the model tasks with no upstream model.
-
-    Cosmos does this only for a DbtDag; in a task group the model tasks may start first and
-    hold the single warehouse pool slot while they wait for a build that cannot start (and
-    `airflow dags test`, which runs one task at a time, waits forever). After the build, each
-    model task reads its result at the first poke."""
-    tasks = list(group.iter_tasks())  # call before wiring anything upstream of the group
-    producer = next(t for t in tasks if t.task_id.endswith(".dbt_producer_watcher"))
-    for task in tasks:
-        if hasattr(task, "producer_task_id") and not task.upstream_task_ids:
-            producer >> task

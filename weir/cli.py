@@ -128,7 +128,11 @@ def demo(
     bad_rate: BadRateOption = DEMO_BAD_RATE,
     start: StartOption = DEFAULT_START,
 ) -> None:
-    """Run the whole platform DAG through embedded Airflow on generated data.
+    """Run the platform DAG through the real Airflow scheduler on generated data.
+
+    Starts the scheduler, DAG processor and api-server in the background, triggers
+    weir_platform, waits for it and the warehouse, DP and training runs its Assets start,
+    then stops them; `weir airflow` (make airflow) then shows the runs and their task logs.
 
     Example:
         weir demo --users 2000 --days 7
@@ -139,7 +143,7 @@ def demo(
         config = _config(users, days, seed, bad_rate, start)
         directory = _data_dir(data_dir)
         with _progress() as bar:
-            task = bar.add_task("starting", total=7)
+            task = bar.add_task("starting", total=7)  # the scheduler path's steps
             result = run_demo(directory, config, lambda msg: bar.update(task, description=msg, advance=1))
     except WeirError as err:
         raise _fail(err) from err
@@ -174,7 +178,8 @@ def demo(
     console.print(f"Landing zone:   {result.landing}")
     console.print(f"Manifest:       {result.manifest}")
     console.print(f"Airflow home:   {directory.airflow_home}  (UI: make airflow, user admin)")
-    console.print(f"Airflow log:    {result.airflow_log}")
+    console.print(f"Airflow log:    {result.airflow_log}  (scheduler, DAG processor, api-server)")
+    console.print(f"Task logs:      {directory.airflow_home / 'logs'}  (in the UI: make airflow, then a run's task)")
 
 
 @audit_app.command("verify")

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +34,16 @@ class DemoResult:
     report: Path | None = None  # the auditor's report (HTML; the PDF sits beside it)
 
 
-def run_demo(data_dir: DataDir, config: GenerateConfig, step: Callable[[str], None]) -> DemoResult:
-    """Prepare Airflow, run the DAG with this config, check the run and the audit chain."""
+def run_demo(
+    data_dir: DataDir, config: GenerateConfig, step: Callable[[str], None], scheduler: bool = True
+) -> DemoResult:
+    """Run the DAGs with this config through Airflow, check the runs and the audit chain.
+
+    With `scheduler` (the default, `make demo`), the real scheduler, DAG processor and
+    api-server run in the background: the platform run's Assets start the warehouse, DP and
+    training runs, and their task logs stay for the UI (`make airflow`). Without, each DAG runs
+    once through `airflow dags test` (one process, one task at a time), as tests do."""
     ensure_writable(data_dir)
-    step("migrating the Airflow metadata DB")
-    log = airflow_env.prepare(data_dir)
-    step("running DAG weir_platform through Airflow")
     conf = {
         "users": config.users,
         "days": config.days,
@@ -46,16 +51,12 @@ def run_demo(data_dir: DataDir, config: GenerateConfig, step: Callable[[str], No
         "bad_rate": config.bad_rate,
         "start": config.start.isoformat(),
     }
-    run = airflow_env.run_dag(data_dir, conf, log)
-    # The scheduler would start weir_warehouse from the raw Asset; `dags test` runs it directly.
-    step("running DAG weir_warehouse (dbt via Cosmos, the publish gate, then publish)")
-    warehouse_run = airflow_env.run_dag(data_dir, {}, log, airflow_env.WAREHOUSE_DAG_ID)
-    step("running DAG weir_dp_releases (OpenDP releases under the privacy budget)")
-    dp_run = airflow_env.run_dag(data_dir, {}, log, airflow_env.DP_DAG_ID)
+    if scheduler:
+        run, warehouse_run, dp_run, model_run, log = _scheduled_runs(data_dir, conf, step)
+    else:
+        run, warehouse_run, dp_run, model_run, log = _test_runs(data_dir, conf, step)
     # Asking again returns the stored releases: nothing is spent twice.
     releases = pipeline.dp_release_stage(data_dir, "demo", sorted(load_catalog().releases))
-    step("running DAG weir_model_training (Flower: SecAgg+, user-level DP, registry, scores)")
-    model_run = airflow_env.run_dag(data_dir, {}, log, airflow_env.MODEL_DAG_ID)
     step("generating the dbt docs")
     docs_path = dbt.docs(data_dir)
     step("verifying the audit chain")
@@ -83,6 +84,48 @@ def run_demo(data_dir: DataDir, config: GenerateConfig, step: Callable[[str], No
         _latest_model(data_dir),
         written.html,
     )
+
+
+RunResults = tuple[
+    airflow_env.DagRunResult, airflow_env.DagRunResult, airflow_env.DagRunResult, airflow_env.DagRunResult, Path
+]
+
+
+def _scheduled_runs(data_dir: DataDir, conf: dict, step: Callable[[str], None]) -> RunResults:
+    """Trigger the platform DAG on the running stack; its Assets start the other three."""
+    from weir import airflow_stack  # deferred: only the scheduler path needs it
+
+    dags = [airflow_env.DAG_ID, airflow_env.WAREHOUSE_DAG_ID, airflow_env.DP_DAG_ID, airflow_env.MODEL_DAG_ID]
+    step("starting Airflow (scheduler, DAG processor, api-server) in the background")
+    stack = airflow_stack.start(data_dir, dags, port=airflow_stack.preferred_port())
+    try:
+        started = datetime.now(UTC)
+        step(f"running DAG weir_platform through the scheduler (UI: {stack.url})")
+        airflow_stack.wait_for_run(stack, airflow_env.DAG_ID, airflow_stack.trigger(stack, airflow_env.DAG_ID, conf))
+        step("running DAG weir_warehouse (started by the raw Asset: dbt via Cosmos, the publish gate, publish)")
+        airflow_stack.wait_for_run(stack, airflow_env.WAREHOUSE_DAG_ID, after=started)
+        step("running DAGs weir_dp_releases and weir_model_training (started by the published Asset)")
+        airflow_stack.wait_for_run(stack, airflow_env.DP_DAG_ID, after=started)
+        airflow_stack.wait_for_run(stack, airflow_env.MODEL_DAG_ID, after=started, timeout=1800)
+    finally:
+        stack.stop()
+    runs = [airflow_env.latest_run(data_dir, d) for d in dags]
+    return runs[0], runs[1], runs[2], runs[3], stack.log_dir
+
+
+def _test_runs(data_dir: DataDir, conf: dict, step: Callable[[str], None]) -> RunResults:
+    """Each DAG once through `airflow dags test`, in the order their Assets would start them."""
+    step("migrating the Airflow metadata DB")
+    log = airflow_env.prepare(data_dir)
+    step("running DAG weir_platform through Airflow")
+    run = airflow_env.run_dag(data_dir, conf, log)
+    step("running DAG weir_warehouse (dbt via Cosmos, the publish gate, then publish)")
+    warehouse_run = airflow_env.run_dag(data_dir, {}, log, airflow_env.WAREHOUSE_DAG_ID)
+    step("running DAG weir_dp_releases (OpenDP releases under the privacy budget)")
+    dp_run = airflow_env.run_dag(data_dir, {}, log, airflow_env.DP_DAG_ID)
+    step("running DAG weir_model_training (Flower: SecAgg+, user-level DP, registry, scores)")
+    model_run = airflow_env.run_dag(data_dir, {}, log, airflow_env.MODEL_DAG_ID)
+    return run, warehouse_run, dp_run, model_run, log
 
 
 def _latest_model(data_dir: DataDir) -> Any:

@@ -3,13 +3,14 @@
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from expectations import Finding, build_docs
 from privacy import load_or_create_signing_key
-from weir import audit, dbt, dp, policy
+from weir import audit, dbt, policy
 from weir.config import DataDir, ensure_writable
 from weir.errors import LandingError, QualityGateBlocked
 from weir.generate import GenerateConfig, GenerateResult, generate
@@ -19,6 +20,9 @@ from weir.publish import PublishResult, publish, published_dir
 from weir.quality import Checked
 from weir.retention import RetentionResult, apply_retention
 from weir.warehouse import connect, tables
+
+if TYPE_CHECKING:  # weir.dp loads OpenDP (and scikit-learn): only the DP stage needs it
+    from weir import dp
 
 
 def record(data_dir: DataDir, actor: str, action: str, inputs: dict, figures: dict) -> audit.AuditEntry:
@@ -305,12 +309,14 @@ def publish_stage(data_dir: DataDir, actor: str, since: datetime | None = None, 
 
 def dp_release_stage(
     data_dir: DataDir, actor: str, names: list[str], period: str | None = None, re_release: bool = False
-) -> list[dp.Released]:
+) -> "list[dp.Released]":
     """Run DP releases in order; each spend, its stored release and its audit entry commit in one
     transaction (a reused release spends and records nothing)."""
+    from weir import dp
+
     key = signing_key(data_dir)
 
-    def evidence(con: duckdb.DuckDBPyConnection, released: dp.Released) -> None:
+    def evidence(con: duckdb.DuckDBPyConnection, released: "dp.Released") -> None:
         audit.append_in(
             con,
             key,

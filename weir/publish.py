@@ -392,4 +392,7 @@ def published_tables(data_dir: DataDir) -> dict[str, int]:
     if not path.exists():
         return {}
     with duckdb.connect(str(path), read_only=True) as con:
+        # A reader (the auditor's report) may open the file before the first publish made the table.
+        if not con.execute("select 1 from duckdb_tables() where table_name = 'published_marts'").fetchone():
+            return {}
         return dict(con.execute("select mart, row_count from published_marts order by mart").fetchall())

@@ -1,0 +1,120 @@
+"""The warehouse DAG's dbt task group: Cosmos's watcher mode wired the way Weir needs it.
+
+One `dbt build` (the producer task) and one light task per model that shows that model's
+result; every task shares the DuckDB writer pool; mart tasks update `weir://warehouse/marts/<mart>`.
+Cosmos renders the tasks from the dbt manifest (`weir dbt parse` writes it), so building the
+group never runs dbt. Imported only by `dags/weir_warehouse.py`: Cosmos loads only there.
+"""
+
+from pathlib import Path
+
+from airflow.sdk import Asset
+from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import DbtResourceType, ExecutionMode, LoadMode, TestBehavior, TestIndirectSelection
+
+from weir.config import DataDir
+from weir.dbt import DBT_PROJECT, connection_env, dbt_executable, manifest_path
+from weir.errors import ConfigError
+
+GROUP_ID = "dbt"
+
+
+def _skip(**_: object) -> None:
+    """Exposures and the on-run-end hook are not tasks (dbt runs the hook once per build)."""
+    return None
+
+
+def warehouse_manifest(data_dir: DataDir) -> Path:
+    """The manifest the group renders from; a clear error (at DAG parse) when it is missing."""
+    manifest = manifest_path(data_dir)
+    if not manifest.exists():
+        raise ConfigError(f"No dbt manifest at {manifest}: run `weir dbt parse` (or `weir demo`) to write it.")
+    return manifest
+
+
+def dbt_task_group(data_dir: DataDir, pool: str) -> DbtTaskGroup:
+    """The `dbt` task group: one `dbt build` watched per model, producer first, marts named."""
+    group = DbtTaskGroup(
+        group_id=GROUP_ID,
+        project_config=ProjectConfig(
+            dbt_project_path=DBT_PROJECT,
+            manifest_path=warehouse_manifest(data_dir),
+            env_vars=connection_env(data_dir, actor="airflow:dbt"),
+            install_dbt_deps=False,
+        ),
+        profile_config=ProfileConfig(
+            profile_name="weir", target_name="dev", profiles_yml_filepath=DBT_PROJECT / "profiles.yml"
+        ),
+        execution_config=ExecutionConfig(
+            execution_mode=ExecutionMode.WATCHER,  # one `dbt build`; see README "One dbt process per build"
+            dbt_executable_path=dbt_executable(),
+            test_indirect_selection=TestIndirectSelection.CAUTIOUS,
+            # Cosmos skips a retried producer (no second build): a failed build fails the run.
+            setup_operator_args={"retries": 0},
+        ),
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST,
+            test_behavior=TestBehavior.AFTER_EACH,  # the watcher mode has no per-model `build` task
+            # Detached tests would wait forever in the watcher mode (the producer reports tests
+            # per model): the build runs them, and a failure fails the producer task.
+            should_detach_multiple_parents_tests=False,
+            node_converters={DbtResourceType.EXPOSURE: _skip, DbtResourceType("operation"): _skip},
+        ),
+        # Sensors poke (no triggerer needed); Cosmos's per-model datasets would be machine paths.
+        operator_args={"pool": pool, "deferrable": False, "emit_datasets": False},
+    )
+    producer_first(group)  # the build runs before the model tasks read it
+    name_mart_assets(group)
+    watchers_outside_pool(group)
+    return group
+
+
+def watchers_outside_pool(group: DbtTaskGroup) -> None:
+    """Only the producer writes DuckDB: the per-model tasks read its results from XCom, so they
+    leave the one-slot writer pool and run side by side (they start once the build is done).
+    A retried model task re-runs its model with dbt: a lock held then is transient and retried."""
+    for task in group.iter_tasks():
+        if hasattr(task, "producer_task_id"):
+            task.pool = "default_pool"
+
+
+def mart_asset(mart: str) -> Asset:
+    """The Asset a mart's dbt task updates: named by what it is, never by a file path."""
+    return Asset(f"weir://warehouse/marts/{mart}")
+
+
+def name_mart_assets(group: DbtTaskGroup) -> list[Asset]:
+    """Make each mart's dbt `run` task update its `mart_asset` (Cosmos's own per-model
+    datasets are off: their URIs are `duckdb:///<machine path>`)."""
+    assets = []
+    for uid, node in group.dbt_graph.filtered_nodes.items():
+        if not (node.fqn and "marts" in node.fqn[1:-1]) or uid not in group.tasks_map:
+            continue
+        member = group.tasks_map[uid]  # a (run, test) task group, or the run task alone
+        tasks = list(member.children.values()) if hasattr(member, "children") else [member]
+        for run in (t for t in tasks if t.task_id.endswith(("_run", ".run"))):
+            run.outlets = [*run.outlets, mart_asset(node.resource_name)]
+            assets.append(run.outlets[-1])
+    return assets
+
+
+def dbt_failures(context: dict, group_id: str = GROUP_ID) -> list[str]:
+    """The tasks of a task group that failed in this run (from the API: no DB access)."""
+    ti = context["ti"]
+    states = ti.get_task_states(dag_id=ti.dag_id, task_group_id=group_id, run_ids=[ti.run_id])
+    failed = ("failed", "upstream_failed")
+    return sorted(t for t, s in states.get(ti.run_id, {}).items() if s in failed)
+
+
+def producer_first(group: DbtTaskGroup) -> None:
+    """Put the watcher's `dbt build` producer upstream of the model tasks with no upstream model.
+
+    Cosmos does this only for a DbtDag; in a task group the model tasks may start first and
+    hold the single warehouse pool slot while they wait for a build that cannot start (and
+    `airflow dags test`, which runs one task at a time, waits forever). After the build, each
+    model task reads its result at the first poke."""
+    tasks = list(group.iter_tasks())  # call before wiring anything upstream of the group
+    producer = next(t for t in tasks if t.task_id.endswith(".dbt_producer_watcher"))
+    for task in tasks:
+        if hasattr(task, "producer_task_id") and not task.upstream_task_ids:
+            producer >> task
