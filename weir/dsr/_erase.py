@@ -21,7 +21,7 @@ from privacy._pseudonymise import token
 from weir import row_tokens
 from weir.config import DataDir
 from weir.dsr import _aggregates, _compact, _files, _scan
-from weir.dsr._store import subject_hash
+from weir.dsr._store import now_utc, subject_hash
 from weir.publish import published_dir, update_published
 from weir.sql import ident
 
@@ -36,6 +36,8 @@ DP_NOTE = (
     "DP releases already published are not retracted: their guarantee bounds what any one user's "
     "data changes in them; later releases are computed without this user."
 )
+
+RETRAIN_REASON = "erasure: a data-subject request (see its `models` step); retrain without the user"
 
 Figures = dict[str, dict]  # request id -> that request's figures for one step
 
@@ -120,6 +122,35 @@ def derived(e: Erasure) -> Figures:
 def other(e: Erasure) -> Figures:
     """Every other schema (ops, quality findings, ingest, main): anything that kept a token."""
     return _erase_schemas(e, None, skip=OWN_STEP)
+
+
+def models(e: Erasure) -> Figures:
+    """Retire every current model version trained on the users and drop them from the record of
+    who trained which version (kept as token digests). The next training, which the published
+    layer's update triggers (weir_model_training), runs without them. No registry: nothing to do."""
+    schemas = e.con.execute("select schema_name from duckdb_schemas() where database_name = current_database()")
+    if "ml" not in {s for (s,) in schemas.fetchall()}:
+        return e.each({"versions": [], "superseded": [], "members_deleted": 0})
+    from federated import registry  # deferred: the model code loads only where a model exists
+
+    digest_of = {subject_hash(s.user_token): s.request_id for s in e.subjects}
+    rows = e.con.execute(
+        "select user_digest, list(distinct version order by version), count(*) from ml.model_members "
+        "where user_digest in (select unnest(?)) group by 1",
+        [list(digest_of)],
+    ).fetchall()
+    trained = {digest_of[d]: (versions, n) for d, versions, n in rows}
+    superseded = registry.supersede_for_users(e.con, e.tokens, RETRAIN_REASON, now_utc())
+    figures: Figures = {}
+    for s in e.subjects:
+        versions, members = trained.get(s.request_id, ([], 0))
+        figures[s.request_id] = {
+            "versions": versions,
+            "superseded": [v for v in superseded if v in versions],
+            "members_deleted": members,
+            "retrain": "requested: the next training runs without the user" if versions else None,
+        }
+    return figures
 
 
 def aggregates(e: Erasure) -> Figures:
@@ -288,6 +319,7 @@ SYSTEMS = (
     ("raw", raw),
     ("consent", consent),
     ("derived", derived),
+    ("models", models),
     ("other", other),
     ("aggregates", aggregates),
     ("published", published),
