@@ -7,11 +7,13 @@ busiest users (targeted deletes in every copy, verification scan, one compaction
 Target: ratio erasure vs rebuild <= 0.1. Each side runs once on its own copy of the data dir
 (an erasure cannot be repeated on the same data), so compare ratios from one run only.
 With --world DIR the built world is kept in DIR/base and reused by the next run of the same size.
+The erasure's own seconds per system (and for verification and compaction) are printed after.
 """
 
 import argparse
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import duckdb
@@ -19,6 +21,7 @@ from _timing import timed
 
 from weir import dsr, pipeline
 from weir.config import resolve_data_dir
+from weir.dsr import _compact, _erase, _run
 from weir.generate import GenerateConfig, generate
 from weir.ingest import ingest
 
@@ -57,6 +60,24 @@ def prepare(base, users: int, days: int) -> None:
     marker.write_text(f"{users} {days}")
 
 
+def profiled(spent: dict[str, float]) -> None:
+    """Time each erasure system, the verification scan and the compaction into `spent`."""
+
+    def clock(name, work):  # noqa: ANN001, ANN202
+        def run(*args):  # noqa: ANN002, ANN202
+            start = time.perf_counter()
+            try:
+                return work(*args)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.perf_counter() - start
+
+        return run
+
+    _erase.SYSTEMS = tuple((name, clock(name, erase)) for name, erase in _erase.SYSTEMS)
+    _run._erase.residue = clock("verify", _erase.residue)
+    _run._compact.compact_warehouse = clock("compact", _compact.compact_warehouse)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000_000)
@@ -77,8 +98,8 @@ def main() -> None:
             events = con.execute("select count(*) from raw.events").fetchone()[0]
         victims = busiest_ids(base, args.erase)
         erasing, rebuilding = (resolve_data_dir(Path(tmp) / n) for n in ("erase", "rebuild"))
-        for target in (erasing, rebuilding):
-            shutil.copytree(base.root, target.root, symlinks=True)
+        for target in (erasing, rebuilding):  # neither side reads landing files
+            shutil.copytree(base.root, target.root, symlinks=True, ignore=shutil.ignore_patterns("landing"))
             for path in (target.root / "published").rglob("*"):
                 if path.is_file() and not path.is_symlink():
                     path.chmod(0o644)  # copies of read-only published files must be replaceable
@@ -93,6 +114,8 @@ def main() -> None:
             pipeline.warehouse_stage(rebuilding, "bench", full_refresh=True)
             pipeline.publish_stage(rebuilding, "bench")
 
+        spent: dict[str, float] = {}
+        profiled(spent)
         erase_s = timed(erase)
         rebuild_s = timed(rebuild)
     print(f"{'run':<34}{'events':>12}{'users':>8}{'seconds':>10}")
@@ -103,6 +126,7 @@ def main() -> None:
     print(f"dsr erasure time: {erase_s:.1f} s")
     print(f"dsr erasure per user: {erase_s / len(victims):.2f} s")
     print(f"ratio erasure vs rebuild: {erase_s / rebuild_s:.2f}")
+    print("erasure seconds per system: " + ", ".join(f"{k} {v:.1f}" for k, v in spent.items()))
 
 
 if __name__ == "__main__":

@@ -14,10 +14,11 @@ import numpy as np
 from federated import registry, task
 from federated.scores import score
 from privacy._keyring import current_hmac_key, vault_master_key
-from tests.dsr.conftest import Person, busiest
+from tests.dsr.conftest import Person, people
 from weir import dsr
 from weir.config import DataDir, resolve_data_dir
 from weir.dsr import _erase
+from weir.dsr._store import subject_hash
 from weir.publish import published_db
 
 
@@ -27,20 +28,35 @@ def scored_users(data_dir: DataDir) -> set[str]:
 
 
 def register(data_dir: DataDir, versions: dict[str, list[str]]) -> None:
-    """Register each version (oldest first) as current, trained on the given user tokens."""
-    start = datetime.now(UTC) - timedelta(days=len(versions))
+    """Register each version as current (newer than any before), trained on the given user tokens."""
+    start = datetime.now(UTC) - timedelta(minutes=10)
     with duckdb.connect(str(data_dir.warehouse)) as con:
         for n, (version, tokens) in enumerate(versions.items()):
             artefact = registry.write_artefact(data_dir, version, np.zeros(task.dimension()))
             members = [task.token_digest(t) for t in tokens]
-            registry.register_in(con, version, start + timedelta(days=n), artefact, None, {"v": version}, members)
+            registry.register_in(con, version, start + timedelta(minutes=n), artefact, None, {"v": version}, members)
 
 
-def two_scored_people(data_dir: DataDir) -> tuple[Person, Person]:
-    """Two busy users with contact data who both get a published score."""
-    scored = scored_users(data_dir)
-    chosen = [p for p in (busiest(data_dir, rank) for rank in range(19)) if p.token(data_dir) in scored]
-    return chosen[0], chosen[1]
+def device_sharers(data_dir: DataDir, scored: set[str]) -> tuple[Person, Person]:
+    """Two users with contact data whose events share a device, the first with a published score."""
+    everyone = {p.token(data_dir): p for p in people(data_dir).values() if p.phone and p.email}
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        pairs = con.execute(
+            "select a.user_token, b.user_token from raw.events a join raw.events b "
+            "on a.device_token = b.device_token and a.user_token <> b.user_token group by all order by 1, 2"
+        ).fetchall()
+    a, b = next((a, b) for a, b in pairs if a in scored and a in everyone and b in everyone)
+    return everyone[a], everyone[b]
+
+
+def rows_of(data_dir: DataDir, user_token: str) -> tuple[int, int]:
+    """(events, events on a device the user shares with someone) of one user in `raw`."""
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        return con.execute(
+            "select count(*), count(*) filter (where device_token in (select device_token from raw.events "
+            "group by 1 having count(distinct user_token) > 1)) from raw.events where user_token = ?",
+            [user_token],
+        ).fetchone()
 
 
 def step_detail(data_dir: DataDir, request_id: str, system: str) -> dict:
@@ -48,14 +64,19 @@ def step_detail(data_dir: DataDir, request_id: str, system: str) -> dict:
     return json.loads(next(s for s in steps if s.system == system).detail)
 
 
-def test_access_lists_the_models_and_erasure_retires_them_drops_the_score_and_spares_the_other_user(
+def test_access_lists_the_models_and_erasure_retires_them_drops_the_score_and_spares_a_device_sharer(
     copy_dir: DataDir,
 ) -> None:
-    everyone = [busiest(copy_dir, rank) for rank in range(20)]
-    register(copy_dir, {"v-old": [p.token(copy_dir) for p in everyone], "v-new": [everyone[-1].token(copy_dir)]})
-    score(copy_dir, "test")  # scores of v-new, the latest current version
-    person, other = two_scored_people(copy_dir)
+    register(copy_dir, {"v-old": []})  # scoring needs a current version: members come below
+    score(copy_dir, "test")
+    person, other = device_sharers(copy_dir, scored_users(copy_dir))
     mine, theirs = person.token(copy_dir), other.token(copy_dir)
+    with duckdb.connect(str(copy_dir.warehouse)) as con:  # v-old was trained on both of them
+        con.execute(
+            "insert into ml.model_members select 'v-old', unnest(?)", [[subject_hash(mine), subject_hash(theirs)]]
+        )
+    register(copy_dir, {"v-new": [theirs]})
+    their_rows, scored_before = rows_of(copy_dir, theirs), scored_users(copy_dir)
     access = dsr.submit_request(copy_dir, "access", person.user_id, "test").request_id
     dsr.run_requests(copy_dir, "test", access)
     package = json.loads((Path(dsr.show_request(copy_dir, access)[0].package_path) / "package.json").read_text())
@@ -74,9 +95,10 @@ def test_access_lists_the_models_and_erasure_retires_them_drops_the_score_and_sp
     with duckdb.connect(str(copy_dir.warehouse)) as con:  # the registry's reads ensure its schema
         statuses = con.execute("select version, status, superseded_reason from ml.model_versions order by 1").fetchall()
         assert registry.models_trained_on(con, mine) == []
-        assert registry.models_trained_on(con, theirs) == ["v-old"]  # kept for the other user's access
+        assert registry.models_trained_on(con, theirs) == ["v-new", "v-old"]  # their access still finds both
     assert statuses == [("v-new", "current", None), ("v-old", "superseded", _erase.RETRAIN_REASON)]
-    assert mine not in scored_users(copy_dir) and theirs in scored_users(copy_dir)
+    assert scored_users(copy_dir) == scored_before - {mine} and mine in scored_before
+    assert rows_of(copy_dir, theirs) == their_rows and their_rows[1] > 0  # the shared device's rows stay
 
 
 def test_the_models_step_creates_no_registry_where_no_model_was_trained(tmp_path: Path) -> None:

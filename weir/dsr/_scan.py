@@ -92,7 +92,7 @@ def erase_in(
     cascade the user started), is theirs: deleted. A row owned by someone else that names the
     user in another column (an order they referred) keeps its owner's data, with that column
     set to null where the column allows it (deleted where it does not). Finally any row still
-    holding a token in some text column (JSON text, lists) is deleted. Returns, per token that
+    holding a token in some other text column (JSON text, lists) is deleted. Returns, per token that
     was found, (deleted, blanked); each column is read once for the whole batch.
     """
     if not tokens:
@@ -113,7 +113,9 @@ def erase_in(
         con.execute(f"{change} where {where}", {"tokens": tokens})
         for user_token, n in found:
             counts.setdefault(user_token, [0, 0])[0 if deleting else 1] += n
-    text = [c for c in cols if c.is_text]
+    # Token columns were matched exactly above; a token hidden elsewhere (JSON text, lists) is
+    # found by the pattern. Each token column holds one token, so no pattern pass over them.
+    text = [c for c in cols if c.is_text and not c.is_token]
     if text:
         params = {"pattern": pattern(tokens)}
         found = con.execute(
