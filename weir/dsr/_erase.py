@@ -240,9 +240,10 @@ def published(e: Erasure) -> Figures:
 
     def write(con: duckdb.DuckDBPyConnection) -> list[str]:
         figures.update(_erase_tables(e, con, "pub", _scan.base_tables(con, "pub")))
-        # rows published with row-bound pseudonyms hold no token to match: recompute them
+        # rows published with row-bound pseudonyms hold no token to match: recompute them (only
+        # for rows no longer as in the warehouse mart, which the `derived` step already erased)
         request_of = e.request_of()
-        for table, users in row_tokens.erase(con, "pub", publish_salt(e.data_dir.keys), e.tokens).items():
+        for table, users in row_tokens.erase(con, "pub", publish_salt(e.data_dir.keys), e.tokens, _db(e)).items():
             for user_token, (deleted, blanked) in users.items():
                 figures[request_of[user_token]]["tables"][table] = {"deleted": deleted, "blanked": blanked}
         changed = sorted({t.split(".")[1] for f in figures.values() for t in f["tables"]})
@@ -302,9 +303,11 @@ def residue(e: Erasure) -> dict[str, dict[str, int]]:
             for table, hits in _scan.traces(e.con, "pub_check", list(needles)).items():
                 add(f"published:{table}", hits)
             salt = publish_salt(e.data_dir.keys)
-            for s in e.subjects:  # row-bound pseudonyms: recomputed per user
-                for table, n in row_tokens.traces(e.con, "pub_check", salt, [s.user_token]).items():
-                    found.setdefault(s.request_id, {})[f"published:{table}"] = n
+            request_of = e.request_of()  # row-bound pseudonyms: recomputed for rows not as in the warehouse
+            for table, users in row_tokens.found(e.con, "pub_check", salt, e.tokens, _db(e)).items():
+                for user_token, columns in users.items():
+                    rows = sum(len(keys) for keys in columns.values())
+                    found.setdefault(request_of[user_token], {})[f"published:{table}"] = rows
         finally:
             e.con.execute("detach pub_check")
     for path, owners in _files.holding(e.data_dir.root, needles):
