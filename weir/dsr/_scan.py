@@ -6,6 +6,7 @@ so (`<entity>_token`, STYLE.md); the sweep and the verification also look inside
 text-like column (JSON text, lists), so a token carried under another name is found too.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -132,22 +133,36 @@ def traces(
     con: duckdb.DuckDBPyConnection, database: str, needles: list[str], skip: tuple[str, ...] = ()
 ) -> dict[str, dict[str, int]]:
     """`schema.table` -> {needle: rows} for the rows in which a text column contains a needle
-    (token or raw value): one pass per table for all needles; per-needle counts only where
+    (token or raw value): one pass per table for all needles (a token column, which holds one
+    value, is compared whole; other text columns are searched); per-needle counts only where
     something is found (the rare case)."""
     found: dict[str, dict[str, int]] = {}
     for table in base_tables(con, database):
-        text = [c for c in columns(con, database, table) if c.is_text]
-        if table in skip or not text:
+        cols = columns(con, database, table)
+        if table in skip or not any(c.is_text for c in cols):
             continue
-        name = _name(database, table)
-        sql = f"select count(*) from {name} where {_matches_any(text)}"
-        if not con.execute(sql, {"pattern": pattern(needles)}).fetchone()[0]:
+        where, params = _holds_any(cols)
+        sql = f"select count(*) from {_name(database, table)} where {where}"
+        if not con.execute(sql, params(needles)).fetchone()[0]:
             continue
         for needle in needles:
-            count = con.execute(sql, {"pattern": _literal(needle)}).fetchone()[0]
+            count = con.execute(sql, params([needle])).fetchone()[0]
             if count:
                 found.setdefault(table, {})[needle] = count
     return found
+
+
+def _holds_any(cols: list[Column]) -> tuple[str, Callable[[list[str]], dict]]:
+    """A condition on a row holding any needle, and how to bind the needles to it."""
+    whole = [f"{ident(c.name)} in (select unnest($needles))" for c in cols if c.is_token]
+    searched = [c for c in cols if c.is_text and not c.is_token]
+    where = " or ".join([*whole, *([_matches_any(searched)] if searched else [])])
+
+    def params(needles: list[str]) -> dict:
+        bound = {"needles": needles} if whole else {}
+        return {**bound, "pattern": pattern(needles)} if searched else bound
+
+    return where, params
 
 
 def rows_of(
