@@ -64,8 +64,7 @@ def collect(con: duckdb.DuckDBPyConnection, master: SecretKey, user_token: str) 
 def _models_trained_on(con: duckdb.DuckDBPyConnection, user_token: str) -> list[dict]:
     """The model versions whose training set included the user, with their status (none when
     no model was ever trained: the registry is not created just to look)."""
-    schemas = con.execute("select schema_name from duckdb_schemas() where database_name = current_database()")
-    if "ml" not in {s for (s,) in schemas.fetchall()}:
+    if not _scan.has_schema(con, "ml"):
         return []
     from federated import registry  # deferred: the model code loads only where a model exists
 

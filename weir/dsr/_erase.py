@@ -128,8 +128,7 @@ def models(e: Erasure) -> Figures:
     """Retire every current model version trained on the users and drop them from the record of
     who trained which version (kept as token digests). The next training, which the published
     layer's update triggers (weir_model_training), runs without them. No registry: nothing to do."""
-    schemas = e.con.execute("select schema_name from duckdb_schemas() where database_name = current_database()")
-    if "ml" not in {s for (s,) in schemas.fetchall()}:
+    if not _scan.has_schema(e.con, "ml"):
         return e.each({"versions": [], "superseded": [], "members_deleted": 0})
     from federated import registry  # deferred: the model code loads only where a model exists
 

@@ -48,6 +48,14 @@ def base_tables(con: duckdb.DuckDBPyConnection, database: str, schemas: tuple[st
     return [f"{s}.{t}" for s, t in rows if schemas is None or s in schemas]
 
 
+def has_schema(con: duckdb.DuckDBPyConnection, schema: str) -> bool:
+    """Whether the connection's own database has the schema (looked up, never created)."""
+    rows = con.execute(
+        "select count(*) from duckdb_schemas() where database_name = current_database() and schema_name = ?", [schema]
+    )
+    return bool(rows.fetchone()[0])
+
+
 def columns(con: duckdb.DuckDBPyConnection, database: str, table: str) -> list[Column]:
     schema, name = table.split(".")
     rows = con.execute(
