@@ -49,14 +49,24 @@ def device_sharers(data_dir: DataDir, scored: set[str]) -> tuple[Person, Person]
     return everyone[a], everyone[b]
 
 
-def rows_of(data_dir: DataDir, user_token: str) -> tuple[int, int]:
-    """(events, events on a device the user shares with someone) of one user in `raw`."""
+def rows_of(data_dir: DataDir, user_token: str, devices: list[str]) -> tuple[int, int]:
+    """(events, events on the given devices) of one user in `raw`."""
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         return con.execute(
-            "select count(*), count(*) filter (where device_token in (select device_token from raw.events "
-            "group by 1 having count(distinct user_token) > 1)) from raw.events where user_token = ?",
-            [user_token],
+            "select count(*), count(*) filter (where device_token in (select unnest(?))) from raw.events "
+            "where user_token = ?",
+            [devices, user_token],
         ).fetchone()
+
+
+def shared_devices(data_dir: DataDir, first: str, second: str) -> list[str]:
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select device_token from raw.events where user_token in (?, ?) group by 1 "
+            "having count(distinct user_token) = 2",
+            [first, second],
+        )
+        return [d for (d,) in rows.fetchall()]
 
 
 def step_detail(data_dir: DataDir, request_id: str, system: str) -> dict:
@@ -76,7 +86,8 @@ def test_access_lists_the_models_and_erasure_retires_them_drops_the_score_and_sp
             "insert into ml.model_members select 'v-old', unnest(?)", [[subject_hash(mine), subject_hash(theirs)]]
         )
     register(copy_dir, {"v-new": [theirs]})
-    their_rows, scored_before = rows_of(copy_dir, theirs), scored_users(copy_dir)
+    devices = shared_devices(copy_dir, mine, theirs)
+    their_rows, scored_before = rows_of(copy_dir, theirs, devices), scored_users(copy_dir)
     access = dsr.submit_request(copy_dir, "access", person.user_id, "test").request_id
     dsr.run_requests(copy_dir, "test", access)
     package = json.loads((Path(dsr.show_request(copy_dir, access)[0].package_path) / "package.json").read_text())
@@ -98,7 +109,7 @@ def test_access_lists_the_models_and_erasure_retires_them_drops_the_score_and_sp
         assert registry.models_trained_on(con, theirs) == ["v-new", "v-old"]  # their access still finds both
     assert statuses == [("v-new", "current", None), ("v-old", "superseded", _erase.RETRAIN_REASON)]
     assert scored_users(copy_dir) == scored_before - {mine} and mine in scored_before
-    assert rows_of(copy_dir, theirs) == their_rows and their_rows[1] > 0  # the shared device's rows stay
+    assert rows_of(copy_dir, theirs, devices) == their_rows and their_rows[1] > 0  # the shared device's rows stay
 
 
 def test_the_models_step_creates_no_registry_where_no_model_was_trained(tmp_path: Path) -> None:
