@@ -71,6 +71,24 @@ def test_with_the_salt_weir_deletes_a_buyers_rows_and_blanks_them_where_they_are
     assert row_tokens.erase(con, "pub", salt, [BUYER, SHARER]) == {}  # a re-run finds nothing
 
 
+def test_with_the_erased_warehouse_mart_only_rows_that_differ_from_it_are_recomputed(salt) -> None:
+    con = _published(salt)
+    database = con.execute("select current_database()").fetchone()[0]
+    con.execute("create schema marts")
+    con.execute("create table marts.orders as select * from orders")  # as published: nothing differs
+    assert row_tokens.found(con, "pub", salt, [BUYER, OTHER, SHARER], database) == {}
+    # the `derived` step erased BUYER and SHARER from the warehouse mart (deleted, blanked)
+    con.execute("delete from marts.orders where user_token = ?", [BUYER])
+    con.execute("update marts.orders set sharer_token = null where sharer_token = ?", [SHARER])
+
+    erased = row_tokens.erase(con, "pub", salt, [BUYER, SHARER], database)
+
+    assert erased == {"main.orders": {BUYER: (3, 0), SHARER: (0, 1)}}
+    assert con.execute("select order_id, sharer_token from pub.main.orders").fetchall() == [("o3", None)]
+    assert row_tokens.traces(con, "pub", salt, [BUYER, SHARER], database) == {}
+    assert row_tokens.traces(con, "pub", salt, [BUYER, SHARER]) == {}  # a full recomputation agrees
+
+
 def test_another_salt_finds_nothing(salt, tmp_path) -> None:
     con = _published(salt)
 

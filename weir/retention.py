@@ -7,11 +7,12 @@ nulled once it expires; the row is deleted when every kept column has expired.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 
 import duckdb
 
 from weir.contract import Contract, all_contracts
+from weir.errors import ConfigError
 from weir.warehouse import drop_derived
 
 
@@ -20,6 +21,30 @@ class RetentionResult:
     source: str
     columns_cleared: dict[str, int]
     rows_deleted: int
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.rows_deleted or any(self.columns_cleared.values()))
+
+
+def as_of(day: str | None, interval_end: datetime | None) -> datetime:
+    """When ages are measured from: a given `YYYY-MM-DD` (UTC midnight), else the scheduled
+    run's interval end (a re-run of a day gives that day's answer), else now (a manual run)."""
+    if day:
+        try:
+            return datetime.combine(date.fromisoformat(day), time(), UTC)
+        except ValueError as err:
+            raise ConfigError(f"as_of {day!r} is not a date; write it as YYYY-MM-DD.") from err
+    return interval_end or datetime.now(UTC)
+
+
+def summary(results: list[RetentionResult]) -> dict:
+    """What a run of retention did, as counts (small and serialisable, for a task's result)."""
+    return {
+        "changed": any(r.changed for r in results),
+        "rows_deleted": {r.source: r.rows_deleted for r in results},
+        "columns_cleared": {r.source: sum(r.columns_cleared.values()) for r in results},
+    }
 
 
 def _event_time(contract: Contract) -> str | None:
@@ -62,7 +87,7 @@ def apply_retention(
                         ).fetchall()
                     )
             results.append(RetentionResult(contract.source, cleared, len(deleted)))
-        if any(r.rows_deleted or any(r.columns_cleared.values()) for r in results):
+        if any(r.changed for r in results):
             drop_derived(con)  # incremental copies of expired values must go too
         if evidence is not None:
             evidence(con, results)

@@ -88,36 +88,90 @@ def _match(column: str, key: str, salt: SecretKey, user: str) -> tuple[str, dict
     return f"{ident(column)} = {_pseudonym_sql(column, ident(key), '$user')}", {**_params(salt, [column]), "user": user}
 
 
+def _candidates(
+    con: duckdb.DuckDBPyConnection, table: str, key: str, bound: list[str], salt: SecretKey, reference: str | None
+) -> str:
+    """A relation of the published rows that may name someone no longer in the warehouse mart.
+
+    A published row whose every bound column equals the pseudonym of the warehouse mart's
+    current value (same row key) names only people still in the warehouse, who are not the
+    ones being erased (verification checks the warehouse for them). So with the warehouse mart
+    as `reference`, only the other rows (deleted or blanked there since publishing) are
+    candidates: one HMAC per row, instead of one per row per user. Without it: every row."""
+    if reference is None:
+        return table
+    name, params = "_row_token_candidates", _params(salt, bound)
+    differs = " or ".join(
+        f"p.{ident(c)} is distinct from {_pseudonym_sql(c, 'w.' + ident(key), 'w.' + ident(c))}" for c in bound
+    )
+    con.execute(
+        f"create or replace temp table {name} as select p.* from {table} as p left join {reference} as w "
+        f"on p.{ident(key)} = w.{ident(key)} where w.{ident(key)} is null or {differs}",
+        params,
+    )
+    return name
+
+
+def _reference(con: duckdb.DuckDBPyConnection, warehouse: str | None, mart: str) -> str | None:
+    """The warehouse copy of a published mart (`<warehouse>.marts.<mart>`), if it is built."""
+    if warehouse is None:
+        return None
+    built = con.execute(
+        "select count(*) from duckdb_tables() where database_name = ? and schema_name = 'marts' and table_name = ?",
+        [warehouse, mart],
+    ).fetchone()[0]
+    return qualified(warehouse, "marts", mart) if built else None
+
+
+def found(
+    con: duckdb.DuckDBPyConnection, database: str, salt: SecretKey, tokens: list[str], warehouse: str | None = None
+) -> dict[str, dict[str, dict[str, list[str]]]]:
+    """`schema.table` -> token -> bound column -> the row keys of the rows naming that user there.
+
+    With `warehouse` (the attached warehouse database, already erased of the users), only rows
+    that differ from the warehouse mart are recomputed for each user (`_candidates`)."""
+    result: dict[str, dict[str, dict[str, list[str]]]] = {}
+    for name, key, bound in _marts(con, database):
+        rows = _candidates(con, qualified(database, "main", name), key, bound, salt, _reference(con, warehouse, name))
+        for user in tokens:
+            for column in bound:
+                match, params = _match(column, key, salt, user)
+                keys = [k for (k,) in con.execute(f"select {ident(key)} from {rows} where {match}", params).fetchall()]
+                if keys:
+                    result.setdefault(f"main.{name}", {}).setdefault(user, {})[column] = keys
+    return result
+
+
 def erase(
-    con: duckdb.DuckDBPyConnection, database: str, salt: SecretKey, tokens: list[str]
+    con: duckdb.DuckDBPyConnection, database: str, salt: SecretKey, tokens: list[str], warehouse: str | None = None
 ) -> dict[str, dict[str, tuple[int, int]]]:
     """Remove users (their warehouse tokens) from the row-bound marts of an attached published
     file: the rows they own are deleted, other columns naming them set to null. Returns
     `schema.table` -> token -> (deleted, blanked), only where something changed."""
-    found: dict[str, dict[str, tuple[int, int]]] = {}
-    for name, key, bound in _marts(con, database):
-        table = qualified(database, "main", name)
-        for user in tokens:
+    changed: dict[str, dict[str, tuple[int, int]]] = {}
+    keys_of = {name: key for name, key, _ in _marts(con, database)}
+    for table, users in found(con, database, salt, tokens, warehouse).items():
+        name = table.split(".")[1]
+        target, key = qualified(database, "main", name), ident(keys_of[name])
+        for user, columns in users.items():
             deleted = blanked = 0
-            for column in bound:
-                match, params = _match(column, key, salt, user)
+            for column, keys in columns.items():
+                where = f"{key} in (select unnest($keys))"
                 if column == OWNER:
-                    deleted += con.execute(f"delete from {table} where {match}", params).fetchone()[0]
+                    deleted += con.execute(f"delete from {target} where {where}", {"keys": keys}).fetchone()[0]
                 else:
-                    sql = f"update {table} set {ident(column)} = null where {match}"
-                    blanked += con.execute(sql, params).fetchone()[0]
-            if deleted or blanked:
-                found.setdefault(f"main.{name}", {})[user] = (deleted, blanked)
-    return found
+                    sql = f"update {target} set {ident(column)} = null where {where}"
+                    blanked += con.execute(sql, {"keys": keys}).fetchone()[0]
+            changed.setdefault(table, {})[user] = (deleted, blanked)
+    return changed
 
 
-def traces(con: duckdb.DuckDBPyConnection, database: str, salt: SecretKey, tokens: list[str]) -> dict[str, int]:
+def traces(
+    con: duckdb.DuckDBPyConnection, database: str, salt: SecretKey, tokens: list[str], warehouse: str | None = None
+) -> dict[str, int]:
     """`schema.table` -> rows of the row-bound marts that still name any of the users."""
-    found: dict[str, int] = {}
-    for name, key, bound in _marts(con, database):
-        for user in tokens:
-            for column in bound:
-                match, params = _match(column, key, salt, user)
-                rows = con.execute(f"select count(*) from {qualified(database, 'main', name)} where {match}", params)
-                found[f"main.{name}"] = found.get(f"main.{name}", 0) + rows.fetchone()[0]
-    return {table: rows for table, rows in found.items() if rows}
+    counted = {
+        table: sum(len(keys) for columns in users.values() for keys in columns.values())
+        for table, users in found(con, database, salt, tokens, warehouse).items()
+    }
+    return {table: rows for table, rows in counted.items() if rows}

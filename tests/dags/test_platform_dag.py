@@ -23,6 +23,8 @@ def test_dags_import_without_errors(dagbag) -> None:
         "weir_dp_releases",
         "weir_dsr",
         "weir_model_training",
+        "weir_retention",
+        "weir_key_rotation",
     }
 
 

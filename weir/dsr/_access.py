@@ -3,7 +3,8 @@
 Rows are the user's own: those whose `user_token` is theirs, or, in tables without an owner
 column, those naming them as a party (a follow edge, a share cascade they started). Rows of
 other users that merely mention them (an order they referred) are not theirs to receive. The
-vault's contact values are decrypted into the package; the folder is 0700, files 0600.
+vault's contact values are decrypted into the package, and the model versions trained on the
+user are listed (from the registry's membership digests); the folder is 0700, files 0600.
 """
 
 import csv
@@ -54,7 +55,24 @@ def collect(con: duckdb.DuckDBPyConnection, master: SecretKey, user_token: str) 
             continue
     if contacts:
         held["vault.contacts"] = contacts
+    trained = _models_trained_on(con, user_token)
+    if trained:
+        held["ml.model_versions"] = trained
     return held
+
+
+def _models_trained_on(con: duckdb.DuckDBPyConnection, user_token: str) -> list[dict]:
+    """The model versions whose training set included the user, with their status (none when
+    no model was ever trained: the registry is not created just to look)."""
+    if not _scan.has_schema(con, "ml"):
+        return []
+    from federated import registry  # deferred: the model code loads only where a model exists
+
+    versions = {v.version: v for v in registry.versions(con)}
+    return [
+        {"version": name, "status": versions[name].status, "created_at": versions[name].created_at}
+        for name in registry.models_trained_on(con, user_token)
+    ]
 
 
 def write_package(data_dir: DataDir, request_id: str, held: dict[str, list[dict]]) -> Path:

@@ -21,7 +21,7 @@ from privacy._pseudonymise import token
 from weir import row_tokens
 from weir.config import DataDir
 from weir.dsr import _aggregates, _compact, _files, _scan
-from weir.dsr._store import subject_hash
+from weir.dsr._store import now_utc, subject_hash
 from weir.publish import published_dir, update_published
 from weir.sql import ident
 
@@ -36,6 +36,8 @@ DP_NOTE = (
     "DP releases already published are not retracted: their guarantee bounds what any one user's "
     "data changes in them; later releases are computed without this user."
 )
+
+RETRAIN_REASON = "erasure: a data-subject request (see its `models` step); retrain without the user"
 
 Figures = dict[str, dict]  # request id -> that request's figures for one step
 
@@ -120,6 +122,34 @@ def derived(e: Erasure) -> Figures:
 def other(e: Erasure) -> Figures:
     """Every other schema (ops, quality findings, ingest, main): anything that kept a token."""
     return _erase_schemas(e, None, skip=OWN_STEP)
+
+
+def models(e: Erasure) -> Figures:
+    """Retire every current model version trained on the users and drop them from the record of
+    who trained which version (kept as token digests). The next training, which the published
+    layer's update triggers (weir_model_training), runs without them. No registry: nothing to do."""
+    if not _scan.has_schema(e.con, "ml"):
+        return e.each({"versions": [], "superseded": [], "members_deleted": 0})
+    from federated import registry  # deferred: the model code loads only where a model exists
+
+    digest_of = {subject_hash(s.user_token): s.request_id for s in e.subjects}
+    rows = e.con.execute(
+        "select user_digest, list(distinct version order by version), count(*) from ml.model_members "
+        "where user_digest in (select unnest(?)) group by 1",
+        [list(digest_of)],
+    ).fetchall()
+    trained = {digest_of[d]: (versions, n) for d, versions, n in rows}
+    superseded = registry.supersede_for_users(e.con, e.tokens, RETRAIN_REASON, now_utc())
+    figures: Figures = {}
+    for s in e.subjects:
+        versions, members = trained.get(s.request_id, ([], 0))
+        figures[s.request_id] = {
+            "versions": versions,
+            "superseded": [v for v in superseded if v in versions],
+            "members_deleted": members,
+            "retrain": "requested: the next training runs without the user" if versions else None,
+        }
+    return figures
 
 
 def aggregates(e: Erasure) -> Figures:
@@ -209,9 +239,10 @@ def published(e: Erasure) -> Figures:
 
     def write(con: duckdb.DuckDBPyConnection) -> list[str]:
         figures.update(_erase_tables(e, con, "pub", _scan.base_tables(con, "pub")))
-        # rows published with row-bound pseudonyms hold no token to match: recompute them
+        # rows published with row-bound pseudonyms hold no token to match: recompute them (only
+        # for rows no longer as in the warehouse mart, which the `derived` step already erased)
         request_of = e.request_of()
-        for table, users in row_tokens.erase(con, "pub", publish_salt(e.data_dir.keys), e.tokens).items():
+        for table, users in row_tokens.erase(con, "pub", publish_salt(e.data_dir.keys), e.tokens, _db(e)).items():
             for user_token, (deleted, blanked) in users.items():
                 figures[request_of[user_token]]["tables"][table] = {"deleted": deleted, "blanked": blanked}
         changed = sorted({t.split(".")[1] for f in figures.values() for t in f["tables"]})
@@ -271,9 +302,11 @@ def residue(e: Erasure) -> dict[str, dict[str, int]]:
             for table, hits in _scan.traces(e.con, "pub_check", list(needles)).items():
                 add(f"published:{table}", hits)
             salt = publish_salt(e.data_dir.keys)
-            for s in e.subjects:  # row-bound pseudonyms: recomputed per user
-                for table, n in row_tokens.traces(e.con, "pub_check", salt, [s.user_token]).items():
-                    found.setdefault(s.request_id, {})[f"published:{table}"] = n
+            request_of = e.request_of()  # row-bound pseudonyms: recomputed for rows not as in the warehouse
+            for table, users in row_tokens.found(e.con, "pub_check", salt, e.tokens, _db(e)).items():
+                for user_token, columns in users.items():
+                    rows = sum(len(keys) for keys in columns.values())
+                    found.setdefault(request_of[user_token], {})[f"published:{table}"] = rows
         finally:
             e.con.execute("detach pub_check")
     for path, owners in _files.holding(e.data_dir.root, needles):
@@ -288,6 +321,7 @@ SYSTEMS = (
     ("raw", raw),
     ("consent", consent),
     ("derived", derived),
+    ("models", models),
     ("other", other),
     ("aggregates", aggregates),
     ("published", published),

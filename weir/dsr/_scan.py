@@ -6,6 +6,7 @@ so (`<entity>_token`, STYLE.md); the sweep and the verification also look inside
 text-like column (JSON text, lists), so a token carried under another name is found too.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -45,6 +46,14 @@ def base_tables(con: duckdb.DuckDBPyConnection, database: str, schemas: tuple[st
         [database],
     ).fetchall()
     return [f"{s}.{t}" for s, t in rows if schemas is None or s in schemas]
+
+
+def has_schema(con: duckdb.DuckDBPyConnection, schema: str) -> bool:
+    """Whether the connection's own database has the schema (looked up, never created)."""
+    rows = con.execute(
+        "select count(*) from duckdb_schemas() where database_name = current_database() and schema_name = ?", [schema]
+    )
+    return bool(rows.fetchone()[0])
 
 
 def columns(con: duckdb.DuckDBPyConnection, database: str, table: str) -> list[Column]:
@@ -92,7 +101,7 @@ def erase_in(
     cascade the user started), is theirs: deleted. A row owned by someone else that names the
     user in another column (an order they referred) keeps its owner's data, with that column
     set to null where the column allows it (deleted where it does not). Finally any row still
-    holding a token in some text column (JSON text, lists) is deleted. Returns, per token that
+    holding a token in some other text column (JSON text, lists) is deleted. Returns, per token that
     was found, (deleted, blanked); each column is read once for the whole batch.
     """
     if not tokens:
@@ -113,7 +122,9 @@ def erase_in(
         con.execute(f"{change} where {where}", {"tokens": tokens})
         for user_token, n in found:
             counts.setdefault(user_token, [0, 0])[0 if deleting else 1] += n
-    text = [c for c in cols if c.is_text]
+    # Token columns were matched exactly above; a token hidden elsewhere (JSON text, lists) is
+    # found by the pattern. Each token column holds one token, so no pattern pass over them.
+    text = [c for c in cols if c.is_text and not c.is_token]
     if text:
         params = {"pattern": pattern(tokens)}
         found = con.execute(
@@ -130,22 +141,36 @@ def traces(
     con: duckdb.DuckDBPyConnection, database: str, needles: list[str], skip: tuple[str, ...] = ()
 ) -> dict[str, dict[str, int]]:
     """`schema.table` -> {needle: rows} for the rows in which a text column contains a needle
-    (token or raw value): one pass per table for all needles; per-needle counts only where
+    (token or raw value): one pass per table for all needles (a token column, which holds one
+    value, is compared whole; other text columns are searched); per-needle counts only where
     something is found (the rare case)."""
     found: dict[str, dict[str, int]] = {}
     for table in base_tables(con, database):
-        text = [c for c in columns(con, database, table) if c.is_text]
-        if table in skip or not text:
+        cols = columns(con, database, table)
+        if table in skip or not any(c.is_text for c in cols):
             continue
-        name = _name(database, table)
-        sql = f"select count(*) from {name} where {_matches_any(text)}"
-        if not con.execute(sql, {"pattern": pattern(needles)}).fetchone()[0]:
+        where, params = _holds_any(cols)
+        sql = f"select count(*) from {_name(database, table)} where {where}"
+        if not con.execute(sql, params(needles)).fetchone()[0]:
             continue
         for needle in needles:
-            count = con.execute(sql, {"pattern": _literal(needle)}).fetchone()[0]
+            count = con.execute(sql, params([needle])).fetchone()[0]
             if count:
                 found.setdefault(table, {})[needle] = count
     return found
+
+
+def _holds_any(cols: list[Column]) -> tuple[str, Callable[[list[str]], dict]]:
+    """A condition on a row holding any needle, and how to bind the needles to it."""
+    whole = [f"{ident(c.name)} in (select unnest($needles))" for c in cols if c.is_token]
+    searched = [c for c in cols if c.is_text and not c.is_token]
+    where = " or ".join([*whole, *([_matches_any(searched)] if searched else [])])
+
+    def params(needles: list[str]) -> dict:
+        bound = {"needles": needles} if whole else {}
+        return {**bound, "pattern": pattern(needles)} if searched else bound
+
+    return where, params
 
 
 def rows_of(
