@@ -125,6 +125,22 @@ def test_generate_then_list_then_verify(tmp_path: Path) -> None:
     assert verified.exit_code == 0 and "1 entries" in verified.output
 
 
+def test_generate_refuses_a_landed_batch_and_touches_nothing(tmp_path: Path) -> None:
+    args = ["generate", "--data-dir", str(tmp_path), "--users", "100", "--days", "1"]
+    assert runner.invoke(app, args).exit_code == 0
+    landing = tmp_path / "landing"
+    before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in landing.rglob("*") if p.is_file()}
+
+    again = runner.invoke(app, [*args, "--bad-rate", "0.02"])  # same batch id, other content
+
+    assert again.exit_code == 1 and "Traceback" not in again.output
+    assert "Batch 20261001-1d-s42 already exists in the landing zone" in flat(again.output)
+    assert "never rewritten" in flat(again.output)
+    assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in landing.rglob("*") if p.is_file()} == before
+    verified = runner.invoke(app, ["audit", "verify", "--data-dir", str(tmp_path)])
+    assert verified.exit_code == 0 and "1 entries" in verified.output  # the refusal generated nothing
+
+
 def test_verify_fails_after_tampering(tmp_path: Path) -> None:
     runner.invoke(app, ["generate", "--data-dir", str(tmp_path), "--users", "200", "--days", "1"])
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from weir.errors import ConfigError
+from weir.errors import ConfigError, LandingError
 from weir.generate import SOURCES, GenerateConfig, GenerateResult, generate
 from weir.generate._people import chinese_id_numbers, luhn_card_numbers
 from weir.generate._reference import EVENT_TYPES
@@ -240,3 +240,14 @@ def test_ring_devices_carry_many_accounts_honest_ones_few(clean_dir: Path) -> No
     assert ring.height == len(ring_devices)
     assert ring["accounts"].min() >= 4 and ring["subnets"].max() == 1
     assert honest["accounts"].max() <= 3
+
+
+@pytest.mark.parametrize("taken", ["_manifests", "events", "users"])
+def test_any_existing_folder_of_the_batch_refuses_before_writing(tmp_path: Path, taken: str) -> None:
+    config = GenerateConfig(users=60, days=1, seed=3)
+    (tmp_path / taken / config.batch_id).mkdir(parents=True)
+
+    with pytest.raises(LandingError, match=f"Batch {config.batch_id} already exists .*{taken}"):
+        generate(config, tmp_path)
+
+    assert [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")] == [taken, f"{taken}/{config.batch_id}"]

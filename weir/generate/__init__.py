@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
@@ -12,7 +11,7 @@ import numpy as np
 import polars as pl
 
 from weir.config import make_private_dir, make_private_tree
-from weir.errors import ConfigError
+from weir.errors import ConfigError, LandingError
 from weir.generate._badinput import BAD_CLASSES, MAX_BAD_RATE, BadInputSpec, choose_bad_rows
 from weir.generate._world import build
 from weir.generate._writers import to_lines, write_lines
@@ -145,8 +144,20 @@ def _write_source(
     return files, pl.concat(bad_rows) if bad_rows else pl.DataFrame()
 
 
+def refuse_existing(landing: Path, batch_id: str) -> None:
+    """Landed files are evidence: refuse a batch id that already has a folder or manifest."""
+    folders = [landing / name / batch_id for name in SOURCES] + [landing / "_manifests" / batch_id]
+    taken = [p for p in folders if p.exists() or p.is_symlink()]
+    if taken:
+        raise LandingError(
+            f"Batch {batch_id} already exists in the landing zone ({taken[0].relative_to(landing)}); "
+            "landed batches are never rewritten: pick another --start or --seed, or ingest the one there."
+        )
+
+
 def generate(config: GenerateConfig, landing: Path, progress: Callable[[str], None] | None = None) -> GenerateResult:
-    """Generate one batch into `landing/<source>/<batch_id>/`; replace a previous copy of it."""
+    """Generate one new batch into `landing/<source>/<batch_id>/`; refuse one that exists."""
+    refuse_existing(landing, config.batch_id)
     note = progress or (lambda _: None)
     note("simulating behaviour")
     world = build(config.seed, config.users, config.start_ms, config.days, f"{config.start:%y%m%d}s{config.seed}")
@@ -156,7 +167,6 @@ def generate(config: GenerateConfig, landing: Path, progress: Callable[[str], No
         note(f"writing {name}")
         spec = SOURCES[name]
         folder = landing / name / config.batch_id
-        shutil.rmtree(folder, ignore_errors=True)
         bad = (
             choose_bad_rows(rng, frame.height, spec.bad, config.bad_rate)
             if spec.fmt != "parquet"
