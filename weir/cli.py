@@ -21,7 +21,7 @@ from weir.cli_quality import print_quality, quality_app
 from weir.cli_report import report_app
 from weir.cli_warehouse import dbt_app, policy_app, publish_marts
 from weir.errors import WeirError
-from weir.generate import SOURCES, GenerateConfig
+from weir.generate import SOURCES, GenerateConfig, plan
 from weir.landing import land_export, list_batches
 from weir.reporting import print_ledger
 
@@ -79,24 +79,55 @@ def _print_batch(batch_id: str, rows: dict[str, int], injected: dict[str, dict[s
 @app.command()
 def generate(
     data_dir: DataDirOption = None,
-    users: UsersOption = DEFAULT.users,
-    days: DaysOption = DEFAULT.days,
-    seed: SeedOption = DEFAULT.seed,
+    users: Annotated[
+        int | None, typer.Option(min=50, max=5_000_000, help=f"Number of (honest) users [new world: {DEFAULT.users}].")
+    ] = None,
+    days: Annotated[
+        int | None,
+        typer.Option(min=1, max=366, help=f"Days to simulate [new world: {DEFAULT.days}; --continue: 1]."),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(min=0, help=f"Random seed: same seed, same files [new world: {DEFAULT.seed}].")
+    ] = None,
     bad_rate: BadRateOption = DEFAULT.bad_rate,
-    start: StartOption = DEFAULT_START,
+    start: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help=f"First day (UTC), YYYY-MM-DD [new world: {DEFAULT.start}; --continue: the day after the last batch].",
+        ),
+    ] = None,
+    cont: Annotated[
+        bool,
+        typer.Option(
+            "--continue",
+            help="Land the next day(s) of the landed world (same users, follows, arms; new ids); "
+            "--seed picks the world when several are landed.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Generate a synthetic social-commerce batch into the landing zone.
+    """Generate a synthetic social-commerce batch into the landing zone (never over a landed one).
 
     Example:
         weir generate --users 5000 --days 14 --seed 7 --bad-rate 0.01
+        weir generate --continue            # the next day of the same world
     """
     try:
-        config = _config(users, days, seed, bad_rate, start)
+        directory = _data_dir(data_dir)
+        config = plan(
+            directory.landing,
+            cont=cont,
+            users=users,
+            days=days,
+            seed=seed,
+            bad_rate=bad_rate,
+            start=start.date() if start else None,
+        )
         with _progress() as bar:
             task = bar.add_task("generating", total=len(SOURCES) + 2)
             result = pipeline.generate_stage(
-                _data_dir(data_dir),
+                directory,
                 config,
                 actor="cli:generate",
                 progress=lambda msg: bar.update(task, description=msg, advance=1),

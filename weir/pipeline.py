@@ -12,7 +12,7 @@ from privacy import load_or_create_signing_key
 from weir import audit, dbt, dp, policy
 from weir.config import DataDir, ensure_writable
 from weir.errors import LandingError, QualityGateBlocked
-from weir.generate import GenerateConfig, GenerateResult, generate
+from weir.generate import GenerateConfig, GenerateResult, generate, latest_manifest, plan
 from weir.ingest import LoadResult, RotationResult, failure_message, ingest, load_ledger, rotate_keys
 from weir.mart_gate import gate_marts
 from weir.publish import PublishResult, publish, published_dir
@@ -71,6 +71,7 @@ def generate_stage(
                 "seed": config.seed,
                 "bad_rate": config.bad_rate,
                 "start": config.start.isoformat(),
+                "origin": config.origin.isoformat() if config.origin else None,
             },
             "manifest_sha256": audit.file_fingerprint(result.manifest),
         },
@@ -83,15 +84,26 @@ def generate_stage(
     return result
 
 
-def config_from_params(params: dict) -> GenerateConfig:
-    """Build a generator config from DAG params / CLI values (strings allowed)."""
-    default = GenerateConfig()
-    return GenerateConfig(
-        users=int(params.get("users", default.users)),
-        days=int(params.get("days", default.days)),
-        seed=int(params.get("seed", default.seed)),
-        bad_rate=float(params.get("bad_rate", default.bad_rate)),
-        start=date.fromisoformat(str(params.get("start", default.start.isoformat()))),
+def config_from_params(
+    params: dict, landing: Path | None = None, interval: tuple[datetime, datetime] | None = None
+) -> GenerateConfig:
+    """Build a generator config from DAG params / CLI values (strings allowed; None: derived).
+
+    With `continue` (the DAG's default) and a world landed in `landing`, the batch is that world's
+    next one; a scheduled run's data interval gives its start and days, so each day lands once."""
+    start, days = params.get("start") or None, params.get("days")
+    if interval is not None and interval[1] > interval[0] and start is None:
+        start, days = interval[0].date(), days or max(1, (interval[1] - interval[0]).days)
+    seed = None if params.get("seed") is None else int(params["seed"])
+    cont = bool(params.get("continue")) and landing is not None and latest_manifest(landing, seed) is not None
+    return plan(
+        landing or Path("."),
+        cont=cont,
+        users=None if params.get("users") is None else int(params["users"]),
+        days=None if days is None else int(days),
+        seed=seed,
+        bad_rate=float(params.get("bad_rate") or 0.0),
+        start=None if start is None else date.fromisoformat(str(start)),
     )
 
 
