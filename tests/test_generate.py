@@ -156,7 +156,7 @@ def test_group_buys_fill_or_expire(clean_dir: Path) -> None:
 
 
 def test_withdrawals_follow_grants(clean_dir: Path) -> None:
-    consent = good(clean_dir, "consent").filter(pl.col("user_id").str.starts_with("U1"))
+    consent = good(clean_dir, "consent").filter(pl.col("user_id").str.contains(r"^U\d+-1\d{7}$"))
     grants = (
         consent.filter(pl.col("status") == "granted").group_by("user_id", "purpose").agg(first_grant=pl.col("ts").min())
     )

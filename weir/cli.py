@@ -244,6 +244,13 @@ def ingest(
     mapping: Annotated[
         Path | None, typer.Option("--mapping", help="Source mapping YAML for your own export (see weir/mappings/).")
     ] = None,
+    release: Annotated[
+        str | None,
+        typer.Option("--release", help="Load this held batch (a source failed the raw gate) after review; needs --reason."),
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why the held batch may load (kept in the audit log).")
+    ] = None,
     data_dir: DataDirOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the load ledger as JSON.")] = False,
 ) -> None:
@@ -253,30 +260,37 @@ def ingest(
     Loading a batch again changes nothing. With --mapping, your own CSV/JSONL/Parquet export
     is checked (known source, not empty, UTF-8, safe column names), landed with the mapping
     beside it, and loaded like any other batch. A batch that fails to load is recorded as
-    failed and skipped by later runs until you fix it and pass --retry.
+    failed and skipped by later runs until you fix it and pass --retry. A batch with a source
+    the raw gate rejected is held out of raw whole until you review it and pass --release.
 
     Example:
         weir ingest events --batch 20261001-7d-s42
         weir ingest --mapping weir/mappings/taobao_userbehavior.yml UserBehavior.csv
         weir ingest --retry byo-userbehavior-1a2b3c4d5e
+        weir ingest --release 20261008-1d-s42 --reason "volume drop explained: holiday (ticket 123)"
     """
     source = target
     try:
         directory = _data_dir(data_dir)
-        if mapping is not None:
+        if release is not None:
+            if target or batch or retry or mapping:
+                raise WeirError("--release loads one held batch; drop the source, --batch, --retry and --mapping.")
+            results = pipeline.release_stage(directory, "cli:ingest", release, reason or "")
+        elif mapping is not None:
             if target is None:
                 raise WeirError("--mapping needs the export to load: weir ingest --mapping MAP.yml PATH")
             source, batch = land_export(directory.landing, mapping, Path(target), keys=directory.keys)
-        with _progress() as bar:
-            task = bar.add_task("ingesting", total=None)
-            results = pipeline.ingest_stage(
-                directory,
-                "cli:ingest",
-                source,
-                batch,
-                progress=lambda msg: bar.update(task, description=msg),
-                retry=retry,
-            )
+        if release is None:
+            with _progress() as bar:
+                task = bar.add_task("ingesting", total=None)
+                results = pipeline.ingest_stage(
+                    directory,
+                    "cli:ingest",
+                    source,
+                    batch,
+                    progress=lambda msg: bar.update(task, description=msg),
+                    retry=retry,
+                )
     except WeirError as err:
         raise _fail(err) from err
     if as_json:

@@ -9,8 +9,8 @@ from privacy._dp_spec import load_catalog
 from weir import airflow_env, dbt, dp, pipeline
 from weir.audit import VerifyReport
 from weir.config import DataDir, ensure_writable
-from weir.errors import AuditChainError
-from weir.generate import GenerateConfig
+from weir.errors import AuditChainError, LandingError
+from weir.generate import GenerateConfig, plan, refuse_existing
 from weir.ingest import LoadResult, load_ledger
 from weir.publish import published_tables
 
@@ -36,10 +36,12 @@ class DemoResult:
 def run_demo(data_dir: DataDir, config: GenerateConfig, step: Callable[[str], None]) -> DemoResult:
     """Prepare Airflow, run the DAG with this config, check the run and the audit chain."""
     ensure_writable(data_dir)
+    config = _demo_batch(data_dir, config, step)
     step("migrating the Airflow metadata DB")
     log = airflow_env.prepare(data_dir)
     step("running DAG weir_platform through Airflow")
     conf = {
+        "continue": config.origin is not None,
         "users": config.users,
         "days": config.days,
         "seed": config.seed,
@@ -83,6 +85,18 @@ def run_demo(data_dir: DataDir, config: GenerateConfig, step: Callable[[str], No
         _latest_model(data_dir),
         written.html,
     )
+
+
+def _demo_batch(data_dir: DataDir, config: GenerateConfig, step: Callable[[str], None]) -> GenerateConfig:
+    """The demo's batch, or the next day of its world when it was landed by an earlier demo
+    (landed batches are never rewritten), so `make demo` can run again on the same data dir."""
+    try:
+        refuse_existing(data_dir.landing, config.batch_id)
+        return config
+    except LandingError:
+        following = plan(data_dir.landing, cont=True, seed=config.seed, bad_rate=config.bad_rate)
+        step(f"batch {config.batch_id} is already landed: landing the next day of its world ({following.batch_id})")
+        return following
 
 
 def _latest_model(data_dir: DataDir) -> Any:

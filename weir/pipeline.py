@@ -11,9 +11,9 @@ from expectations import Finding, build_docs
 from privacy import load_or_create_signing_key
 from weir import audit, dbt, dp, policy
 from weir.config import DataDir, ensure_writable
-from weir.errors import LandingError, QualityGateBlocked
+from weir.errors import ConfigError, LandingError, QualityGateBlocked
 from weir.generate import GenerateConfig, GenerateResult, generate, latest_manifest, plan
-from weir.ingest import LoadResult, RotationResult, failure_message, ingest, load_ledger, rotate_keys
+from weir.ingest import LoadResult, RotationResult, failure_message, ingest, load_ledger, release, rotate_keys
 from weir.mart_gate import gate_marts
 from weir.publish import PublishResult, publish, published_dir
 from weir.quality import Checked
@@ -185,6 +185,44 @@ def ingest_stage(
     return results
 
 
+MAX_REASON = 500  # a reviewer's note, not a document
+
+
+def release_stage(data_dir: DataDir, actor: str, batch_id: str, reason: str) -> list[LoadResult]:
+    """Release a held batch after review (`weir ingest --release`): every source it moves into
+    raw is audited with the reason, in the transaction that moves it."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ConfigError("--release needs --reason: say why the held batch may load (e.g. the review's outcome).")
+    if len(reason) > MAX_REASON:
+        raise ConfigError(f"--reason is {len(reason)} characters; keep it to {MAX_REASON} (link to the review).")
+    key = signing_key(data_dir)
+
+    def evidence(con: duckdb.DuckDBPyConnection, result: LoadResult) -> None:
+        audit.append_in(
+            con,
+            key,
+            actor,
+            "ingest_release",
+            inputs={"batch": f"{result.source}/{result.batch_id}", "reason": reason},
+            figures={
+                "status": result.status,
+                "rows_in": result.rows_in,
+                "rows_loaded": result.rows_loaded,
+                "rows_quarantined": result.rows_quarantined,
+            },
+        )
+
+    try:
+        results = release(data_dir, batch_id, evidence)
+    finally:
+        witness_committed(data_dir, key)
+    failed = failure_message(results)
+    if failed:
+        raise LandingError(failed)
+    return results
+
+
 def raw_gate_stage(data_dir: DataDir, actor: str, batch_id: str) -> dict[str, str]:
     """The raw gate's verdict on a landing batch: source -> loaded | rejected, evidenced; fails
     naming suite, check, column and observed value when any source was rejected before commit."""
@@ -212,9 +250,12 @@ def rejection_message(data_dir: DataDir, rejected: list[LoadResult]) -> str:
             lines.append(f"{r.source}/{r.batch_id}:\n" + "\n".join(f"  {f}" for f in found))
     finally:
         con.close()
+    batches = " ".join(sorted({r.batch_id for r in rejected}))
     return (
         f"{len(rejected)} batch(es) failed the quality gate and were kept out of raw "
-        "(their rows are in ingest.quarantine as gate_rejected):\n" + "\n".join(lines)
+        "(their rows are in ingest.quarantine as gate_rejected; the batch's other sources are held "
+        f"out of raw until review: `weir ingest --release BATCH --reason TEXT`, batch {batches}):\n"
+        + "\n".join(lines)
     )
 
 
