@@ -246,7 +246,7 @@ def ingest(
     ] = None,
     release: Annotated[
         str | None,
-        typer.Option("--release", help="Load this held batch (a source failed the raw gate) after review; needs --reason."),
+        typer.Option("--release", help="Load this held batch (a source failed the raw gate) after review."),
     ] = None,
     reason: Annotated[
         str | None, typer.Option("--reason", help="Why the held batch may load (kept in the audit log).")

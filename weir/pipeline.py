@@ -254,8 +254,7 @@ def rejection_message(data_dir: DataDir, rejected: list[LoadResult]) -> str:
     return (
         f"{len(rejected)} batch(es) failed the quality gate and were kept out of raw "
         "(their rows are in ingest.quarantine as gate_rejected; the batch's other sources are held "
-        f"out of raw until review: `weir ingest --release BATCH --reason TEXT`, batch {batches}):\n"
-        + "\n".join(lines)
+        f"out of raw until review: `weir ingest --release BATCH --reason TEXT`, batch {batches}):\n" + "\n".join(lines)
     )
 
 

@@ -36,7 +36,9 @@ def _set_status(con: duckdb.DuckDBPyConnection, result: LoadResult, status: str)
         "update ingest.load_ledger set status = ? where source = ? and batch_id = ?",
         [status, result.source, result.batch_id],
     )
-    return LoadResult(result.source, result.batch_id, status, result.rows_in, result.rows_loaded, result.rows_quarantined)
+    return LoadResult(
+        result.source, result.batch_id, status, result.rows_in, result.rows_loaded, result.rows_quarantined
+    )
 
 
 def _move(con: duckdb.DuckDBPyConnection, source: str, batch_id: str, to_held: bool) -> None:
@@ -90,7 +92,14 @@ def restore_held(con: duckdb.DuckDBPyConnection, batch_id: str, evidence: Eviden
                 "where source = ? and batch_id = ?",
                 [erased, erased, result.source, batch_id],
             )
-            moved = LoadResult(result.source, batch_id, HELD, result.rows_in, result.rows_loaded - erased, 0)
+            moved = LoadResult(
+                result.source,
+                batch_id,
+                HELD,
+                result.rows_in,
+                result.rows_loaded - erased,
+                result.rows_quarantined + erased,
+            )
             restored.append(_set_status(con, moved, "loaded"))
             if evidence is not None:
                 evidence(con, restored[-1])
