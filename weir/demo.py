@@ -9,6 +9,7 @@ from privacy._dp_spec import load_catalog
 from weir import airflow_env, dbt, dp, pipeline
 from weir.audit import VerifyReport
 from weir.config import DataDir, ensure_writable
+from weir.dp_periods import closed_periods
 from weir.errors import AuditChainError, LandingError
 from weir.generate import GenerateConfig, plan, refuse_existing
 from weir.ingest import LoadResult, load_ledger
@@ -54,8 +55,13 @@ def run_demo(data_dir: DataDir, config: GenerateConfig, step: Callable[[str], No
     warehouse_run = airflow_env.run_dag(data_dir, {}, log, airflow_env.WAREHOUSE_DAG_ID)
     step("running DAG weir_dp_releases (OpenDP releases under the privacy budget)")
     dp_run = airflow_env.run_dag(data_dir, {}, log, airflow_env.DP_DAG_ID)
-    # Asking again returns the stored releases: nothing is spent twice.
-    releases = pipeline.dp_release_stage(data_dir, "demo", sorted(load_catalog().releases))
+    # Asking again for the latest closed quarter returns the stored releases: nothing is spent twice.
+    releases = [
+        released
+        for name in sorted(load_catalog().releases)
+        for period in closed_periods(data_dir, name, unreleased=False)[-1:]
+        for released in pipeline.dp_release_stage(data_dir, "demo", [name], period)
+    ]
     step("running DAG weir_model_training (Flower: SecAgg+, user-level DP, registry, scores)")
     model_run = airflow_env.run_dag(data_dir, {}, log, airflow_env.MODEL_DAG_ID)
     step("generating the dbt docs")

@@ -11,6 +11,7 @@ from expectations import Finding, build_docs
 from privacy import load_or_create_signing_key
 from weir import audit, dbt, dp, policy
 from weir.config import DataDir, ensure_writable
+from weir.dp_periods import closed_periods
 from weir.errors import ConfigError, LandingError, QualityGateBlocked
 from weir.generate import GenerateConfig, GenerateResult, generate, latest_manifest, plan
 from weir.ingest import LoadResult, RotationResult, failure_message, ingest, load_ledger, release, rotate_keys
@@ -351,7 +352,12 @@ def publish_stage(data_dir: DataDir, actor: str, since: datetime | None = None, 
 
 
 def dp_release_stage(
-    data_dir: DataDir, actor: str, names: list[str], period: str | None = None, re_release: bool = False
+    data_dir: DataDir,
+    actor: str,
+    names: list[str],
+    period: str | None = None,
+    re_release: bool = False,
+    provisional: bool = False,
 ) -> list[dp.Released]:
     """Run DP releases in order; each spend, its stored release and its audit entry commit in one
     transaction (a reused release spends and records nothing)."""
@@ -363,7 +369,12 @@ def dp_release_stage(
             key,
             actor,
             "dp_release",
-            inputs={"release": released.name, "period": released.period, "release_id": released.release_id},
+            inputs={
+                "release": released.name,
+                "period": released.period,
+                "release_id": released.release_id,
+                "provisional": released.provisional,
+            },
             figures={
                 "rows": released.table.height,
                 "budget_spent_rho": released.budget.spent.rho,
@@ -375,7 +386,15 @@ def dp_release_stage(
     results = []
     try:
         for name in names:
-            results.append(dp.release(data_dir, name, actor, period=period, re_release=re_release, evidence=evidence))
+            results.append(
+                dp.release(data_dir, name, actor, period, re_release, evidence=evidence, provisional=provisional)
+            )
     finally:
         witness_committed(data_dir, key)
     return results
+
+
+def dp_release_closed_stage(data_dir: DataDir, actor: str, name: str) -> list[dp.Released]:
+    """Release `name` for each period that closed since its last final release, oldest first
+    (the DP DAG's task: new data closes a quarter, and its release follows)."""
+    return [r for period in closed_periods(data_dir, name) for r in dp_release_stage(data_dir, actor, [name], period)]
