@@ -1,6 +1,7 @@
 """Generator: determinism, schemas, the distributions that matter, planted truth."""
 
 import json
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from weir.errors import ConfigError, LandingError
-from weir.generate import SOURCES, GenerateConfig, GenerateResult, generate
+from weir.generate import SOURCES, GenerateConfig, GenerateResult, generate, plan
 from weir.generate._people import chinese_id_numbers, luhn_card_numbers
 from weir.generate._reference import EVENT_TYPES
 
@@ -251,3 +252,42 @@ def test_any_existing_folder_of_the_batch_refuses_before_writing(tmp_path: Path,
         generate(config, tmp_path)
 
     assert [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")] == [taken, f"{taken}/{config.batch_id}"]
+
+
+def test_continue_needs_a_landed_world_and_a_start_after_it(tmp_path: Path) -> None:
+    with pytest.raises(LandingError, match="No landed batch to continue in .*without --continue"):
+        plan(tmp_path, cont=True)
+    generate(GenerateConfig(users=60, days=2, seed=4), tmp_path)
+
+    following = plan(tmp_path, cont=True)
+    with pytest.raises(LandingError, match=r"--start 2026-10-02 falls inside landed batch 20261001-2d-s4 \(up to"):
+        plan(tmp_path, cont=True, start=date(2026, 10, 2))
+    with pytest.raises(ConfigError, match="--users 80 differs from the world being continued"):
+        plan(tmp_path, cont=True, users=80)
+    with pytest.raises(LandingError, match="No landed batch of seed 5 to continue"):
+        plan(tmp_path, cont=True, seed=5)
+
+    assert following == GenerateConfig(60, 1, 4, 0.0, date(2026, 10, 3), date(2026, 10, 1))
+
+
+def test_continued_days_share_users_and_never_repeat_an_id(tmp_path: Path) -> None:
+    first = generate(GenerateConfig(users=80, days=1, seed=6), tmp_path)
+    days = [generate(plan(tmp_path, cont=True), tmp_path) for _ in range(2)]
+    other_world = generate(GenerateConfig(users=80, days=1, seed=7, start=date(2026, 11, 1)), tmp_path)
+
+    def ids(source: str, column: str, result: GenerateResult) -> list[str]:
+        read = {".parquet": pl.read_parquet, ".jsonl": pl.read_ndjson, ".csv": pl.read_csv}
+        parts = sorted((tmp_path / source / result.batch_id).glob("part-*"))  # none: nothing that day
+        return [v for part in parts for v in read[part.suffix](part)[column].cast(pl.Utf8).to_list()]
+
+    users = set(ids("users", "user_id", first))
+    follows = [
+        (f, e)
+        for r in (first, *days)
+        for f, e in zip(ids("follows", "follower_id", r), ids("follows", "followee_id", r), strict=True)
+    ]
+    consent_users = {u for r in days for u in ids("consent", "user_id", r)}
+    assert [r.batch_id for r in days] == ["20261002-1d-s6", "20261003-1d-s6"]
+    assert len(follows) == len(set(follows)) and {u for pair in follows for u in pair} <= users
+    assert consent_users and consent_users <= users  # later consent names existing users only
+    assert users.isdisjoint(ids("users", "user_id", other_world))  # the seed is part of the id

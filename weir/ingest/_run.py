@@ -85,9 +85,10 @@ def ingest(
 
 
 def _hold(data_dir: DataDir, results: list[LoadResult], evidence: Evidence | None) -> list[LoadResult]:
-    """Hold every batch of this run that has a rejected source out of raw (see `_hold`)."""
-    rejected = sorted({r.batch_id for r in results if r.status == "rejected"})
-    if not rejected:
+    """Hold every batch of this run that has a rejected source out of raw (see `_hold`); a
+    source loaded on its own after another of its batch was rejected is held too."""
+    rejected = sorted({r.batch_id for r in results if r.status in ("rejected", "loaded")})
+    if not any(r.status == "rejected" for r in results) and not _any_rejected(data_dir, rejected):
         return results
     con = connect(data_dir.warehouse)
     try:
@@ -95,6 +96,20 @@ def _hold(data_dir: DataDir, results: list[LoadResult], evidence: Evidence | Non
     finally:
         con.close()
     return [held.get((r.source, r.batch_id), r) for r in results]
+
+
+def _any_rejected(data_dir: DataDir, batch_ids: list[str]) -> bool:
+    if not batch_ids:
+        return False
+    con = connect(data_dir.warehouse)
+    try:
+        found = con.execute(
+            "select 1 from ingest.load_ledger where status = 'rejected' and list_contains(?, batch_id) limit 1",
+            [batch_ids],
+        ).fetchone()
+    finally:
+        con.close()
+    return found is not None
 
 
 def release(data_dir: DataDir, batch_id: str, evidence: Evidence | None = None) -> list[LoadResult]:
