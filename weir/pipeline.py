@@ -137,6 +137,16 @@ def witness_copy(data_dir: DataDir) -> Path:
     return published_dir(data_dir) / "audit_witness.jsonl"
 
 
+def load_figures(result: LoadResult) -> dict:
+    """A load's status and counts, as its audit entry records them."""
+    return {
+        "status": result.status,
+        "rows_in": result.rows_in,
+        "rows_loaded": result.rows_loaded,
+        "rows_quarantined": result.rows_quarantined,
+    }
+
+
 def ingest_stage(
     data_dir: DataDir,
     actor: str,
@@ -162,13 +172,7 @@ def ingest_stage(
             actor,
             "ingest_batch",
             inputs={"batch": f"{result.source}/{result.batch_id}"},
-            figures={
-                "status": result.status,
-                "rows_in": result.rows_in,
-                "rows_loaded": result.rows_loaded,
-                "rows_quarantined": result.rows_quarantined,
-                "reasons": result.reasons,
-            },
+            figures={**load_figures(result), "reasons": result.reasons},
         )
 
     try:
@@ -206,12 +210,7 @@ def release_stage(data_dir: DataDir, actor: str, batch_id: str, reason: str) -> 
             actor,
             "ingest_release",
             inputs={"batch": f"{result.source}/{result.batch_id}", "reason": reason},
-            figures={
-                "status": result.status,
-                "rows_in": result.rows_in,
-                "rows_loaded": result.rows_loaded,
-                "rows_quarantined": result.rows_quarantined,
-            },
+            figures=load_figures(result),
         )
 
     try:

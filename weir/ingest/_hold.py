@@ -9,6 +9,9 @@ the gate's findings waived, each step audited in its own transaction; a release 
 half-way is finished by running it again (and `gate_raw` fails while anything is held).
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import duckdb
 
 from weir.contract import load_contract
@@ -17,6 +20,17 @@ from weir.sql import ident
 from weir.warehouse import tables
 
 HELD = "held"
+
+
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    con.execute("begin transaction")
+    try:
+        yield
+    except Exception:
+        con.execute("rollback")
+        raise
+    con.execute("commit")
 
 
 def _held_table(source: str) -> str:
@@ -63,17 +77,12 @@ def hold_incomplete(con: duckdb.DuckDBPyConnection, batch_id: str, evidence: Evi
         return []
     loaded = [r for r in ledger.values() if r.status == "loaded"]
     held = []
-    con.execute("begin transaction")
-    try:
+    with _transaction(con):
         for result in loaded:  # a dozen sources at most
             _move(con, result.source, batch_id, to_held=True)
             held.append(_set_status(con, result, HELD))
             if evidence is not None:
                 evidence(con, held[-1])
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
     return held
 
 
@@ -82,8 +91,7 @@ def restore_held(con: duckdb.DuckDBPyConnection, batch_id: str, evidence: Eviden
     erased while they were held stay out, quarantined as `erased_user` without their text."""
     held = [r for r in _ledger(con, batch_id).values() if r.status == HELD]
     restored = []
-    con.execute("begin transaction")
-    try:
+    with _transaction(con):
         for result in held:
             erased = _drop_erased(con, result.source, batch_id)
             _move(con, result.source, batch_id, to_held=False)
@@ -103,10 +111,6 @@ def restore_held(con: duckdb.DuckDBPyConnection, batch_id: str, evidence: Eviden
             restored.append(_set_status(con, moved, "loaded"))
             if evidence is not None:
                 evidence(con, restored[-1])
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
     return restored
 
 
