@@ -10,6 +10,7 @@ import pytest
 
 from weir import pipeline
 from weir.config import resolve_data_dir
+from weir.dsr._store import DDL as DSR_DDL
 from weir.errors import ConfigError, LandingError, QualityGateBlocked
 from weir.generate import GenerateConfig, generate
 
@@ -74,9 +75,15 @@ def test_a_held_batch_stays_out_of_raw_until_released_then_loads_whole(tmp_path:
     _leak_email_into_reviews(data_dir.landing)
     with pytest.raises(QualityGateBlocked, match="weir ingest --release BATCH --reason TEXT"):
         pipeline.ingest_stage(data_dir, "test")
-    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+    with duckdb.connect(str(data_dir.warehouse)) as con:
         held_raw = _raw_rows(con, generated.batch_id)
         consent_rows = con.execute("select count(*) from consent.ledger").fetchone()[0]
+        # A user erased (DSR) while the batch was held: their held rows must not come back.
+        erased, erased_rows = con.execute(
+            "select user_token, count(*) from ingest.held_events group by all order by 2 desc, 1 limit 1"
+        ).fetchone()
+        con.execute(DSR_DDL)
+        con.execute("insert into dsr.suppressed values (sha256(?), 1, 'DSR-test', now())", [erased])
 
     # Execute
     with pytest.raises(ConfigError, match="--release needs --reason"):
@@ -99,13 +106,18 @@ def test_a_held_batch_stays_out_of_raw_until_released_then_loads_whole(tmp_path:
         ).fetchall()
         raw = _raw_rows(con, generated.batch_id)
         gate_rejected = con.execute("select count(*) from ingest.quarantine where reason = 'gate_rejected'").fetchone()
+        erased_left = con.execute(
+            "select (select count(*) from raw.events where user_token = $t), (select count(*) from ingest.quarantine "
+            "where source = 'events' and reason = 'erased_user' and sanitised_text is null)",
+            {"t": erased},
+        ).fetchone()
         audited = con.execute(
             "select count(*), count(distinct json_extract_string(inputs, '$.reason')) from audit.log "
             "where action = 'ingest_release'"
         ).fetchone()
     assert all(rows_in == loaded + quarantined for _, rows_in, loaded, quarantined in ledger)
     assert {s: loaded for s, _, loaded, _ in ledger} == {s: raw[s] for s, _, _, _ in ledger}
-    assert raw["reviews"] == generated.rows["reviews"] and gate_rejected == (0,)
+    assert gate_rejected == (0,) and erased_left == (0, erased_rows)
     assert audited == (len(landed), 1)
 
 
