@@ -1,7 +1,7 @@
 """Generator: determinism, schemas, the distributions that matter, planted truth."""
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from weir import pipeline
 from weir.errors import ConfigError, LandingError
 from weir.generate import SOURCES, GenerateConfig, GenerateResult, generate, plan
 from weir.generate._people import chinese_id_numbers, luhn_card_numbers
@@ -291,3 +292,16 @@ def test_continued_days_share_users_and_never_repeat_an_id(tmp_path: Path) -> No
     assert len(follows) == len(set(follows)) and {u for pair in follows for u in pair} <= users
     assert consent_users and consent_users <= users  # later consent names existing users only
     assert users.isdisjoint(ids("users", "user_id", other_world))  # the seed is part of the id
+
+
+def test_a_scheduled_run_lands_its_data_interval_as_the_next_day_of_the_world(tmp_path: Path) -> None:
+    generate(GenerateConfig(users=60, days=2, seed=4), tmp_path)
+    interval = (datetime(2026, 10, 5, tzinfo=UTC), datetime(2026, 10, 6, tzinfo=UTC))
+
+    scheduled = pipeline.config_from_params({"continue": True}, tmp_path, interval)
+    manual = pipeline.config_from_params({"continue": True, "days": 2, "seed": None, "start": None}, tmp_path)
+    fresh = pipeline.config_from_params({"continue": True}, tmp_path / "empty")
+
+    assert (scheduled.batch_id, scheduled.origin) == ("20261005-1d-s4", date(2026, 10, 1))
+    assert (manual.batch_id, manual.origin) == ("20261003-2d-s4", date(2026, 10, 1))
+    assert fresh == GenerateConfig()  # no world landed yet: the DAG's default starts one
