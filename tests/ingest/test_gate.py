@@ -79,9 +79,12 @@ def test_a_held_batch_stays_out_of_raw_until_released_then_loads_whole(tmp_path:
         held_raw = _raw_rows(con, generated.batch_id)
         consent_rows = con.execute("select count(*) from consent.ledger").fetchone()[0]
         # A user erased (DSR) while the batch was held: their held rows must not come back.
-        erased, erased_rows = con.execute(
-            "select user_token, count(*) from ingest.held_events group by all order by 2 desc, 1 limit 1"
-        ).fetchone()
+        erased = con.execute(
+            "select user_token from ingest.held_events group by all order by count(*) desc, 1 limit 1"
+        ).fetchone()[0]
+        erased_rows = con.execute(  # as actor or as target (e.g. of a follow)
+            "select count(*) from ingest.held_events where ? in (user_token, target_user_token)", [erased]
+        ).fetchone()[0]
         con.execute(DSR_DDL)
         con.execute("insert into dsr.suppressed values (sha256(?), 1, 'DSR-test', now())", [erased])
 
