@@ -49,7 +49,7 @@ def build(root: Path, users: int, days: int, events: int) -> DataDir:
     pipeline.warehouse_stage(data_dir, "bench")
     pipeline.gate_marts_stage(data_dir, "bench")
     pipeline.publish_stage(data_dir, "bench")
-    pipeline.dp_release_stage(data_dir, "bench", ["funnel_by_channel"])
+    pipeline.dp_release_stage(data_dir, "bench", ["funnel_by_channel"], provisional=True)
     users = sorted((data_dir.landing / "users").glob("*/part-*.csv"))[0].read_text(errors="replace").splitlines()
     user = next(line.split(",")[0] for line in users[1:] if line.startswith("U"))
     submit_request(data_dir, "access", user, "bench")  # the DSR ledger exists, as in production

@@ -1,9 +1,11 @@
-"""Weir DP releases DAG: after the published layer changes, run every DP release in
-privacy/releases.yml (one task each), then report the privacy budget left.
+"""Weir DP releases DAG: after the published layer changes, release every DP release in
+privacy/releases.yml (one task each) for each quarter that closed since its last final release
+(the data moved past the quarter's end), then report the privacy budget left.
 
 Triggered by the `weir://published` Asset that the warehouse DAG's publish task updates.
-A release already made for the quarter with the same spec returns its stored result and
-spends nothing, so re-runs are safe. Tasks share the warehouse pool: DuckDB has one writer.
+A closed quarter already released with the same spec returns its stored result and spends
+nothing, so re-runs are safe; an open quarter is released only by hand (`weir dp release
+--provisional`). Tasks share the warehouse pool: DuckDB has one writer.
 """
 
 import os
@@ -27,11 +29,11 @@ RELEASES = sorted(load_catalog().releases)  # a small YAML file in the repo: the
 )
 def weir_dp_releases():
     @task(pool=POOL, outlets=[DP_RELEASES])
-    def release(name: str) -> dict:
+    def release(name: str) -> list[dict]:
         from weir import pipeline
 
-        (released,) = pipeline.dp_release_stage(DATA_DIR, f"airflow:dp_release:{name}", [name])
-        return {"release_id": released.release_id, "reused": released.reused, "rows": released.table.height}
+        released = pipeline.dp_release_closed_stage(DATA_DIR, f"airflow:dp_release:{name}", name)
+        return [{"period": r.period, "release_id": r.release_id, "rows": r.table.height} for r in released]
 
     @task(trigger_rule="all_done", pool=POOL)
     def report_budget() -> list[dict]:

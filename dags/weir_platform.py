@@ -27,13 +27,22 @@ def _data_dir():
     start_date=datetime(2026, 1, 1),
     catchup=False,
     params={
-        "users": Param(2000, type="integer", minimum=1, description="Users in the generated world."),
-        "days": Param(7, type="integer", minimum=1, description="Days of behaviour in the batch."),
-        "seed": Param(42, type="integer", description="Random seed: the same seed gives the same batch."),
+        "continue": Param(
+            True, type="boolean", description="Land the next day(s) of the landed world (off: a new world)."
+        ),
+        "users": Param(None, type=["null", "integer"], minimum=1, description="Users of a new world [2000]."),
+        "days": Param(
+            None, type=["null", "integer"], minimum=1, description="Days in the batch [new world 7, next day 1]."
+        ),
+        "seed": Param(None, type=["null", "integer"], description="Seed of a new world or of the one to continue."),
         "bad_rate": Param(
             0.0, type="number", minimum=0, maximum=1, description="Share of rows with injected bad input."
         ),
-        "start": Param("2026-10-01", type="string", format="date", description="First day of the batch (UTC)."),
+        "start": Param(
+            None,
+            type=["null", "string"],
+            description="First day (UTC, YYYY-MM-DD) [the data interval's start, or the day after the last batch].",
+        ),
     },
     default_args=airflow_defaults.DEFAULT_ARGS,
     doc_md=airflow_defaults.dag_doc(__doc__),
@@ -45,7 +54,10 @@ def weir_platform():
         from weir import pipeline
 
         context = get_current_context()
-        config = pipeline.config_from_params(context["params"])
+        interval = context.get("data_interval_start"), context.get("data_interval_end")
+        config = pipeline.config_from_params(
+            context["params"], _data_dir().landing, interval if None not in interval else None
+        )
         result = pipeline.generate_stage(_data_dir(), config, actor=f"airflow:{context['ti'].task_id}")
         return {"batch_id": result.batch_id, "rows": result.rows}
 

@@ -125,6 +125,34 @@ def test_generate_then_list_then_verify(tmp_path: Path) -> None:
     assert verified.exit_code == 0 and "1 entries" in verified.output
 
 
+def test_generate_refuses_a_landed_batch_and_touches_nothing(tmp_path: Path) -> None:
+    args = ["generate", "--data-dir", str(tmp_path), "--users", "100", "--days", "1"]
+    assert runner.invoke(app, args).exit_code == 0
+    landing = tmp_path / "landing"
+    before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in landing.rglob("*") if p.is_file()}
+
+    again = runner.invoke(app, [*args, "--bad-rate", "0.02"])  # same batch id, other content
+
+    assert again.exit_code == 1 and "Traceback" not in again.output
+    assert "Batch 20261001-1d-s42 already exists in the landing zone" in flat(again.output)
+    assert "never rewritten" in flat(again.output)
+    assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in landing.rglob("*") if p.is_file()} == before
+    verified = runner.invoke(app, ["audit", "verify", "--data-dir", str(tmp_path)])
+    assert verified.exit_code == 0 and "1 entries" in verified.output  # the refusal generated nothing
+
+
+def test_generate_continue_lands_the_next_day_and_release_needs_a_reason(tmp_path: Path) -> None:
+    assert runner.invoke(app, ["generate", "--data-dir", str(tmp_path), "--users", "100", "--days", "1"]).exit_code == 0
+
+    following = runner.invoke(app, ["generate", "--data-dir", str(tmp_path), "--continue"])
+    clash = runner.invoke(app, ["generate", "--data-dir", str(tmp_path), "--continue", "--start", "2026-10-02"])
+    no_reason = runner.invoke(app, ["ingest", "--data-dir", str(tmp_path), "--release", "20261001-1d-s42"])
+
+    assert following.exit_code == 0 and "Batch 20261002-1d-s42" in flat(following.output)
+    assert clash.exit_code == 1 and "--start 2026-10-02 falls inside landed batch 20261002-1d-s42" in flat(clash.output)
+    assert no_reason.exit_code == 1 and "--release needs --reason" in flat(no_reason.output)
+
+
 def test_verify_fails_after_tampering(tmp_path: Path) -> None:
     runner.invoke(app, ["generate", "--data-dir", str(tmp_path), "--users", "200", "--days", "1"])
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:

@@ -11,7 +11,7 @@ from weir.publish import published_db, update_published
 
 ROW = (
     "daily_active_users", "2026Q4", "social_commerce", "dp_events", None, "{}", "f" * 64,
-    0.1, 0.0, 2.45, 1e-6, "{}", "{}", None, 2, 0, "spend", datetime(2026, 12, 1, tzinfo=UTC), True,
+    0.1, 0.0, 2.45, 1e-6, "{}", "{}", None, 2, 0, "spend", datetime(2026, 12, 1, tzinfo=UTC), True, False,
 )  # fmt: skip
 
 

@@ -1,6 +1,7 @@
 """Generator: determinism, schemas, the distributions that matter, planted truth."""
 
 import json
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from weir.errors import ConfigError
-from weir.generate import SOURCES, GenerateConfig, GenerateResult, generate
+from weir import pipeline
+from weir.errors import ConfigError, LandingError
+from weir.generate import SOURCES, GenerateConfig, GenerateResult, generate, plan
 from weir.generate._people import chinese_id_numbers, luhn_card_numbers
 from weir.generate._reference import EVENT_TYPES
 
@@ -156,7 +158,7 @@ def test_group_buys_fill_or_expire(clean_dir: Path) -> None:
 
 
 def test_withdrawals_follow_grants(clean_dir: Path) -> None:
-    consent = good(clean_dir, "consent").filter(pl.col("user_id").str.starts_with("U1"))
+    consent = good(clean_dir, "consent").filter(pl.col("user_id").str.contains(r"^U\d+-1\d{7}$"))
     grants = (
         consent.filter(pl.col("status") == "granted").group_by("user_id", "purpose").agg(first_grant=pl.col("ts").min())
     )
@@ -240,3 +242,66 @@ def test_ring_devices_carry_many_accounts_honest_ones_few(clean_dir: Path) -> No
     assert ring.height == len(ring_devices)
     assert ring["accounts"].min() >= 4 and ring["subnets"].max() == 1
     assert honest["accounts"].max() <= 3
+
+
+@pytest.mark.parametrize("taken", ["_manifests", "events", "users"])
+def test_any_existing_folder_of_the_batch_refuses_before_writing(tmp_path: Path, taken: str) -> None:
+    config = GenerateConfig(users=60, days=1, seed=3)
+    (tmp_path / taken / config.batch_id).mkdir(parents=True)
+
+    with pytest.raises(LandingError, match=f"Batch {config.batch_id} already exists .*{taken}"):
+        generate(config, tmp_path)
+
+    assert [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")] == [taken, f"{taken}/{config.batch_id}"]
+
+
+def test_continue_needs_a_landed_world_and_a_start_after_it(tmp_path: Path) -> None:
+    with pytest.raises(LandingError, match="No landed batch to continue in .*without --continue"):
+        plan(tmp_path, cont=True)
+    generate(GenerateConfig(users=60, days=2, seed=4), tmp_path)
+
+    following = plan(tmp_path, cont=True)
+    with pytest.raises(LandingError, match=r"--start 2026-10-02 falls inside landed batch 20261001-2d-s4 \(up to"):
+        plan(tmp_path, cont=True, start=date(2026, 10, 2))
+    with pytest.raises(ConfigError, match="--users 80 differs from the world being continued"):
+        plan(tmp_path, cont=True, users=80)
+    with pytest.raises(LandingError, match="No landed batch of seed 5 to continue"):
+        plan(tmp_path, cont=True, seed=5)
+
+    assert following == GenerateConfig(60, 1, 4, 0.0, date(2026, 10, 3), date(2026, 10, 1))
+
+
+def test_continued_days_share_users_and_never_repeat_an_id(tmp_path: Path) -> None:
+    first = generate(GenerateConfig(users=80, days=1, seed=6), tmp_path)
+    days = [generate(plan(tmp_path, cont=True), tmp_path) for _ in range(2)]
+    other_world = generate(GenerateConfig(users=80, days=1, seed=7, start=date(2026, 11, 1)), tmp_path)
+
+    def ids(source: str, column: str, result: GenerateResult) -> list[str]:
+        read = {".parquet": pl.read_parquet, ".jsonl": pl.read_ndjson, ".csv": pl.read_csv}
+        parts = sorted((tmp_path / source / result.batch_id).glob("part-*"))  # none: nothing that day
+        return [v for part in parts for v in read[part.suffix](part)[column].cast(pl.Utf8).to_list()]
+
+    users = set(ids("users", "user_id", first))
+    follows = [
+        (f, e)
+        for r in (first, *days)
+        for f, e in zip(ids("follows", "follower_id", r), ids("follows", "followee_id", r), strict=True)
+    ]
+    consent_users = {u for r in days for u in ids("consent", "user_id", r)}
+    assert [r.batch_id for r in days] == ["20261002-1d-s6", "20261003-1d-s6"]
+    assert len(follows) == len(set(follows)) and {u for pair in follows for u in pair} <= users
+    assert consent_users and consent_users <= users  # later consent names existing users only
+    assert users.isdisjoint(ids("users", "user_id", other_world))  # the seed is part of the id
+
+
+def test_a_scheduled_run_lands_its_data_interval_as_the_next_day_of_the_world(tmp_path: Path) -> None:
+    generate(GenerateConfig(users=60, days=2, seed=4), tmp_path)
+    interval = (datetime(2026, 10, 5, tzinfo=UTC), datetime(2026, 10, 6, tzinfo=UTC))
+
+    scheduled = pipeline.config_from_params({"continue": True}, tmp_path, interval)
+    manual = pipeline.config_from_params({"continue": True, "days": 2, "seed": None, "start": None}, tmp_path)
+    fresh = pipeline.config_from_params({"continue": True}, tmp_path / "empty")
+
+    assert (scheduled.batch_id, scheduled.origin) == ("20261005-1d-s4", date(2026, 10, 1))
+    assert (manual.batch_id, manual.origin) == ("20261003-2d-s4", date(2026, 10, 1))
+    assert fresh == GenerateConfig()  # no world landed yet: the DAG's default starts one

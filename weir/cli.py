@@ -21,7 +21,7 @@ from weir.cli_quality import print_quality, quality_app
 from weir.cli_report import report_app
 from weir.cli_warehouse import dbt_app, policy_app, publish_marts
 from weir.errors import WeirError
-from weir.generate import SOURCES, GenerateConfig
+from weir.generate import SOURCES, GenerateConfig, plan
 from weir.landing import land_export, list_batches
 from weir.reporting import print_ledger
 
@@ -55,8 +55,9 @@ BadRateOption = Annotated[
 ]
 StartOption = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="First day (UTC), YYYY-MM-DD.")]
 DEFAULT = GenerateConfig()  # one place for the defaults of generate and demo
-DEFAULT_START = datetime.combine(DEFAULT.start, datetime.min.time())
 DEMO_BAD_RATE = 0.01  # the demo shows quarantine at work, so it injects some bad input
+# The demo's week spans a quarter's end, so the DP DAG has a closed quarter (2026Q3) to release.
+DEMO_START = datetime(2026, 9, 28)
 
 
 def _config(users: int, days: int, seed: int, bad_rate: float, start: datetime) -> GenerateConfig:
@@ -79,24 +80,55 @@ def _print_batch(batch_id: str, rows: dict[str, int], injected: dict[str, dict[s
 @app.command()
 def generate(
     data_dir: DataDirOption = None,
-    users: UsersOption = DEFAULT.users,
-    days: DaysOption = DEFAULT.days,
-    seed: SeedOption = DEFAULT.seed,
+    users: Annotated[
+        int | None, typer.Option(min=50, max=5_000_000, help=f"Number of (honest) users [new world: {DEFAULT.users}].")
+    ] = None,
+    days: Annotated[
+        int | None,
+        typer.Option(min=1, max=366, help=f"Days to simulate [new world: {DEFAULT.days}; --continue: 1]."),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(min=0, help=f"Random seed: same seed, same files [new world: {DEFAULT.seed}].")
+    ] = None,
     bad_rate: BadRateOption = DEFAULT.bad_rate,
-    start: StartOption = DEFAULT_START,
+    start: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help=f"First day (UTC), YYYY-MM-DD [new world: {DEFAULT.start}; --continue: the day after the last batch].",
+        ),
+    ] = None,
+    cont: Annotated[
+        bool,
+        typer.Option(
+            "--continue",
+            help="Land the next day(s) of the landed world (same users, follows, arms; new ids); "
+            "--seed picks the world when several are landed.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Generate a synthetic social-commerce batch into the landing zone.
+    """Generate a synthetic social-commerce batch into the landing zone (never over a landed one).
 
     Example:
         weir generate --users 5000 --days 14 --seed 7 --bad-rate 0.01
+        weir generate --continue            # the next day of the same world
     """
     try:
-        config = _config(users, days, seed, bad_rate, start)
+        directory = _data_dir(data_dir)
+        config = plan(
+            directory.landing,
+            cont=cont,
+            users=users,
+            days=days,
+            seed=seed,
+            bad_rate=bad_rate,
+            start=start.date() if start else None,
+        )
         with _progress() as bar:
             task = bar.add_task("generating", total=len(SOURCES) + 2)
             result = pipeline.generate_stage(
-                _data_dir(data_dir),
+                directory,
                 config,
                 actor="cli:generate",
                 progress=lambda msg: bar.update(task, description=msg, advance=1),
@@ -126,7 +158,7 @@ def demo(
     days: DaysOption = DEFAULT.days,
     seed: SeedOption = DEFAULT.seed,
     bad_rate: BadRateOption = DEMO_BAD_RATE,
-    start: StartOption = DEFAULT_START,
+    start: StartOption = DEMO_START,
 ) -> None:
     """Run the platform DAG through the real Airflow scheduler on generated data.
 
@@ -218,6 +250,13 @@ def ingest(
     mapping: Annotated[
         Path | None, typer.Option("--mapping", help="Source mapping YAML for your own export (see weir/mappings/).")
     ] = None,
+    release: Annotated[
+        str | None,
+        typer.Option("--release", help="Load this held batch (a source failed the raw gate) after review."),
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why the held batch may load (kept in the audit log).")
+    ] = None,
     data_dir: DataDirOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the load ledger as JSON.")] = False,
 ) -> None:
@@ -227,30 +266,37 @@ def ingest(
     Loading a batch again changes nothing. With --mapping, your own CSV/JSONL/Parquet export
     is checked (known source, not empty, UTF-8, safe column names), landed with the mapping
     beside it, and loaded like any other batch. A batch that fails to load is recorded as
-    failed and skipped by later runs until you fix it and pass --retry.
+    failed and skipped by later runs until you fix it and pass --retry. A batch with a source
+    the raw gate rejected is held out of raw whole until you review it and pass --release.
 
     Example:
         weir ingest events --batch 20261001-7d-s42
         weir ingest --mapping weir/mappings/taobao_userbehavior.yml UserBehavior.csv
         weir ingest --retry byo-userbehavior-1a2b3c4d5e
+        weir ingest --release 20261008-1d-s42 --reason "volume drop explained: holiday (ticket 123)"
     """
     source = target
     try:
         directory = _data_dir(data_dir)
-        if mapping is not None:
+        if release is not None:
+            if target or batch or retry or mapping:
+                raise WeirError("--release loads one held batch; drop the source, --batch, --retry and --mapping.")
+            results = pipeline.release_stage(directory, "cli:ingest", release, reason or "")
+        elif mapping is not None:
             if target is None:
                 raise WeirError("--mapping needs the export to load: weir ingest --mapping MAP.yml PATH")
             source, batch = land_export(directory.landing, mapping, Path(target), keys=directory.keys)
-        with _progress() as bar:
-            task = bar.add_task("ingesting", total=None)
-            results = pipeline.ingest_stage(
-                directory,
-                "cli:ingest",
-                source,
-                batch,
-                progress=lambda msg: bar.update(task, description=msg),
-                retry=retry,
-            )
+        if release is None:
+            with _progress() as bar:
+                task = bar.add_task("ingesting", total=None)
+                results = pipeline.ingest_stage(
+                    directory,
+                    "cli:ingest",
+                    source,
+                    batch,
+                    progress=lambda msg: bar.update(task, description=msg),
+                    retry=retry,
+                )
     except WeirError as err:
         raise _fail(err) from err
     if as_json:

@@ -23,6 +23,7 @@ def print_release(console: Console, released: dp.Released) -> None:
     measures = [c[: -len("_ci_low")] for c in table.columns if c.endswith("_ci_low")]
     keys = [c for c in table.columns if not any(c.startswith(m) for m in measures)]
     status = "stored release, nothing spent" if released.reused else "new release"
+    status += ", provisional: the period is still open" if released.provisional else ""
     view = Table(*keys, *(f"{m} [95% CI]" for m in measures), title=f"dp_{released.name} {released.period} ({status})")
     for row in table.head(SHOWN_ROWS).iter_rows(named=True):
         view.add_row(*(str(row[k]) for k in keys), *(_cell(row, m) for m in measures))
@@ -58,18 +59,34 @@ def release(
     re_release: Annotated[
         bool, typer.Option("--re-release", help="Spend budget again even if this spec was already released.")
     ] = False,
+    provisional: Annotated[
+        bool,
+        typer.Option("--provisional", help="Release a period still open (it spends budget; labelled provisional)."),
+    ] = False,
+    closed: Annotated[
+        bool, typer.Option("--closed", help="Release every period that closed since the last final release.")
+    ] = False,
     directory: DataDirOption = None,
 ) -> None:
     """Release DP aggregates: spends budget once, then returns the stored release on re-runs.
 
+    A period is final once the data has moved past its end; an open one needs --provisional.
+
     Example:
-        weir dp release daily_active_users --period 2026Q4
+        weir dp release daily_active_users --period 2026Q3
+        weir dp release --all --closed
     """
     try:
         chosen = sorted(load_catalog().releases) if all_ else list(names or [])
         if not chosen:
             raise WeirError("Name a release (see `weir dp list`) or pass --all.")
-        results = pipeline.dp_release_stage(data_dir(directory), "cli:dp", chosen, period, re_release)
+        if closed and (period or provisional or re_release):
+            raise WeirError("--closed picks the periods itself; drop --period, --provisional and --re-release.")
+        where = data_dir(directory)
+        if closed:
+            results = [r for name in chosen for r in pipeline.dp_release_closed_stage(where, "cli:dp", name)]
+        else:
+            results = pipeline.dp_release_stage(where, "cli:dp", chosen, period, re_release, provisional)
     except WeirError as err:
         raise fail(err) from err
     for released in results:
@@ -112,7 +129,7 @@ def list_releases(directory: DataDirOption = None) -> None:
     for row in done:
         made.add_row(
             row["release_name"],
-            row["period"],
+            row["period"] + (" (provisional)" if row["provisional"] else ""),
             f"{row['rho']:.3f}",
             f"{row['epsilon']:.2f}",
             str(row["row_count"]),

@@ -28,7 +28,7 @@ def submit(
     """Record a data-subject request; the user id is tokenised and never stored.
 
     Example:
-        weir dsr submit --type erasure --user-id U10000518
+        weir dsr submit --type erasure --user-id U42-10000518
     """
     from weir.dsr import submit_request
 

@@ -10,8 +10,9 @@ from privacy._dp_spec import load_catalog
 from weir import airflow_env, dbt, dp, pipeline
 from weir.audit import VerifyReport
 from weir.config import DataDir, ensure_writable
-from weir.errors import AuditChainError
-from weir.generate import GenerateConfig
+from weir.dp_periods import closed_periods
+from weir.errors import AuditChainError, LandingError
+from weir.generate import GenerateConfig, plan, refuse_existing
 from weir.ingest import LoadResult, load_ledger
 from weir.publish import published_tables
 
@@ -44,7 +45,9 @@ def run_demo(
     training runs, and their task logs stay for the UI (`make airflow`). Without, each DAG runs
     once through `airflow dags test` (one process, one task at a time), as tests do."""
     ensure_writable(data_dir)
+    config = _demo_batch(data_dir, config, step)
     conf = {
+        "continue": config.origin is not None,
         "users": config.users,
         "days": config.days,
         "seed": config.seed,
@@ -55,8 +58,13 @@ def run_demo(
         run, warehouse_run, dp_run, model_run, log = _scheduled_runs(data_dir, conf, step)
     else:
         run, warehouse_run, dp_run, model_run, log = _test_runs(data_dir, conf, step)
-    # Asking again returns the stored releases: nothing is spent twice.
-    releases = pipeline.dp_release_stage(data_dir, "demo", sorted(load_catalog().releases))
+    # Asking again for the latest closed quarter returns the stored releases: nothing is spent twice.
+    releases = [
+        released
+        for name in sorted(load_catalog().releases)
+        for period in closed_periods(data_dir, name, unreleased=False)[-1:]
+        for released in pipeline.dp_release_stage(data_dir, "demo", [name], period)
+    ]
     step("generating the dbt docs")
     docs_path = dbt.docs(data_dir)
     step("verifying the audit chain")
@@ -126,6 +134,18 @@ def _test_runs(data_dir: DataDir, conf: dict, step: Callable[[str], None]) -> Ru
     step("running DAG weir_model_training (Flower: SecAgg+, user-level DP, registry, scores)")
     model_run = airflow_env.run_dag(data_dir, {}, log, airflow_env.MODEL_DAG_ID)
     return run, warehouse_run, dp_run, model_run, log
+
+
+def _demo_batch(data_dir: DataDir, config: GenerateConfig, step: Callable[[str], None]) -> GenerateConfig:
+    """The demo's batch, or the next day of its world when it was landed by an earlier demo
+    (landed batches are never rewritten), so `make demo` can run again on the same data dir."""
+    try:
+        refuse_existing(data_dir.landing, config.batch_id)
+        return config
+    except LandingError:
+        following = plan(data_dir.landing, cont=True, seed=config.seed, bad_rate=config.bad_rate)
+        step(f"batch {config.batch_id} is already landed: landing the next day of its world ({following.batch_id})")
+        return following
 
 
 def _latest_model(data_dir: DataDir) -> Any:

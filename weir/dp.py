@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -31,6 +31,7 @@ from privacy import _dp_query
 from privacy._dp_spec import ROWS, Catalog, Period, ReleaseSpec, load_catalog, parse_period, period_of
 from weir.config import PRIVATE_FILE_MODE, DataDir, make_private_dir
 from weir.dbt import manifest_path
+from weir.dp_periods import is_closed, latest_day
 from weir.errors import ConfigError, DpSpecError
 from weir.manifest import load, marts, meta
 from weir.publish import published_db, update_published
@@ -63,8 +64,10 @@ create table if not exists dp.releases (
     low_accuracy_rows bigint not null,
     spend_id varchar not null,
     released_at timestamptz not null,
-    is_current boolean not null
+    is_current boolean not null,
+    provisional boolean not null default false  -- of a period still open: its numbers will change
 );
+alter table dp.releases add column if not exists provisional boolean default false;
 """
 
 
@@ -76,6 +79,7 @@ class Released:
     reused: bool  # True: the stored release was returned and nothing was spent
     table: pl.DataFrame
     budget: ledger.BudgetState
+    provisional: bool = False  # of a period still open (see weir.dp_periods)
 
 
 def dp_dir(data_dir: DataDir) -> Path:
@@ -112,10 +116,12 @@ def release(
     re_release: bool = False,
     catalog: Catalog | None = None,
     evidence: Callable[[duckdb.DuckDBPyConnection, "Released"], None] | None = None,
+    provisional: bool = False,
 ) -> Released:
     """Release `name` for `period` (default: the quarter of the input's latest day).
 
-    `evidence` writes the release's audit entry inside the transaction that spends and stores."""
+    A period still open (weir.dp_periods) needs `provisional`. `evidence` writes the release's
+    audit entry inside the transaction that spends and stores."""
     catalog = catalog or load_catalog()
     spec = catalog.release(name)
     asked = period_option(period) if period else None  # validate input before touching anything
@@ -127,8 +133,9 @@ def release(
             con.execute(CATALOGUE_DDL)
             _check_columns(con, spec)
             chosen = asked or _latest_period(con, spec)
+            is_open = _refuse_open(con, spec, chosen, provisional)
             pending = pending_releases(con, data_dir)
-            stored = None if re_release else _stored(con, spec, chosen.label)
+            stored = None if re_release else _stored(con, spec, chosen.label, final=not is_open)
             if stored is not None:
                 if pending:
                     update_published(con, data_dir, lambda c: _publish(c, pending))
@@ -139,12 +146,29 @@ def release(
                     True,
                     _table(con, spec, chosen.label),
                     _state(con, catalog, spec, chosen),
+                    _is_provisional(con, stored),
                 )
-            released = _compute(con, data_dir, catalog, spec, chosen, actor, evidence)
+            released = _compute(con, data_dir, catalog, spec, chosen, actor, evidence, is_open)
             update_published(con, data_dir, lambda c: _publish(c, sorted({*pending, spec.name})))
             return released
         finally:
             con.close()
+
+
+def _refuse_open(con: duckdb.DuckDBPyConnection, spec: ReleaseSpec, period: Period, provisional: bool) -> bool:
+    """Whether `period` is still open; refuses an open one unless the release is provisional."""
+    is_open = not is_closed(con, spec, period)
+    if is_open and not provisional:
+        raise DpSpecError(
+            f'Release "{spec.name}" for {period.label}: the period is still open (data up to {latest_day(con, spec)}, '
+            f"it ends {period.end - timedelta(days=1)}); wait until it closes, or pass --provisional to release "
+            "it now (it spends budget and is labelled provisional). Nothing was spent."
+        )
+    return is_open
+
+
+def _is_provisional(con: duckdb.DuckDBPyConnection, release_id: str) -> bool:
+    return bool(con.execute("select provisional from dp.releases where release_id = ?", [release_id]).fetchone()[0])
 
 
 def period_option(value: str) -> Period:
@@ -163,7 +187,7 @@ def period_option(value: str) -> Period:
 
 
 def _compute(
-    con, data_dir: DataDir, catalog: Catalog, spec: ReleaseSpec, period: Period, actor: str, evidence
+    con, data_dir: DataDir, catalog: Catalog, spec: ReleaseSpec, period: Period, actor: str, evidence, provisional
 ) -> Released:
     budget = catalog.budgets[spec.dataset]
     source = _export(con, data_dir, spec, period)
@@ -180,7 +204,9 @@ def _compute(
         # The spec's loss is what the ledger charges (OpenDP's proven loss is at most that).
         spend_id = ledger.spend_in(con, budget, period.label, spec.name, spec.fingerprint, spec.loss, actor, now)
         release_id = _store_in(con, catalog, spec, period, planned, table, spend_id, now)
-        released = Released(spec.name, period.label, release_id, False, table, _state(con, catalog, spec, period))
+        con.execute("update dp.releases set provisional = ? where release_id = ?", [provisional, release_id])
+        state = _state(con, catalog, spec, period)
+        released = Released(spec.name, period.label, release_id, False, table, state, provisional)
         if evidence is not None:
             evidence(con, released)
         con.execute("commit")
@@ -282,10 +308,13 @@ def sql_literal(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _stored(con: duckdb.DuckDBPyConnection, spec: ReleaseSpec, period: str) -> str | None:
+def _stored(con: duckdb.DuckDBPyConnection, spec: ReleaseSpec, period: str, final: bool) -> str | None:
+    """The current release of this spec for the period; once the period closed, a final one only
+    (a provisional release then gives way to the release of the complete period)."""
     rows = con.execute(
-        "select release_id from dp.releases where release_name = ? and period = ? and fingerprint = ? and is_current",
-        [spec.name, period, spec.fingerprint],
+        "select release_id from dp.releases where release_name = ? and period = ? and fingerprint = ? and is_current "
+        "and not (? and provisional)",
+        [spec.name, period, spec.fingerprint, final],
     ).fetchall()
     return rows[0][0] if rows else None
 
@@ -330,7 +359,7 @@ def _store_in(con, catalog, spec: ReleaseSpec, period: Period, planned, table: p
     )
     budget_delta = catalog.budgets[spec.dataset].total.delta
     con.execute(
-        "insert into dp.releases values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, true)",
+        "insert into dp.releases values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, true, false)",
         [
             release_id,
             spec.name,
@@ -423,7 +452,7 @@ def catalogue(data_dir: DataDir) -> list[dict]:
         con.execute("create schema if not exists dp")
         con.execute(CATALOGUE_DDL)
         cur = con.execute(
-            "select release_name, period, rho, delta, epsilon, row_count, low_accuracy_rows, released_at "
+            "select release_name, period, rho, delta, epsilon, row_count, low_accuracy_rows, provisional, released_at "
             "from dp.releases where is_current order by released_at desc"
         )
         names = [d[0] for d in cur.description]

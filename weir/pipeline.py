@@ -12,9 +12,10 @@ from expectations import Finding, build_docs
 from privacy import load_or_create_signing_key
 from weir import audit, dbt, policy
 from weir.config import DataDir, ensure_writable
-from weir.errors import LandingError, QualityGateBlocked
-from weir.generate import GenerateConfig, GenerateResult, generate
-from weir.ingest import LoadResult, RotationResult, failure_message, ingest, load_ledger, rotate_keys
+from weir.dp_periods import closed_periods
+from weir.errors import ConfigError, LandingError, QualityGateBlocked
+from weir.generate import GenerateConfig, GenerateResult, generate, latest_manifest, plan
+from weir.ingest import LoadResult, RotationResult, failure_message, ingest, load_ledger, release, rotate_keys
 from weir.mart_gate import gate_marts
 from weir.publish import PublishResult, publish, published_dir
 from weir.quality import Checked
@@ -75,6 +76,7 @@ def generate_stage(
                 "seed": config.seed,
                 "bad_rate": config.bad_rate,
                 "start": config.start.isoformat(),
+                "origin": config.origin.isoformat() if config.origin else None,
             },
             "manifest_sha256": audit.file_fingerprint(result.manifest),
         },
@@ -87,15 +89,26 @@ def generate_stage(
     return result
 
 
-def config_from_params(params: dict) -> GenerateConfig:
-    """Build a generator config from DAG params / CLI values (strings allowed)."""
-    default = GenerateConfig()
-    return GenerateConfig(
-        users=int(params.get("users", default.users)),
-        days=int(params.get("days", default.days)),
-        seed=int(params.get("seed", default.seed)),
-        bad_rate=float(params.get("bad_rate", default.bad_rate)),
-        start=date.fromisoformat(str(params.get("start", default.start.isoformat()))),
+def config_from_params(
+    params: dict, landing: Path | None = None, interval: tuple[datetime, datetime] | None = None
+) -> GenerateConfig:
+    """Build a generator config from DAG params / CLI values (strings allowed; None: derived).
+
+    With `continue` (the DAG's default) and a world landed in `landing`, the batch is that world's
+    next one; a scheduled run's data interval gives its start and days, so each day lands once."""
+    start, days = params.get("start") or None, params.get("days")
+    if interval is not None and interval[1] > interval[0] and start is None:
+        start, days = interval[0].date(), days or max(1, (interval[1] - interval[0]).days)
+    seed = None if params.get("seed") is None else int(params["seed"])
+    cont = bool(params.get("continue")) and landing is not None and latest_manifest(landing, seed) is not None
+    return plan(
+        landing or Path("."),
+        cont=cont,
+        users=None if params.get("users") is None else int(params["users"]),
+        days=None if days is None else int(days),
+        seed=seed,
+        bad_rate=float(params.get("bad_rate") or 0.0),
+        start=None if start is None else date.fromisoformat(str(start)),
     )
 
 
@@ -128,6 +141,16 @@ def witness_copy(data_dir: DataDir) -> Path:
     return published_dir(data_dir) / "audit_witness.jsonl"
 
 
+def load_figures(result: LoadResult) -> dict:
+    """A load's status and counts, as its audit entry records them."""
+    return {
+        "status": result.status,
+        "rows_in": result.rows_in,
+        "rows_loaded": result.rows_loaded,
+        "rows_quarantined": result.rows_quarantined,
+    }
+
+
 def ingest_stage(
     data_dir: DataDir,
     actor: str,
@@ -153,13 +176,7 @@ def ingest_stage(
             actor,
             "ingest_batch",
             inputs={"batch": f"{result.source}/{result.batch_id}"},
-            figures={
-                "status": result.status,
-                "rows_in": result.rows_in,
-                "rows_loaded": result.rows_loaded,
-                "rows_quarantined": result.rows_quarantined,
-                "reasons": result.reasons,
-            },
+            figures={**load_figures(result), "reasons": result.reasons},
         )
 
     try:
@@ -179,6 +196,39 @@ def ingest_stage(
     rejected = [r for r in results if r.status == "rejected"]
     if rejected and stop_on_reject:
         raise QualityGateBlocked(rejection_message(data_dir, rejected))
+    return results
+
+
+MAX_REASON = 500  # a reviewer's note, not a document
+
+
+def release_stage(data_dir: DataDir, actor: str, batch_id: str, reason: str) -> list[LoadResult]:
+    """Release a held batch after review (`weir ingest --release`): every source it moves into
+    raw is audited with the reason, in the transaction that moves it."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ConfigError("--release needs --reason: say why the held batch may load (e.g. the review's outcome).")
+    if len(reason) > MAX_REASON:
+        raise ConfigError(f"--reason is {len(reason)} characters; keep it to {MAX_REASON} (link to the review).")
+    key = signing_key(data_dir)
+
+    def evidence(con: duckdb.DuckDBPyConnection, result: LoadResult) -> None:
+        audit.append_in(
+            con,
+            key,
+            actor,
+            "ingest_release",
+            inputs={"batch": f"{result.source}/{result.batch_id}", "reason": reason},
+            figures=load_figures(result),
+        )
+
+    try:
+        results = release(data_dir, batch_id, evidence)
+    finally:
+        witness_committed(data_dir, key)
+    failed = failure_message(results)
+    if failed:
+        raise LandingError(failed)
     return results
 
 
@@ -209,9 +259,11 @@ def rejection_message(data_dir: DataDir, rejected: list[LoadResult]) -> str:
             lines.append(f"{r.source}/{r.batch_id}:\n" + "\n".join(f"  {f}" for f in found))
     finally:
         con.close()
+    batches = " ".join(sorted({r.batch_id for r in rejected}))
     return (
         f"{len(rejected)} batch(es) failed the quality gate and were kept out of raw "
-        "(their rows are in ingest.quarantine as gate_rejected):\n" + "\n".join(lines)
+        "(their rows are in ingest.quarantine as gate_rejected; the batch's other sources are held "
+        f"out of raw until review: `weir ingest --release BATCH --reason TEXT`, batch {batches}):\n" + "\n".join(lines)
     )
 
 
@@ -308,7 +360,12 @@ def publish_stage(data_dir: DataDir, actor: str, since: datetime | None = None, 
 
 
 def dp_release_stage(
-    data_dir: DataDir, actor: str, names: list[str], period: str | None = None, re_release: bool = False
+    data_dir: DataDir,
+    actor: str,
+    names: list[str],
+    period: str | None = None,
+    re_release: bool = False,
+    provisional: bool = False,
 ) -> "list[dp.Released]":
     """Run DP releases in order; each spend, its stored release and its audit entry commit in one
     transaction (a reused release spends and records nothing)."""
@@ -322,7 +379,12 @@ def dp_release_stage(
             key,
             actor,
             "dp_release",
-            inputs={"release": released.name, "period": released.period, "release_id": released.release_id},
+            inputs={
+                "release": released.name,
+                "period": released.period,
+                "release_id": released.release_id,
+                "provisional": released.provisional,
+            },
             figures={
                 "rows": released.table.height,
                 "budget_spent_rho": released.budget.spent.rho,
@@ -334,7 +396,15 @@ def dp_release_stage(
     results = []
     try:
         for name in names:
-            results.append(dp.release(data_dir, name, actor, period=period, re_release=re_release, evidence=evidence))
+            results.append(
+                dp.release(data_dir, name, actor, period, re_release, evidence=evidence, provisional=provisional)
+            )
     finally:
         witness_committed(data_dir, key)
     return results
+
+
+def dp_release_closed_stage(data_dir: DataDir, actor: str, name: str) -> "list[dp.Released]":
+    """Release `name` for each period that closed since its last final release, oldest first
+    (the DP DAG's task: new data closes a quarter, and its release follows)."""
+    return [r for period in closed_periods(data_dir, name) for r in dp_release_stage(data_dir, actor, [name], period)]

@@ -43,7 +43,7 @@ def test_every_task_retries_transient_errors_only_and_audits_failures(dagbag) ->
 
 def test_trigger_parameters_are_described(dagbag) -> None:
     params = dagbag.dags["weir_platform"].params
-    assert set(params) == {"users", "days", "seed", "bad_rate", "start"}
+    assert set(params) == {"continue", "users", "days", "seed", "bad_rate", "start"}
     for name in params:
         assert params.get_param(name).description, name
 

@@ -1,6 +1,7 @@
 """The DAG folder imports cleanly, and a real embedded Airflow run succeeds end to end."""
 
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -93,7 +94,13 @@ def test_dp_dag_runs_every_release_after_publish(dagbag) -> None:
 def demo_run(tmp_path_factory: pytest.TempPathFactory):
     data_dir = resolve_data_dir(tmp_path_factory.mktemp("demo"))
     steps: list[str] = []
-    result = run_demo(data_dir, GenerateConfig(users=300, days=2, bad_rate=0.01), steps.append, scheduler=False)
+    # Across a quarter's end: the DP DAG releases the closed 2026Q3.
+    result = run_demo(
+        data_dir,
+        GenerateConfig(users=300, days=2, bad_rate=0.01, start=date(2026, 9, 30)),
+        steps.append,
+        scheduler=False,
+    )
     return data_dir, result, steps
 
 
@@ -127,7 +134,8 @@ def test_embedded_run_succeeds_and_is_recorded(demo_run) -> None:
     assert (data_dir.quality / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()
     assert result.dp_run.state == "success"
     assert set(result.dp_run.task_states.values()) == {"success"}
-    # The demo asks for the releases again: stored results come back, nothing is spent twice.
+    # The demo asks again for the closed quarter: stored results come back, nothing is spent twice.
+    assert {r.period for r in result.releases} == {"2026Q3"}
     assert [r.reused for r in result.releases] == [True] * len(load_catalog().releases)
     spent = sum(spec.loss.rho for spec in load_catalog().releases.values())
     assert result.releases[-1].budget.spent.rho == pytest.approx(spent)

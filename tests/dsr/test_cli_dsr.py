@@ -52,10 +52,10 @@ def test_submit_run_show_and_list_an_erasure(copy_dir: DataDir) -> None:
 
 
 def test_a_duplicate_submission_names_the_open_request(copy_dir: DataDir) -> None:
-    first = weir(copy_dir, "submit", "--type", "access", "--user-id", "U10000001")
+    first = weir(copy_dir, "submit", "--type", "access", "--user-id", "U3-10000001")
     request_id = first.output.split()[1]
 
-    second = weir(copy_dir, "submit", "--type", "access", "--user-id", "U10000001")
+    second = weir(copy_dir, "submit", "--type", "access", "--user-id", "U3-10000001")
 
     assert second.exit_code == 0
     assert re.fullmatch(
@@ -108,7 +108,7 @@ def test_run_exits_1_while_a_request_is_overdue(copy_dir: DataDir, monkeypatch: 
     from weir import dsr
     from weir.dsr import _run
 
-    late = dsr.submit_request(copy_dir, "access", "U10000002", "test", now=datetime.now(UTC) - timedelta(days=3))
+    late = dsr.submit_request(copy_dir, "access", "U3-10000002", "test", now=datetime.now(UTC) - timedelta(days=3))
     real = _run._verify
     monkeypatch.setattr(  # this one cannot finish in this run; the source's requests do
         _run, "_verify", lambda ctx, request: request.request_id != late.request_id and real(ctx, request)

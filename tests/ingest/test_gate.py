@@ -10,7 +10,8 @@ import pytest
 
 from weir import pipeline
 from weir.config import resolve_data_dir
-from weir.errors import QualityGateBlocked
+from weir.dsr._store import DDL as DSR_DDL
+from weir.errors import ConfigError, LandingError, QualityGateBlocked
 from weir.generate import GenerateConfig, generate
 
 
@@ -57,7 +58,70 @@ def test_gate_keeps_a_leaking_batch_out_of_raw(tmp_path: Path) -> None:
     assert quarantined[0] == rows_in and "no raw email in item_id (column item_id): observed 1" in quarantined[1]
     assert raw_reviews == 0
     assert findings == [("raw_reviews", "no raw email in item_id", "item_id", "error")]
-    assert others == [("loaded",)]  # the other sources passed their gates and loaded
+    assert others == [("held",)]  # the other sources passed their gates but wait with the batch
+
+
+def _raw_rows(con: duckdb.DuckDBPyConnection, batch_id: str) -> dict[str, int]:
+    names = [r[0] for r in con.execute("select table_name from duckdb_tables() where schema_name = 'raw'").fetchall()]
+    return {
+        n: con.execute(f'select count(*) from raw."{n}" where _batch_id = ?', [batch_id]).fetchone()[0] for n in names
+    }
+
+
+def test_a_held_batch_stays_out_of_raw_until_released_then_loads_whole(tmp_path: Path) -> None:
+    # Prepare: one batch whose reviews leak an e-mail address (the reviews gate blocks it).
+    data_dir = resolve_data_dir(tmp_path)
+    generated = generate(GenerateConfig(users=200, days=1, seed=8, bad_rate=0.0), data_dir.landing)
+    _leak_email_into_reviews(data_dir.landing)
+    with pytest.raises(QualityGateBlocked, match="weir ingest --release BATCH --reason TEXT"):
+        pipeline.ingest_stage(data_dir, "test")
+    with duckdb.connect(str(data_dir.warehouse)) as con:
+        held_raw = _raw_rows(con, generated.batch_id)
+        consent_rows = con.execute("select count(*) from consent.ledger").fetchone()[0]
+        # A user erased (DSR) while the batch was held: their held rows must not come back.
+        erased = con.execute(
+            "select user_token from ingest.held_events group by all order by count(*) desc, 1 limit 1"
+        ).fetchone()[0]
+        erased_rows = con.execute(  # as actor or as target (e.g. of a follow)
+            "select count(*) from ingest.held_events where ? in (user_token, target_user_token)", [erased]
+        ).fetchone()[0]
+        con.execute(DSR_DDL)
+        con.execute("insert into dsr.suppressed values (sha256(?), 1, 'DSR-test', now())", [erased])
+
+    # Execute
+    with pytest.raises(ConfigError, match="--release needs --reason"):
+        pipeline.release_stage(data_dir, "test", generated.batch_id, "  ")
+    released = pipeline.release_stage(data_dir, "test", generated.batch_id, "item_id e-mail reviewed: test data")
+    rerun = pipeline.ingest_stage(data_dir, "test")
+    verdicts = pipeline.raw_gate_stage(data_dir, "test", generated.batch_id)
+    with pytest.raises(LandingError, match=f"Batch {generated.batch_id} is not held"):
+        pipeline.release_stage(data_dir, "test", generated.batch_id, "again")
+
+    # Assert: nothing of the batch was in raw while held; after release all of it is, counts add up.
+    assert set(held_raw.values()) == {0} and consent_rows == 0
+    landed = [source for source, rows in generated.rows.items() if rows]  # a one-day world may lack a source
+    assert {r.source: r.status for r in released} == dict.fromkeys(landed, "loaded")
+    assert {r.status for r in rerun} == {"already_loaded"} and set(verdicts.values()) == {"loaded"}
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        ledger = con.execute(
+            "select source, rows_in, rows_loaded, rows_quarantined from ingest.load_ledger where batch_id = ?",
+            [generated.batch_id],
+        ).fetchall()
+        raw = _raw_rows(con, generated.batch_id)
+        gate_rejected = con.execute("select count(*) from ingest.quarantine where reason = 'gate_rejected'").fetchone()
+        erased_left = con.execute(
+            "select (select count(*) from raw.events where user_token = $t), (select count(*) from ingest.quarantine "
+            "where source = 'events' and reason = 'erased_user' and sanitised_text is null)",
+            {"t": erased},
+        ).fetchone()
+        audited = con.execute(
+            "select count(*), count(distinct json_extract_string(inputs, '$.reason')) from audit.log "
+            "where action = 'ingest_release'"
+        ).fetchone()
+    assert all(rows_in == loaded + quarantined for _, rows_in, loaded, quarantined in ledger)
+    assert {s: loaded for s, _, loaded, _ in ledger} == {s: raw[s] for s, _, _, _ in ledger}
+    assert gate_rejected == (0,) and erased_left == (0, erased_rows)
+    assert audited == (len(landed), 1)
 
 
 def test_a_sudden_drop_in_volume_is_rejected(tmp_path: Path) -> None:

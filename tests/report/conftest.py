@@ -43,7 +43,7 @@ def first_user(data_dir: DataDir) -> str:
 @pytest.fixture(scope="session")
 def world(built: Built, tmp_path_factory: pytest.TempPathFactory) -> World:  # noqa: F811
     data_dir = copy_world(built.data_dir, tmp_path_factory.mktemp("report") / "world")
-    pipeline.dp_release_stage(data_dir, "test", RELEASES)
+    pipeline.dp_release_stage(data_dir, "test", RELEASES, provisional=True)
     # received 40 days ago and never run: past its 15-day deadline, so listed as overdue
     submit_request(data_dir, "access", first_user(data_dir), "test", now=datetime.now(UTC) - timedelta(days=40))
     return World(data_dir, write_report(data_dir, PERIOD))

@@ -42,8 +42,8 @@ def _spends(data_dir: DataDir) -> list[tuple]:
 
 def test_release_spends_once_and_publishes_with_intervals(warehouse_copy: DataDir, built) -> None:
     # Execute
-    first = pipeline.dp_release_stage(warehouse_copy, "test", ["daily_active_users"])[0]
-    again = pipeline.dp_release_stage(warehouse_copy, "test", ["daily_active_users"])[0]
+    first = pipeline.dp_release_stage(warehouse_copy, "test", ["daily_active_users"], provisional=True)[0]
+    again = pipeline.dp_release_stage(warehouse_copy, "test", ["daily_active_users"], provisional=True)[0]
 
     # Assert: one spend, and the second call returned the stored table.
     assert (first.reused, again.reused) == (False, True)
@@ -64,7 +64,7 @@ def test_release_spends_once_and_publishes_with_intervals(warehouse_copy: DataDi
 
 
 def test_released_counts_are_close_to_the_truth(warehouse_copy: DataDir) -> None:
-    released = dp.release(warehouse_copy, "daily_active_users", "test").table
+    released = dp.release(warehouse_copy, "daily_active_users", "test", provisional=True).table
     with duckdb.connect(str(warehouse_copy.warehouse), read_only=True) as con:
         truth = dict(
             con.execute("select event_date, count(distinct user_token) from marts.dp_events group by 1").fetchall()
@@ -78,8 +78,8 @@ def test_released_counts_are_close_to_the_truth(warehouse_copy: DataDir) -> None
 
 
 def test_re_release_spends_again_and_supersedes(warehouse_copy: DataDir) -> None:
-    first = dp.release(warehouse_copy, "daily_active_users", "test")
-    second = dp.release(warehouse_copy, "daily_active_users", "test", re_release=True)
+    first = dp.release(warehouse_copy, "daily_active_users", "test", provisional=True)
+    second = dp.release(warehouse_copy, "daily_active_users", "test", provisional=True, re_release=True)
 
     assert not second.reused and second.release_id != first.release_id
     assert [s[0] for s in _spends(warehouse_copy)] == ["daily_active_users"] * 2
@@ -91,10 +91,10 @@ def test_re_release_spends_again_and_supersedes(warehouse_copy: DataDir) -> None
 
 def test_overspending_is_refused_with_the_numbers_and_spends_nothing(warehouse_copy: DataDir, tmp_path: Path) -> None:
     catalog = load_catalog(_catalog(tmp_path, rho_total=0.15))
-    dp.release(warehouse_copy, "daily_active_users", "test", catalog=catalog)
+    dp.release(warehouse_copy, "daily_active_users", "test", provisional=True, catalog=catalog)
 
     with pytest.raises(BudgetExceeded, match=r"requested rho=0.1000, delta=0.00e\+00; remaining rho=0.0500"):
-        dp.release(warehouse_copy, "funnel_by_channel", "test", catalog=catalog)
+        dp.release(warehouse_copy, "funnel_by_channel", "test", provisional=True, catalog=catalog)
 
     assert _spends(warehouse_copy) == [("daily_active_users", 0.1, 0.0)]
     with duckdb.connect(str(warehouse_copy.warehouse), read_only=True) as con:
@@ -116,7 +116,7 @@ def test_two_processes_at_once_cannot_overspend(warehouse_copy: DataDir, tmp_pat
         from weir.config import resolve_data_dir
         from weir.errors import BudgetExceeded
         try:
-            dp.release(resolve_data_dir({str(warehouse_copy.root)!r}), sys.argv[1], "proc",
+            dp.release(resolve_data_dir({str(warehouse_copy.root)!r}), sys.argv[1], "proc", provisional=True,
                        catalog=load_catalog(__import__("pathlib").Path({str(spec)!r})))
             print("released")
         except BudgetExceeded:
@@ -153,22 +153,22 @@ def test_bad_input_is_refused_and_spends_nothing(warehouse_copy: DataDir, tmp_pa
     catalog = load_catalog(_catalog(tmp_path, **edits))
 
     with pytest.raises(DpSpecError, match=message):
-        dp.release(warehouse_copy, "daily_active_users", "test", catalog=catalog)
+        dp.release(warehouse_copy, "daily_active_users", "test", provisional=True, catalog=catalog)
 
     assert _spends(warehouse_copy) == []
 
 
 def test_empty_period_and_unknown_release_are_refused(warehouse_copy: DataDir) -> None:
     with pytest.raises(DpSpecError, match=r'no rows in "dp_events" for 2020Q1 \(2020-01-01 to 2020-04-01\)'):
-        dp.release(warehouse_copy, "daily_active_users", "test", period="2020Q1")
+        dp.release(warehouse_copy, "daily_active_users", "test", provisional=True, period="2020Q1")
     with pytest.raises(DpSpecError, match=r'Unknown release "dau"'):
-        dp.release(warehouse_copy, "dau", "test")
+        dp.release(warehouse_copy, "dau", "test", provisional=True)
 
     assert _spends(warehouse_copy) == []
 
 
 def test_budget_report_lists_each_period(warehouse_copy: DataDir) -> None:
-    dp.release(warehouse_copy, "friends_bought_items", "test")
+    dp.release(warehouse_copy, "friends_bought_items", "test", provisional=True)
 
     # the analytics budget only: federated training keeps its own (dataset model_training)
     states = {s.period: s for s in dp.budgets(warehouse_copy) if s.dataset != "model_training"}
@@ -185,7 +185,7 @@ def _readme_dp_queries() -> list[str]:
 
 
 def test_readme_dp_queries_run_on_the_published_layer(warehouse_copy: DataDir) -> None:
-    pipeline.dp_release_stage(warehouse_copy, "test", sorted(load_catalog().releases))
+    pipeline.dp_release_stage(warehouse_copy, "test", sorted(load_catalog().releases), provisional=True)
 
     queries = _readme_dp_queries()
     with duckdb.connect(str(published_db(warehouse_copy)), read_only=True) as con:
@@ -199,7 +199,7 @@ def test_readme_dp_queries_run_on_the_published_layer(warehouse_copy: DataDir) -
 
 def test_utility_report_compares_with_the_exact_answer(warehouse_copy: DataDir) -> None:
     catalog = load_catalog()
-    released = dp.release(warehouse_copy, "daily_active_users", "test")
+    released = dp.release(warehouse_copy, "daily_active_users", "test", provisional=True)
 
     with duckdb.connect(str(warehouse_copy.warehouse), read_only=True) as con:
         (report,) = utility(con, catalog, released, min_users=300)
@@ -210,10 +210,10 @@ def test_utility_report_compares_with_the_exact_answer(warehouse_copy: DataDir) 
 
 
 def test_a_changed_spec_is_a_new_release_and_may_change_the_table(warehouse_copy: DataDir, tmp_path: Path) -> None:
-    first = dp.release(warehouse_copy, "daily_active_users", "test")
+    first = dp.release(warehouse_copy, "daily_active_users", "test", provisional=True)
     renamed = load_catalog(_catalog(tmp_path, measures=[{"name": "active_users", "kind": "count"}]))
 
-    second = dp.release(warehouse_copy, "daily_active_users", "test", catalog=renamed)
+    second = dp.release(warehouse_copy, "daily_active_users", "test", provisional=True, catalog=renamed)
 
     assert not second.reused and "active_users_ci_low" in second.table.columns
     assert [s[0] for s in _spends(warehouse_copy)] == ["daily_active_users"] * 2  # a new spec spends
@@ -228,7 +228,7 @@ def test_a_heavy_buyer_moves_gmv_by_at_most_the_per_user_bounds(warehouse_copy: 
     # Prepare: so much budget that the noise is tiny (sigma ~540 cents on GMV); the bounds show.
     catalog = load_catalog(_catalog(tmp_path, 1e7, "gmv_by_category_region", loss={"rho": 1e6}))
     group = {"category": "beauty", "shipping_region": "East China"}
-    before = dp.release(warehouse_copy, "gmv_by_category_region", "test", catalog=catalog).table
+    before = dp.release(warehouse_copy, "gmv_by_category_region", "test", provisional=True, catalog=catalog).table
     with duckdb.connect(str(warehouse_copy.warehouse)) as con:
         con.execute(
             "insert into marts.dp_orders select 'heavy-' || i, 'heavy_user_token', timestamptz '2026-10-02 12:00+00', "
@@ -236,7 +236,9 @@ def test_a_heavy_buyer_moves_gmv_by_at_most_the_per_user_bounds(warehouse_copy: 
         )
 
     # Execute: the same spec again on the changed data.
-    after = dp.release(warehouse_copy, "gmv_by_category_region", "test", re_release=True, catalog=catalog).table
+    after = dp.release(
+        warehouse_copy, "gmv_by_category_region", "test", provisional=True, re_release=True, catalog=catalog
+    ).table
 
     # Assert: 100 orders of 10,000 CNY count as 3 orders and 1,500 CNY.
     def row(table):
@@ -255,7 +257,7 @@ def test_a_crash_before_commit_spends_nothing_and_records_nothing(warehouse_copy
     monkeypatch.setattr(dp, "_store_in", crash)
 
     with pytest.raises(RuntimeError, match="killed while storing"):
-        pipeline.dp_release_stage(warehouse_copy, "test", ["daily_active_users"])
+        pipeline.dp_release_stage(warehouse_copy, "test", ["daily_active_users"], provisional=True)
 
     with duckdb.connect(str(warehouse_copy.warehouse), read_only=True) as con:
         entries = con.execute("select count(*) from audit.log where action = 'dp_release'").fetchone()[0]
@@ -272,14 +274,14 @@ def test_a_release_stored_but_not_published_is_published_next_run(warehouse_copy
     with monkeypatch.context() as patched:
         patched.setattr(dp, "update_published", crash)
         with pytest.raises(RuntimeError, match="killed while publishing"):
-            pipeline.dp_release_stage(warehouse_copy, "test", ["daily_active_users"])
+            pipeline.dp_release_stage(warehouse_copy, "test", ["daily_active_users"], provisional=True)
     with duckdb.connect(str(warehouse_copy.warehouse), read_only=True) as con:
         stored = con.execute("select release_id from dp.releases").fetchall()
         entries = con.execute("select inputs ->> '$.release_id' from audit.log where action = 'dp_release'").fetchall()
     assert len(stored) == 1 and entries == stored  # spend, release and entry committed together
 
     # Execute
-    again = pipeline.dp_release_stage(warehouse_copy, "test", ["daily_active_users"])[0]
+    again = pipeline.dp_release_stage(warehouse_copy, "test", ["daily_active_users"], provisional=True)[0]
 
     # Assert
     with duckdb.connect(str(published_db(warehouse_copy)), read_only=True) as con:

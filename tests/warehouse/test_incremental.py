@@ -21,7 +21,8 @@ from weir.sql import ident
 
 from .conftest import build, never_consented, withdraw
 
-DAILY = GenerateConfig(users=1500, days=1, seed=9, bad_rate=0.0, start=date(2026, 10, 8))
+# The next day of the built world (`weir generate --continue`): the same users and catalogue.
+DAILY = GenerateConfig(users=1500, days=1, seed=3, bad_rate=0.0, start=date(2026, 10, 8), origin=date(2026, 10, 1))
 WORLD = GenerateConfig(users=800, days=6, seed=5, bad_rate=0.0)
 COMPARED = [
     "intermediate.int_events",

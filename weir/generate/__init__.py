@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
@@ -12,12 +11,22 @@ import numpy as np
 import polars as pl
 
 from weir.config import make_private_dir, make_private_tree
-from weir.errors import ConfigError
+from weir.errors import ConfigError, LandingError
 from weir.generate._badinput import BAD_CLASSES, MAX_BAD_RATE, BadInputSpec, choose_bad_rows
+from weir.generate._continue import latest_manifest, next_window
 from weir.generate._world import build
 from weir.generate._writers import to_lines, write_lines
 
-__all__ = ["BAD_CLASSES", "GenerateConfig", "GenerateResult", "SOURCES", "generate"]
+__all__ = [
+    "BAD_CLASSES",
+    "SOURCES",
+    "GenerateConfig",
+    "GenerateResult",
+    "generate",
+    "latest_manifest",
+    "plan",
+    "refuse_existing",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +85,11 @@ class GenerateConfig:
     seed: int = 42
     bad_rate: float = 0.0
     start: date = date(2026, 10, 1)
+    origin: date | None = None  # the first day of the world this batch continues (None: a new world)
 
     def __post_init__(self) -> None:
+        if self.origin is not None and self.origin >= self.start:
+            raise ConfigError(f"origin {self.origin} is not before --start {self.start}; a continuation starts later.")
         if not 50 <= self.users <= 5_000_000:
             raise ConfigError(f"--users {self.users} is out of range; use 50 to 5,000,000.")
         if not 1 <= self.days <= 366:
@@ -96,7 +108,15 @@ class GenerateConfig:
 
     @property
     def start_ms(self) -> int:
-        return int(datetime(self.start.year, self.start.month, self.start.day, tzinfo=UTC).timestamp() * 1000)
+        return _ms(self.start)
+
+    @property
+    def origin_ms(self) -> int | None:
+        return None if self.origin is None else _ms(self.origin)
+
+
+def _ms(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,18 +165,72 @@ def _write_source(
     return files, pl.concat(bad_rows) if bad_rows else pl.DataFrame()
 
 
+def plan(
+    landing: Path,
+    *,
+    cont: bool,
+    users: int | None = None,
+    days: int | None = None,
+    seed: int | None = None,
+    bad_rate: float = 0.0,
+    start: date | None = None,
+) -> GenerateConfig:
+    """The batch to generate: a new world's first one (defaults of GenerateConfig), or with `cont`
+    the next one (1 day unless `days`) of the landed world that ends last (of `seed`, if given)."""
+    default = GenerateConfig()
+    if not cont:
+        seed = default.seed if seed is None else seed
+        return GenerateConfig(users or default.users, days or default.days, seed, bad_rate, start or default.start)
+    manifest = latest_manifest(landing, seed)
+    if manifest is None:
+        world = "" if seed is None else f" of seed {seed}"
+        raise LandingError(
+            f"No landed batch{world} to continue in {landing}; generate a world's first batch "
+            "with `weir generate` (without --continue)."
+        )
+    world = manifest["config"]
+    if users is not None and users != world["users"]:
+        raise ConfigError(
+            f"--users {users} differs from the world being continued ({world['users']:,} users, batch "
+            f"{manifest['batch_id']}); drop --users, or start a new world without --continue."
+        )
+    origin, start = next_window(manifest, start)
+    return GenerateConfig(world["users"], days or 1, world["seed"], bad_rate, start, origin)
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def refuse_existing(landing: Path, batch_id: str) -> None:
+    """Landed files are evidence: refuse a batch id that already has a folder or manifest."""
+    folders = [landing / name / batch_id for name in SOURCES] + [landing / "_manifests" / batch_id]
+    taken = [p for p in folders if p.exists() or p.is_symlink()]
+    if taken:
+        raise LandingError(
+            f"Batch {batch_id} already exists in the landing zone ({taken[0].relative_to(landing)}); "
+            "landed batches are never rewritten: land the next day with `weir generate --continue`, "
+            "pick another --start or --seed, or ingest the one there."
+        )
+
+
 def generate(config: GenerateConfig, landing: Path, progress: Callable[[str], None] | None = None) -> GenerateResult:
-    """Generate one batch into `landing/<source>/<batch_id>/`; replace a previous copy of it."""
+    """Generate one new batch into `landing/<source>/<batch_id>/`; refuse one that exists."""
+    refuse_existing(landing, config.batch_id)
     note = progress or (lambda _: None)
     note("simulating behaviour")
-    world = build(config.seed, config.users, config.start_ms, config.days, f"{config.start:%y%m%d}s{config.seed}")
-    rng = np.random.default_rng(np.random.SeedSequence([config.seed, 99]))
+    tag = f"{config.start:%y%m%d}s{config.seed}"
+    world = build(config.seed, config.users, config.start_ms, config.days, tag, config.origin_ms)
+    rng = np.random.default_rng(
+        np.random.SeedSequence([config.seed, 99, *([config.start_ms] if config.origin else [])])
+    )
     all_files, bad_frames, injected = [], [], {}
     for name, frame in world.sources.items():
+        if frame.is_empty():  # a continuation lands no profiles or arms: those came with the world
+            continue
         note(f"writing {name}")
         spec = SOURCES[name]
         folder = landing / name / config.batch_id
-        shutil.rmtree(folder, ignore_errors=True)
         bad = (
             choose_bad_rows(rng, frame.height, spec.bad, config.bad_rate)
             if spec.fmt != "parquet"
@@ -191,7 +265,7 @@ def generate(config: GenerateConfig, landing: Path, progress: Callable[[str], No
     rows = {name: frame.height for name, frame in world.sources.items()}
     manifest = {
         "batch_id": config.batch_id,
-        "config": {**asdict(config), "start": config.start.isoformat()},
+        "config": {**asdict(config), "start": config.start.isoformat(), "origin": _iso(config.origin)},
         "rows": rows,
         "injected": injected,
         "files": {str(p.relative_to(landing)): hashlib.sha256(p.read_bytes()).hexdigest() for p in all_files},

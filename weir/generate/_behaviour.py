@@ -17,7 +17,8 @@ class Behaviour:
     plan: pl.DataFrame  # one row per session, session_idx = row number
     weight: np.ndarray
     followers: np.ndarray
-    follows: pl.DataFrame
+    follows: pl.DataFrame  # edges of this batch: the whole graph in a world's first batch, new ones after
+    graph: pl.DataFrame  # follower_idx, followee_idx of the world's graph (social proof reads it)
     items: pl.DataFrame
     streams: pl.DataFrame
     group_buys: pl.DataFrame
@@ -45,15 +46,23 @@ def _assign(rng: np.random.Generator, n_users: int) -> tuple[pl.DataFrame, np.nd
     return pl.concat(frames), lift
 
 
-def build(rng_seq: list[np.random.Generator], n_honest: int, start_ms: int, days: int) -> Behaviour:
-    """Run the whole behaviour model for n_honest users plus the fraud rings."""
+def build(
+    rng_seq: list[np.random.Generator], n_honest: int, start_ms: int, days: int, world: tuple[int, int] | None = None
+) -> Behaviour:
+    """Run the whole behaviour model for n_honest users plus the fraud rings.
+
+    `world` is (seed, origin_ms) when the batch continues a world that began at origin_ms: its
+    follows are then the edges first made inside this batch's window."""
     r = iter(rng_seq)
     end_ms = start_ms + days * _catalog.DAY_MS
     sizes = _fraud.ring_sizes(next(r), n_honest)
     n_users = n_honest + int(sizes.sum())
     weight = np.concatenate([_social.influence(next(r), n_honest), np.full(int(sizes.sum()), 0.01)])
-    follows = _social.follows(next(r), weight, start_ms, days)
-    followers = np.bincount(follows["followee_idx"].to_numpy(), minlength=n_users)
+    follows = _social.follows(next(r), weight, start_ms, days)  # the pairs do not depend on the window
+    graph = follows.select("follower_idx", "followee_idx")
+    if world is not None:
+        follows = _social.new_follows(world[0], weight, graph, world[1], start_ms, days)
+    followers = np.bincount(graph["followee_idx"].to_numpy(), minlength=n_users)
     items = _catalog.items(next(r), max(300, n_honest // 4))
     hosts = _social.top_kols(weight[:n_honest], max(5, n_honest // 200))
     streams = _catalog.live_streams(next(r), hosts, items.height, start_ms, days)
@@ -88,6 +97,7 @@ def build(rng_seq: list[np.random.Generator], n_honest: int, start_ms: int, days
         weight,
         followers,
         follows,
+        graph,
         items,
         streams,
         group_buys,

@@ -15,8 +15,18 @@ DSR_DEADLINE_DAYS = 30  # GDPR Art. 12(3): one month; PIPL asks for "timely"
 
 
 def consent_and_dsr(
-    rng: np.random.Generator, users: pl.DataFrame, n_honest: int, start_ms: int, days: int, tag: str
+    rng: np.random.Generator,
+    users: pl.DataFrame,
+    n_honest: int,
+    start_ms: int,
+    days: int,
+    tag: str,
+    signup_rng: np.random.Generator,
 ) -> dict[str, pl.DataFrame]:
+    """Consent and DSR events inside the window. When `signup_rng` is not `rng` the batch
+    continues a world: sign-up grants were landed before, and the window's rates are per week."""
+    first = signup_rng is rng
+    scale = 1.0 if first else days / 7  # the rates above are for the demo's week
     n = users.height
     purposes = np.asarray(ref.PURPOSES)
     user = np.repeat(np.arange(n), len(purposes))
@@ -24,24 +34,25 @@ def consent_and_dsr(
     rate = np.tile([ref.PURPOSE_GRANT_RATE[p] for p in purposes], n)
     signup = users["signup_ms"].to_numpy()[user]
     window = days * DAY_MS
-    granted_at_signup = rng.random(len(user)) < rate
-    late = ~granted_at_signup & (rng.random(len(user)) < LATE_GRANT_P)
+    granted_at_signup = signup_rng.random(len(user)) < rate
+    late = ~granted_at_signup & (rng.random(len(user)) < LATE_GRANT_P * scale)
     grant_ms = np.where(granted_at_signup, signup, start_ms + rng.integers(0, window, len(user)))
     has_grant = granted_at_signup | late
-    withdraw = has_grant & (rng.random(len(user)) < WITHDRAW_P)
+    withdraw = has_grant & (rng.random(len(user)) < WITHDRAW_P * scale)
     end_ms = start_ms + window
     withdraw_ms = (
         np.maximum(grant_ms, start_ms)
         + (rng.random(len(user)) * (end_ms - np.maximum(grant_ms, start_ms))).astype(np.int64)
         + 1
     )
+    landed = has_grant if first else late  # sign-up grants land with the world's first batch
     grants = pl.DataFrame(
         {
-            "user_idx": user[has_grant],
-            "purpose": purpose[has_grant],
+            "user_idx": user[landed],
+            "purpose": purpose[landed],
             "status": "granted",
-            "ts_ms": grant_ms[has_grant],
-            "source": np.where(late[has_grant], "in_app_prompt", "signup_form"),
+            "ts_ms": grant_ms[landed],
+            "source": np.where(late[landed], "in_app_prompt", "signup_form"),
         }
     )
     withdrawals = pl.DataFrame(
@@ -53,7 +64,9 @@ def consent_and_dsr(
             "source": "settings_page",
         }
     )
-    events = pl.concat([grants, withdrawals]).sort("ts_ms", "user_idx", "purpose").with_row_index("idx")
+    schema = {"user_idx": pl.Int64, "purpose": pl.Utf8, "status": pl.Utf8, "ts_ms": pl.Int64, "source": pl.Utf8}
+    events = pl.concat([grants.cast(schema), withdrawals.cast(schema)])
+    events = events.sort("ts_ms", "user_idx", "purpose").with_row_index("idx")
     user_ids = users["user_id"]
     consent = events.select(
         consent_id=ident(f"C{tag}-", pl.col("idx").cast(pl.Int64)),
@@ -67,7 +80,7 @@ def consent_and_dsr(
         .otherwise(pl.lit("2026-09")),
         source="source",
     )
-    k = max(1, int(n_honest * DSR_P))
+    k = max(1, int(n_honest * DSR_P * scale))
     received = start_ms + rng.integers(0, window, k)
     dsr = (
         pl.DataFrame(

@@ -121,7 +121,7 @@ def impressions(
     """Feed impressions; items a followee bought carry a 'friends_bought' badge."""
     end_ms = start_ms + days * 86_400_000
     buys = events.filter(pl.col("event_type") == "purchase").select("user_idx", "item_idx", "ts_ms")
-    social = beh.follows.select("follower_idx", "followee_idx").join(buys, left_on="followee_idx", right_on="user_idx")
+    social = beh.graph.join(buys, left_on="followee_idx", right_on="user_idx")
     social = social.filter(pl.Series(rng.random(social.height) < 0.2))
     social = (
         social.group_by("follower_idx", "item_idx")

@@ -56,13 +56,33 @@ def _item_cols(items: pl.DataFrame, idx: str = "item_idx") -> list[pl.Expr]:
     ]
 
 
-def build(seed: int, n_users: int, start_ms: int, days: int, tag: str) -> World:
-    """Generate all sources for one batch; `tag` makes batch-scoped ids unique."""
+# Streams drawn once per world (ring sizes, influence, follower graph, catalogue, activity, A/B
+# arms, sign-up consent): a continuation batch draws them from the world's origin, so its users,
+# graph, items and experiment arms are those of the world's first batch. The rest is per batch.
+WORLD_STREAMS = {0, 1, 2, 3, 5, 8}  # and 15's first draws (sign-up consent): see _streams
+
+
+def _streams(seed: int, start_ms: int, origin_ms: int) -> tuple[list[np.random.Generator], np.random.Generator]:
+    """The batch's random streams, and the world's stream for sign-up consent."""
+    world = np.random.SeedSequence([seed, origin_ms]).spawn(16)
+    day = world if origin_ms == start_ms else np.random.SeedSequence([seed, start_ms]).spawn(16)
+    rngs = [np.random.default_rng(world[i] if i in WORLD_STREAMS else day[i]) for i in range(16)]
+    return rngs, rngs[15] if origin_ms == start_ms else np.random.default_rng(world[15])
+
+
+def build(seed: int, n_users: int, start_ms: int, days: int, tag: str, origin_ms: int | None = None) -> World:
+    """Generate all sources for one batch; `tag` makes batch-scoped ids unique.
+
+    With `origin_ms` before `start_ms` the batch continues the world that began then: the same
+    users, graph and arms; only what happened inside the window (no users or arms again)."""
+    origin_ms = start_ms if origin_ms is None else origin_ms
+    first = origin_ms == start_ms
     people_rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
-    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence([seed, start_ms]).spawn(16)]
-    beh = _behaviour.build(rngs[:10], n_users, start_ms, days)
+    rngs, signup_rng = _streams(seed, start_ms, origin_ms)
+    beh = _behaviour.build(rngs[:10], n_users, start_ms, days, None if first else (seed, origin_ms))
     total = int(beh.weight.shape[0])
-    users = _people.users(people_rng, total, start_ms, "U")
+    # The seed is part of the id: worlds of different seeds never share a user id.
+    users = _people.users(people_rng, total, origin_ms, f"U{seed}-")
     user_ids = users["user_id"]
     events = pl.concat([session_events(rngs[10], beh), extra_events(beh, user_ids)], how="diagonal_relaxed")
     end_ms = start_ms + days * 86_400_000
@@ -124,8 +144,10 @@ def build(seed: int, n_users: int, start_ms: int, days: int, tag: str) -> World:
             assigned_at=iso(pl.lit(start_ms)),
         ),
         "impressions": _reviews.impressions(rngs[14], events, beh, user_ids, start_ms, days, tag),
-        **_consent.consent_and_dsr(rngs[15], users, beh.n_honest, start_ms, days, tag),
+        **_consent.consent_and_dsr(rngs[15], users, beh.n_honest, start_ms, days, tag, signup_rng),
     }
+    if not first:  # profiles and arms were landed with the world's first batch
+        sources["users"], sources["assignments"] = sources["users"].clear(), sources["assignments"].clear()
     return World(sources, _truth(beh, events, user_ids, reviews.pii))
 
 

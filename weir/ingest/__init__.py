@@ -2,7 +2,7 @@
 
 from weir.ingest._load import LoadResult, load_batch
 from weir.ingest._rotate import RotationResult, rotate_keys
-from weir.ingest._run import SOURCE_ORDER, failure_message, ingest, load_ledger
+from weir.ingest._run import SOURCE_ORDER, failure_message, ingest, load_ledger, release
 
 __all__ = [
     "SOURCE_ORDER",
@@ -12,5 +12,6 @@ __all__ = [
     "ingest",
     "load_batch",
     "load_ledger",
+    "release",
     "rotate_keys",
 ]

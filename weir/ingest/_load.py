@@ -165,7 +165,8 @@ def _previous_load(
         raise LandingError(
             f"Batch {source}/{batch_id} changed since it was loaded; land changed data under a new batch id."
         )
-    status = "rejected" if done[5] == "rejected" else "already_loaded"  # a rejected batch stays rejected
+    # A rejected batch stays rejected, a held one held (until `weir ingest --release`).
+    status = done[5] if done[5] in ("rejected", "held") else "already_loaded"
     return LoadResult(source, batch_id, status, done[1], done[2], done[3], json.loads(done[4]))
 
 
@@ -232,14 +233,17 @@ def _stage_and_check(
     landing: Path,
     hmac_key: SecretKey,
     master: SecretKey,
+    waive: bool = False,
 ) -> tuple[LoadResult, GateResult | None]:
-    """Stage the batch, apply the contract and the treatments, run the quality gate."""
+    """Stage the batch, apply the contract and the treatments, run the quality gate (whose
+    findings are kept but block nothing when `waive`: a reviewed release)."""
     rows_in = _read.stage_batch(con, contract, folder, landing)
     _transform.prepare_maps(con, contract, hmac_key)
     _check(con, contract, hmac_key)
     _encrypt_unparsable(con, master, contract.source)
     gate = _gate.gate_staged(con, contract, CHECKED, docs=landing.parent / "quality")
-    if gate is not None and gate.blocked:
+    blocked = gate is not None and gate.blocked and not waive
+    if blocked:
         _gate.reject(con, CHECKED, gate)
     reasons = dict(
         con.execute(
@@ -247,7 +251,7 @@ def _stage_and_check(
         ).fetchall()
     )
     rows_loaded = con.execute(f"select count(*) from {CHECKED} where reason is null").fetchall()[0][0]
-    status = "rejected" if gate is not None and gate.blocked else "loaded"
+    status = "rejected" if blocked else "loaded"
     result = LoadResult(contract.source, folder.name, status, rows_in, rows_loaded, sum(reasons.values()), reasons)
     return result, gate
 
@@ -260,21 +264,29 @@ def load_batch(
     hmac_key: SecretKey,
     master: SecretKey,
     evidence: Evidence | None = None,
+    release: bool = False,
 ) -> LoadResult:
-    """Load one batch folder of one source; see the module docstring for the guarantees."""
+    """Load one batch folder of one source; see the module docstring for the guarantees.
+
+    With `release`, a batch the gate rejected is loaded anyway (its findings waived after review):
+    its quarantine rows and ledger line are replaced in the load's transaction."""
     con.execute(DDL)
     con.execute(f"attach if not exists ':memory:' as {SCRATCH}")
     batch_id = folder.name
     with ThreadPoolExecutor(max_workers=1) as hasher:  # hashing releases the GIL: it overlaps staging
         digest = hasher.submit(fingerprint, folder)
         previous = _previous_load(con, contract.source, batch_id, digest.result)
-        if previous is not None:
+        if previous is not None and not (release and previous.status == "rejected"):
             return previous
-        result, gate = _stage_and_check(con, contract, folder, landing, hmac_key, master)
+        result, gate = _stage_and_check(con, contract, folder, landing, hmac_key, master, waive=release)
         digest_value = digest.result()
     _scrub.register_sql(con)  # the scrubber for quarantine text
     con.execute("begin transaction")
     try:
+        if release:  # the rejected load's rows and line give way to this one
+            where = "where source = ? and batch_id = ?"
+            con.execute(f"delete from ingest.quarantine {where}", [contract.source, batch_id])
+            con.execute(f"delete from ingest.load_ledger {where}", [contract.source, batch_id])
         _write_all(con, contract, result, digest_value, hmac_key, master)
         _gate.record(con, contract.source, batch_id, gate)
         if evidence is not None:

@@ -17,6 +17,7 @@ from privacy._keyring import SecretKey, current_hmac_key, vault_master_key
 from weir.config import DataDir
 from weir.contract import load_contract
 from weir.errors import LandingError, WeirError
+from weir.ingest._hold import hold_incomplete, restore_held
 from weir.ingest._load import DDL, Evidence, LoadResult, load_batch
 from weir.ingest._read import lock_down, part_files
 from weir.landing import Batch, list_batches
@@ -80,6 +81,58 @@ def ingest(
             results.append(LoadResult(batch.source, batch.batch_id, "skipped_unknown", 0, 0, 0, error=error))
             continue
         results.append(_ingest_batch(data_dir, batch, hmac_key, master, batch.batch_id == retry, evidence))
+    return _hold(data_dir, results, evidence)
+
+
+def _hold(data_dir: DataDir, results: list[LoadResult], evidence: Evidence | None) -> list[LoadResult]:
+    """Hold every batch of this run that has a rejected source out of raw (see `_hold`); a
+    source loaded on its own after another of its batch was rejected is held too."""
+    rejected = sorted({r.batch_id for r in results if r.status in ("rejected", "loaded")})
+    if not any(r.status == "rejected" for r in results) and not _any_rejected(data_dir, rejected):
+        return results
+    con = connect(data_dir.warehouse)
+    try:
+        held = {(r.source, r.batch_id): r for b in rejected for r in hold_incomplete(con, b, evidence)}
+    finally:
+        con.close()
+    return [held.get((r.source, r.batch_id), r) for r in results]
+
+
+def _any_rejected(data_dir: DataDir, batch_ids: list[str]) -> bool:
+    if not batch_ids:
+        return False
+    con = connect(data_dir.warehouse)
+    try:
+        found = con.execute(
+            "select 1 from ingest.load_ledger where status = 'rejected' and list_contains(?, batch_id) limit 1",
+            [batch_ids],
+        ).fetchone()
+    finally:
+        con.close()
+    return found is not None
+
+
+def release(data_dir: DataDir, batch_id: str, evidence: Evidence | None = None) -> list[LoadResult]:
+    """Load a held batch after review: its held sources go back to raw, its rejected ones load
+    with the gate's findings waived. Running it again finishes a release that stopped half-way."""
+    con = connect(data_dir.warehouse)
+    try:
+        con.execute(DDL)
+        statuses = dict(
+            con.execute("select source, status from ingest.load_ledger where batch_id = ?", [batch_id]).fetchall()
+        )
+        if not {"rejected", "held"} & set(statuses.values()):
+            raise LandingError(
+                f"Batch {batch_id} is not held (no source of it was rejected by the raw gate); nothing to release. "
+                "Held batches are those with status held or rejected in `weir ingest --json` / ingest.load_ledger."
+            )
+        results = restore_held(con, batch_id, evidence)
+    finally:
+        con.close()
+    hmac_key, master = current_hmac_key(data_dir.keys), vault_master_key(data_dir.keys)
+    for source in [s for s in SOURCE_ORDER if statuses.get(s) == "rejected"]:  # users first
+        batch = Batch(source, batch_id, 0, 0)
+        results.append(_ingest_batch(data_dir, batch, hmac_key, master, False, evidence, release=True))
     return results
 
 
@@ -90,6 +143,7 @@ def _ingest_batch(
     master: SecretKey,
     retry: bool,
     evidence: Evidence | None,
+    release: bool = False,
 ) -> LoadResult:
     """Load one batch on a connection of its own, locked down to the batch's files."""
     folder = Path(data_dir.landing) / batch.source / batch.batch_id
@@ -111,7 +165,8 @@ def _ingest_batch(
             )
         try:
             lock_down(con, folder)
-            return load_batch(con, load_contract(batch.source), folder, data_dir.landing, hmac_key, master, evidence)
+            contract = load_contract(batch.source)
+            return load_batch(con, contract, folder, data_dir.landing, hmac_key, master, evidence, release)
         except Exception as err:  # any error: one bad batch never blocks the others
             if _recorded(con, batch) and not _refused(folder):  # e.g. its files changed since it loaded
                 raise
