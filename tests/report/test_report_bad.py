@@ -13,8 +13,9 @@ from federated import registry
 from weir.cli import app
 from weir.config import DataDir, resolve_data_dir
 from weir.pipeline import witness_copy
-from weir.publish import published_db
+from weir.publish import published_db, published_dir
 from weir.report import Period, Written, write_report
+from weir.sql import ident
 
 from .conftest import PERIOD, World, copy_world
 
@@ -277,3 +278,26 @@ def test_models_section_lists_cards_and_superseded_versions(copy: DataDir) -> No
     budget = next(s for s in written.report.sections if s.key == "budget")
     assert [r[0] for r in next(t for t in budget.tables if t.title.startswith("Model trainings")).rows] == ["v1", "v2"]
     assert models.summary == "2 version(s), 1 current, 1 superseded"
+
+
+def test_pii_in_a_parquet_export_is_found(copy: DataDir) -> None:
+    # an export edited after publish (or left stale): the DuckDB copy is clean, the Parquet file is not
+    export = sorted((published_dir(copy) / "parquet").glob("mart_*.parquet"))[0]
+    planted = export.with_name(".planted.parquet")
+    with duckdb.connect() as con:
+        column = next(
+            name
+            for name, kind, *_ in con.execute("describe select * from read_parquet(?)", [str(export)]).fetchall()
+            if kind == "VARCHAR"
+        )
+        con.read_parquet(str(export)).query(
+            "t", f"select * replace ('call 13812345678' as {ident(column)}) from t"
+        ).write_parquet(str(planted))
+    planted.replace(export)  # a new file: the old one is a hard link shared with older versions
+
+    pii = next(s for s in write_report(copy, PERIOD).report.sections if s.key == "pii")
+
+    assert pii.status == "failed"
+    hits = next(t for t in pii.tables if t.title.startswith("PII detector")).rows
+    assert (f"parquet/{export.name}", column, "phone", 1) in hits
+    assert export.name in [r[0] for r in next(t for t in pii.tables if t.title.startswith("Parquet exports")).rows]

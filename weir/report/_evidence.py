@@ -12,6 +12,7 @@ from privacy._pseudonymise import TOKEN_PATTERN
 from privacy._scrub import detect
 from weir import mart_gate, row_tokens
 from weir.config import DataDir
+from weir.publish import published_dir
 from weir.report._model import Section, Table
 from weir.report._sql import has, query, require
 from weir.sql import qualified
@@ -33,15 +34,8 @@ def pii_section(con: duckdb.DuckDBPyConnection, data_dir: DataDir, published: di
     hits: dict[tuple[str, str, str], int] = {}
     columns = con.execute(TEXT_COLUMNS).fetchall()
     for table, column in columns:
-        values = con.execute(
-            f"select distinct {qualified(column)} from {qualified('pub', 'main', table)} "
-            f"where {qualified(column)} is not null and not regexp_full_match({qualified(column)}, ?)",
-            [PSEUDONYM],
-        ).fetchall()
-        found = detect(pl.Series([v[0] for v in values], dtype=pl.Utf8)) if values else pl.DataFrame()
-        for kind in found.columns:
-            if count := int(found[kind].sum()):
-                hits[(table, column, kind)] = count
+        _detect_in(con, table, column, qualified("pub", "main", table), [], hits)
+    exports = _scan_exports(con, data_dir, hits)
     # The publish gate's check, run here on the published copies themselves (temp tables: read-only safe)
     con.execute("create or replace temp table _published_values (mart varchar, column_name varchar, value varchar)")
     # every published table (marts and DP release tables), not only the catalogue's marts
@@ -69,7 +63,40 @@ def pii_section(con: duckdb.DuckDBPyConnection, data_dir: DataDir, published: di
         f"{sum(hits.values())} PII hit(s), {sum(r[3] for r in linked.rows)} linkable value(s)"
         + ("" if keyed or not published else f"; linkability NOT checked: no pseudonymisation key in {data_dir.keys}")
     )
-    return Section("pii", "PII scan of published tables", status, summary, [detected, linked, scanned])
+    summary += f"; {len(exports.rows)} Parquet export(s) scanned"
+    return Section("pii", "PII scan of published tables", status, summary, [detected, linked, scanned, exports])
+
+
+def _detect_in(
+    con: duckdb.DuckDBPyConnection, table: str, column: str, relation: str, params: list, hits: dict
+) -> None:
+    """Count the detector's hits among one column's distinct values (pseudonyms skipped)."""
+    values = con.execute(
+        f"select distinct {qualified(column)} from {relation} "
+        f"where {qualified(column)} is not null and not regexp_full_match({qualified(column)}, ?)",
+        [*params, PSEUDONYM],
+    ).fetchall()
+    found = detect(pl.Series([v[0] for v in values], dtype=pl.Utf8)) if values else pl.DataFrame()
+    for kind in found.columns:
+        if count := int(found[kind].sum()):
+            hits[(table, column, kind)] = count
+
+
+def _scan_exports(con: duckdb.DuckDBPyConnection, data_dir: DataDir, hits: dict) -> Table:
+    """The Parquet exports downstream teams read are copies too: scan their text columns the same
+    way (a hand-edited or stale export is caught here, not only the DuckDB copy)."""
+    folder = published_dir(data_dir) / "parquet"
+    rows = []
+    for path in sorted(folder.glob("*.parquet")) if folder.is_dir() else []:
+        texts = [
+            name
+            for name, kind, *_ in con.execute("describe select * from read_parquet(?)", [str(path)]).fetchall()
+            if kind == "VARCHAR"
+        ]
+        for column in texts:
+            _detect_in(con, f"parquet/{path.name}", column, "read_parquet(?)", [str(path)], hits)
+        rows.append((path.name, len(texts)))
+    return Table("Parquet exports scanned (published/parquet)", ("file", "text_columns"), rows)
 
 
 ROTATIONS = """
