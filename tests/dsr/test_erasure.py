@@ -185,17 +185,10 @@ def test_an_erasure_that_crashes_midway_resumes_from_the_systems_not_done(
     (outcome,) = dsr.run_requests(copy_dir, "test", submitted.request_id)
 
     assert mid.status == "resolved"
-    assert [s.system for s in steps] == [
-        "received",
-        "resolve",
-        "suppress",
-        "quarantine",
-        "raw",
-        "consent",
-        "derived",
-        "other",
-        "aggregates",
-    ]
+    # every system before the crashed one ran once, in order
+    before_crash = [name for name, _ in real][: [name for name, _ in real].index("published")]
+    assert [s.system for s in steps] == ["received", "resolve", *before_crash]
+    assert "models" in before_crash  # models go before published and vault
     _, after = dsr.show_request(copy_dir, submitted.request_id)
     systems = [s.system for s in after]
     assert outcome.status == "completed"
