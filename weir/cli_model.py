@@ -77,7 +77,7 @@ def train_cmd(
 ) -> None:
     """Train the purchase-propensity model across the regional silos and register it.
 
-    Examples:
+    Example:
         weir model train --dp --rounds 10
         weir model train --mode deployment --rounds 3 --timeout 1200
     """
