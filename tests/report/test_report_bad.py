@@ -248,10 +248,8 @@ def test_before_the_first_publish_the_scan_has_nothing_to_read(copy: DataDir) ->
     written = write_report(copy, PERIOD)
 
     pii = next(s for s in written.report.sections if s.key == "pii")
-    assert (pii.status, pii.summary) == (
-        "ok",
-        "0 published table(s), 0 text column(s) scanned: 0 PII hit(s), 0 linkable value(s)",
-    )
+    assert pii.status == "ok"
+    assert pii.summary.startswith("0 published table(s), 0 text column(s) scanned: 0 PII hit(s), 0 linkable value(s)")
     assert statuses(written)["consent"] == "ok"
 
 
