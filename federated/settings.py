@@ -23,6 +23,8 @@ class TrainSettings:
     dp: bool
     clip_norm: float
     noise_multiplier: float
+    dp_learning_rate: float  # the clients' step size in a DP run (one clipped step per round)
+    dp_server_momentum: float  # momentum the server applies to the noised update in a DP run
     min_clients: int
     consent_at: str  # ISO time at which every client re-checks consent (the consent snapshot)
     split_date: str  # first-activity day from which users are the time-split test set ("" = none)
@@ -42,6 +44,8 @@ class TrainSettings:
             dp=bool(config["dp"]),
             clip_norm=float(config["clip-norm"]),
             noise_multiplier=float(config["noise-multiplier"]),
+            dp_learning_rate=float(config.get("dp-learning-rate", config["learning-rate"])),
+            dp_server_momentum=float(config.get("dp-server-momentum", 0.0)),
             min_clients=int(config["min-clients"]),
             consent_at=str(config.get("consent-at", "")),
             split_date=str(config.get("split-date", "")),
@@ -54,7 +58,7 @@ class TrainSettings:
         return {
             "server-round": server_round,
             "local-steps": self.steps_per_round,
-            "learning-rate": self.learning_rate,
+            "learning-rate": self.step_learning_rate,
             "l2": self.l2,
             "dp": self.dp,
             "clip-norm": self.clip_norm,
@@ -70,6 +74,16 @@ class TrainSettings:
         clipped gradients between two noise draws is DP-SGD, and clip_norm is its exact bound."""
         return 1 if self.dp else self.local_steps
 
+    @property
+    def step_learning_rate(self) -> float:
+        """The clients' step size: a DP run's own (its clipped mean gradient is small)."""
+        return self.dp_learning_rate if self.dp else self.learning_rate
+
+    @property
+    def server_momentum(self) -> float:
+        """Momentum on the aggregated update: DP runs only (it post-processes the noised sum)."""
+        return self.dp_server_momentum if self.dp else 0.0
+
     def dp_plan(self) -> DpPlan:
         return DpPlan(self.rounds, self.steps_per_round, self.clip_norm, self.noise_multiplier, task.dimension())
 
@@ -77,7 +91,7 @@ class TrainSettings:
     def quantisation_range(self) -> float:
         """SecAgg+'s clipping range for weight changes: one round moves a weight by at most
         learning_rate * steps * max(1, clip) (features in [0, 1], |p - y| <= 1), plus headroom."""
-        bound = self.learning_rate * self.steps_per_round * max(1.0, self.clip_norm if self.dp else 1.0)
+        bound = self.step_learning_rate * self.steps_per_round * max(1.0, self.clip_norm if self.dp else 1.0)
         return float(math.ceil(bound * 2))
 
     @property

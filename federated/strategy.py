@@ -52,6 +52,7 @@ class WeirFedAvg(FedAvg):
     def __init__(self, settings: TrainSettings) -> None:
         self.settings = settings
         self.outcome = Outcome(np.zeros(task.dimension()))
+        self.velocity = np.zeros(task.dimension())
         super().__init__(
             fraction_fit=1.0,
             fraction_evaluate=1.0,
@@ -83,7 +84,9 @@ class WeirFedAvg(FedAvg):
         change = parameters_to_ndarrays(averaged)[0]
         if self.settings.dp:
             change = self._noised(change, rows)
-        self.outcome.weights = self.outcome.weights + change
+        # Heavy-ball momentum on the (noised) aggregate: post-processing, so DP is unaffected.
+        self.velocity = self.settings.server_momentum * self.velocity + change
+        self.outcome.weights = self.outcome.weights + self.velocity
         return ndarrays_to_parameters([self.outcome.weights]), {}
 
     def _report(self, entry: dict) -> None:
@@ -97,7 +100,7 @@ class WeirFedAvg(FedAvg):
     def _noised(self, mean_change: np.ndarray, rows: int) -> np.ndarray:
         """Turn the weighted mean change back into the sum of clipped gradients, add the noise,
         and return the noised mean change."""
-        lr = self.settings.learning_rate
+        lr = self.settings.step_learning_rate
         summed = -mean_change * rows / lr
         return -dp.add_noise(summed, self.settings.dp_plan()) * lr / rows
 

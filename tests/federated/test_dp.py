@@ -90,3 +90,37 @@ def test_removing_one_user_moves_a_dp_rounds_summed_update_by_at_most_the_clip_n
         return -task.local_update(w, s, 1, 1.0, 0.0, clip) * s.rows
 
     assert np.linalg.norm(summed(split) - summed(without)) <= clip * (1 + 1e-9)
+
+
+def test_a_dp_run_steps_with_its_own_learning_rate_and_server_momentum():
+    from federated.settings import TrainSettings
+    from federated.train import TrainRequest, run_config
+
+    config = run_config(TrainRequest(dp=True)) | {"learning-rate": 0.5, "dp-learning-rate": 1.5}
+    private = TrainSettings.from_run_config(config | {"dp-server-momentum": 0.8})
+    plain = TrainSettings.from_run_config(config | {"dp": False, "dp-server-momentum": 0.8})
+
+    assert private.client_config(1)["learning-rate"] == private.step_learning_rate == 1.5
+    assert private.server_momentum == 0.8
+    assert plain.client_config(1)["learning-rate"] == 0.5 and plain.server_momentum == 0.0
+    assert private.quantisation_range >= 2 * 1.5 * private.clip_norm  # SecAgg+ range fits the larger step
+
+
+def test_the_server_carries_momentum_across_rounds_of_noised_updates():
+    from flwr.common import Code, FitRes, Status, ndarrays_to_parameters
+
+    from federated.settings import TrainSettings
+    from federated.strategy import WeirFedAvg
+    from federated.train import TrainRequest, run_config
+
+    config = run_config(TrainRequest(dp=True)) | {"dp-server-momentum": 0.5, "noise-multiplier": 1e-9}
+    strategy = WeirFedAvg(TrainSettings.from_run_config(config))
+    change = np.full(strategy.outcome.weights.shape, 0.01)
+    fit = FitRes(Status(Code.OK, ""), ndarrays_to_parameters([change]), 1000, {})
+
+    strategy.aggregate_fit(1, [(None, fit)], [])
+    first = strategy.outcome.weights.copy()
+    strategy.aggregate_fit(2, [(None, fit)], [])
+
+    assert first == pytest.approx(change, abs=1e-6)  # round 1: the (almost noiseless) update itself
+    assert strategy.outcome.weights - first == pytest.approx(1.5 * change, abs=1e-6)  # 0.5 * previous + new
