@@ -250,8 +250,9 @@ def _replace_phones(texts: pl.Series, pattern: str) -> pl.Series:
 def _id_candidates(texts: pl.Series, runs: np.ndarray, width: int) -> tuple[list[str], np.ndarray]:
     """Digit runs and separated digit groups (GROUPED_ID, whole runs) of `width` characters
     once the separators are stripped: the values as written and their stripped forms."""
-    grouped = (
-        texts.str.extract_all(rf"(?:^|[^0-9]){GROUPED_ID}")
+    grouped = (  # only texts holding 15 digits with single separators can hold one
+        texts.filter(texts.str.contains(_SEPARATED_15).fill_null(False))
+        .str.extract_all(rf"(?:^|[^0-9]){GROUPED_ID}")
         .explode()
         .drop_nulls()
         .unique()
