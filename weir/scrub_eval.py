@@ -376,7 +376,7 @@ def evaluate(labelled: pl.DataFrame) -> pl.DataFrame:
             {
                 "kind": kind,
                 **counts,
-                "recall": counts["hit"] / max(1, counts["planted"]),
+                "recall": counts["hit"] / counts["planted"] if counts["planted"] else None,
                 # None when nothing was flagged (a set with no value of this kind): not 0.
                 "precision": counts["hit"] / counts["flagged"] if counts["flagged"] else None,
             }
