@@ -1,6 +1,6 @@
 """Federated purchase propensity: model quality and Flower's cost per round.
 
-Usage: python benchmarks/bench_federated.py [--users 100000] [--clients 10] [--rounds 20]
+Usage: python benchmarks/bench_federated.py [--users 100000] [--clients 10] [--rounds 20] [--repeat 1]
 
 World: a generated feature mart (`marts.mart_user_features`, the columns the model reads) with
 non-IID regions: each region has its own activity level and base purchase rate; the label follows
@@ -14,15 +14,20 @@ Figures (issue 17 targets):
   as numpy loops over the same partitions (each silo re-reads its partition every round in both);
   target <= 3. The engine's one-off start-up is printed apart and left out of the ratio.
 - seconds per round with SecAgg+ and with SecAgg+ and DP; membership-inference advantage.
+With --repeat N (default 1: one repeat is four trainings and takes minutes at the default size),
+the Flower runs and the numpy rounds alternate which goes first, and every time is printed as
+median (min-max); the ratio is paired per repeat. Model figures are the last repeat's.
 """
 
 import argparse
+import statistics
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 import numpy as np
+from _timing import add_repeat, alternate, ratio_lines, summary
 
 import weir  # noqa: F401  # first: telemetry off before Flower loads
 from federated import dp, task
@@ -98,29 +103,48 @@ def timed_train(data_dir, rounds: int, **overrides) -> tuple[float, dict]:  # no
     return time.perf_counter() - start, result.card
 
 
+def flower_rounds(data_dir, rounds: int, seen: dict) -> float:  # noqa: ANN001
+    """Seconds per FedAvg round on the simulation engine: a 1-round and a `rounds`-round run
+    (their difference leaves the fixed costs out); SecAgg+ and SecAgg+ with DP alike, into `seen`."""
+    one, _ = timed_train(data_dir, 1)
+    plain, card = timed_train(data_dir, rounds)
+    secagg, _ = timed_train(data_dir, rounds, secagg=True)
+    private, dp_card = timed_train(data_dir, rounds, dp=True, **{"noise-multiplier": NOISE_MULTIPLIER})
+    extra = rounds - 1  # all minus the 1-round plain run: fixed costs (start-up, registry) cancel
+    per_round = (plain - one) / extra
+    figures = {"startup": one - per_round, "secagg": (secagg - one) / extra, "private": (private - one) / extra}
+    for key, value in figures.items():
+        seen.setdefault(key, []).append(value)
+    seen["cards"] = (card, dp_card)
+    return per_round
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=20)
+    add_repeat(parser, default=1)
     args = parser.parse_args()
+    if args.rounds < 2:
+        parser.error("--rounds must be at least 2 (the per-round time is a difference with a 1-round run)")
+    seen: dict = {}
     with tempfile.TemporaryDirectory() as folder:
         data_dir = resolve_data_dir(folder)
         write_world(data_dir, world(args.users, args.clients))
         steps, lr, l2 = 5, 0.5, 0.0001
-        one, _ = timed_train(data_dir, 1)
-        plain, card = timed_train(data_dir, args.rounds)
-        per_round = (plain - one) / (args.rounds - 1)
-        startup = one - per_round
-        secagg, _ = timed_train(data_dir, args.rounds, secagg=True)
-        private, dp_card = timed_train(data_dir, args.rounds, dp=True, **{"noise-multiplier": NOISE_MULTIPLIER})
-        baseline = numpy_rounds(data_dir, args.rounds, steps, lr, l2) / args.rounds
-    extra = args.rounds - 1  # both minus a 1-round plain run: fixed costs (start-up, registry) cancel
-    report(args, card, dp_card, per_round, startup, (secagg - one) / extra, (private - one) / extra,
-           baseline)  # fmt: skip
+        times = alternate(
+            args.repeat,
+            {
+                "flower": lambda: flower_rounds(data_dir, args.rounds, seen),
+                "numpy": lambda: numpy_rounds(data_dir, args.rounds, steps, lr, l2) / args.rounds,
+            },
+            self_timed=True,
+        )
+    report(args, *seen["cards"], times, seen)
 
 
-def report(args, card, dp_card, per_round, startup, secagg, private, baseline) -> None:  # noqa: ANN001
+def report(args, card, dp_card, times, seen) -> None:  # noqa: ANN001
     m, d = card["metrics"], dp_card["metrics"]
     print(f"{'client':<12} {'rows':>8} {'AUC fed':>8} {'AUC DP':>8}")
     for region, rows in card["data"]["rows_per_client"].items():
@@ -137,12 +161,13 @@ def report(args, card, dp_card, per_round, startup, secagg, private, baseline) -
     print(f"dp epsilon: {dp.epsilon(dp.training_loss(plan), 1e-6):.3f} epsilon (delta 1e-6)")
     print(f"mia advantage plain: {m['mia_advantage']:.4f}")
     print(f"mia advantage dp: {d['mia_advantage']:.4f}")
-    print(f"simulation start-up: {startup:.2f} s")
-    print(f"flower fedavg round: {per_round:.3f} s")
-    print(f"numpy fedavg round: {baseline:.3f} s")
-    print(f"secagg+ round: {secagg:.3f} s")
-    print(f"secagg+ dp round: {private:.3f} s")
-    print(f"ratio flower vs plain numpy rounds: {per_round / baseline:.2f}")
+    n = f"over {args.repeat} repeat(s), median (min-max)"
+    print(f"simulation start-up: {statistics.median(seen['startup']):.2f} s  ({summary(seen['startup'])} {n})")
+    print(f"flower fedavg round: {statistics.median(times['flower']):.3f} s  ({summary(times['flower'], '.3f')})")
+    print(f"numpy fedavg round: {statistics.median(times['numpy']):.3f} s  ({summary(times['numpy'], '.3f')})")
+    print(f"secagg+ round: {statistics.median(seen['secagg']):.3f} s  ({summary(seen['secagg'], '.3f')})")
+    print(f"secagg+ dp round: {statistics.median(seen['private']):.3f} s  ({summary(seen['private'], '.3f')})")
+    ratio_lines("flower vs plain numpy rounds", times["flower"], times["numpy"], target=("<=", 3))
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
 """Auditor's report speed: `weir report audit` (gather + charts + HTML + PDF) against the SQL
 queries it runs, timed alone on the same warehouse.
 
-Usage: python benchmarks/bench_report.py [--users 1500] [--days 90] [--events 10000000]
+Usage: python benchmarks/bench_report.py [--users 1500] [--days 90] [--events 10000000] [--repeat 3]
 The queries alone include every SQL statement the report runs (ledgers, PII-scan reads, consent
 of published tables, linkability on the published copies). Builds a warehouse (generate,
 ingest, dbt, publish gate, publish, one DP release), then grows
 raw.events to --events rows by repeating its rows (the report reads raw.events for consent
 coverage; the other ledgers keep their real size). Target: ratio report vs its queries <= 2.
+After one warm-up of each (fonts, matplotlib, DuckDB caches), the report and its queries run
+--repeat times in alternating order; the ratio is paired per repeat (median, min-max, worst).
 """
 
 import argparse
@@ -15,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
-from _timing import timed
+from _timing import add_repeat, alternate, ratio_lines, spread_line
 
 from weir import mart_gate, pipeline
 from weir.config import DataDir, resolve_data_dir
@@ -86,20 +88,20 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=1500)
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--events", type=int, default=10_000_000)
+    add_repeat(parser)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = build(Path(tmp) / "world", args.users, args.days, args.events)
         today = datetime.now(UTC).date()
         period = Period(today - timedelta(days=args.days - 1), today)
-        write_report(data_dir, period)  # warm-up: fonts, matplotlib, DuckDB caches
-        report = min(timed(lambda: write_report(data_dir, period)) for _ in range(3))
-        alone = min(timed(lambda: queries_alone(data_dir, period)) for _ in range(3))
-    print(f"{'what':<34}{'seconds':>10}")
-    print(f"{'weir report audit (all of it)':<34}{report:>10.2f}")
-    print(f"{'its SQL queries alone':<34}{alone:>10.2f}")
-    print(f"report: {report:.2f} s")
-    print(f"queries: {alone:.2f} s")
-    print(f"ratio report vs its queries: {report / alone:.2f}")
+        times = alternate(
+            args.repeat,
+            {"report": lambda: write_report(data_dir, period), "queries": lambda: queries_alone(data_dir, period)},
+            warmup=True,
+        )
+    print(spread_line("weir report audit (all of it)", times["report"]))
+    print(spread_line("its SQL queries alone", times["queries"]))
+    ratio_lines("report vs its queries", times["report"], times["queries"], target=("<=", 2))
 
 
 if __name__ == "__main__":

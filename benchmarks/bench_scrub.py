@@ -9,7 +9,9 @@ dotted cards), Chinese landlines and dashed phones glued to hex letters, and loo
 (tracking and order numbers, timestamps, prices, slashed dates, prose number lists, UUIDs
 and hex tokens, short or over-long landline locals, ISBNs).
 Also on the hand-written set of weir/scrub_holdout.py (other spellings, mixed scripts, written
-apart from the generator and never tuned on), reported beside the tuning set's figures.
+apart from the generator and never tuned on), reported beside the tuning set's figures, and on
+its fresh companion (HOLDOUT_FRESH: other spellings of the families the first holdout's misses
+showed, written before the scrubber learnt them, so still measured blind).
 Throughput is compared with a single regex replacement over the same texts (the cheapest
 possible scrub) in the same run, after a warm-up, --repeat times in alternating order.
 """
@@ -21,7 +23,7 @@ from _timing import add_repeat, alternate, ratio_lines, summary
 
 from privacy._scrub import EMAIL, scrub
 from weir.scrub_eval import evaluate, labelled_set
-from weir.scrub_holdout import holdout_set
+from weir.scrub_holdout import HOLDOUT_FRESH, holdout_set
 
 TARGET = 0.99  # issue 15: per kind, both recall and precision
 
@@ -30,9 +32,12 @@ def print_report(name: str, report: pl.DataFrame) -> bool:
     with pl.Config(tbl_rows=10, float_precision=4):
         print(f"{name}:\n{report}")
     for row in report.iter_rows(named=True):
-        print(f"recall {name} {row['kind']}: {row['recall']:.4f}")
-        print(f"precision {name} {row['kind']}: {row['precision']:.4f}")
-    return report["recall"].min() >= TARGET and report["precision"].min() >= TARGET
+        recall = f"{row['recall']:.4f}" if row["planted"] else "n/a (none planted)"
+        precision = "n/a (none flagged)" if row["precision"] is None else f"{row['precision']:.4f}"
+        print(f"recall {name} {row['kind']}: {recall}")
+        print(f"precision {name} {row['kind']}: {precision}")
+    planted = report.filter(pl.col("planted") > 0)
+    return planted["recall"].min() >= TARGET and report["precision"].drop_nulls().min() >= TARGET
 
 
 def main() -> None:
@@ -52,6 +57,9 @@ def main() -> None:
     held = holdout_set()
     met = print_report("holdout", evaluate(held))
     print(f"holdout set ({held.height} hand-written texts): target {'met' if met else 'MISSED'}")
+    fresh = holdout_set(HOLDOUT_FRESH)
+    met = print_report("fresh holdout", evaluate(fresh))
+    print(f"fresh holdout set ({fresh.height} hand-written texts): target {'met' if met else 'MISSED'}")
     print(f"scrub throughput: {summary([args.rows / s for s in times['scrub']], '.0f')} texts/s")
     ratio_lines("scrub vs single regex pass", times["scrub"], times["single"])
 

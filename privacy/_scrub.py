@@ -39,12 +39,40 @@ PLACEHOLDERS = {
     "mention": "@<MENTION>",
 }
 EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+# Internationalised addresses (letters of any script: "张伟@例子.公司", "иван@почта.рф"): an
+# ASCII top-level domain, or one of the common Chinese and Cyrillic ones, so "感谢@李雷" (a
+# mention) is not taken for one.
+_IDN_TLDS = "中国|中國|公司|网络|網絡|在线|网址|网店|商城|集团|手机|рф|онлайн|сайт"
+IDN_EMAIL = rf"[\p{{L}}\p{{N}}._%+-]+@[\p{{L}}\p{{N}}-]+(?:\.[\p{{L}}\p{{N}}-]+)*\.(?:[A-Za-z]{{2,}}|{_IDN_TLDS})"
+# Addresses spelt out to get past filters: "wang[at]163.com", "li (at) 126 (dot) com",
+# "zhangsan at qq dot com". A bare " at " counts only with a spelt-out dot too ("bought it at
+# jd.com" is prose), and a spelt-out address must end in a common top-level domain, so "look
+# at this dot product" survives. Group 2 (the character after it) is put back.
+_AT_BRACKET = r" ?[\[({] ?(?i:at) ?[\])}] ?"
+_DOT_WORD = r"(?: (?i:dot) | ?[\[({] ?(?i:dot) ?[\])}] ?)"
+_DOT_ANY = rf"(?:\.|{_DOT_WORD})"
+_TLD = r"(?i:com|cn|net|org|edu|gov|io|co|uk|hk|tw|jp|de|ru|me|info|biz|xyz|top|vip)"
+_LABEL = r"[A-Za-z0-9-]+"
+SPELT_EMAIL = (
+    rf"([A-Za-z0-9._%+-]+(?:{_AT_BRACKET}(?:{_LABEL}{_DOT_ANY})+|"
+    rf" (?i:at) (?:{_LABEL}{_DOT_ANY})*{_LABEL}{_DOT_WORD}){_TLD})([^A-Za-z0-9]|$)"
+)
 # Whole digit runs long enough for an ID number (18) or a card (15-19): longer runs (ids of
 # 20+ digits) are not checked, so no 19-digit slice of one can pass as a card.
 DIGIT_RUN = r"[0-9]{15,}[Xx]?"
-SPACED_CARD = r"[0-9]{4}(?:[ .-][0-9]{4}){3,4}"
-# A resident ID number grouped 6-8-4 (region, birth date, sequence and check character).
-GROUPED_ID = r"[0-9]{6}[ -][0-9]{8}[ -][0-9]{3}[0-9Xx]"
+# Cards grouped by four (4-4-4-4, 4-4-4-4-3 for 19 digits) or as Amex prints them (4-6-5).
+SPACED_CARD = r"[0-9]{4}(?:[ .-][0-9]{4}){2,3}[ .-][0-9]{1,4}|[0-9]{4}[ .-][0-9]{6}[ .-][0-9]{5}"
+# A resident ID number in groups (6-8-4, 6-4-4-4, 4-4-4-4-2, a 15-digit one 6-6-3, ...): digit
+# groups set off by single spaces or dashes, judged once the separators are stripped (18
+# characters with a valid check, or 15 digits as below).
+GROUPED_ID = r"[0-9]{2,8}(?:[ -][0-9]{1,8}){1,5}[Xx]?"
+# First-generation (15-digit) ID numbers have no check digit: a valid province, a plausible
+# YYMMDD and, as a random 15-digit order number passes those one time in a hundred, an ID word
+# in the same text.
+ID_WORDS = r"身份|证件|证号|(?i:identity|(?:^|[^a-z])id(?:[^a-z]|$))"
+ID15_PROVINCES = frozenset(
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65".split()
+)
 # How people separate the groups of a phone number: a space, dot or dash, spaces around it,
 # or a bare "/", "_" or "," (no spaces, so a prose list "139, 1234, 5678" is not one phone;
 # thousands separators group by three and never give the 3-4-4 / 4-3-4 shape).
@@ -66,15 +94,21 @@ _MOBILE = (
 _AREA = r"(?:[1]0|2[0-9]|[3-9][0-9]{2})"
 _AREA_SEP = r"(?: ?[.-] ?| |[/_])"  # not optional: the area code is set off
 _LOCAL = rf"[1-9][0-9]{{2,3}}{_SEP}[0-9]{{4}}"
-_LANDLINE = rf"(?:[0]{_AREA}{_AREA_SEP}|\(0{_AREA}\) ?|{_CC}{_SEP}(?:\(0?{_AREA}\) ?|{_AREA}{_AREA_SEP})){_LOCAL}"
+# A bare "86" before an area code needs a separator after it: "8628-8206-9678" is no "+86 28".
+_CC_LANDLINE = rf"(?:(?:\+|00)86|\(\+?86\)){_SEP}|86{_AREA_SEP}"
+_LANDLINE = (
+    rf"(?:[0]{_AREA}{_AREA_SEP}|\(0{_AREA}\) ?|(?:{_CC_LANDLINE})(?:\(0?{_AREA}\) ?|{_AREA}{_AREA_SEP})){_LOCAL}"
+)
 # A phone is a whole digit run: the characters either side (groups 1 and 3, put back on
 # replacement) are not digits. Letters may touch it ("tel13912345678", "13812345678call"),
 # but a UUID's or token's 11-digit run is not one: a phone touching a hex letter a-f is only
 # matched with the hex tokens masked (see HEX_TOKEN). Phones touching neither digits nor
 # hex letters (nearly all) are replaced first, in one pass over every text (_PHONE_CN_CLEAR);
 # the masking is only paid for the few texts where PHONE_CN still matches after it.
-PHONE_CN = rf"(^|[^0-9])((?:{_CC}{_SEP})?(?:{_MOBILE})|{_LANDLINE})([^0-9]|$)"
-_PHONE_CN_CLEAR = rf"(^|[^0-9A-Fa-f])((?:{_CC}{_SEP})?(?:{_MOBILE})|{_LANDLINE})([^0-9A-Fa-f]|$)"
+# Nor does a phone follow a digit and a dash: "8870-0888-9542-1529" (a gift-card code) holds
+# a landline's shape, but dashes chain the groups of one code (a trailing "-801" is an extension).
+PHONE_CN = rf"(^|[^0-9-]|[^0-9]-)((?:{_CC}{_SEP})?(?:{_MOBILE})|{_LANDLINE})([^0-9]|$)"
+_PHONE_CN_CLEAR = rf"(^|[^0-9A-Fa-f-]|[^0-9A-Fa-f]-)((?:{_CC}{_SEP})?(?:{_MOBILE})|{_LANDLINE})([^0-9A-Fa-f]|$)"
 # A hex token: a UUID (8-4-4-4-12) or a run of 16 or more hex digits (hash, API token); only
 # those holding a letter are masked (an all-digit run is judged by the whole-run rules
 # instead). Other dashes end a token: a dashed phone glued to letters ("0086-138-1234-5678abc")
@@ -84,10 +118,20 @@ _HEX_LETTER = r"[A-Fa-f]"
 # A masked token: private-use delimiters around its index in letters that are neither
 # digits nor hex, so no pattern matches in or across it.
 _MASK_OPEN, _MASK_CLOSE, _MASK_DIGITS = "\ue000", "\ue001", "ghijklmnopqrstuv"
+# A mobile number with every digit set off ("1 3 8 0 0 1 3 8 0 0 0", "1-3-8-..."): the whole
+# run of set-off digits, so 11 digits out of a longer spaced list are not one.
+PHONE_SPREAD = r"(^|[^0-9 .-]|[^0-9][ .-]|^[ .-])(1[ .-][3-9](?:[ .-][0-9]){9})($|[^0-9 .-]|[ .-]$|[ .-][^0-9])"
+# A mobile number in Chinese numerals, digit by digit ("一三八零零一三八零零零", "幺" for one,
+# "〇"/"○"/"零" for zero, a space or dash between groups allowed); a whole run of numerals,
+# as 11 of them in a row are no prose number.
+_CN_DIGITS = "〇○零一幺二两三四五六七八九"
+PHONE_CN_NUMERALS = rf"(^|[^{_CN_DIGITS}])([一幺][ -]?[三四五六七八九](?:[ -]?[{_CN_DIGITS}]){{9}})([^{_CN_DIGITS}]|$)"
 PHONE_INTL = r"(^|[^0-9])(\+[0-9]{1,3}[ -]?(?:\([0-9]{1,4}\)[ -]?)?[0-9]{2,6}(?:[ -][0-9]{2,6}){1,3})([^0-9]|$)"
 # Issuer prefixes (first digit) of card schemes seen in Chinese and global commerce:
 # 3 Amex/JCB, 4 Visa, 5 Mastercard, 6 UnionPay/Discover. Order numbers start elsewhere.
 CARD_FIRST_DIGITS = set("3456")
+# The only 15-digit cards are Amex (34, 37): other 15-digit runs (waybills) are left alone.
+CARD15_PREFIXES = ("34", "37")
 # A mention runs to the next space or punctuation; a following capitalised word is taken as
 # the surname of a Latin-script display name ("@Emma Nguyen"). "@<" is a scrubbed mention.
 MENTION = r"@[^\s@,，。.!！?？:：<][^\s@,，。.!！?？:：]*(?: [A-Z][A-Za-z'-]+)?"
@@ -97,7 +141,12 @@ SQL_FUNCTION = "weir_pii_kinds"  # detect() as a DuckDB function: text -> list o
 SQL_SCRUB = "weir_scrub"  # scrub() as a DuckDB function: text -> text with placeholders
 # Characters every match contains one of, once normalised: digits for the numbers, "@" for
 # e-mails and mentions; the separators and "+" too, as their full-width forms hide a phone.
-_MATCH_ALPHABET = frozenset("0123456789@+-.() /_,")
+# Letters of "at"/"dot" and brackets for spelt-out e-mails, Chinese numerals for phones.
+_MATCH_ALPHABET = frozenset("0123456789@+-.() /_,[]{}atdoATDO" + _CN_DIGITS)
+# What the guard asks of grouped IDs and cards (15 digits, single separators allowed) and of
+# spelt-out e-mails (a bracketed "at" or a spelt-out "dot"): cheaper supersets of the patterns.
+_SEPARATED_15 = r"(?:[0-9][ .-]?){14}[0-9]"
+_SPELT_SIGNS = [r"[\[({] ?(?i:at|dot) ?[\])}]", r" (?i:dot) "]
 # Every Unicode decimal digit that is not ASCII, and the ASCII digit it stands for.
 _ND_DIGITS = [
     c for c in map(chr, range(0x80, 0x110000)) if not 0xD800 <= ord(c) < 0xE000 and unicodedata.category(c) == "Nd"
@@ -132,10 +181,31 @@ def valid_id_numbers(candidates: np.ndarray) -> np.ndarray:
     return mask
 
 
-def valid_luhn(candidates: np.ndarray) -> np.ndarray:
-    """Mask of all-digit strings (15-19 long, card-scheme first digit) passing the Luhn check."""
+def valid_id15_numbers(candidates: np.ndarray) -> np.ndarray:
+    """Mask of 15-digit first-generation ID numbers: a province code, county parts and a plausible YYMMDD."""
     mask = np.zeros(len(candidates), bool)
-    lengths = np.array([len(c) if c.isdigit() and c[:1] in CARD_FIRST_DIGITS else 0 for c in candidates], int)
+    shaped = np.array([len(c) == 15 and c.isdigit() for c in candidates], bool) if len(candidates) else mask
+    if not shaped.any():
+        return mask
+    values = candidates[shaped]
+    digits = _digit_matrix(values, 15)
+    province = np.array([v[:2] in ID15_PROVINCES for v in values], bool)
+    parts = (digits[:, 2:4].sum(axis=1) > 0) & (digits[:, 4:6].sum(axis=1) > 0)
+    month, day = digits[:, 8] * 10 + digits[:, 9], digits[:, 10] * 10 + digits[:, 11]
+    mask[shaped] = province & parts & (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
+    return mask
+
+
+def valid_luhn(candidates: np.ndarray) -> np.ndarray:
+    """Mask of all-digit strings (15-19 long, card-scheme prefix) passing the Luhn check."""
+    mask = np.zeros(len(candidates), bool)
+    lengths = np.array(
+        [
+            len(c) if c.isdigit() and (c[:2] in CARD15_PREFIXES if len(c) == 15 else c[:1] in CARD_FIRST_DIGITS) else 0
+            for c in candidates
+        ],
+        int,
+    )
     for width in range(15, 20):  # one vectorised pass per card length
         rows = lengths == width
         if rows.any():
@@ -177,18 +247,56 @@ def _replace_phones(texts: pl.Series, pattern: str) -> pl.Series:
     return texts.str.replace_all(pattern, keep).str.replace_all(pattern, keep)
 
 
+def _id_candidates(texts: pl.Series, runs: np.ndarray, width: int) -> tuple[list[str], np.ndarray]:
+    """Digit runs and separated digit groups (GROUPED_ID, whole runs) of `width` characters
+    once the separators are stripped: the values as written and their stripped forms."""
+    grouped = (  # only texts holding 15 digits with single separators can hold one
+        texts.filter(texts.str.contains(_SEPARATED_15).fill_null(False))
+        .str.extract_all(rf"(?:^|[^0-9]){GROUPED_ID}")
+        .explode()
+        .drop_nulls()
+        .unique()
+        .str.replace(r"^[^0-9]", "")
+        .to_frame("value")
+        .with_columns(stripped=pl.col("value").str.replace_all("[ -]", ""))
+        .filter(pl.col("stripped").str.len_chars() == width)
+    )
+    whole = runs[np.char.str_len(runs) == width] if len(runs) else runs
+    values = whole.tolist() + grouped["value"].to_list()
+    return values, np.array(whole.tolist() + grouped["stripped"].to_list(), dtype=str)
+
+
+def _replace_id_numbers(out: pl.Series, runs: np.ndarray) -> pl.Series:
+    """18-character ID numbers (whole runs or groups), then 15-digit ones in texts with an ID word."""
+    values, stripped = _id_candidates(out, runs, 18)
+    out = _replace_values(
+        out, [v for v, ok in zip(values, valid_id_numbers(stripped), strict=True) if ok], PLACEHOLDERS["id_number"]
+    )
+    worded = out.str.contains(ID_WORDS).fill_null(False)
+    if worded.any():
+        texts = out.filter(worded)
+        values, stripped = _id_candidates(texts, _matches(texts, DIGIT_RUN), 15)
+        found = [v for v, ok in zip(values, valid_id15_numbers(stripped), strict=True) if ok]
+        if found:
+            # scatter writes in place: on a clone, as detect() still holds the text before this step
+            out = out.clone().scatter(worded.arg_true(), _replace_values(texts, found, PLACEHOLDERS["id_number"]))
+    return out
+
+
+def _replace_emails(out: pl.Series) -> pl.Series:
+    out = out.str.replace_all(EMAIL, PLACEHOLDERS["email"]).str.replace_all(IDN_EMAIL, PLACEHOLDERS["email"])
+    return out.str.replace_all(SPELT_EMAIL, PLACEHOLDERS["email"] + "${2}")
+
+
 def _steps(normalised: pl.Series) -> Iterator[tuple[str, pl.Series]]:
     """The (normalised) text after each kind is replaced, in the order of KINDS."""
-    out = normalised.str.replace_all(EMAIL, PLACEHOLDERS["email"])
+    out = _replace_emails(normalised)
     yield "email", out
     runs = _matches(out, DIGIT_RUN)
     runs = runs[np.char.str_len(runs) <= 19] if len(runs) else runs
-    is_id = valid_id_numbers(runs)
-    grouped = _matches(out, GROUPED_ID)
-    grouped_ok = valid_id_numbers(np.array([g.replace(" ", "").replace("-", "") for g in grouped], dtype=str))
-    out = _replace_values(out, runs[is_id].tolist() + grouped[grouped_ok].tolist(), PLACEHOLDERS["id_number"])
+    out = _replace_id_numbers(out, runs)
     yield "id_number", out
-    is_card = ~is_id & valid_luhn(runs)
+    is_card = ~valid_id_numbers(runs) & valid_luhn(runs)
     spaced = _matches(out, SPACED_CARD)
     spaced_ok = valid_luhn(np.array([s.replace(" ", "").replace("-", "").replace(".", "") for s in spaced], dtype=str))
     out = _replace_values(out, runs[is_card].tolist() + spaced[spaced_ok].tolist(), PLACEHOLDERS["bank_card"])
@@ -199,7 +307,8 @@ def _steps(normalised: pl.Series) -> Iterator[tuple[str, pl.Series]]:
         masked, tokens, masks = _mask_hex_tokens(out.filter(glued))
         masked = _replace_phones(masked, PHONE_CN)
         out = out.scatter(glued.arg_true(), masked.str.replace_many(masks, tokens) if tokens else masked)
-    out = _replace_phones(out, PHONE_INTL)
+    for pattern in (PHONE_INTL, PHONE_SPREAD, PHONE_CN_NUMERALS):
+        out = _replace_phones(out, pattern)
     yield "phone", out
     yield "mention", out.str.replace_all(MENTION, PLACEHOLDERS["mention"])
 
@@ -266,7 +375,16 @@ def sql_guard() -> str:
         elif (n := unicodedata.normalize("NFKC", c)) != c and (hit := _MATCH_ALPHABET.intersection(n)):
             (commas if hit == {","} else compat).append(c)
     after_digit = "[0-9][" + _char_ranges(commas) + "]"
-    shapes = [PHONE_CN, PHONE_INTL, DIGIT_RUN, SPACED_CARD, GROUPED_ID]
+    shapes = [
+        PHONE_CN,
+        PHONE_INTL,
+        PHONE_SPREAD,
+        PHONE_CN_NUMERALS,
+        DIGIT_RUN,
+        SPACED_CARD,
+        _SEPARATED_15,
+        *_SPELT_SIGNS,
+    ]
     return "|".join(["@", *shapes, after_digit, "[" + _char_ranges(compat) + "]"])
 
 

@@ -1,7 +1,11 @@
 """Withdrawal from a held-back mart's kept published version (see weir.publish): the rows of
-users whose consent for the mart's purpose no longer holds go, as they do from the next build."""
+users whose consent for the mart's purpose no longer holds go, as they do from the next build.
+And from the older published versions kept beside the current one: one that may still hold a
+user who withdrew is removed once the new version is in, as erasure removes them."""
 
+import shutil
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 
@@ -9,6 +13,7 @@ from expectations._mart_suites import holds_sql
 from privacy._keyring import SecretKey
 from weir import row_tokens
 from weir.manifest import meta
+from weir.warehouse import tables
 
 
 def delete_withdrawn(
@@ -44,3 +49,38 @@ def delete_withdrawn(
     count = con.execute(f"select count(*) from pub.main.{name}").fetchone()[0]
     con.execute("update pub.main.published_marts set row_count = ? where mart = ?", [count, name])
     return removed
+
+
+def prune_withdrawn_versions(con: duckdb.DuckDBPyConnection, root: Path) -> int:
+    """Remove the older published versions (all but `current`) that may hold a user who
+    withdrew: a mart in it was built before a withdrawal of its purpose was loaded. Returns
+    the versions removed."""
+    if not (root / "current").is_symlink() or "consent" not in tables(con, "raw"):
+        return 0
+    current = (root / "current").resolve().name
+    removed = 0
+    for folder in sorted((root / "versions").iterdir()):
+        if folder.name.isdigit() and folder.name != current and _may_hold_withdrawn(con, folder / "published.duckdb"):
+            shutil.rmtree(folder)
+            removed += 1
+    return removed
+
+
+def _may_hold_withdrawn(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
+    """Whether a published file may hold a user who withdrew (a file with no catalogue may)."""
+    if not path.is_file():
+        return False
+    con.execute("attach ? as old_pub (read_only)", [str(path)])
+    try:
+        if not con.execute(
+            "select 1 from duckdb_tables() where database_name = 'old_pub' and table_name = 'published_marts'"
+        ).fetchone():
+            return True
+        # A mart of no purpose may hold anyone: any withdrawal counts.
+        return con.execute(
+            "select exists (select 1 from old_pub.main.published_marts m join raw.consent c "
+            "on c.status = 'withdrawn' and (m.purpose is null or c.purpose = m.purpose) "
+            "and c._loaded_at > coalesce(m.built_at, m.published_at))"
+        ).fetchone()[0]
+    finally:
+        con.execute("detach old_pub")

@@ -353,7 +353,11 @@ def publish_stage(data_dir: DataDir, actor: str, since: datetime | None = None, 
         actor,
         "publish",
         inputs={"since": since.isoformat() if since else None},
-        figures={"published": result.published, "blocked": {b.mart: b.reason for b in result.blocked}},
+        figures={
+            "published": result.published,
+            "blocked": {b.mart: b.reason for b in result.blocked},
+            "versions_removed": result.versions_removed,
+        },
     )
     audit.copy_witness(data_dir.audit_witness, witness_copy(data_dir))  # heads up to this publish
     return result

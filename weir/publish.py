@@ -27,7 +27,7 @@ import duckdb
 from privacy._consent import PURPOSES
 from privacy._keyring import SecretKey, publish_salt
 from weir import row_tokens
-from weir._withdrawals import delete_withdrawn
+from weir._withdrawals import delete_withdrawn, prune_withdrawn_versions
 from weir.config import DataDir
 from weir.dbt import manifest_path
 from weir.manifest import ancestors, load, marts, meta
@@ -53,6 +53,7 @@ class PublishResult:
     published: dict[str, int]  # mart -> rows
     blocked: list[Blocked]
     path: Path
+    versions_removed: int = 0  # older versions that might still hold users who withdrew
 
 
 def published_dir(data_dir: DataDir) -> Path:
@@ -176,6 +177,7 @@ def publish(data_dir: DataDir, since: datetime | None = None) -> PublishResult:
         good = {name: latest[candidates[name]["unique_id"]][4] for name, why in sorted(verdicts.items()) if why is None}
         held = {name: candidates[name] for name, why in verdicts.items() if why is not None}
         rows, withdrawn = _write(con, data_dir, good, candidates, held, consent_tests(manifest))
+        pruned = prune_withdrawn_versions(con, published_dir(data_dir))
     finally:
         con.close()
     blocked = [
@@ -183,7 +185,7 @@ def publish(data_dir: DataDir, since: datetime | None = None) -> PublishResult:
         for name, why in sorted(verdicts.items())
         if why is not None
     ]
-    return PublishResult(rows, blocked, published_db(data_dir))
+    return PublishResult(rows, blocked, published_db(data_dir), pruned)
 
 
 CATALOGUE_DDL = (

@@ -40,6 +40,8 @@ FULL_WIDTH = dict(zip("0123456789+@.-", "０１２３４５６７８９＋＠．
 FORMAT_CHARS = ["\u200b", "\u200c", "\u200d", "\u00ad", "\u2060", "\ufeff"]
 # Decimal digits NFKC leaves alone: Arabic-Indic, extended Arabic-Indic (Persian), Devanagari.
 UNICODE_DIGITS = ["٠١٢٣٤٥٦٧٨٩", "۰۱۲۳۴۵۶۷۸۹", "०१२३४५६७८९"]
+# Digits as Chinese numerals: zero as 零 or 〇, one as 一 or (spoken, in phone numbers) 幺.
+CN_NUMERALS = ["零一二三四五六七八九", "〇一二三四五六七八九", "零幺二三四五六七八九", "〇幺二三四五六七八九"]
 
 
 def full_width(texts: pl.Series | pl.Expr) -> pl.Series | pl.Expr:
@@ -102,8 +104,24 @@ def phone_forms(rng: np.random.Generator, generated: pl.Series) -> pl.Series:
         # Left open by the last review: a dashed phone glued to hex letters, and landlines.
         "0086-" + p + "-" + a + "-" + b + pl.Series(_people._pick(rng, ["abc", "ef", "d", "cafe"], n), dtype=pl.Utf8),
         *landline_forms(rng, n),
+        # Issue 22: every digit set off, and Chinese numerals digit by digit.
+        spread(m, " "),
+        spread(m, "."),
+        spread(m, "-"),
+        chinese_numerals(rng, m),
+        chinese_numerals(rng, p + " " + a + " " + b),
     ]
     return _one_of(rng, forms)
+
+
+def spread(texts: pl.Series, sep: str) -> pl.Series:
+    """Every digit set off by `sep` ("1 3 8 ...")."""
+    return texts.str.replace_all("([0-9])", "${1}" + sep).str.strip_chars_end(sep)
+
+
+def chinese_numerals(rng: np.random.Generator, texts: pl.Series) -> pl.Series:
+    """ASCII digits as Chinese numerals, one of CN_NUMERALS' spellings per text."""
+    return _one_of(rng, [texts.str.replace_many(list("0123456789"), list(script)) for script in CN_NUMERALS])
 
 
 def landline_forms(rng: np.random.Generator, n: int) -> list[pl.Series]:
@@ -143,6 +161,19 @@ def id_forms(rng: np.random.Generator, ids: pl.Series) -> pl.Series:
             ids.str.slice(0, 17) + format_char(rng, len(ids)) + ids.str.slice(17),
             region + format_char(rng, len(ids)) + birth + format_char(rng, len(ids)) + rest,
             unicode_digits(rng, ids),
+            # Issue 22: groups of four or 6-4-4-4, and first-generation 15-digit numbers.
+            ids.str.slice(0, 4)
+            + "-"
+            + ids.str.slice(4, 4)
+            + "-"
+            + ids.str.slice(8, 4)
+            + "-"
+            + ids.str.slice(12, 4)
+            + "-"
+            + ids.str.slice(16),
+            region + " " + birth.str.slice(0, 4) + " " + birth.str.slice(4) + " " + rest,
+            region + birth.str.slice(2) + rest.str.slice(0, 3),
+            region + " " + birth.str.slice(2) + " " + rest.str.slice(0, 3),
         ],
     )
 
@@ -162,6 +193,60 @@ def card_forms(rng: np.random.Generator, cards: pl.Series) -> pl.Series:
             g[0] + fc[0] + g[1] + fc[1] + g[2] + fc[2] + g[3],
             g[0] + fc[0] + cards.str.slice(4),
             unicode_digits(rng, cards),
+            # Issue 22: dashes, 19-digit cards 4-4-4-4-3, Amex-style 15-digit cards 4-6-5.
+            g[0] + "-" + g[1] + "-" + g[2] + "-" + g[3],
+            _grouped(luhn_cards(rng, len(cards), "62", 19), [4, 4, 4, 4, 3], " "),
+            _grouped(luhn_cards(rng, len(cards), "37", 15), [4, 6, 5], " "),
+            _grouped(luhn_cards(rng, len(cards), "34", 15), [4, 6, 5], "-"),
+        ],
+    )
+
+
+def _grouped(values: pl.Series, widths: list[int], sep: str) -> pl.Series:
+    starts = np.cumsum([0, *widths[:-1]])
+    return pl.select(
+        pl.concat_str([values.str.slice(s, w) for s, w in zip(starts, widths, strict=True)], separator=sep)
+    ).to_series()
+
+
+def luhn_cards(rng: np.random.Generator, n: int, prefix: str, width: int) -> pl.Series:
+    """Card numbers of `width` digits starting with `prefix`, with a valid Luhn check digit."""
+    body = rng.integers(0, 10, (n, width - 1))
+    body[:, : len(prefix)] = [int(d) for d in prefix]
+    doubled = body[:, ::-1].copy()
+    doubled[:, ::2] *= 2
+    doubled[doubled > 9] -= 9
+    check = (10 - doubled.sum(axis=1) % 10) % 10
+    digits = np.concatenate([body, check[:, None]], axis=1).astype(np.uint8) + 48
+    return pl.Series(np.ascontiguousarray(digits).view(f"S{width}").ravel()).cast(pl.Utf8)
+
+
+def email_forms(rng: np.random.Generator, emails: pl.Series) -> pl.Series:
+    """E-mails as typed: plain, full-width "＠", spelt out ("at"/"dot", bracketed), internationalised."""
+    n = len(emails)
+    local, domain = emails.str.extract("^(.*)@", 1), emails.str.extract("@(.*)$", 1)
+    words = domain.str.replace_all(".", " dot ", literal=True)
+    idn = (
+        pl.Series(_people._pick(rng, ["张伟", "王芳", "李娜", "刘洋", "陈静", "ivan"], n), dtype=pl.Utf8)
+        + _people._digits(rng, n, 2)
+        + "@"
+        + pl.Series(_people._pick(rng, ["例子", "邮箱", "网易", "почта"], n), dtype=pl.Utf8)
+        + "."
+        + pl.Series(_people._pick(rng, ["公司", "中国", "网络", "рф", "com"], n), dtype=pl.Utf8)
+    )
+    return _one_of(
+        rng,
+        [
+            emails,
+            emails,
+            emails.str.replace("@", "＠", literal=True),
+            local + " at " + words,
+            (local + " AT " + words).str.to_uppercase(),
+            local + "[at]" + domain,
+            local + " (at) " + domain.str.replace_all(".", " (dot) ", literal=True),
+            local + "{at}" + domain,
+            local + " [at] " + domain.str.replace_all(".", "[dot]", literal=True),
+            idn,
         ],
     )
 
@@ -217,6 +302,14 @@ def look_alikes(rng: np.random.Generator, n: int) -> pl.Series:
         "运单 SF0" + digits(13) + " 和 010-" + digits(10),
         "on 2026-0" + digits(1) + "-1" + digits(1) + " 09:" + digits(2) + "-17:" + digits(2),
         "ISBN 978-7-50" + digits(2) + "-" + digits(4) + "-" + digits(1),
+        # Look-alikes of issue 22's forms: prose "at"/"dot", numerals in prose, a long spaced
+        # digit list, 15-digit numbers with no ID word, IP addresses, gift-card codes.
+        "look at the dot product, meet at gate " + digits(1) + " dot com booth",
+        "名次 " + chinese_numerals(rng, digits(5)) + " 和 " + chinese_numerals(rng, digits(5)),
+        "list 1 " + spread(pl.Series(_people._pick(rng, MOBILE_PREFIXES, n), dtype=pl.Utf8) + digits(8), " "),
+        "运单 " + digits(15),
+        "ip 192.168.1" + digits(2) + ".1" + digits(2),
+        "礼品卡 8" + digits(3) + "-" + digits(4) + "-" + digits(4) + "-" + digits(4),
     ]
     return _one_of(rng, candidates)
 
@@ -229,7 +322,7 @@ def labelled_set(n: int, seed: int = 0) -> pl.DataFrame:
     ids = _people.chinese_id_numbers(rng, users["birth_date"])
     cards = _people.luhn_card_numbers(rng, n)
     values = {
-        "email": _some(rng, users["email"], users["email"].str.replace("@", "＠", literal=True), 0.25),
+        "email": email_forms(rng, users["email"]),
         "phone": phone_forms(rng, users["phone"]),
         "id_number": id_forms(rng, ids),
         "bank_card": card_forms(rng, cards),
@@ -283,8 +376,9 @@ def evaluate(labelled: pl.DataFrame) -> pl.DataFrame:
             {
                 "kind": kind,
                 **counts,
-                "recall": counts["hit"] / max(1, counts["planted"]),
-                "precision": counts["hit"] / max(1, counts["flagged"]),
+                "recall": counts["hit"] / counts["planted"] if counts["planted"] else None,
+                # None when nothing was flagged (a set with no value of this kind): not 0.
+                "precision": counts["hit"] / counts["flagged"] if counts["flagged"] else None,
             }
         )
     return pl.DataFrame(rows)

@@ -94,10 +94,43 @@ HOLDOUT: list[tuple[str, str | None, str | None]] = [
     ("hash 5f4dcc3b5aa765d61d8327deb882cf99", None, None),
 ]
 
+# Written on 2026-12-04 (issue 22) after HOLDOUT's misses were known and before the scrubber
+# learnt them, so HOLDOUT no longer measures those spellings blind: these are other spellings
+# of the same families (and look-alikes of them), measured before and after the change.
+# Random look-alikes were drawn with numpy (seed 2026), not picked.
+HOLDOUT_FRESH: list[tuple[str, str | None, str | None]] = [
+    ("号码 1-3-8-0-0-1-3-8-0-0-0 记一下", "phone", "1-3-8-0-0-1-3-8-0-0-0"),
+    ("phone 1.5.9.8.7.6.5.4.3.2.1 pls", "phone", "1.5.9.8.7.6.5.4.3.2.1"),
+    ("电话：幺三八零零幺三八零零零", "phone", "幺三八零零幺三八零零零"),
+    ("手机一五零 一二三四 五六七八找我", "phone", "一五零 一二三四 五六七八"),
+    ("138 0013 8000 找我", "phone", "138 0013 8000"),
+    ("tel +86 138-0013-8000.", "phone", "+86 138-0013-8000"),
+    ("身份证 410102-1987-0623-0512 请核对", "id_number", "410102-1987-0623-0512"),
+    ("ID 3502-0319-6502-1177-41", "id_number", "3502-0319-6502-1177-41"),
+    ("旧证号320502751208002已作废", "id_number", "320502751208002"),
+    ("身份证 440106 900101 234 复印件", "id_number", "440106 900101 234"),
+    ("mail me: li.ming (at) 126 (dot) com", "email", "li.ming (at) 126 (dot) com"),
+    ("zhao AT sina DOT cn 联系", "email", "zhao AT sina DOT cn"),
+    ("sun [at] gmail [dot] com", "email", "sun [at] gmail [dot] com"),
+    ("qian{at}outlook.com 发我", "email", "qian{at}outlook.com"),
+    ("卡号 6212-2612-3456-7890-128", "bank_card", "6212-2612-3456-7890-128"),
+    ("amex 3714-496353-98431 thanks", "bank_card", "3714-496353-98431"),
+    ("mc 5454 5454 5454 5454", "bank_card", "5454 5454 5454 5454"),
+    ("储蓄卡6228 4800 1234 5671", "bank_card", "6228 4800 1234 5671"),
+    ("look at this dot product trick", None, None),
+    ("排名 一三五七九 二四六八", None, None),
+    ("pi 1 5 9 2 6 5 3 5 8 9 7 9 3", None, None),
+    ("运单号 520541561029136 已发", None, None),
+    ("单号 675921849143639", None, None),
+    ("礼品卡 4123-5678-9012-3456 兑换码", None, None),
+    ("记录 3714 4963 5398 4 条", None, None),
+    ("meet at noon, gate 3 dot 5 com", None, None),
+]
 
-def holdout_set() -> pl.DataFrame:
-    """The hand-written set in `weir.scrub_eval.evaluate`'s shape (text, kind, value)."""
-    texts, kinds, values = zip(*HOLDOUT, strict=True)
+
+def holdout_set(rows: list[tuple[str, str | None, str | None]] = HOLDOUT) -> pl.DataFrame:
+    """A hand-written set (HOLDOUT unless told) in `weir.scrub_eval.evaluate`'s shape (text, kind, value)."""
+    texts, kinds, values = zip(*rows, strict=True)
     return pl.DataFrame(
         {"text": list(texts), "kind": list(kinds), "value": list(values)},
         schema={"text": pl.Utf8, "kind": pl.Utf8, "value": pl.Utf8},

@@ -9,6 +9,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from privacy._consent import PURPOSES
 from privacy._keyring import publish_salt
 from weir import dbt, pipeline, publish, row_tokens
 from weir.publish import published_db, published_dir, published_tables
@@ -155,6 +156,37 @@ def test_a_withdrawal_leaves_the_published_layer_on_the_next_run_even_when_marts
         == kept_rows - buyers[withdrawn]
     )
     assert {"mart_daily_demand", "mart_kol_tiers"} <= set(result.published)  # the rest, rebuilt without them
+    # The version before this one still held the buyer: removed, as erasure removes them.
+    assert result.versions_removed == 1
+    assert [p.name for p in (published_dir(warehouse_copy) / "versions").iterdir()] == [path.resolve().parent.name]
+
+
+def test_older_published_versions_go_only_when_they_may_hold_a_user_who_withdrew(warehouse_copy) -> None:
+    # Prepare: the published marts' purposes, a user, and a purpose none of them serves.
+    versions = published_dir(warehouse_copy) / "versions"
+    with duckdb.connect(str(published_db(warehouse_copy)), read_only=True) as con:
+        served = {p for (p,) in con.execute("select distinct purpose from published_marts").fetchall()}
+    with duckdb.connect(str(warehouse_copy.warehouse), read_only=True) as con:
+        user = con.execute("select min(user_token) from raw.consent").fetchone()[0]
+    unserved = sorted(set(PURPOSES) - served)
+    assert None not in served and unserved and "analytics" in served
+
+    # Execute and assert (the marts' gate runs after their build are recorded: no new gate runs):
+    # no withdrawal, then one of a purpose no mart serves: two versions kept.
+    assert pipeline.publish_stage(warehouse_copy, "test", gate=False).versions_removed == 0
+    withdraw(warehouse_copy, user, unserved[0])
+    assert pipeline.publish_stage(warehouse_copy, "test", gate=False).versions_removed == 0
+    assert sorted(p.name for p in versions.iterdir()) == ["2", "3"]
+    # A withdrawal of a purpose a mart serves, loaded after the marts were built: the older goes.
+    withdraw(warehouse_copy, user, "analytics")
+    result = pipeline.publish_stage(warehouse_copy, "test", gate=False)
+    assert result.versions_removed == 1
+    assert sorted(p.name for p in versions.iterdir()) == ["4"]
+    with duckdb.connect(str(warehouse_copy.warehouse), read_only=True) as con:
+        (figures,) = con.execute(
+            "select figures ->> '$.versions_removed' from audit.log where action = 'publish' order by seq desc limit 1"
+        ).fetchone()
+    assert figures == "1"
 
 
 def _parquet(data_dir) -> dict[str, bytes]:
