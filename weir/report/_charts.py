@@ -16,7 +16,8 @@ def render(chart: Chart) -> bytes:
     """The chart as PNG bytes; an empty chart says so instead of drawing nothing.
 
     A bare Figure (no pyplot): no global figure registry to close, and safe off the main thread.
-    The constrained layout fits labels in one draw, where bbox_inches="tight" draws twice."""
+    Fixed margins, not a layout engine: the constrained layout measured every label's box before
+    drawing and cost as much as the drawing itself (1.2 of the charts' 2.9 s in a 10M-event report)."""
     figure = _draw(chart)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, metadata={"Software": None})
@@ -29,7 +30,9 @@ def pictures(charts: list[Chart]) -> dict[int, bytes]:
 
 
 def _axes(width: float, height: float) -> tuple[Figure, Axes]:
-    figure = Figure(figsize=(width, height), layout="constrained")
+    figure = Figure(figsize=(width, height))
+    # Room for the title, the y label and x labels rotated 30 degrees (at most MAX_TICKS, 7 pt).
+    figure.subplots_adjust(left=0.09, right=0.98, top=0.89, bottom=0.3)
     return figure, figure.add_subplot()
 
 
@@ -64,6 +67,7 @@ def _graph(chart: Chart) -> Figure:
         columns.setdefault(layer, []).append(name)
     tallest = max((len(v) for v in columns.values()), default=1)
     figure, axes = _axes(WIDTH * 1.4, max(3.0, 0.22 * tallest))
+    figure.subplots_adjust(left=0.01, right=0.99, top=0.94, bottom=0.01)  # no axes: names only
     place = {n: (layer, 1 - (i + 0.5) / len(names)) for layer, names in columns.items() for i, n in enumerate(names)}
     for start, end in chart.edges:
         if start in place and end in place:

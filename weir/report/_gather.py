@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -91,6 +92,7 @@ def _sections(con: duckdb.DuckDBPyConnection, data_dir: DataDir, period: Period,
         if has(con, "ml.model_versions")
         else []
     )
+    manifest = cache(lambda: load(manifest_path(data_dir)))  # read once (a large JSON), only if needed
     builders: dict[str, Callable[[], Section]] = {
         "consent": lambda: consent_section(con, period, published),
         "dsr": lambda: dsr_section(con, period, now),
@@ -101,8 +103,8 @@ def _sections(con: duckdb.DuckDBPyConnection, data_dir: DataDir, period: Period,
         ),
         "keys": lambda: keys_section(con, data_dir),
         "models": lambda: models_section(con),
-        "lineage": lambda: lineage_section(load(manifest_path(data_dir)), published, catalog, models),
-        "ropa": lambda: ropa_section(load(manifest_path(data_dir)), catalog),
+        "lineage": lambda: lineage_section(manifest(), published, catalog, models),
+        "ropa": lambda: ropa_section(manifest(), catalog),
     }
     return [guarded(key, build) for key, build in builders.items()]
 
