@@ -5,12 +5,13 @@ or the repo's declarations (contracts, policy, release specs, dbt manifest). A s
 be computed is marked failed with its reason on the first page; the report is always written.
 """
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from weir.config import DataDir, make_private_dir, write_private
-from weir.report._charts import pictures
+from weir.report._charts import render
 from weir.report._gather import gather
 from weir.report._html import fmt, html
 from weir.report._model import Chart, Period, Report, Section, Table
@@ -37,10 +38,19 @@ def default_period(today: date, start: date | None = None, end: date | None = No
 
 def write_report(data_dir: DataDir, period: Period, now: datetime | None = None) -> Written:
     """Gather, render and write `reports/report.html` and `reports/report.pdf` (owner-only)."""
-    report = gather(data_dir, period, now or datetime.now(UTC))
+    drawn: dict[int, Future[bytes]] = {}
+    # Charts are drawn in one worker thread as each section is gathered: matplotlib runs while
+    # DuckDB (which releases the GIL) answers the next section's queries. One thread only, so no
+    # two figures are ever drawn at once.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-charts") as painter:
+
+        def draw(section: Section) -> None:
+            drawn.update({id(chart): painter.submit(render, chart) for chart in section.charts})
+
+        report = gather(data_dir, period, now or datetime.now(UTC), draw)
+        images = {key: future.result() for key, future in drawn.items()}
     folder = make_private_dir(report_dir(data_dir))
     paths = folder / "report.html", folder / "report.pdf"
-    images = pictures([chart for section in report.sections for chart in section.charts])
     for path, body in zip(paths, (html(report, images).encode(), pdf(report, images)), strict=True):
         tmp = path.with_suffix(".tmp")
         write_private(tmp, body)

@@ -24,11 +24,6 @@ def render(chart: Chart) -> bytes:
     return buffer.getvalue()
 
 
-def pictures(charts: list[Chart]) -> dict[int, bytes]:
-    """Each chart drawn once, keyed by id(chart), for the HTML and the PDF to share."""
-    return {id(chart): render(chart) for chart in charts}
-
-
 def _axes(width: float, height: float) -> tuple[Figure, Axes]:
     figure = Figure(figsize=(width, height))
     # Room for the title, the y label and x labels rotated 30 degrees (at most MAX_TICKS, 7 pt).

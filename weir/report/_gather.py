@@ -70,20 +70,30 @@ def chain_section(data_dir: DataDir) -> tuple[Section, list[tuple[str, str]]]:
     return Section("chain", "Audit chain", "ok", summary, [table]), identity
 
 
-def gather(data_dir: DataDir, period: Period, now: datetime) -> Report:
+def gather(
+    data_dir: DataDir, period: Period, now: datetime, on_section: Callable[[Section], None] = lambda _: None
+) -> Report:
+    """Every section, in order; `on_section` sees each as soon as it is built (the report draws its
+    charts then, while the next sections' SQL runs)."""
     chain, identity = chain_section(data_dir)
     if not data_dir.warehouse.exists():
         reason = f"no warehouse at {data_dir.warehouse}; run `weir ingest` first"
         return Report(period, now, identity, chain, [failed(k, t, reason) for k, t in TITLES.items()])
     try:
         with connect(data_dir.warehouse, read_only=True) as con:
-            return Report(period, now, identity, chain, _sections(con, data_dir, period, now))
+            return Report(period, now, identity, chain, _sections(con, data_dir, period, now, on_section))
     except EXPECTED as err:  # the warehouse itself cannot be opened
         reason = f"cannot open the warehouse: {type(err).__name__}: {err}"
         return Report(period, now, identity, chain, [failed(k, t, reason) for k, t in TITLES.items()])
 
 
-def _sections(con: duckdb.DuckDBPyConnection, data_dir: DataDir, period: Period, now: datetime) -> list[Section]:
+def _sections(
+    con: duckdb.DuckDBPyConnection,
+    data_dir: DataDir,
+    period: Period,
+    now: datetime,
+    on_section: Callable[[Section], None],
+) -> list[Section]:
     con.execute("set TimeZone = 'UTC'")  # weeks and days are UTC, whatever the machine's zone
     published, unreadable = _attach_published(con, published_db(data_dir))
     catalog = load_catalog()
@@ -106,7 +116,11 @@ def _sections(con: duckdb.DuckDBPyConnection, data_dir: DataDir, period: Period,
         "lineage": lambda: lineage_section(manifest(), published, catalog, models),
         "ropa": lambda: ropa_section(manifest(), catalog),
     }
-    return [guarded(key, build) for key, build in builders.items()]
+    sections = []
+    for key, build in builders.items():
+        sections.append(guarded(key, build))
+        on_section(sections[-1])
+    return sections
 
 
 def _attach_published(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[dict[str, str], str | None]:

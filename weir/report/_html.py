@@ -44,7 +44,7 @@ def _section(section: Section, images: dict[int, bytes]) -> str:
 
 
 def html(report: Report, images: dict[int, bytes]) -> str:
-    """`images`: each chart's PNG by id(chart) (`_charts.pictures`)."""
+    """`images`: each chart's PNG by id(chart) (drawn by `_charts.render`)."""
     summary = "".join(
         f'<tr><td><a href="#{s.key}">{escape(s.title)}</a></td><td class="status {s.status}">{s.status}</td>'
         f"<td>{escape(s.summary)}</td></tr>"

@@ -20,7 +20,7 @@ NEW_SECTION_MM = 90  # start a section on a new page unless this much room is le
 
 
 def pdf(report: Report, images: dict[int, bytes]) -> bytes:
-    """`images`: each chart's PNG by id(chart) (`_charts.pictures`), the same the HTML embeds."""
+    """`images`: each chart's PNG by id(chart) (drawn by `_charts.render`), the same the HTML embeds."""
     doc = FPDF(format="A4")
     doc.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
     doc.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
