@@ -84,9 +84,10 @@ def _check(con: duckdb.DuckDBPyConnection, contract: Contract, hmac_key: SecretK
     vaulted = [_q(c.name) for c in contract.kept if c.treatment == "vault"]
     carried = ", ".join(["s._file", "s._line", "s._text", "s._raw", "s._parse_ok", *(f"s.{v}" for v in vaulted)])
     # Reason and message are set in the same pass (an added column and an update cost a
-    # rewrite of both columns per batch).
+    # rewrite of both columns per batch); the lists are indexed for broken rows only.
+    reason, message = (f"case when _rule is not null then {names}[_rule] end" for names in (codes, messages))
     con.execute(
-        f"create or replace table {CHECKED} as select *, {codes}[_rule] as reason, {messages}[_rule] as message "
+        f"create or replace table {CHECKED} as select *, {reason} as reason, {message} as message "
         f"from (select {carried}, {_transform.output_columns(contract)}, {rule} as _rule "
         f"from _stage s {_transform.joins_sql(contract)})",
         _transform.output_params(contract, hmac_key),  # a primary key's token is computed in the row
