@@ -1,16 +1,21 @@
 """Ingest throughput against a plain DuckDB load of the same files (the ceiling).
 
-Usage: python benchmarks/bench_ingest.py [--events 10000000] [--users 1000000]
+Usage: python benchmarks/bench_ingest.py [--events 10000000] [--users 1000000] [--repeat 1]
 Full ingest = contract checks + quarantine + pseudonymise + generalise + load, for JSONL and
 for the same events as Parquet. Targets: ratio <= 3; pseudonymisation >= 1.5M rows/s.
+Each repeat ingests into a data dir of its own (the batch's files hard-linked into it, the
+users loaded beforehand, untimed), weir and plain load in alternating order; ratios are paired
+per repeat (benchmarks/_timing.py).
 """
 
 import argparse
+import os
+import statistics
 import tempfile
 from pathlib import Path
 
 import duckdb
-from _timing import timed
+from _timing import add_repeat, alternate, ratio_lines, spread_line, timed
 
 from privacy._keyring import SecretKey
 from privacy._pseudonymise import build_token_map
@@ -25,6 +30,29 @@ def plain_load(files: str, reader: str, db: Path) -> float:
     con = duckdb.connect(str(db))
     seconds = timed(lambda: con.execute(f"create or replace table plain as select * from {reader}('{files}')"))
     con.close()
+    return seconds
+
+
+def fresh_home(landing: Path, home: Path, sources: list[str]) -> Path:
+    """A new data dir whose landing holds hard links to `landing`'s batches of `sources` (not
+    symbolic links: ingest refuses those), with the users already ingested."""
+    data_dir = resolve_data_dir(home)
+    for source in sources:
+        for part in (landing / source).rglob("part-*"):
+            target = data_dir.landing / part.relative_to(landing)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(part, target)
+    ingest(data_dir, "users")
+    return home
+
+
+def ingest_next(homes: list[Path]) -> float:
+    """Seconds to ingest the events of the next fresh data dir (each is used once)."""
+    data_dir = resolve_data_dir(homes.pop(0))
+    results: list = []
+    seconds = timed(lambda: results.extend(ingest(data_dir, "events")))
+    if results[0].status != "loaded":
+        raise SystemExit(f"events ingest ended {results[0].status}: {results[0].error or results[0].reasons}")
     return seconds
 
 
@@ -62,6 +90,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--users", type=int, default=1_000_000)
+    add_repeat(parser, default=1)  # a 10M run takes minutes per side
     args = parser.parse_args()
     days = max(1, round(args.events / (args.users * EVENTS_PER_USER_DAY)))
     with tempfile.TemporaryDirectory() as tmp:
@@ -69,42 +98,65 @@ def main() -> None:
         batch = generate(GenerateConfig(users=args.users, days=days, seed=2), data_dir.landing)
         events = batch.rows["events"]
         jsonl = str(data_dir.landing / "events" / batch.batch_id / "*.jsonl")
-        # The same events as Parquet, in a second data dir (so neither run sees duplicates).
-        parquet_home = resolve_data_dir(Path(tmp) / "parquet")
-        parquet_dir = parquet_home.landing / "events" / batch.batch_id
+        # The same events as Parquet, in a landing zone of their own.
+        parquet_landing = Path(tmp) / "parquet_landing"
+        parquet_dir = parquet_landing / "events" / batch.batch_id
         parquet_dir.mkdir(parents=True)
-        (parquet_home.landing / "users").symlink_to(data_dir.landing / "users")
         duckdb.execute(
             f"copy (select * from read_json('{jsonl}', format='newline_delimited')) "
             f"to '{parquet_dir / 'part-0000.parquet'}'"
         )
-        ingest(data_dir, "users")
-        ingest(parquet_home, "users")
-        ceiling_jsonl = plain_load(jsonl, "read_json", Path(tmp) / "plain_jsonl.duckdb")
-        weir_jsonl = timed(lambda: ingest(data_dir, "events"))
-        ceiling_parquet = plain_load(str(parquet_dir / "*.parquet"), "read_parquet", Path(tmp) / "plain_pq.duckdb")
-        weir_parquet = timed(lambda: ingest(parquet_home, "events"))
-        user_rate = pseudonymise_rate(Path(tmp) / "plain_pq.duckdb", events, [("user_id", "user")])
-        both_rate = pseudonymise_rate(
-            Path(tmp) / "plain_pq.duckdb", events, [("user_id", "user"), ("device_id", "device")]
+        for part in (data_dir.landing / "users").rglob("part-*"):
+            (parquet_landing / part.relative_to(data_dir.landing)).parent.mkdir(parents=True, exist_ok=True)
+            os.link(part, parquet_landing / part.relative_to(data_dir.landing))
+        homes = {
+            fmt: [fresh_home(landing, Path(tmp) / f"{fmt}_{i}", ["users", "events"]) for i in range(args.repeat)]
+            for fmt, landing in (("jsonl", data_dir.landing), ("parquet", parquet_landing))
+        }
+        plain_jsonl, plain_pq = Path(tmp) / "plain_jsonl.duckdb", Path(tmp) / "plain_pq.duckdb"
+        times = alternate(
+            args.repeat,
+            # Plain first: with --repeat 1 the order of earlier figures (the first reader of a
+            # batch's files may pay for reading them from disk).
+            {
+                "plain_jsonl": lambda: plain_load(jsonl, "read_json", plain_jsonl),
+                "weir_jsonl": lambda: ingest_next(homes["jsonl"]),
+            },
+            self_timed=True,  # the statements alone, as in earlier sessions' figures
         )
-        token_rate = hmac_rate(Path(tmp) / "plain_pq.duckdb", events)
-    print(f"{'run':<26}{'events':>12}{'seconds':>10}{'rows/s':>14}")
-    for name, seconds in [
-        ("weir ingest JSONL", weir_jsonl),
-        ("plain DuckDB load JSONL", ceiling_jsonl),
-        ("weir ingest Parquet", weir_parquet),
-        ("plain DuckDB load Parquet", ceiling_parquet),
+        pq_files = str(parquet_dir / "*.parquet")
+        times |= alternate(
+            args.repeat,
+            {
+                "plain_parquet": lambda: plain_load(pq_files, "read_parquet", plain_pq),
+                "weir_parquet": lambda: ingest_next(homes["parquet"]),
+            },
+            self_timed=True,
+        )
+        user_rate = pseudonymise_rate(plain_pq, events, [("user_id", "user")])
+        both_rate = pseudonymise_rate(plain_pq, events, [("user_id", "user"), ("device_id", "device")])
+        token_rate = hmac_rate(plain_pq, events)
+    report(events, times, user_rate, both_rate, token_rate)
+
+
+def report(events: int, times: dict[str, list[float]], user_rate: float, both_rate: float, token_rate: float) -> None:
+    print(f"{'run':<26}{'events':>12}{'median s':>10}{'rows/s':>14}")
+    for name, key in [
+        ("weir ingest JSONL", "weir_jsonl"),
+        ("plain DuckDB load JSONL", "plain_jsonl"),
+        ("weir ingest Parquet", "weir_parquet"),
+        ("plain DuckDB load Parquet", "plain_parquet"),
     ]:
+        seconds = statistics.median(times[key])
         print(f"{name:<26}{events:>12,}{seconds:>10.1f}{events / seconds:>14,.0f}")
+    for key, values in times.items():
+        print(spread_line(key, values))
     print(f"ingest events: {events} events")
-    print(f"ingest jsonl throughput: {events / weir_jsonl:.0f} rows/s")
-    print(f"ingest parquet throughput: {events / weir_parquet:.0f} rows/s")
     print(f"pseudonymisation throughput (user id): {user_rate:.0f} rows/s")
     print(f"pseudonymisation throughput (user + device id): {both_rate:.0f} rows/s")
     print(f"token HMAC throughput (distinct event ids): {token_rate:.0f} values/s")
-    print(f"ratio ingest jsonl vs plain load: {weir_jsonl / ceiling_jsonl:.2f}")
-    print(f"ratio ingest parquet vs plain load: {weir_parquet / ceiling_parquet:.2f}")
+    ratio_lines("ingest jsonl vs plain load", times["weir_jsonl"], times["plain_jsonl"], target=("<=", 3))
+    ratio_lines("ingest parquet vs plain load", times["weir_parquet"], times["plain_parquet"], target=("<=", 3))
 
 
 if __name__ == "__main__":

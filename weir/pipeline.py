@@ -179,8 +179,12 @@ def ingest_stage(
             figures={**load_figures(result), "reasons": result.reasons},
         )
 
+    def cleanup(con: duckdb.DuckDBPyConnection, views: list[str]) -> None:
+        # Views of landing files an earlier ingest left in the warehouse (dropped in this transaction).
+        audit.append_in(con, key, actor, "drop_leaked_views", inputs={"views": views}, figures={"dropped": len(views)})
+
     try:
-        results = ingest(data_dir, source, batch_id, progress, evidence=evidence, retry=retry)
+        results = ingest(data_dir, source, batch_id, progress, evidence=evidence, retry=retry, cleanup_evidence=cleanup)
     finally:
         witness_committed(data_dir, key)  # also when a later batch failed: earlier ones committed
     # Withdrawals reach the published scores now, not at the next score run. Every ingest checks

@@ -83,32 +83,49 @@ def _check(con: duckdb.DuckDBPyConnection, contract: Contract, hmac_key: SecretK
     # Carry only what later steps read: position, the text of bad lines, and vault inputs.
     vaulted = [_q(c.name) for c in contract.kept if c.treatment == "vault"]
     carried = ", ".join(["s._file", "s._line", "s._text", "s._raw", "s._parse_ok", *(f"s.{v}" for v in vaulted)])
+    # Reason and message are set in the same pass (an added column and an update cost a
+    # rewrite of both columns per batch); the lists are indexed for broken rows only.
+    reason, message = (f"case when _rule is not null then {names}[_rule] end" for names in (codes, messages))
     con.execute(
-        f"create or replace table {CHECKED} as "
-        f"select {carried}, {_transform.output_columns(contract)}, {rule} as _rule "
-        f"from _stage s {_transform.joins_sql(contract)}",
+        f"create or replace table {CHECKED} as select *, {reason} as reason, {message} as message "
+        f"from (select {carried}, {_transform.output_columns(contract)}, {rule} as _rule "
+        f"from _stage s {_transform.joins_sql(contract)})",
         _transform.output_params(contract, hmac_key),  # a primary key's token is computed in the row
     )
-    con.execute(f"alter table {CHECKED} add column reason varchar default null")
-    con.execute(f"alter table {CHECKED} add column message varchar default null")
-    con.execute(f"update {CHECKED} set reason = {codes}[_rule], message = {messages}[_rule] where _rule is not null")
-    keys = ", ".join(_q("o_" + contract.column(k).out_name) for k in contract.key_columns)
-    already = ""
-    if contract.source in tables(con, "raw"):
-        raw_keys = ", ".join(_q(contract.column(k).out_name) for k in contract.key_columns)
-        already = f" or ({keys}) in (select ({raw_keys}) from raw.{contract.source})"
-    con.execute(f"""update {CHECKED} set reason = 'duplicate_id',
-        message = 'primary key ({", ".join(contract.key_columns)}) already seen in this or an earlier batch'
-        where reason is null and ((_file, _line) in (
-            select (_file, _line) from (select _file, _line, row_number() over (
-                partition by {keys} order by _file, _line) as n from {CHECKED} where reason is null)
-            where n > 1){already})""")
+    _mark_duplicates(con, contract)
     if contract.known_user:
         token = _q("o_" + contract.column(contract.known_user).out_name)
         con.execute(f"""update {CHECKED} set reason = 'unknown_user',
             message = 'column {contract.known_user} names a user that is not in the users source'
             where reason is null and {token} not in (select user_token from raw.users)""")
     _suppress_erased(con, contract)
+
+
+def _mark_duplicates(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+    """Quarantine as `duplicate_id` every good row whose primary key an earlier row of the batch
+    (file and line order) or raw already holds. The in-batch ranking runs only when a count of
+    distinct keys finds a repeat: a hash count, where ranking every row is a sort."""
+    keys = ", ".join(_q("o_" + contract.column(k).out_name) for k in contract.key_columns)
+    message = f"primary key ({', '.join(contract.key_columns)}) already seen in this or an earlier batch"
+    distinct, good = con.execute(
+        f"select count(distinct ({keys})), count(*) from {CHECKED} where reason is null"
+    ).fetchone()
+    if distinct != good:
+        con.execute(
+            f"""update {CHECKED} set reason = 'duplicate_id', message = ?
+            where reason is null and (_file, _line) in (
+                select (_file, _line) from (select _file, _line, row_number() over (
+                    partition by {keys} order by _file, _line) as n from {CHECKED} where reason is null)
+                where n > 1)""",
+            [message],
+        )
+    if contract.source in tables(con, "raw"):
+        raw_keys = ", ".join(_q(contract.column(k).out_name) for k in contract.key_columns)
+        con.execute(
+            f"update {CHECKED} set reason = 'duplicate_id', message = ? "
+            f"where reason is null and ({keys}) in (select ({raw_keys}) from raw.{contract.source})",
+            [message],
+        )
 
 
 def _suppress_erased(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:

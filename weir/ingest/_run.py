@@ -21,6 +21,7 @@ from weir.ingest._hold import hold_incomplete, restore_held
 from weir.ingest._load import DDL, Evidence, LoadResult, load_batch
 from weir.ingest._read import lock_down, part_files
 from weir.landing import Batch, list_batches
+from weir.sql import ident
 from weir.warehouse import connect
 
 # Users first: consent and DSR rows are checked against known users.
@@ -38,6 +39,11 @@ SOURCE_ORDER = [
     "consent",
     "dsr",
 ]
+# Views an earlier ingest left in the warehouse (a Parquet part registered with `to_view`, fixed
+# since): each reads a landing file, so any warehouse reader could query raw rows through it.
+LEAKED_VIEW = "_lines_[0-9]+"
+# Records, in the transaction that drops them, which leaked views were removed (weir.audit).
+CleanupEvidence = Callable[[duckdb.DuckDBPyConnection, list[str]], None]
 
 
 def ingest(
@@ -47,12 +53,14 @@ def ingest(
     progress: Callable[[str], None] | None = None,
     evidence: Evidence | None = None,
     retry: str | None = None,
+    cleanup_evidence: CleanupEvidence | None = None,
 ) -> list[LoadResult]:
     """Load matching batches; already-loaded batches are reported, not loaded again.
 
     A batch recorded as failed is skipped (status `skipped_failed`) unless it is `retry`; a
     folder of no known source is skipped too (`skipped_unknown`). `evidence` writes each
-    batch's audit entry inside that batch's transaction (a failed batch's too).
+    batch's audit entry inside that batch's transaction (a failed batch's too);
+    `cleanup_evidence` the entry for views an earlier ingest leaked (`drop_leaked_views`).
     """
     if source is not None and source not in SOURCE_ORDER:
         raise LandingError(f"Unknown source {source!r}; use one of {', '.join(SOURCE_ORDER)}.")
@@ -68,6 +76,7 @@ def ingest(
         what = (f"batch {batch_id}" if batch_id else "batch") + (f" of source {source}" if source else "")
         raise LandingError(f"No {what} in {data_dir.landing}; list the batches with `weir landing`.")
     batches.sort(key=lambda b: (SOURCE_ORDER.index(b.source) if b.source in SOURCE_ORDER else 99, b.batch_id))
+    drop_leaked_views(data_dir, cleanup_evidence)
     hmac_key, master = current_hmac_key(data_dir.keys), vault_master_key(data_dir.keys)
     results = []
     for batch in batches:  # batches, not rows
@@ -82,6 +91,34 @@ def ingest(
             continue
         results.append(_ingest_batch(data_dir, batch, hmac_key, master, batch.batch_id == retry, evidence))
     return _hold(data_dir, results, evidence)
+
+
+def drop_leaked_views(data_dir: DataDir, evidence: CleanupEvidence | None = None) -> list[str]:
+    """Drop every `main._lines_*` view an earlier ingest left in the warehouse; their names.
+
+    Idempotent (nothing found: nothing written); a drop is evidenced in its own transaction."""
+    if not data_dir.warehouse.exists():
+        return []
+    con = connect(data_dir.warehouse)
+    try:
+        names = [
+            r[0]
+            for r in con.execute(
+                "select view_name from duckdb_views() where database_name = current_database() "
+                "and schema_name = 'main' and not temporary and regexp_full_match(view_name, ?) order by view_name",
+                [LEAKED_VIEW],
+            ).fetchall()
+        ]
+        if names:
+            con.begin()
+            for name in names:
+                con.execute(f"drop view main.{ident(name)}")
+            if evidence is not None:
+                evidence(con, names)
+            con.commit()
+    finally:
+        con.close()
+    return names
 
 
 def _hold(data_dir: DataDir, results: list[LoadResult], evidence: Evidence | None) -> list[LoadResult]:
