@@ -132,6 +132,13 @@ def dag_doc(module_doc: str | None) -> str:
     return f"{(module_doc or '').strip()}\n{DOC_LINKS.format(owner=OWNER)}"
 
 
+def data_dir():  # noqa: ANN201 - weir.config's DataDir, imported when a task runs
+    """The data dir a task works in ($WEIR_DATA_DIR), resolved in the task, not at DAG parse."""
+    from weir.config import resolve_data_dir
+
+    return resolve_data_dir(os.environ.get("WEIR_DATA_DIR"))
+
+
 def dag_kwargs(dag_id: str, module_doc: str | None, **extra: object) -> dict:
     """The `@dag` arguments every Weir DAG shares (start, no catch-up, one run at a time,
     default args, docs), plus the DAG's own (`schedule`, `tags`, `params`, ...)."""
