@@ -101,6 +101,21 @@ def audit_failure(context: dict) -> None:
         log.error("Could not audit the failure of %s: %s", context["ti"].task_id, type(err).__name__)
 
 
+def note_resumed_attempt(context: dict) -> None:
+    """Say in a task's log when an earlier attempt did not finish (a failure, or a scheduler
+    restart that ended its process): Weir's tasks resume safely, and the log says why."""
+    ti = context["ti"]
+    if ti.try_number > 1:
+        log.warning(
+            "Attempt %d of %s: attempt %d did not finish (it failed, or its process ended with a "
+            "scheduler restart; see it in the task's attempts). Resuming: what it committed stays "
+            "(loaded batches are skipped), what it left uncommitted was rolled back.",
+            ti.try_number,
+            ti.task_id,
+            ti.try_number - 1,
+        )
+
+
 DEFAULT_ARGS = {
     "owner": OWNER,
     "retries": 3,
@@ -109,6 +124,7 @@ DEFAULT_ARGS = {
     "max_retry_delay": timedelta(minutes=5),
     "retry_policy": TransientOnly(),
     "on_failure_callback": audit_failure,
+    "pre_execute": note_resumed_attempt,
 }
 
 DOC_LINKS = """

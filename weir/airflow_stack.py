@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 
@@ -38,6 +39,9 @@ TUNING = {
     "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "300",
     "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.5",
     "AIRFLOW__SCHEDULER__JOB_HEARTBEAT_SEC": "2",
+    # A restarted scheduler re-queues the tasks a dead one left running once its heartbeat is
+    # 30 s old (scheduler_health_check_threshold): look every 20 s, not every 5 min.
+    "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": "20",
     "AIRFLOW__API__WORKERS": "1",
     "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
     # Paused until `start` unpauses what the caller runs: the daily DSR DAG would otherwise
@@ -134,19 +138,9 @@ def start(data_dir: DataDir, dag_ids: list[str], port: int | None = None, timeou
     airflow_env.prepare(data_dir)
     stack = Stack(data_dir, port or free_port())
     stack.log_dir.mkdir(exist_ok=True)
-    env = stack_env(data_dir, stack.port)
-    airflow = str(Path(sys.executable).parent / "airflow")
     try:
         for name in COMPONENTS:
-            with (stack.log_dir / f"{name}.log").open("a") as out:
-                stack.processes[name] = subprocess.Popen(
-                    [airflow, name],
-                    env=env,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # a group per component: stop() reaches its tasks
-                    preexec_fn=die_with_parent(os.getpid()),  # noqa: PLW1509 - prctl and getppid only
-                )
+            _spawn(stack, name)
         _wait(lambda: _healthy(stack), timeout, f"the api-server on {stack.url}", stack)
         stack.client = login(stack.url, admin_password(data_dir))
         wait_for_dags(stack, dag_ids, timeout)
@@ -156,6 +150,51 @@ def start(data_dir: DataDir, dag_ids: list[str], port: int | None = None, timeou
         stack.stop()
         raise
     return stack
+
+
+def _spawn(stack: Stack, name: str, extra_env: dict[str, str] | None = None) -> None:
+    """Start one component in the background, appending to its log under `stack.log_dir`."""
+    env = {**stack_env(stack.data_dir, stack.port), **(extra_env or {})}
+    airflow = str(Path(sys.executable).parent / "airflow")
+    with (stack.log_dir / f"{name}.log").open("a") as out:
+        stack.processes[name] = subprocess.Popen(
+            [airflow, name],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a group per component: stop() reaches its tasks
+            preexec_fn=die_with_parent(os.getpid()),  # noqa: PLW1509 - prctl and getppid only
+        )
+
+
+def restart(stack: Stack, name: str, kill: bool = False, extra_env: dict[str, str] | None = None) -> None:
+    """Restart one component: SIGTERM (or, with `kill`, SIGKILL: a crash) its process group,
+    the tasks it runs included, then start it again (with `extra_env` on top of the stack's)."""
+    proc = stack.processes.pop(name)
+    _signal_group(proc, signal.SIGKILL if kill else signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        _signal_group(proc, signal.SIGKILL)
+        proc.wait()
+    _signal_group(proc, signal.SIGKILL)  # tasks it left behind
+    _wait_group_gone(proc.pid)
+    _spawn(stack, name, extra_env)
+
+
+def task_log(stack: Stack, dag_id: str, run_id: str, task_id: str, try_number: int) -> str:
+    """A task attempt's log as the UI shows it (its lines' events, joined)."""
+    path = f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}/logs/{try_number}"
+    response = stack.api().get(path, params={"full_content": True})
+    response.raise_for_status()
+    content = response.json().get("content", [])
+    return "\n".join(line.get("event", "") if isinstance(line, dict) else str(line) for line in content)
+
+
+def task_instance(stack: Stack, dag_id: str, run_id: str, task_id: str) -> dict:
+    response = stack.api().get(f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}")
+    response.raise_for_status()
+    return response.json()
 
 
 def admin_password(data_dir: DataDir) -> str:
