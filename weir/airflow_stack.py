@@ -91,15 +91,16 @@ class Stack:
 
     def stop(self, timeout: float = 30) -> None:
         """SIGTERM each component's process group, SIGKILL what is left after `timeout`."""
+        tasks = {name: _descendant_groups(proc.pid) for name, proc in self.processes.items()}  # while linked
         for proc in self.processes.values():
             _signal_group(proc, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        for proc in self.processes.values():
+        for name, proc in self.processes.items():
             try:
                 proc.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 pass
-            _signal_group(proc, signal.SIGKILL)  # the leader, or tasks it left behind
+            _signal_group(proc, signal.SIGKILL, tasks[name])  # the leader, or tasks it left behind
             proc.wait()
             _wait_group_gone(proc.pid)
         if self.client is not None:
@@ -107,11 +108,35 @@ class Stack:
         self.processes.clear()
 
 
-def _signal_group(proc: subprocess.Popen, sig: int) -> None:
-    try:
-        os.killpg(proc.pid, sig)  # the component's own group: its executor workers and tasks
-    except ProcessLookupError:
-        pass
+def _signal_group(proc: subprocess.Popen, sig: int, tasks: set[int] = frozenset()) -> None:  # type: ignore[assignment]
+    """Signal the component's group (its executor workers) and `tasks`, the groups of the tasks
+    under it: each task runs in a process group of its own (Airflow's supervisor sets it)."""
+    for group in {proc.pid, *tasks}:
+        try:
+            os.killpg(group, sig)
+        except ProcessLookupError:
+            pass
+
+
+def _descendant_groups(pid: int) -> set[int]:
+    """Process groups of every live descendant of `pid` (from /proc: ppid and pgrp)."""
+    children: dict[int, list[int]] = {}
+    groups: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        groups[int(entry.name)] = int(fields[2])
+    found, todo = set(), list(children.get(pid, []))
+    while todo:
+        child = todo.pop()
+        found.add(groups[child])
+        todo.extend(children.get(child, []))
+    return found
 
 
 def _wait_group_gone(pgid: int, seconds: float = 10) -> None:
@@ -155,10 +180,12 @@ def start(data_dir: DataDir, dag_ids: list[str], port: int | None = None, timeou
 def _spawn(stack: Stack, name: str, extra_env: dict[str, str] | None = None) -> None:
     """Start one component in the background, appending to its log under `stack.log_dir`."""
     env = {**stack_env(stack.data_dir, stack.port), **(extra_env or {})}
-    airflow = str(Path(sys.executable).parent / "airflow")
+    airflow = [str(Path(sys.executable).parent / "airflow")]
+    if name == "scheduler":  # its tasks are forks of it: see weir.airflow_preload
+        airflow = [sys.executable, "-m", "weir.airflow_preload"]
     with (stack.log_dir / f"{name}.log").open("a") as out:
         stack.processes[name] = subprocess.Popen(
-            [airflow, name],
+            [*airflow, name],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -171,13 +198,13 @@ def restart(stack: Stack, name: str, kill: bool = False, extra_env: dict[str, st
     """Restart one component: SIGTERM (or, with `kill`, SIGKILL: a crash) its process group,
     the tasks it runs included, then start it again (with `extra_env` on top of the stack's)."""
     proc = stack.processes.pop(name)
-    _signal_group(proc, signal.SIGKILL if kill else signal.SIGTERM)
+    tasks = _descendant_groups(proc.pid)
+    _signal_group(proc, signal.SIGKILL if kill else signal.SIGTERM, tasks if kill else set())
     try:
         proc.wait(30)
     except subprocess.TimeoutExpired:
-        _signal_group(proc, signal.SIGKILL)
-        proc.wait()
-    _signal_group(proc, signal.SIGKILL)  # tasks it left behind
+        pass
+    _signal_group(proc, signal.SIGKILL, tasks)  # what is left, its tasks included
     _wait_group_gone(proc.pid)
     _spawn(stack, name, extra_env)
 

@@ -1,8 +1,8 @@
-"""A scheduler restart mid-run, on the real stack: the scheduler dies (kill -9, its running
-task with it) while `ingest_batch` holds an open warehouse transaction, and a new scheduler
-starts. The new one re-queues the orphaned task; its second attempt says in its log (the UI's)
-why it resumed, the batch loads whole (nothing half-loaded), no landed batch is rewritten, and
-the run succeeds (the warehouse run it then starts is the browser test's business).
+"""A scheduler restart mid-run, on the real stack: the scheduler dies (kill -9, the task it
+runs with it, as when its host or container restarts) while `ingest_batch` holds an open
+warehouse transaction, and a new scheduler starts. The new one re-queues the orphaned task; its
+second attempt says in its log (the UI's) why it resumed, the batch loads whole (nothing
+half-loaded), no landed batch is rewritten, and the run succeeds.
 
 Runs after the browser test on the same stack (then the platform DAG continues its world), or
 alone (a small new world)."""
@@ -64,6 +64,7 @@ def test_the_orphaned_task_resumes_and_says_why_in_its_log(restarted) -> None:
     assert platform["state"] == "success"
     assert ingest["try_number"] == 2  # the killed attempt, then the resumed one
     assert "Attempt 2 of ingest_batch: attempt 1 did not finish" in log
+    assert "Done. Returned value was" in log
     assert "scheduler restart" in log
 
 
