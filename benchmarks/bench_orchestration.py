@@ -1,6 +1,6 @@
 """Orchestration overhead: one daily batch through the Airflow scheduler against the same stages called directly.
 
-Usage: python benchmarks/bench_orchestration.py [--users 2000] [--days 1]
+Usage: python benchmarks/bench_orchestration.py [--users 2000] [--days 1] [--repeat 1]
 Both sides start from an empty data dir and do the same work on the same generated batch:
 generate → ingest (with the raw gate) → record the run → auditor's report, then policy check +
 dbt build → publish gate → publish, then every DP release. The Airflow side runs the real stack
@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from _timing import timed
+from _timing import add_repeat, ratio_lines, spread_line, timed
 
 from privacy._dp_spec import load_catalog
 from weir import airflow_env, airflow_stack, dbt, pipeline
@@ -79,26 +79,40 @@ def through_airflow(data_dir, config: GenerateConfig) -> tuple[float, dict[str, 
     }
 
 
+def one_repeat(config: GenerateConfig, airflow_first: bool) -> tuple[dict[str, float], float, dict[str, float]]:
+    """Both sides once, each from an empty data dir; `airflow_first` alternates the order."""
+    with tempfile.TemporaryDirectory() as tmp:
+        sides = {
+            "direct": lambda: direct(resolve_data_dir(Path(tmp) / "direct"), config),
+            "airflow": lambda: through_airflow(resolve_data_dir(Path(tmp) / "airflow"), config),
+        }
+        order = ["airflow", "direct"] if airflow_first else ["direct", "airflow"]
+        results = {name: sides[name]() for name in order}
+    setup, airflow_s = results["airflow"]
+    return results["direct"], setup, airflow_s
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=2000)
     parser.add_argument("--days", type=int, default=1)
+    add_repeat(parser, default=1)  # one repeat is ~4x one direct run plus a stack start
     args = parser.parse_args()
     config = GenerateConfig(users=args.users, days=args.days, seed=42, bad_rate=0.01)
-    with tempfile.TemporaryDirectory() as tmp:
-        direct_s = direct(resolve_data_dir(Path(tmp) / "direct"), config)
-        setup, airflow_s = through_airflow(resolve_data_dir(Path(tmp) / "airflow"), config)
-    print(f"{'stage':<10} {'direct s':>9} {'airflow s':>10} {'ratio':>6}")
-    for stage in direct_s:
-        print(
-            f"{stage:<10} {direct_s[stage]:>9.1f} {airflow_s[stage]:>10.1f} {airflow_s[stage] / direct_s[stage]:>6.2f}"
-        )
-    total_direct, total_airflow = sum(direct_s.values()), sum(airflow_s.values())
-    print(f"airflow set-up (db migrate, pool, dbt parse, stack start, first DAG parse): {setup:.1f} s")
-    print(f"direct: {total_direct:.1f} s")
-    print(f"airflow: {total_airflow:.1f} s")
-    print(f"warehouse share of the airflow run: {airflow_s['warehouse'] / total_airflow:.2f}")
-    print(f"ratio airflow vs direct: {total_airflow / total_direct:.2f}")
+    totals: dict[str, list[float]] = {"direct": [], "airflow": []}
+    for i in range(max(1, args.repeat)):
+        direct_s, setup, airflow_s = one_repeat(config, airflow_first=i % 2 == 1)
+        print(f"repeat {i + 1}: {'stage':<10} {'direct s':>9} {'airflow s':>10} {'ratio':>6}")
+        for stage in direct_s:
+            ratio = airflow_s[stage] / direct_s[stage]
+            print(f"          {stage:<10} {direct_s[stage]:>9.1f} {airflow_s[stage]:>10.1f} {ratio:>6.2f}")
+        print(f"airflow set-up (db migrate, pool, dbt parse, stack start, first DAG parse): {setup:.1f} s")
+        print(f"warehouse share of the airflow run: {airflow_s['warehouse'] / sum(airflow_s.values()):.2f}")
+        totals["direct"].append(sum(direct_s.values()))
+        totals["airflow"].append(sum(airflow_s.values()))
+    print(spread_line("direct", totals["direct"], ".1f"))
+    print(spread_line("airflow", totals["airflow"], ".1f"))
+    ratio_lines("airflow vs direct", totals["airflow"], totals["direct"], target=("<=", 1.5))
 
 
 if __name__ == "__main__":

@@ -6,9 +6,6 @@ table says which systems are done), so retries are safe. Erasure writes the ware
 published layer: the tasks share the warehouse pool (DuckDB has one writer).
 """
 
-import os
-from datetime import datetime
-
 from airflow.sdk import Asset, dag, task
 
 from weir import airflow_defaults
@@ -17,35 +14,30 @@ PUBLISHED = Asset("weir://published")  # erasure swaps in a published version wi
 POOL = "weir_warehouse"  # one slot: the DuckDB single writer
 
 
-def _data_dir():
-    from weir.config import resolve_data_dir  # deferred: keep DAG parsing cheap
-
-    return resolve_data_dir(os.environ.get("WEIR_DATA_DIR"))
-
-
 @dag(
-    dag_id="weir_dsr",
-    schedule="@daily",  # deadlines are in days; trigger by hand for an urgent request
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    default_args=airflow_defaults.DEFAULT_ARGS,
-    doc_md=airflow_defaults.dag_doc(__doc__),
-    tags=["weir", "privacy", "dsr"],
+    **airflow_defaults.dag_kwargs(
+        "weir_dsr",
+        __doc__,
+        schedule="@daily",  # deadlines are in days; trigger by hand for an urgent request
+        tags=["weir", "privacy", "dsr"],
+    )
 )
 def weir_dsr():
     @task(pool=POOL, outlets=[PUBLISHED])
     def run_requests() -> list[dict]:
         from weir import dsr
 
-        return [{"request": o.request_id, "status": o.status} for o in dsr.run_requests(_data_dir(), "airflow:dsr")]
+        return [
+            {"request": o.request_id, "status": o.status}
+            for o in dsr.run_requests(airflow_defaults.data_dir(), "airflow:dsr")
+        ]
 
     @task(trigger_rule="all_done", pool=POOL)
     def check_deadlines() -> int:
         """Fails the run naming every open request past its deadline (the auditor report shows them too)."""
         from weir import dsr
 
-        return dsr.fail_if_overdue(_data_dir())
+        return dsr.fail_if_overdue(airflow_defaults.data_dir())
 
     run_requests() >> check_deadlines()
 

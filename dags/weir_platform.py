@@ -4,7 +4,6 @@ updates the raw Asset that starts the warehouse DAG), record the run, write the 
 Each task calls one function in `weir.pipeline`; nothing else happens here.
 """
 
-import os
 from datetime import datetime
 
 from airflow.sdk import Asset, Param, dag, get_current_context, task
@@ -13,12 +12,6 @@ from weir import airflow_defaults
 
 LANDING = Asset("weir://landing")
 RAW = Asset("weir://warehouse/raw")  # starts the warehouse DAG (dbt) once the raw gate passed
-
-
-def _data_dir():
-    from weir.config import resolve_data_dir  # deferred: keep DAG parsing cheap
-
-    return resolve_data_dir(os.environ.get("WEIR_DATA_DIR"))
 
 
 @dag(
@@ -56,9 +49,9 @@ def weir_platform():
         context = get_current_context()
         interval = context.get("data_interval_start"), context.get("data_interval_end")
         config = pipeline.config_from_params(
-            context["params"], _data_dir().landing, interval if None not in interval else None
+            context["params"], airflow_defaults.data_dir().landing, interval if None not in interval else None
         )
-        result = pipeline.generate_stage(_data_dir(), config, actor=f"airflow:{context['ti'].task_id}")
+        result = pipeline.generate_stage(airflow_defaults.data_dir(), config, actor=f"airflow:{context['ti'].task_id}")
         return {"batch_id": result.batch_id, "rows": result.rows}
 
     @task
@@ -66,7 +59,7 @@ def weir_platform():
         from weir import pipeline
 
         results = pipeline.ingest_stage(
-            _data_dir(), "airflow:ingest_batch", batch_id=generated["batch_id"], stop_on_reject=False
+            airflow_defaults.data_dir(), "airflow:ingest_batch", batch_id=generated["batch_id"], stop_on_reject=False
         )
         return {
             **generated,
@@ -80,7 +73,7 @@ def weir_platform():
         column and observed value, so the raw Asset is not updated and dbt does not run."""
         from weir import pipeline
 
-        verdicts = pipeline.raw_gate_stage(_data_dir(), "airflow:gate_raw", summary["batch_id"])
+        verdicts = pipeline.raw_gate_stage(airflow_defaults.data_dir(), "airflow:gate_raw", summary["batch_id"])
         return {**summary, "gate": verdicts}
 
     @task
@@ -89,7 +82,7 @@ def weir_platform():
 
         context = get_current_context()
         entry = pipeline.record(
-            _data_dir(),
+            airflow_defaults.data_dir(),
             "airflow:record_run",
             "dag_run",
             {"dag_id": "weir_platform", "run_id": context["run_id"]},
@@ -102,7 +95,7 @@ def weir_platform():
         """The auditor's report (HTML + PDF) over the last 90 days, after the run is recorded."""
         from weir.report import write_default
 
-        return str(write_default(_data_dir()).html)
+        return str(write_default(airflow_defaults.data_dir()).html)
 
     audit_report(record_run(gate_raw(ingest_batch(generate_batch()))))
 

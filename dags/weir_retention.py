@@ -7,9 +7,6 @@ Ages are measured from the end of the run's data interval (re-running a day give
 answer), or from the `as_of` date given at trigger time. The task holds the warehouse pool.
 """
 
-import os
-from datetime import datetime
-
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 
 from weir import airflow_defaults
@@ -18,29 +15,21 @@ RAW = Asset("weir://warehouse/raw")  # derived tables were dropped: the warehous
 POOL = "weir_warehouse"  # one slot: the DuckDB single writer
 
 
-def _data_dir():
-    from weir.config import resolve_data_dir  # deferred: keep DAG parsing cheap
-
-    return resolve_data_dir(os.environ.get("WEIR_DATA_DIR"))
-
-
 @dag(
-    dag_id="weir_retention",
-    schedule="@daily",  # retention periods are in days
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    params={
-        "as_of": Param(
-            None,
-            type=["null", "string"],
-            format="date",
-            description="Measure ages from this date (UTC); empty: the run's date.",
-        ),
-    },
-    default_args=airflow_defaults.DEFAULT_ARGS,
-    doc_md=airflow_defaults.dag_doc(__doc__),
-    tags=["weir", "privacy", "retention"],
+    **airflow_defaults.dag_kwargs(
+        "weir_retention",
+        __doc__,
+        schedule="@daily",  # retention periods are in days
+        params={
+            "as_of": Param(
+                None,
+                type=["null", "string"],
+                format="date",
+                description="Measure ages from this date (UTC); empty: the run's date.",
+            ),
+        },
+        tags=["weir", "privacy", "retention"],
+    )
 )
 def weir_retention():
     @task(pool=POOL)
@@ -49,7 +38,7 @@ def weir_retention():
 
         context = get_current_context()
         as_of = retention.as_of(context["params"]["as_of"], context.get("data_interval_end"))
-        results = pipeline.retention_stage(_data_dir(), "airflow:retention", as_of)
+        results = pipeline.retention_stage(airflow_defaults.data_dir(), "airflow:retention", as_of)
         return retention.summary(results)
 
     @task.short_circuit

@@ -11,13 +11,22 @@ from dataclasses import dataclass
 from functools import reduce
 from typing import Any
 
-import opendp.prelude as dp
+# Not `opendp.prelude`: it imports every extra, scikit-learn included (~4 s per process on a
+# quiet machine, ~10 s under load), and each Airflow DP task is a new process.
+import opendp.measurements as dp_m
 import polars as pl
-from opendp.accuracy import summarize_polars_measurement
+from opendp.accuracy import (
+    discrete_gaussian_scale_to_accuracy,
+    gaussian_scale_to_accuracy,
+    summarize_polars_measurement,
+)
+from opendp.context import Context, loss_of, unit_of
+from opendp.extras.polars import Margin, dp_len  # also registers Polars' `.dp` namespace
+from opendp.mod import binary_search, enable_features
 
 from privacy._dp_spec import Catalog, Loss, Period, ReleaseSpec
 
-dp.enable_features("contrib")
+enable_features("contrib")
 
 IDENTIFIER = "user_token"
 ALPHA = 0.05  # 95% intervals
@@ -50,13 +59,13 @@ def plan(spec: ReleaseSpec, catalog: Catalog, period: Period, data: pl.LazyFrame
     """Build the OpenDP measurement for `spec` over `data` (lazy: nothing is read yet)."""
     keys = [k.column for k in spec.keys]
     data = with_group_order(data, keys)
-    context = dp.Context.compositor(
+    context = Context.compositor(
         data=data,
-        privacy_unit=dp.unit_of(contributions=1, identifier=IDENTIFIER),
+        privacy_unit=unit_of(contributions=1, identifier=IDENTIFIER),
         privacy_loss=_loss(spec.loss),
         split_evenly_over=1,
         # Public: the key columns and a loose bound on group sizes (see MAX_GROUP_ROWS).
-        margins=[dp.polars.Margin(by=keys, max_length=MAX_GROUP_ROWS)],
+        margins=[Margin(by=keys, max_length=MAX_GROUP_ROWS)],
     )
     del data  # from here on the data is reachable only through the context
     query = context.query()
@@ -97,8 +106,8 @@ def _accuracy(scale: float, alpha: float) -> float:
     cents); there the discrete tail is within 1 of the continuous one, so round that up, + 1.
     """
     if scale <= DISCRETE_ACCURACY_MAX_SCALE:
-        return float(dp.discrete_gaussian_scale_to_accuracy(scale, alpha, T=float))
-    return float(math.ceil(dp.gaussian_scale_to_accuracy(scale, alpha, T=float)) + 1)
+        return float(discrete_gaussian_scale_to_accuracy(scale, alpha, T=float))
+    return float(math.ceil(gaussian_scale_to_accuracy(scale, alpha, T=float)) + 1)
 
 
 def _resolve(query: Any, context: Any, loss: Loss) -> Any:
@@ -114,7 +123,7 @@ def _resolve(query: Any, context: Any, loss: Loss) -> Any:
     no_threshold = 2**32 - 1 if loss.delta else None
 
     def build(scale: float, threshold: int | None = no_threshold) -> Any:
-        return dp.m.make_private_lazyframe(
+        return dp_m.make_private_lazyframe(
             accountant.input_domain,
             accountant.input_metric,
             accountant.output_measure,
@@ -140,7 +149,7 @@ def _resolve(query: Any, context: Any, loss: Loss) -> Any:
         return query.resolve()
     if not loss.delta:
         return measurement
-    threshold = dp.binary_search(lambda t: build(scale, t).map(context.d_in)[1] <= loss.delta, T=int)
+    threshold = binary_search(lambda t: build(scale, t).map(context.d_in)[1] <= loss.delta, T=int)
     return build(scale, threshold)
 
 
@@ -195,7 +204,7 @@ def _mean_interval(noisy: pl.DataFrame, total: str, count: str, half: dict[str, 
 
 def _aggregate(measure) -> pl.Expr:
     if measure.kind == "count":
-        return dp.len(signed=False).alias(measure.name)
+        return dp_len(signed=False).alias(measure.name)
     # Clamping bounds are public: they come from the spec, not from the data.
     return pl.col(measure.column).fill_null(0).dp.sum((measure.lower, measure.upper)).alias(measure.name)
 
@@ -211,7 +220,7 @@ def _key_frame(spec: ReleaseSpec, catalog: Catalog, period: Period) -> pl.DataFr
 
 
 def _loss(loss: Loss):
-    return dp.loss_of(rho=loss.rho, delta=loss.delta) if loss.delta else dp.loss_of(rho=loss.rho)
+    return loss_of(rho=loss.rho, delta=loss.delta) if loss.delta else loss_of(rho=loss.rho)
 
 
 def _spent(mapped: Any) -> Loss:

@@ -101,6 +101,21 @@ def audit_failure(context: dict) -> None:
         log.error("Could not audit the failure of %s: %s", context["ti"].task_id, type(err).__name__)
 
 
+def note_resumed_attempt(context: dict) -> None:
+    """Say in a task's log when an earlier attempt did not finish (a failure, or a scheduler
+    restart that ended its process): Weir's tasks resume safely, and the log says why."""
+    ti = context["ti"]
+    if ti.try_number > 1:
+        log.warning(
+            "Attempt %d of %s: attempt %d did not finish (it failed, or its process ended with a "
+            "scheduler restart; see it in the task's attempts). Resuming: what it committed stays "
+            "(loaded batches are skipped), what it left uncommitted was rolled back.",
+            ti.try_number,
+            ti.task_id,
+            ti.try_number - 1,
+        )
+
+
 DEFAULT_ARGS = {
     "owner": OWNER,
     "retries": 3,
@@ -109,6 +124,7 @@ DEFAULT_ARGS = {
     "max_retry_delay": timedelta(minutes=5),
     "retry_policy": TransientOnly(),
     "on_failure_callback": audit_failure,
+    "pre_execute": note_resumed_attempt,
 }
 
 DOC_LINKS = """
@@ -130,6 +146,13 @@ chain as `task_failed` (task, run, error class, one-line reason).
 def dag_doc(module_doc: str | None) -> str:
     """The DAG's `doc_md`: its module docstring, then links to the docs and the budget."""
     return f"{(module_doc or '').strip()}\n{DOC_LINKS.format(owner=OWNER)}"
+
+
+def data_dir():  # noqa: ANN201 - weir.config's DataDir, imported when a task runs
+    """The data dir a task works in ($WEIR_DATA_DIR), resolved in the task, not at DAG parse."""
+    from weir.config import resolve_data_dir
+
+    return resolve_data_dir(os.environ.get("WEIR_DATA_DIR"))
 
 
 def dag_kwargs(dag_id: str, module_doc: str | None, **extra: object) -> dict:

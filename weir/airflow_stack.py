@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 
@@ -38,6 +39,9 @@ TUNING = {
     "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "300",
     "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.5",
     "AIRFLOW__SCHEDULER__JOB_HEARTBEAT_SEC": "2",
+    # A restarted scheduler re-queues the tasks a dead one left running once its heartbeat is
+    # 30 s old (scheduler_health_check_threshold): look every 20 s, not every 5 min.
+    "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": "20",
     "AIRFLOW__API__WORKERS": "1",
     "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
     # Paused until `start` unpauses what the caller runs: the daily DSR DAG would otherwise
@@ -87,15 +91,16 @@ class Stack:
 
     def stop(self, timeout: float = 30) -> None:
         """SIGTERM each component's process group, SIGKILL what is left after `timeout`."""
+        tasks = {name: _descendant_groups(proc.pid) for name, proc in self.processes.items()}  # while linked
         for proc in self.processes.values():
             _signal_group(proc, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        for proc in self.processes.values():
+        for name, proc in self.processes.items():
             try:
                 proc.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 pass
-            _signal_group(proc, signal.SIGKILL)  # the leader, or tasks it left behind
+            _signal_group(proc, signal.SIGKILL, tasks[name])  # the leader, or tasks it left behind
             proc.wait()
             _wait_group_gone(proc.pid)
         if self.client is not None:
@@ -103,11 +108,35 @@ class Stack:
         self.processes.clear()
 
 
-def _signal_group(proc: subprocess.Popen, sig: int) -> None:
-    try:
-        os.killpg(proc.pid, sig)  # the component's own group: its executor workers and tasks
-    except ProcessLookupError:
-        pass
+def _signal_group(proc: subprocess.Popen, sig: int, tasks: set[int] = frozenset()) -> None:  # type: ignore[assignment]
+    """Signal the component's group (its executor workers) and `tasks`, the groups of the tasks
+    under it: each task runs in a process group of its own (Airflow's supervisor sets it)."""
+    for group in {proc.pid, *tasks}:
+        try:
+            os.killpg(group, sig)
+        except ProcessLookupError:
+            pass
+
+
+def _descendant_groups(pid: int) -> set[int]:
+    """Process groups of every live descendant of `pid` (from /proc: ppid and pgrp)."""
+    children: dict[int, list[int]] = {}
+    groups: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        groups[int(entry.name)] = int(fields[2])
+    found, todo = set(), list(children.get(pid, []))
+    while todo:
+        child = todo.pop()
+        found.add(groups[child])
+        todo.extend(children.get(child, []))
+    return found
 
 
 def _wait_group_gone(pgid: int, seconds: float = 10) -> None:
@@ -134,19 +163,9 @@ def start(data_dir: DataDir, dag_ids: list[str], port: int | None = None, timeou
     airflow_env.prepare(data_dir)
     stack = Stack(data_dir, port or free_port())
     stack.log_dir.mkdir(exist_ok=True)
-    env = stack_env(data_dir, stack.port)
-    airflow = str(Path(sys.executable).parent / "airflow")
     try:
         for name in COMPONENTS:
-            with (stack.log_dir / f"{name}.log").open("a") as out:
-                stack.processes[name] = subprocess.Popen(
-                    [airflow, name],
-                    env=env,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # a group per component: stop() reaches its tasks
-                    preexec_fn=die_with_parent(os.getpid()),  # noqa: PLW1509 - prctl and getppid only
-                )
+            _spawn(stack, name)
         _wait(lambda: _healthy(stack), timeout, f"the api-server on {stack.url}", stack)
         stack.client = login(stack.url, admin_password(data_dir))
         wait_for_dags(stack, dag_ids, timeout)
@@ -156,6 +175,53 @@ def start(data_dir: DataDir, dag_ids: list[str], port: int | None = None, timeou
         stack.stop()
         raise
     return stack
+
+
+def _spawn(stack: Stack, name: str, extra_env: dict[str, str] | None = None) -> None:
+    """Start one component in the background, appending to its log under `stack.log_dir`."""
+    env = {**stack_env(stack.data_dir, stack.port), **(extra_env or {})}
+    airflow = [str(Path(sys.executable).parent / "airflow")]
+    if name == "scheduler":  # its tasks are forks of it: see weir.airflow_preload
+        airflow = [sys.executable, "-m", "weir.airflow_preload"]
+    with (stack.log_dir / f"{name}.log").open("a") as out:
+        stack.processes[name] = subprocess.Popen(
+            [*airflow, name],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a group per component: stop() reaches its tasks
+            preexec_fn=die_with_parent(os.getpid()),  # noqa: PLW1509 - prctl and getppid only
+        )
+
+
+def restart(stack: Stack, name: str, kill: bool = False, extra_env: dict[str, str] | None = None) -> None:
+    """Restart one component: SIGTERM (or, with `kill`, SIGKILL: a crash) its process group,
+    the tasks it runs included, then start it again (with `extra_env` on top of the stack's)."""
+    proc = stack.processes.pop(name)
+    tasks = _descendant_groups(proc.pid)
+    _signal_group(proc, signal.SIGKILL if kill else signal.SIGTERM, tasks if kill else set())
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        pass
+    _signal_group(proc, signal.SIGKILL, tasks)  # what is left, its tasks included
+    _wait_group_gone(proc.pid)
+    _spawn(stack, name, extra_env)
+
+
+def task_log(stack: Stack, dag_id: str, run_id: str, task_id: str, try_number: int) -> str:
+    """A task attempt's log as the UI shows it (its lines' events, joined)."""
+    path = f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}/logs/{try_number}"
+    response = stack.api().get(path, params={"full_content": True})
+    response.raise_for_status()
+    content = response.json().get("content", [])
+    return "\n".join(line.get("event", "") if isinstance(line, dict) else str(line) for line in content)
+
+
+def task_instance(stack: Stack, dag_id: str, run_id: str, task_id: str) -> dict:
+    response = stack.api().get(f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}")
+    response.raise_for_status()
+    return response.json()
 
 
 def admin_password(data_dir: DataDir) -> str:

@@ -151,6 +151,20 @@ def load_figures(result: LoadResult) -> dict:
     }
 
 
+def load_evidence(
+    key: Ed25519PrivateKey, actor: str, action: str, **inputs: str
+) -> Callable[[duckdb.DuckDBPyConnection, LoadResult], None]:
+    """The audit entry of one batch's load or release, written inside its transaction (the rows,
+    the ledger line and the entry commit together); `inputs` adds e.g. a release's reason."""
+
+    def evidence(con: duckdb.DuckDBPyConnection, result: LoadResult) -> None:
+        batch = f"{result.source}/{result.batch_id}"
+        figures = {**load_figures(result), "reasons": result.reasons}
+        audit.append_in(con, key, actor, action, inputs={"batch": batch, **inputs}, figures=figures)
+
+    return evidence
+
+
 def ingest_stage(
     data_dir: DataDir,
     actor: str,
@@ -167,17 +181,7 @@ def ingest_stage(
     A batch that failed to load (recorded `failed`, the others still load) fails the stage.
     """
     key = signing_key(data_dir)
-
-    def evidence(con: duckdb.DuckDBPyConnection, result: LoadResult) -> None:
-        # Inside the batch's transaction: the rows, the ledger line and this entry commit together.
-        audit.append_in(
-            con,
-            key,
-            actor,
-            "ingest_batch",
-            inputs={"batch": f"{result.source}/{result.batch_id}"},
-            figures={**load_figures(result), "reasons": result.reasons},
-        )
+    evidence = load_evidence(key, actor, "ingest_batch")
 
     def cleanup(con: duckdb.DuckDBPyConnection, views: list[str]) -> None:
         # Views of landing files an earlier ingest left in the warehouse (dropped in this transaction).
@@ -215,19 +219,8 @@ def release_stage(data_dir: DataDir, actor: str, batch_id: str, reason: str) -> 
     if len(reason) > MAX_REASON:
         raise ConfigError(f"--reason is {len(reason)} characters; keep it to {MAX_REASON} (link to the review).")
     key = signing_key(data_dir)
-
-    def evidence(con: duckdb.DuckDBPyConnection, result: LoadResult) -> None:
-        audit.append_in(
-            con,
-            key,
-            actor,
-            "ingest_release",
-            inputs={"batch": f"{result.source}/{result.batch_id}", "reason": reason},
-            figures=load_figures(result),
-        )
-
     try:
-        results = release(data_dir, batch_id, evidence)
+        results = release(data_dir, batch_id, load_evidence(key, actor, "ingest_release", reason=reason))
     finally:
         witness_committed(data_dir, key)
     failed = failure_message(results)

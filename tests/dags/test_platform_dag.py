@@ -67,7 +67,8 @@ def test_warehouse_dag_is_one_dbt_build_watched_per_model_then_gate_then_publish
     assert {t.pool for t in watchers} == {"default_pool"}  # they read the build's results from XCom
     assert dag.get_task("check_policy").downstream_task_ids == {"dbt.dbt_producer_watcher"}
     # The build runs before any model task reads its result (they share one pool slot).
-    assert {"dbt.stg_events.run", "dbt.stg_users.run"} <= producers[0].downstream_task_ids
+    assert {"dbt.stg_events_run", "dbt.stg_users_run"} <= producers[0].downstream_task_ids
+    assert not [t for t in dbt_tasks if "test" in t.task_id]  # the build runs the tests
     check = dag.get_task("dbt_succeeded")
     assert check.upstream_task_ids <= {t.task_id for t in dbt_tasks} and check.trigger_rule == "all_done"
     assert check.downstream_task_ids == {"gate_marts"}

@@ -13,8 +13,8 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.ui.conftest import DAGS
 from weir import airflow_stack
-from weir.config import resolve_data_dir
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 if not (CHROMIUM and CHROMEDRIVER):
@@ -31,21 +31,12 @@ from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 pytestmark = pytest.mark.slow
-DAGS = ["weir_platform", "weir_warehouse", "weir_dp_releases"]  # training and DSR stay paused
 SMALL_WORLD = {
     "element_users": "300",
     "element_days": "2",
     "element_bad_rate": "0.01",
 }  # as the demo test: passes the publish gate
 UI_WAIT = 60  # seconds: the React UI fetches everything after the page loads
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory):
-    data_dir = resolve_data_dir(tmp_path_factory.mktemp("ui") / "data")
-    running = airflow_stack.start(data_dir, DAGS)
-    yield running
-    running.stop()
 
 
 @pytest.fixture(scope="module")

@@ -103,3 +103,24 @@ def consent_and_dsr(
         channel="channel",
     )
     return {"consent": consent, "dsr": dsr}
+
+
+def signup_grants(rng: np.random.Generator, users: pl.DataFrame, tag: str) -> pl.DataFrame:
+    """The consent each new user gives on the sign-up form (per purpose, at its usual rate)."""
+    purposes = np.asarray(ref.PURPOSES)
+    user = np.repeat(np.arange(users.height), len(purposes))
+    purpose = np.tile(purposes, users.height)
+    granted = rng.random(len(user)) < np.tile([ref.PURPOSE_GRANT_RATE[p] for p in purposes], users.height)
+    ts_ms = users["signup_ms"].to_numpy()[user[granted]]
+    return pl.DataFrame(
+        {
+            "consent_id": [f"CN{tag}-{i}" for i in range(int(granted.sum()))],
+            "user_id": users["user_id"].to_numpy()[user[granted]],
+            "purpose": purpose[granted],
+            "status": "granted",
+            "ts": pl.Series(ts_ms, dtype=pl.Int64),
+            "policy_version": "2026-09",  # signed up now: the current policy
+            "source": "signup_form",
+        },
+        schema_overrides={"user_id": pl.Utf8, "purpose": pl.Utf8},
+    ).with_columns(ts=iso(pl.col("ts")))

@@ -7,7 +7,16 @@ import json
 from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
+import polars as pl
+
 from weir.errors import LandingError
+from weir.generate import _people
+
+DAY_MS = 86_400_000
+# New sign-ups per day, as a share of the world's users: the world's sign-ups spread over three
+# years (~0.09% a day), and a growing app signs up a few times that now (2,000 users: ~5 a day).
+SIGNUP_SHARE_PER_DAY = 1 / 365
 
 
 def latest_manifest(landing: Path, seed: int | None = None) -> dict | None:
@@ -37,3 +46,12 @@ def next_window(manifest: dict, start: date | None = None) -> tuple[date, date]:
             f"a continuation starts on {end} or later."
         )
     return origin, start or end
+
+
+def newcomers(seed: int, n_users: int, start_ms: int, days: int, tag: str) -> pl.DataFrame:
+    """Users who sign up inside a continuation's window (a Poisson trickle), as `_people.users`
+    makes them; ids carry the seed and the window (`tag`), so no batch or seed repeats one."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, start_ms, 7]))
+    n = int(rng.poisson(n_users * days * SIGNUP_SHARE_PER_DAY))
+    people = _people.users(rng, n, start_ms, f"U{seed}-N{tag}-")
+    return people.with_columns(signup_ms=pl.Series(start_ms + rng.integers(0, days * DAY_MS, n), dtype=pl.Int64))

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from weir.generate import _behaviour, _consent, _events, _people, _people_extra, _reviews, _social
+from weir.generate import _behaviour, _consent, _continue, _events, _people, _people_extra, _reviews, _social
 from weir.generate._behaviour import Behaviour
 from weir.generate._events_table import extra_events, ident, iso, session_events, session_network
 from weir.generate._reference import CITY_REGION
@@ -146,8 +146,11 @@ def build(seed: int, n_users: int, start_ms: int, days: int, tag: str, origin_ms
         "impressions": _reviews.impressions(rngs[14], events, beh, user_ids, start_ms, days, tag),
         **_consent.consent_and_dsr(rngs[15], users, beh.n_honest, start_ms, days, tag, signup_rng),
     }
-    if not first:  # profiles and arms were landed with the world's first batch
-        sources["users"], sources["assignments"] = sources["users"].clear(), sources["assignments"].clear()
+    if not first:  # profiles and arms were landed with the world's first batch; new sign-ups only
+        joined = _continue.newcomers(seed, n_users, start_ms, days, tag)
+        grants = _consent.signup_grants(np.random.default_rng([seed, start_ms, 8]), joined, tag)
+        sources["users"], sources["assignments"] = _users_source(joined, start_ms), sources["assignments"].clear()
+        sources["consent"] = pl.concat([sources["consent"], grants.select(sources["consent"].columns)])
     return World(sources, _truth(beh, events, user_ids, reviews.pii))
 
 

@@ -4,9 +4,10 @@ Sources load one at a time (users first: consent is checked against them), so wh
 of a batch is rejected its other sources may already be in `raw`. They are then moved, in one
 transaction with their ledger lines (status `held`) and audit entries, into `ingest.held_<source>`
 (same columns as raw), so the warehouse never builds on half a batch. After review,
-`weir ingest --release BATCH --reason TEXT` moves them back and loads the rejected sources with
-the gate's findings waived, each step audited in its own transaction; a release that stopped
-half-way is finished by running it again (and `gate_raw` fails while anything is held).
+`weir ingest --release BATCH --reason TEXT` loads the rejected sources with the gate's findings
+waived straight into their held tables (one transaction each), then moves every held source into
+raw in one transaction: a release that stops half-way leaves nothing of the batch in raw, and
+running it again finishes it (`gate_raw` fails while anything is held).
 """
 
 from collections.abc import Iterator
@@ -84,6 +85,20 @@ def hold_incomplete(con: duckdb.DuckDBPyConnection, batch_id: str, evidence: Evi
             if evidence is not None:
                 evidence(con, held[-1])
     return held
+
+
+def into_held(evidence: Evidence | None) -> Evidence:
+    """Evidence hook for a released source's load: inside its transaction, move the rows it
+    just wrote to raw into the held table (status `held`), so they reach raw with the batch."""
+
+    def hook(con: duckdb.DuckDBPyConnection, result: LoadResult) -> None:
+        if result.status == "loaded":
+            _move(con, result.source, result.batch_id, to_held=True)
+            result = _set_status(con, result, HELD)
+        if evidence is not None:
+            evidence(con, result)
+
+    return hook
 
 
 def restore_held(con: duckdb.DuckDBPyConnection, batch_id: str, evidence: Evidence | None) -> list[LoadResult]:

@@ -23,7 +23,7 @@ from weir.dsr._rotation import retoken_requests
 from weir.errors import WeirError
 from weir.ingest import _read
 from weir.sql import ident
-from weir.warehouse import connect, drop_derived
+from weir.warehouse import connect, drop_derived, tables
 
 TOKEN_RE = re.compile(rf"tk\d+_[0-9a-f]{{{TOKEN_HEX_CHARS}}}")
 
@@ -81,6 +81,35 @@ def _rewrite_quarantine(con: duckdb.DuckDBPyConnection, mapping: dict[str, str])
     )
 
 
+CONSENT_LEDGER_TOKENS = ["user_token", "consent_id"]  # consent ids are tokens too (their own kind)
+
+
+def _token_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, list[str]]]:
+    """(table, token columns) of raw, of the held batches (`ingest.held_*`, same columns as
+    raw: a held batch released after the rotation must join the rest) and the consent ledgers."""
+    found = [(f"raw.{ident(t)}", [c for _, c, _ in _token_columns(t)]) for t in sorted(tables(con, "raw"))]
+    for table in sorted(t for t in tables(con, "ingest") if t.startswith("held_")):
+        source = table.removeprefix("held_")
+        columns = CONSENT_LEDGER_TOKENS if source == "consent_ledger" else [c for _, c, _ in _token_columns(source)]
+        found.append((f"ingest.{ident(table)}", columns))
+    if "ledger" in tables(con, "consent"):
+        found.append(("consent.ledger", CONSENT_LEDGER_TOKENS))
+    return found
+
+
+def _retoken_tables(con: duckdb.DuckDBPyConnection) -> int:
+    """Rewrite every token column under the new key (inside the caller's transaction); count them."""
+    rewritten = 0
+    for table, columns in _token_tables(con):
+        for column in columns:
+            con.execute(
+                f"update {table} t set {ident(column)} = r.new_token from _rotation r "
+                f"where t.{ident(column)} = r.old_token"
+            )
+            rewritten += 1
+    return rewritten
+
+
 def rotate_keys(
     data_dir: DataDir, evidence: Callable[[duckdb.DuckDBPyConnection, RotationResult], None] | None = None
 ) -> RotationResult:
@@ -107,27 +136,9 @@ def rotate_keys(
         new = new_hmac_key(data_dir.keys)
         _build_mapping(con, data_dir, old, new)
         mapping = dict(con.execute("select old_token, new_token from _rotation").fetchall())
-        tables = {
-            r[0]
-            for r in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'raw'"
-            ).fetchall()
-        }
-        rewritten = 0
         con.execute("begin transaction")
         try:
-            for source in sorted(tables):
-                for _, column, _ in _token_columns(source):
-                    con.execute(
-                        f"update raw.{source} t set {ident(column)} = r.new_token from _rotation r "
-                        f"where t.{ident(column)} = r.old_token"
-                    )
-                    rewritten += 1
-            for column in ("user_token", "consent_id"):  # consent ids are tokens too (their own kind)
-                con.execute(
-                    f"update consent.ledger t set {column} = r.new_token "
-                    f"from _rotation r where t.{column} = r.old_token"
-                )
+            rewritten = _retoken_tables(con)
             _vault.retoken(con, vault_master_key(data_dir.keys), mapping)
             _rewrite_quarantine(con, mapping)
             retoken_requests(con)  # the suppression list gains each erased user's new token

@@ -17,7 +17,7 @@ from privacy._keyring import SecretKey, current_hmac_key, vault_master_key
 from weir.config import DataDir
 from weir.contract import load_contract
 from weir.errors import LandingError, WeirError
-from weir.ingest._hold import hold_incomplete, restore_held
+from weir.ingest._hold import hold_incomplete, into_held, restore_held
 from weir.ingest._load import DDL, Evidence, LoadResult, load_batch
 from weir.ingest._read import lock_down, part_files
 from weir.landing import Batch, list_batches
@@ -150,27 +150,37 @@ def _any_rejected(data_dir: DataDir, batch_ids: list[str]) -> bool:
 
 
 def release(data_dir: DataDir, batch_id: str, evidence: Evidence | None = None) -> list[LoadResult]:
-    """Load a held batch after review: its held sources go back to raw, its rejected ones load
-    with the gate's findings waived. Running it again finishes a release that stopped half-way."""
+    """Load a held batch after review: its rejected sources load with the gate's findings waived
+    into the held tables (one transaction each), then every held source moves into raw in one
+    transaction. Nothing reaches raw before the whole batch does; running it again finishes a
+    release that stopped half-way."""
     con = connect(data_dir.warehouse)
     try:
         con.execute(DDL)
         statuses = dict(
             con.execute("select source, status from ingest.load_ledger where batch_id = ?", [batch_id]).fetchall()
         )
-        if not {"rejected", "held"} & set(statuses.values()):
-            raise LandingError(
-                f"Batch {batch_id} is not held (no source of it was rejected by the raw gate); nothing to release. "
-                "Held batches are those with status held or rejected in `weir ingest --json` / ingest.load_ledger."
-            )
-        results = restore_held(con, batch_id, evidence)
     finally:
         con.close()
+    if not {"rejected", "held"} & set(statuses.values()):
+        raise LandingError(
+            f"Batch {batch_id} is not held (no source of it was rejected by the raw gate); nothing to release. "
+            "Held batches are those with status held or rejected in `weir ingest --json` / ingest.load_ledger."
+        )
     hmac_key, master = current_hmac_key(data_dir.keys), vault_master_key(data_dir.keys)
     for source in [s for s in SOURCE_ORDER if statuses.get(s) == "rejected"]:  # users first
         batch = Batch(source, batch_id, 0, 0)
-        results.append(_ingest_batch(data_dir, batch, hmac_key, master, False, evidence, release=True))
-    return results
+        loaded = _ingest_batch(data_dir, batch, hmac_key, master, False, into_held(evidence), release=True)
+        if loaded.status != "loaded":  # e.g. its folder became a link: stop before anything moves
+            raise LandingError(
+                f"Releasing {source}/{batch_id} stopped: {loaded.error or loaded.status}. Nothing of the batch "
+                f"is in raw; fix it, then run `weir ingest --release {batch_id}` again."
+            )
+    con = connect(data_dir.warehouse)
+    try:
+        return restore_held(con, batch_id, evidence)
+    finally:
+        con.close()
 
 
 def _ingest_batch(

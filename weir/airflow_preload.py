@@ -1,0 +1,26 @@
+"""Run an Airflow component with the modules Weir's tasks import already loaded:
+`python -m weir.airflow_preload scheduler` (what `weir.airflow_stack` starts).
+
+On Linux the LocalExecutor forks its workers from the scheduler and each task from a worker
+(no new interpreter), so every task inherits what the scheduler imported. Without this, each
+task imports Cosmos and the DAG helpers (~1 s under load) and `weir.pipeline`/`weir.dp`
+(~2 s) again. Importing opens no connection and starts no pool, so the forks are safe.
+"""
+
+import sys
+
+
+def main() -> int:
+    from airflow.__main__ import main as airflow_main
+
+    import weir.airflow_cosmos  # noqa: F401 - loaded once, inherited by every task
+    import weir.airflow_defaults  # noqa: F401
+    import weir.dp  # noqa: F401
+    import weir.pipeline  # noqa: F401
+
+    sys.argv = ["airflow", *sys.argv[1:]]
+    return airflow_main() or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
