@@ -34,6 +34,9 @@ COMPARED = [
     "intermediate.int_item_categories",
     "intermediate.int_device_users",
     "intermediate.int_share_cascades",
+    "intermediate.int_bargain_chains",
+    "intermediate.int_group_buy_outcomes",
+    "intermediate.int_order_attributions",
     "marts.dim_consent",
 ]
 DAY_GRAIN = {
@@ -49,6 +52,12 @@ KEY_GRAIN = [
     "marts.mart_share_campaigns",
     "marts.mart_share_cascades",
     "marts.dp_share_cascades",
+    "marts.mart_bargain_completion",
+    "marts.mart_group_buy_performance",
+    "marts.mart_referral_attribution",
+    "intermediate.int_order_attributions",
+    "intermediate.int_bargain_chains",
+    "intermediate.int_group_buy_outcomes",
 ]
 
 
