@@ -68,7 +68,8 @@
 {# Small cells (meta counts_people): rows of `cells` (a CTE with columns `keys`, `pooled`,
    `people`) whose `pooled` value has fewer than k `people` under the same `keys` are pooled
    into 'other'; a pool still under k is left out. Selects keys, pooled, `measures` (SQL over
-   alias s), then the distinct people as `people_as`. #}
+   alias s), then the distinct people as `people_as` and the freshness column (the
+   callers are incremental marts). #}
 {% macro pooled_cells(cells, keys, pooled, people, measures, people_as) -%}
     {%- set on = [] -%}
     {%- for k in keys + [pooled] %}{% do on.append('s.' ~ k ~ ' = c.' ~ k) %}{% endfor -%}
@@ -77,7 +78,8 @@
         {% endfor -%}
         case when c.is_large then s.{{ pooled }} else 'other' end as {{ pooled }},
         {{ measures }},
-        count(distinct s.{{ people }}) as {{ people_as }}
+        count(distinct s.{{ people }}) as {{ people_as }},
+        {{ computed_at() }}
     from {{ cells }} as s
     inner join (
         select {{ (keys + [pooled]) | join(', ') }}, count(distinct {{ people }}) >= {{ k_anonymity() }} as is_large

@@ -61,6 +61,7 @@ select
     case when first_sharers >= {{ k }} then first_touch_sharer_token end as first_touch_sharer_token,
     case when last_sharers >= {{ k }} then last_touch_share_id end as last_touch_share_id,
     case when last_sharers >= {{ k }} then last_touch_sharer_token end as last_touch_sharer_token,
-    is_share_attributed
+    is_share_attributed,
+    {{ computed_at() }}
 from classes
 where buyers >= {{ k }}
