@@ -1,12 +1,14 @@
 """dbt warehouse build: does a daily build cost what its batch costs, however long the history?
 
-Usage: python benchmarks/bench_warehouse.py [--events 10000000 30000000] [--days 30]
+Usage: python benchmarks/bench_warehouse.py [--events 10000000 30000000] [--days 30] [--repeat 3]
 Builds two histories of one population: `days` days (about the first `--events` events) and a
 longer one (about the second, same users, more days), each with the same daily batch cut off
 its last day (same people; only that day's events, orders, sign-ups and consent changes).
-For each: ingest, `dbt build --full-refresh`, land and ingest the daily batch, `dbt build`.
+For each: ingest, `dbt build --full-refresh`; then, `--repeat` times and alternating which
+history goes first, restore the built warehouse, land and ingest the daily batch, `dbt build`.
 Prints (issue 21):
-- ratio daily at long vs daily at short history (target <= 1.25: cost follows the batch);
+- ratio daily at long vs daily at short history, median of the paired repeats with its
+  min-max and worst repeat (target <= 1.25: cost follows the batch);
 - ratio daily SQL vs full SQL: summed node execution times from run_results (target <= 0.10);
 - ratio full at long vs full at short (expect about the history ratio: linear);
 - dbt's fixed cost: the same daily build on a 200-user world, and its share of the full build;
@@ -26,7 +28,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
-from _timing import timed
+from _timing import add_repeat, alternate, ratio_lines, spread_line, timed
 
 from weir import dbt
 from weir.config import resolve_data_dir
@@ -80,25 +82,58 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
-def world(
+@dataclass
+class History:
+    """A built history, kept to run its daily batch again from the same state."""
+
+    root: Path
+    base: Path  # the data dir as the full build left it
+    daily_batch: str
+    history: int
+    full: Build
+    peak_rss_mib: float
+    dailies: list[Build]
+    day: int = 0
+
+
+def history(
     root: Path, users: int, days: int, start: date, direct: bool
-) -> tuple[World, tuple[float, dict[str, float]] | None]:
-    """History of `days` days, full build, then the day after as a daily batch and its build."""
+) -> tuple[History, tuple[float, dict[str, float]] | None]:
+    """History of `days` days and its full build; the day after is held back as a daily batch."""
     data_dir = resolve_data_dir(root)
     config = GenerateConfig(users=users, days=days + 1, seed=21, start=start)
     generate(config, data_dir.landing)
-    held = root / "held"
-    daily = split_off(data_dir.landing, config.batch_id, config.start + timedelta(days=days), held)
+    daily = split_off(
+        data_dir.landing, config.batch_id, config.start + timedelta(days=days), root.with_name(root.name + "-held")
+    )
     ingest(data_dir)
-    history = _events(data_dir)
+    events = _events(data_dir)
     full = build(data_dir, full_refresh=True)
     peak = _peak_rss_mib()
     outside = direct_sql(data_dir) if direct else None
-    for folder in held.glob(f"*/{daily}"):
-        shutil.move(folder, data_dir.landing / folder.parent.name / daily)
+    base = root.with_name(root.name + "-base")
+    shutil.copytree(root, base)
+    return History(root, base, daily, events, full, peak, []), outside
+
+
+def daily_build(h: History) -> float:
+    """Restore the history as its full build left it, land and ingest the daily batch, build."""
+    shutil.rmtree(h.root)
+    shutil.copytree(h.base, h.root)
+    data_dir = resolve_data_dir(h.root)
+    held = h.root.with_name(h.root.name + "-held")
+    for folder in held.glob(f"*/{h.daily_batch}"):
+        shutil.copytree(folder, data_dir.landing / folder.parent.name / h.daily_batch)
     ingest(data_dir)
-    day = _events(data_dir) - history
-    return World(history, day, days, full, build(data_dir), peak), outside
+    h.day = _events(data_dir) - h.history
+    h.dailies.append(build(data_dir))
+    return h.dailies[-1].seconds
+
+
+def world(h: History, days: int) -> World:
+    """The history's figures, with its median daily build (by wall time)."""
+    middle = sorted(h.dailies, key=lambda b: b.seconds)[len(h.dailies) // 2]
+    return World(h.history, h.day, days, h.full, middle, h.peak_rss_mib)
 
 
 def direct_sql(data_dir) -> tuple[float, dict[str, float]]:
@@ -135,25 +170,30 @@ def report_nodes(label: str, run: Build) -> None:
 
 
 def report(
-    short: World, long: World, floor: float, direct: float, per_model: dict[str, float], sizes: list[int]
+    short: World,
+    long: World,
+    floor: float,
+    direct: float,
+    per_model: dict[str, float],
+    sizes: list[int],
+    dailies: dict[str, list[float]],
 ) -> None:
     at_short, at_long = (f"{n / 1e6:g}M" for n in sizes)  # the sizes asked for, as the issue names them
     for w in (short, long):
         print(f"history: {w.history:,} events, {w.days} days; daily batch {w.day:,} events ({w.day / w.history:.1%})")
         report_nodes(f"  full ({w.days} d)", w.full)
-        report_nodes(f"  daily ({w.days} d)", w.daily)
+        report_nodes(f"  daily ({w.days} d, median repeat)", w.daily)
     print(f"models' SQL run directly in DuckDB ({short.days} d): {direct:.1f} s")
     for name, seconds in sorted(per_model.items(), key=lambda kv: -kv[1])[:8]:
         print(f"  {name:32s} {seconds:6.2f} s")
     print(f"full build at {short.history:,}: {short.full.seconds:.1f} s")
     print(f"full build at {long.history:,}: {long.full.seconds:.1f} s")
-    print(f"daily build at {short.history:,}: {short.daily.seconds:.1f} s")
-    print(f"daily build at {long.history:,}: {long.daily.seconds:.1f} s")
+    print(spread_line(f"daily build at {short.history:,}", dailies["short"], ".1f"))
+    print(spread_line(f"daily build at {long.history:,}", dailies["long"], ".1f"))
     print(f"dbt fixed cost: {floor:.1f} s")
     print(f"dbt fixed cost share of full build: {floor / short.full.seconds:.2f}")
     print(f"peak RSS of the full build at {at_long}: {long.peak_rss_mib:,.0f} MiB")
-    ratio = long.daily.seconds / short.daily.seconds
-    print(f"ratio daily at {at_long} vs daily at {at_short}: {ratio:.2f}  (target <= 1.25)")
+    ratio_lines(f"daily at {at_long} vs daily at {at_short}", dailies["long"], dailies["short"], target=("<=", 1.25))
     # Models and data tests: unit tests test code, and a daily build skips them by design.
     daily_sql = short.daily.sql("model") + short.daily.sql("test")
     full_sql = short.full.sql("model") + short.full.sql("test")
@@ -171,6 +211,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, nargs=2, default=[10_000_000, 30_000_000], metavar=("SHORT", "LONG"))
     parser.add_argument("--days", type=int, default=30, help="days of the short history")
+    add_repeat(parser)
     args = parser.parse_args()
     short_events, long_events = args.events
     users = max(100, round(short_events / (args.days * EVENTS_PER_USER_DAY)))
@@ -178,12 +219,12 @@ def main() -> None:
     # Both worlds end before today: the generator makes no events in the future.
     start = date.today() - timedelta(days=long_days + 2)
     with tempfile.TemporaryDirectory() as tmp:
-        short, (direct, per_model) = world(Path(tmp) / "short", users, args.days, start, direct=True)
-        shutil.rmtree(Path(tmp) / "short")
-        long, _ = world(Path(tmp) / "long", users, long_days, start, direct=False)
-        shutil.rmtree(Path(tmp) / "long")
+        short, (direct, per_model) = history(Path(tmp) / "short", users, args.days, start, direct=True)
+        long, _ = history(Path(tmp) / "long", users, long_days, start, direct=False)
+        sides = {"short": lambda: daily_build(short), "long": lambda: daily_build(long)}
+        dailies = alternate(args.repeat, sides, self_timed=True)
         floor = fixed_cost(Path(tmp) / "tiny")
-    report(short, long, floor, direct, per_model, args.events)
+    report(world(short, args.days), world(long, long_days), floor, direct, per_model, args.events, dailies)
 
 
 if __name__ == "__main__":

@@ -12,11 +12,12 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 
 from weir.config import K_ANONYMITY_ENV, DataDir, k_anonymity
-from weir.errors import DbtRunError
+from weir.errors import ConfigError, DbtRunError
 
 DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
 
@@ -220,17 +221,56 @@ def build(
     Unit tests test code, not data, so a daily build skips them while the project is the one
     whose unit tests last passed here (dbt's advice: keep them out of production runs). A full
     refresh, a first build, or any change to a model, macro or YAML file runs them again."""
+    if not full_refresh and not select and full_refresh_due(data_dir):
+        full_refresh = True  # the weekly recompute: incremental models' rows from all of raw again
+        if progress:
+            progress(f"Weekly full refresh: the last one here is over {full_refresh_days()} days old.")
     code = project_fingerprint()
     marker = unit_tested_marker(data_dir)
     skip_unit_tests = not full_refresh and _holds(marker, code)
     args = ["build"] + (["--full-refresh"] if full_refresh else []) + (["--select", select] if select else [])
     args += ["--exclude-resource-type", "unit_test"] if skip_unit_tests else []
     done = run(data_dir, args, progress, check=False, actor=actor)
+    refreshed = full_refreshed_marker(data_dir)
+    if done.ok and not select and (full_refresh or not refreshed.exists()):  # a first build is a full one
+        refreshed.write_text(datetime.now(UTC).isoformat())
     if done.ok and not select and not skip_unit_tests:
         marker.write_text(code)
     elif not done.ok and marker.exists():
         marker.unlink()  # a failed build (tests or code) re-runs the unit tests next time
     return done
+
+
+FULL_REFRESH_DAYS_ENV = "WEIR_FULL_REFRESH_DAYS"
+
+
+def full_refresh_days() -> int:
+    """Days between scheduled full refreshes: $WEIR_FULL_REFRESH_DAYS, else 7; 0 turns them off."""
+    value = os.environ.get(FULL_REFRESH_DAYS_ENV, "").strip() or "7"
+    if not value.isdigit():
+        raise ConfigError(f"{FULL_REFRESH_DAYS_ENV}={value!r} is not a whole number of days. Unset it for 7.")
+    return int(value)
+
+
+def full_refreshed_marker(data_dir: DataDir) -> Path:
+    """When a whole-project build here last rebuilt everything (a full refresh, or the first build)."""
+    return dbt_dir(data_dir) / "full-refreshed-at"
+
+
+def full_refresh_due(data_dir: DataDir, now: datetime | None = None) -> bool:
+    """Whether the next whole-project build should be a full refresh: the last one here is older
+    than full_refresh_days(). Incremental models equal a full refresh by construction (tests
+    check it); the weekly recompute bounds any drift all the same, and relabels past rows
+    with the catalogue's current categories. No marker yet: the first build is a full one."""
+    days = full_refresh_days()
+    marker = full_refreshed_marker(data_dir)
+    if not days or not marker.exists():
+        return False
+    try:
+        last = datetime.fromisoformat(marker.read_text().strip())
+    except ValueError:
+        return True  # an unreadable marker: recompute rather than guess
+    return (now or datetime.now(UTC)) - last >= timedelta(days=days)
 
 
 def docs(data_dir: DataDir) -> Path:

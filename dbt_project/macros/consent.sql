@@ -35,3 +35,22 @@
 {% macro consented_now(purpose, user_col) %}
     {{- _granted(purpose, user_col, "_consent.valid_to is null") -}}
 {% endmacro %}
+
+{# Paid orders of users whose analytics consent held when ordering and still holds (the rows of
+   dp_orders and mart_daily_demand): int_orders' columns plus the item's `category` and
+   `region` ('unknown' when missing). In an incremental build, only the days new rows or
+   consent events change (the callers' pre-hook, clear_consent_days, clears the latter). #}
+{% macro consented_paid_orders() %}
+    select
+        o.*,
+        coalesce(i.category, 'unknown') as category,
+        coalesce(o.shipping_region, 'unknown') as region
+    from {{ ref('int_orders') }} as o
+    left join {{ ref('int_item_categories') }} as i on o.item_id = i.item_id
+    where o.status = 'paid'
+      and {{ consented_at('analytics', 'o.user_token', 'o.ordered_at') }}
+    {% if is_incremental() %}
+      and (o.order_date >= {{ changed_from([(ref('int_orders'), 'order_date')], consent=false) }}
+           or o.order_date in {{ consent_changed_days(ref('int_orders'), 'order_date') }})
+    {% endif %}
+{% endmacro %}

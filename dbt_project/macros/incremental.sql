@@ -201,3 +201,10 @@
              and (e.event_date >= {{ changed_from([(ref('int_events'), 'event_date')], consent=false) }}
                   or e.event_date in {{ consent_changed_days(ref('int_events'), 'event_date') }}))
 {%- endmacro %}
+
+{# The freshness column of an incremental mart: when the build that (re)computed the row ran.
+   A daily build recomputes only the rows new data touches; the weekly full refresh
+   (weir.dbt.full_refresh_due) recomputes every row. #}
+{% macro computed_at() -%}
+    cast(current_timestamp as timestamptz) as computed_at
+{%- endmacro %}

@@ -34,6 +34,9 @@ COMPARED = [
     "intermediate.int_item_categories",
     "intermediate.int_device_users",
     "intermediate.int_share_cascades",
+    "intermediate.int_bargain_chains",
+    "intermediate.int_group_buy_outcomes",
+    "intermediate.int_order_attributions",
     "marts.dim_consent",
 ]
 DAY_GRAIN = {
@@ -49,11 +52,18 @@ KEY_GRAIN = [
     "marts.mart_share_campaigns",
     "marts.mart_share_cascades",
     "marts.dp_share_cascades",
+    "marts.mart_bargain_completion",
+    "marts.mart_group_buy_performance",
+    "marts.mart_referral_attribution",
+    "intermediate.int_order_attributions",
+    "intermediate.int_bargain_chains",
+    "intermediate.int_group_buy_outcomes",
 ]
 
 
 def _snapshot(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
-    return con.execute(f"select * from {table} order by all").fetchall()
+    """The table's rows, leaving out the freshness column (when a build computed the row)."""
+    return con.execute(f"select columns(lambda c: c <> 'computed_at') from {table} order by all").fetchall()
 
 
 def _same(actual: list[tuple], expected: list[tuple]) -> bool:

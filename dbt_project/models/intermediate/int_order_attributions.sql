@@ -2,12 +2,24 @@
 -- touch within the attribution window, next to the app's own referrer. Buyers and sharers
 -- appear only with analytics consent at the time of their action, checked here on the exact
 -- order and share times, which the published mart (mart_referral_attribution) coarsens away.
+-- Incremental: a daily run recomputes only the orders its rows or consent events touch; its
+-- pre-hook first deletes the orders of buyers whose consent changed (a withdrawn buyer's
+-- orders return no rows, and delete+insert alone would keep them).
+-- (refs in incremental-only macros: dbt infers dependencies at parse time)
+-- depends_on: {{ ref('dim_consent') }}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='order_id',
+          on_schema_change='fail',
+          pre_hook="{% if is_incremental() %}delete from {{ this }} where user_token in ({{ analytics_consent_changed() }}){% endif %}",
+          post_hook="{{ record_watermark() }}") }}
 {% set window_days = var('attribution_window_days', 7) %}
 
 with orders as (
     select o.order_id, o.user_token, o.item_id, o.ordered_at, o.order_date, o.gmv_cents, o.referrer_share_id
     from {{ ref('int_orders') }} as o
     where {{ consented_at('analytics', 'o.user_token', 'o.ordered_at') }}
+    {% if is_incremental() %}
+      and o.order_id in ({{ touched_orders(this) }})
+    {% endif %}
 ),
 
 touches as (

@@ -1,4 +1,13 @@
 -- Bargain-help chains per day and category: completion rate, helpers, time to complete.
+-- Incremental: a daily run rebuilds only the start days of bargains new rows touch, and the
+-- days consent events reach (an item's category on past days is the one it had when they
+-- were built; --full-refresh relabels).
+-- (refs in incremental-only macros: dbt infers dependencies at parse time)
+-- depends_on: {{ ref('stg_bargains') }}, {{ ref('int_events') }}, {{ ref('dim_consent') }}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='created_on',
+          on_schema_change='fail',
+          pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ bargain_days_changed('created_on') }}{% endif %}",
+          post_hook="{{ record_watermark() }}") }}
 with started as (
     select
         cast(timezone('UTC', b.created_at) as date) as created_on,
@@ -12,24 +21,16 @@ with started as (
     where {{ consented_at('analytics', 'b.initiator_user_token', 'b.created_at') }}
 ),
 
-{# Small cells (meta counts_people): a category with fewer than k initiators on a day is pooled
-   into 'other' for that day; a pool still under k is left out. #}
-cells as (
-    select created_on, category, count(distinct initiator_user_token) >= {{ k_anonymity() }} as is_large
-    from started
-    group by all
+days as (
+    select * from started
+    {% if is_incremental() %}where {{ bargain_days_changed('created_on') }}{% endif %}
 )
 
-select
-    s.created_on,
-    case when c.is_large then s.category else 'other' end as category,
+{# Small cells (meta counts_people): a category with fewer than k initiators on a day is pooled
+   into 'other' for that day; a pool still under k is left out. #}
+{{ pooled_cells('days', ['created_on'], 'category', 'initiator_user_token', '
     count(*) as bargains,
     count(case when s.is_completed then 1 end) as completed,
     count(case when s.is_completed then 1 end) / count(*) as completion_rate,
     avg(s.helpers) as avg_helpers,
-    median(s.minutes_to_complete) as median_minutes_to_complete,
-    count(distinct s.initiator_user_token) as initiators
-from started as s
-inner join cells as c on s.created_on = c.created_on and s.category = c.category
-group by all
-having count(distinct s.initiator_user_token) >= {{ k_anonymity() }}
+    median(s.minutes_to_complete) as median_minutes_to_complete', 'initiators') }}

@@ -46,7 +46,8 @@ select
     p.purpose,
     k.known_users,
     coalesce(g.consented_users, 0) as consented_users,
-    {{ safe_ratio('coalesce(g.consented_users, 0)', 'k.known_users') }} as coverage_rate
+    {{ safe_ratio('coalesce(g.consented_users, 0)', 'k.known_users') }} as coverage_rate,
+    {{ computed_at() }}
 from days as d
 cross join purposes as p
 inner join known as k on d.day = k.day

@@ -1,16 +1,30 @@
 -- Fraud signals per account: many accounts behind one device, order bursts from accounts
 -- sharing a device, circular shares, and bargain farms (helpers sharing the initiator's
 -- device). Purpose fraud_prevention: a legitimate interest, so no consent filter applies.
+-- Incremental: a daily run recomputes only the accounts its rows can change
+-- (touched_fraud_accounts), each from all its history.
+-- (refs in incremental-only macros: dbt infers dependencies at parse time)
+-- depends_on: {{ ref('int_events') }}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='user_token',
+          on_schema_change='fail',
+          pre_hook="{% if is_incremental() %}delete from {{ this }} where user_token in ({{ touched_fraud_accounts() }}){% endif %}",
+          post_hook="{{ record_watermark() }}") }}
 {% set burst_minutes = var('fraud_burst_minutes', 20) %}
 {% set min_device_accounts = var('fraud_min_device_accounts', 5) %}
 
-with recursive device_users as (
+{% set only %}{% if is_incremental() %}in (select user_token from touched){% endif %}{% endset %}
+with recursive {% if is_incremental() %}touched as ({{ touched_fraud_accounts() }}),{% endif %}
+
+device_users as (
     select device_token, user_token from {{ ref('int_device_users') }}
 ),
 
 device_size as (
     select device_token, count(distinct user_token) as accounts
     from device_users
+    {% if is_incremental() %}
+    where device_token in (select device_token from device_users where user_token {{ only }})
+    {% endif %}
     group by device_token
 ),
 
@@ -18,6 +32,7 @@ user_device as (
     select du.user_token, max(ds.accounts) as device_accounts
     from device_users as du
     inner join device_size as ds on du.device_token = ds.device_token
+    {% if is_incremental() %}where du.user_token {{ only }}{% endif %}
     group by du.user_token
 ),
 
@@ -35,6 +50,7 @@ bursts as (
         on a.device_token = b.device_token and a.user_token <> b.user_token
        and b.ordered_at between a.ordered_at - interval '{{ burst_minutes }} minutes'
                             and a.ordered_at + interval '{{ burst_minutes }} minutes'
+    {% if is_incremental() %}where a.user_token {{ only }}{% endif %}
     group by a.user_token
 ),
 
@@ -54,6 +70,7 @@ circular as (
     from walk as w
     inner join {{ ref('int_share_cascades') }} as s on s.share_id = w.start_share_id
     where w.share_id = w.start_share_id
+    {% if is_incremental() %}and s.sharer_token {{ only }}{% endif %}
     group by s.sharer_token
 ),
 
@@ -65,6 +82,7 @@ farm as (
     inner join device_users as idv
         on idv.user_token = b.initiator_user_token and idv.device_token = hd.device_token
     where h.event_type = 'bargain_help' and h.user_token <> b.initiator_user_token
+    {% if is_incremental() %}and h.user_token {{ only }}{% endif %}
     group by h.user_token
 ),
 
@@ -87,6 +105,7 @@ select
         + cast(burst_orders > 0 and device_accounts >= {{ min_device_accounts }} as integer)
         + cast(circular_shares > 0 as integer)
         + cast(farm_helps > 0 as integer) as signal_count,
-    device_accounts >= {{ min_device_accounts }} or circular_shares > 0 or farm_helps > 1 as is_flagged
+    device_accounts >= {{ min_device_accounts }} or circular_shares > 0 or farm_helps > 1 as is_flagged,
+    {{ computed_at() }}
 from signals
 where device_accounts >= 2 or circular_shares > 0 or farm_helps > 0

@@ -41,7 +41,8 @@ select
     {{ safe_ratio('count(case when viewed and carted and purchased then 1 end)',
                   'count(case when viewed and carted then 1 end)') }} as cart_to_purchase_rate,
     {{ safe_ratio('count(case when viewed and purchased then 1 end)', 'count(case when viewed then 1 end)') }}
-        as view_to_purchase_rate
+        as view_to_purchase_rate,
+    {{ computed_at() }}
 from user_steps
 group by event_date, channel
 {# Small cells (meta counts_people): a day and channel with 1 to k-1 viewers, carters or

@@ -1,80 +1,24 @@
 -- Key opinion leaders: audience (followers and followers of followers), reach of their shares,
 -- orders attributed to them, and a rank. Only users and followers consenting to analytics now.
-with follows as (
-    select f.follower_token, f.followee_token
+-- The counts come from int_kol_reach (incremental: a daily run recomputes only the accounts
+-- its rows touch); the centrality and the rank are over every account, so this table is
+-- rebuilt from it each run (one row per account: cheap).
+with total as (
+    select count(distinct f.follower_token) as n
     from {{ ref('stg_follows') }} as f
     where {{ consented_now('analytics', 'f.follower_token') }}
-),
-
-audience as (
-    select followee_token as user_token, count(distinct follower_token) as followers
-    from follows
-    group by followee_token
-),
-
--- Followers of followers: millions of (user, user) pairs to count distinct. Integer ids
--- instead of 43-character tokens halve the time of that distinct count.
-ids as (
-    select token, cast(row_number() over () as integer) as id
-    from (select follower_token as token from follows union select followee_token from follows)
-),
-
-edges as (
-    select follower.id as follower_id, followee.id as followee_id
-    from follows as f
-    inner join ids as follower on f.follower_token = follower.token
-    inner join ids as followee on f.followee_token = followee.token
-),
-
-second_degree as (
-    select ids.token as user_token, n.second_degree_followers
-    from (
-        select e1.followee_id, count(distinct e2.follower_id) as second_degree_followers
-        from edges as e1
-        inner join edges as e2 on e1.follower_id = e2.followee_id
-        group by e1.followee_id
-    ) as n
-    inner join ids on n.followee_id = ids.id
-),
-
-share_reach as (
-    select
-        root.sharer_token as user_token,
-        count(distinct e.user_token) as reached_users,
-        count(distinct case when e.event_type = 'purchase' then e.order_id end) as cascade_purchases
-    from {{ ref('int_share_cascades') }} as root
-    inner join {{ ref('int_share_cascades') }} as s on s.root_share_id = root.share_id
-    inner join {{ ref('int_events') }} as e on e.share_id = s.share_id
-    where root.depth = 0 and e.channel = 'share_link' and e.event_type <> 'share'
-      and {{ consented_at('analytics', 'e.user_token', 'e.ts') }}
-    group by root.sharer_token
-),
-
-attributed as (
-    select o.referrer_user_token as user_token, count(*) as attributed_orders, cast(sum(o.gmv_cents) as bigint) as attributed_gmv_cents
-    from {{ ref('int_orders') }} as o
-    where o.referrer_user_token is not null
-      and {{ consented_at('analytics', 'o.user_token', 'o.ordered_at') }}
-    group by o.referrer_user_token
-),
-
-total as (
-    select count(distinct follower_token) as n from follows
 )
 
 select
-    a.user_token as kol_token,
-    a.followers,
-    a.followers / nullif((select n from total), 0) as degree_centrality,
-    coalesce(sd.second_degree_followers, 0) as second_degree_followers,
-    coalesce(r.reached_users, 0) as share_reached_users,
-    coalesce(r.cascade_purchases, 0) as cascade_purchases,
-    coalesce(t.attributed_orders, 0) as attributed_orders,
-    coalesce(t.attributed_gmv_cents, 0) as attributed_gmv_cents,
-    cast(row_number() over (order by a.followers desc, coalesce(r.reached_users, 0) desc, a.user_token) as integer)
+    r.user_token as kol_token,
+    r.followers,
+    r.followers / nullif((select n from total), 0) as degree_centrality,
+    r.second_degree_followers,
+    r.share_reached_users,
+    r.cascade_purchases,
+    r.attributed_orders,
+    r.attributed_gmv_cents,
+    cast(row_number() over (order by r.followers desc, r.share_reached_users desc, r.user_token) as integer)
         as influence_rank
-from audience as a
-left join second_degree as sd on a.user_token = sd.user_token
-left join share_reach as r on a.user_token = r.user_token
-left join attributed as t on a.user_token = t.user_token
-where {{ consented_now('analytics', 'a.user_token') }}
+from {{ ref('int_kol_reach') }} as r
+where {{ consented_now('analytics', 'r.user_token') }}

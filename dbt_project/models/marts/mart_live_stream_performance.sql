@@ -50,7 +50,8 @@ select
     coalesce(x.gmv_cents, 0) as gmv_cents,
     {{ safe_ratio('coalesce(a.buyers, 0)', 'a.watchers') }} as conversion_rate,
     {{ safe_ratio('coalesce(x.gmv_cents, 0)', 'date_diff(\'second\', s.started_at, s.ended_at) / 60.0') }}
-        as gmv_cents_per_minute
+        as gmv_cents_per_minute,
+    {{ computed_at() }}
 from streams as s
 left join activity as a on s.live_stream_id = a.live_stream_id
 left join sales as x on s.live_stream_id = x.live_stream_id

@@ -5,6 +5,15 @@
 -- fewer than k buyers is left out, and sharers (and their share tokens) in a class of fewer
 -- than k sharers are withheld. Consent at the order's time was checked on the exact times
 -- upstream (int_order_attributions).
+-- Incremental: a daily run rebuilds only the weeks of the orders its rows or consent events
+-- touch, each week whole (its classes are within a week; an item's category on past weeks is
+-- the one it had when they were built; --full-refresh relabels).
+-- (refs in incremental-only macros: dbt infers dependencies at parse time)
+-- depends_on: {{ ref('int_orders') }}, {{ ref('int_events') }}, {{ ref('int_share_cascades') }}, {{ ref('dim_consent') }}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='order_week',
+          on_schema_change='fail',
+          pre_hook="{% if is_incremental() %}delete from {{ this }} where order_week in ({{ touched_order_weeks() }}){% endif %}",
+          post_hook="{{ record_watermark() }}") }}
 {# the declared quasi-identifiers (the YAML is the one place); parsing renders no real SQL #}
 {% set quasi_identifiers = model.config.meta.quasi_identifiers if execute else ['order_id'] %}
 {% set k = k_anonymity() %}
@@ -28,6 +37,9 @@ with orders as (
         a.is_share_attributed
     from {{ ref('int_order_attributions') }} as a
     left join {{ ref('int_item_categories') }} as c on a.item_id = c.item_id
+    {% if is_incremental() %}
+    where cast(date_trunc('week', a.order_date) as date) in ({{ touched_order_weeks() }})
+    {% endif %}
 ),
 
 classes as (
@@ -49,6 +61,7 @@ select
     case when first_sharers >= {{ k }} then first_touch_sharer_token end as first_touch_sharer_token,
     case when last_sharers >= {{ k }} then last_touch_share_id end as last_touch_share_id,
     case when last_sharers >= {{ k }} then last_touch_sharer_token end as last_touch_sharer_token,
-    is_share_attributed
+    is_share_attributed,
+    {{ computed_at() }}
 from classes
 where buyers >= {{ k }}

@@ -46,7 +46,8 @@ select
     coalesce(any_value(a.reached_users), 0) as reached_users,
     coalesce(any_value(a.purchasers), 0) as purchasers,
     {{ k_factor('count(s.share_id)') }} as k_factor,
-    {{ safe_ratio('count(s.share_id) - 1', 'coalesce(any_value(a.reached_users), 0)') }} as fission_rate
+    {{ safe_ratio('count(s.share_id) - 1', 'coalesce(any_value(a.reached_users), 0)') }} as fission_rate,
+    {{ computed_at() }}
 from shares as r
 inner join shares as s on s.root_share_id = r.share_id
 left join arrivals as a on a.root_share_id = r.share_id
