@@ -226,7 +226,7 @@ def done_by_request(con: duckdb.DuckDBPyConnection, request_ids: list[str]) -> d
     """`done_systems` of many requests in one query."""
     rows = con.execute(
         "select s.request_id, s.system from dsr.steps s where s.request_id in (select unnest($ids)) "
-        "and s.status = 'done' and s.\"at\" > coalesce((select max(f.\"at\") from dsr.steps f "
+        'and s.status = \'done\' and s."at" > coalesce((select max(f."at") from dsr.steps f '
         "where f.request_id = s.request_id and f.system = 'verify' and f.status = 'failed'), "
         "'-infinity'::timestamptz)",
         {"ids": request_ids},
