@@ -2,7 +2,8 @@
 
 Usage: python benchmarks/bench_dsr.py [--users 1000000] [--events 10000000] [--erase 100] [--world DIR]
 Setup (not timed): generate, ingest, dbt build, publish, the aggregate models' SQL compiled
-(once per project version), the N erasure requests submitted. Timed: `weir dsr run` erasing the N
+(once per project version), the source's own requests in raw.dsr run to their end (so the timed
+run erases exactly the N users), the N erasure requests submitted. Timed: `weir dsr run` erasing the N
 busiest users (targeted deletes in every copy, verification scan, one compaction) against
 `dbt build --full-refresh` of the derived tables plus a publish, the rebuild erasure avoids.
 Target: ratio erasure vs rebuild <= 0.1. Each side of each repeat (--repeat, order alternated,
@@ -131,6 +132,7 @@ def main() -> None:
         base = resolve_data_dir((args.world or Path(tmp)) / "base")
         prepare(base, args.users, days)
         _aggregates.prepare(base)  # once per dbt project version, not per erasure: setup
+        dsr.run_requests(base, "bench-setup")  # the source's own requests (raw.dsr), settled untimed
         if args.prepare_only:
             return
         with duckdb.connect(str(base.warehouse), read_only=True) as con:
