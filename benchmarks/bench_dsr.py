@@ -160,9 +160,7 @@ def report(times: dict[str, list[float]], spent: dict[str, float], events: int, 
         "erasure seconds per system (mean of repeats): "
         + ", ".join(f"{k} {v / max(1, repeat):.1f}" for k, v in spent.items())
     )
-    print(
-        f"erasure seconds outside the systems (resolve, step records, audit, intake of raw.dsr): {erase_s - inside:.1f}"
-    )
+    print(f"erasure seconds outside the systems (resolve, step records, audit, witness): {erase_s - inside:.1f}")
 
 
 if __name__ == "__main__":
