@@ -403,7 +403,9 @@ def retention_apply(
         typer.Option("--as-of", formats=["%Y-%m-%d"], help="Date to measure ages from (UTC) [default: now]."),
     ] = None,
 ) -> None:
-    """Null columns past their retention and delete rows past all of it, per the contracts.
+    """Null columns past their retention and delete rows past all of it, per the contracts; then
+    remove loaded landing batches older than their source's longest retention
+    (WEIR_LANDING_RETENTION_DAYS keeps them longer; held and unloaded batches always stay).
 
     Example:
         weir retention apply --data-dir .weir-data
@@ -418,8 +420,10 @@ def retention_apply(
         results = pipeline.retention_stage(directory, "cli:retention apply", now)
     except WeirError as err:
         raise _fail(err) from err
-    table = Table("source", "rows deleted", "columns cleared", title=f"Retention as of {now:%Y-%m-%d}")
+    table = Table(
+        "source", "rows deleted", "columns cleared", "landing batches removed", title=f"Retention as of {now:%Y-%m-%d}"
+    )
     for r in results:
         cleared = ", ".join(f"{c} {n:,}" for c, n in r.columns_cleared.items() if n) or "-"
-        table.add_row(r.source, f"{r.rows_deleted:,}", cleared)
+        table.add_row(r.source, f"{r.rows_deleted:,}", cleared, f"{r.landing_batches_removed:,}")
     console.print(table)

@@ -1,5 +1,6 @@
 """Pipeline stages as plain functions: the CLI, the Airflow DAG and the tests call these."""
 
+import os
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -10,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from expectations import Finding, build_docs
 from privacy import load_or_create_signing_key
-from weir import audit, dbt, policy
+from weir import audit, dbt, policy, retention
 from weir.config import DataDir, ensure_writable
 from weir.dp_periods import closed_periods
 from weir.errors import ConfigError, LandingError, QualityGateBlocked
@@ -290,7 +291,8 @@ def rotate_stage(data_dir: DataDir, actor: str) -> RotationResult:
 
 
 def retention_stage(data_dir: DataDir, actor: str, now: datetime) -> list[RetentionResult]:
-    """Enforce the contracts' retention periods on the warehouse; the audit entry commits in the
+    """Enforce the contracts' retention periods on the warehouse, then remove the expired landing
+    batches (weir.retention.remove_landing); each audit entry commits in the
     same transaction as the deletions."""
     con = connect(data_dir.warehouse)
     try:
@@ -302,7 +304,17 @@ def retention_stage(data_dir: DataDir, actor: str, now: datetime) -> list[Retent
             }
             audit.append_in(con, key, actor, "retention", inputs={"as_of": now.isoformat()}, figures=figures)
 
+        days = retention.landing_days(os.environ.get(retention.LANDING_ENV))  # refused before any change
         results = apply_retention(con, now, evidence)
+
+        def landing_evidence(con: duckdb.DuckDBPyConnection, expired: list[tuple[str, str]]) -> None:
+            batches = [f"{s}/{b}" for s, b in expired]
+            audit.append_in(
+                con, key, actor, "retention_landing", {"as_of": now.isoformat(), "days": days}, {"batches": batches}
+            )
+
+        removed = retention.remove_landing(con, data_dir.landing, now, days, landing_evidence)
+        results = retention.with_landing(results, removed)
         audit.witness_head(con, key, data_dir.audit_witness)
     finally:
         con.close()

@@ -52,15 +52,17 @@ def test_an_unreadable_as_of_is_refused_naming_the_format(day: str) -> None:
 
 def test_the_summary_says_whether_anything_expired() -> None:
     quiet = [RetentionResult("events", {"ip_prefix": 0}, 0), RetentionResult("users", {}, 0)]
-    trimmed = [RetentionResult("events", {"ip_prefix": 7}, 0), RetentionResult("orders", {}, 3)]
+    trimmed = [RetentionResult("events", {"ip_prefix": 7}, 0), RetentionResult("orders", {}, 3, 2)]
 
     assert retention.summary(quiet) == {
         "changed": False,
         "rows_deleted": {"events": 0, "users": 0},
         "columns_cleared": {"events": 0, "users": 0},
+        "landing_batches_removed": {"events": 0, "users": 0},
     }
     assert retention.summary(trimmed) == {
         "changed": True,
         "rows_deleted": {"events": 0, "orders": 3},
         "columns_cleared": {"events": 7, "orders": 0},
+        "landing_batches_removed": {"events": 0, "orders": 2},
     }

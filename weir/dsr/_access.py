@@ -10,14 +10,13 @@ user are listed (from the registry's membership digests); the folder is 0700, fi
 import csv
 import io
 import json
-import os
 from pathlib import Path
 
 import duckdb
 
 from privacy import _vault
 from privacy._keyring import SecretKey
-from weir.config import DataDir, make_private_dir
+from weir.config import DataDir, make_private_dir, write_private
 from weir.dsr import _scan
 from weir.dsr._erase import VAULT_FIELDS
 
@@ -26,13 +25,6 @@ SCHEMAS = ("raw", "intermediate", "marts", "consent")
 
 def package_dir(data_dir: DataDir, request_id: str) -> Path:
     return data_dir.root / "dsr" / "access" / request_id
-
-
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
-    os.chmod(path, 0o600)
 
 
 def collect(con: duckdb.DuckDBPyConnection, master: SecretKey, user_token: str) -> dict[str, list[dict]]:
@@ -81,12 +73,13 @@ def write_package(data_dir: DataDir, request_id: str, held: dict[str, list[dict]
     for path in folder.iterdir():  # a re-run replaces an interrupted package whole
         path.unlink()
     summary = {"request_id": request_id, "tables": {t: len(r) for t, r in held.items()}, "data": held}
-    _write_private(folder / "package.json", json.dumps(summary, indent=2, default=str, ensure_ascii=False))
+    text = json.dumps(summary, indent=2, default=str, ensure_ascii=False)
+    write_private(folder / "package.json", text.encode("utf-8"))
     for table, rows in held.items():
         path = folder / f"{table}.csv"
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-        _write_private(path, buffer.getvalue())
+        write_private(path, buffer.getvalue().encode("utf-8"))
     return folder

@@ -84,9 +84,7 @@ def run_open(ctx: Context, days: dict[str, int], only: str | None = None) -> lis
     verification), each request still getting its own steps and audit entries."""
     _intake.import_raw(ctx.rec, days)
     chosen = [r for r in _store.all_requests(ctx.con) if r.status in _store.OPEN and only in (None, r.request_id)]
-    for request in chosen:
-        if request.status == "received":
-            _resolve(ctx, request)
+    _resolve_all(ctx, [r for r in chosen if r.status == "received"])
     erasures = [r.request_id for r in chosen if r.request_type == "erasure"]
     for request in chosen:
         if request.request_type != "erasure":
@@ -99,7 +97,8 @@ def run_open(ctx: Context, days: dict[str, int], only: str | None = None) -> lis
 
 
 def _in_state(ctx: Context, request_ids: list[str], status: str) -> list[str]:
-    return [r for r in request_ids if _store.get(ctx.con, r).status == status]
+    now = _store.column_of(ctx.con, "status", request_ids)
+    return [r for r in request_ids if now.get(r) == status]
 
 
 def advance(ctx: Context, request_id: str) -> None:
@@ -116,6 +115,26 @@ def advance(ctx: Context, request_id: str) -> None:
         return
     if _store.get(ctx.con, request_id).status == "verified":  # refused or no_data: already final
         ctx.rec.step(request_id, "completed", state="completed")
+
+
+def _resolve_all(ctx: Context, requests: list[_store.Request]) -> None:
+    """Resolve the run's received requests with one lookup: the unknown ones end as no_data, the
+    known erasures are resolved together; rectifications also check their field one by one."""
+    ids = [r.request_id for r in requests]
+    known = set()
+    if ids and "users" in tables(ctx.con, "raw"):
+        rows = ctx.con.execute(
+            "select q.request_id from dsr.requests q semi join raw.users u on u.user_token = q.user_token "
+            "where q.request_id in (select unnest(?))",
+            [ids],
+        ).fetchall()
+        known = {r[0] for r in rows}
+    ctx.rec.steps([i for i in ids if i not in known], "resolve", state="no_data", reason=NO_DATA, status="no_data")
+    for request in requests:
+        if request.request_id in known and request.request_type == "rectification":
+            _resolve(ctx, request)
+    plain = [r.request_id for r in requests if r.request_id in known and r.request_type != "rectification"]
+    ctx.rec.steps(plain, "resolve", state="resolved")
 
 
 def _resolve(ctx: Context, request: _store.Request) -> bool:
@@ -147,7 +166,8 @@ def _execute(ctx: Context, request: _store.Request) -> bool:
 
 
 def _batch(ctx: Context, request_ids: list[str]) -> tuple[_erase.Subject, ...]:
-    return tuple(_erase.Subject(r, _store.user_token_of(ctx.con, r)) for r in request_ids)
+    tokens = _store.column_of(ctx.con, "user_token", request_ids)
+    return tuple(_erase.Subject(r, tokens[r]) for r in request_ids)
 
 
 def _execute_erasures(ctx: Context, request_ids: list[str]) -> None:
@@ -155,8 +175,9 @@ def _execute_erasures(ctx: Context, request_ids: list[str]) -> None:
     request's first system not done); then every request is `executed`."""
     subjects = _batch(ctx, request_ids)
     outside = {"published", "files"}  # their own swap / plain files: not in a DuckDB transaction
+    done = _store.done_by_request(ctx.con, request_ids)  # this run is the only writer: read once
     for system, erase in _erase.SYSTEMS:
-        todo = tuple(s for s in subjects if system not in _store.done_systems(ctx.con, s.request_id))
+        todo = tuple(s for s in subjects if system not in done[s.request_id])
         if todo:
             batch = _erase.Erasure(ctx.con, ctx.data_dir, ctx.hmac_key, ctx.master, todo)
             ids = [s.request_id for s in todo]

@@ -222,6 +222,31 @@ def done_systems(con: duckdb.DuckDBPyConnection, request_id: str) -> set[str]:
     return {r[0] for r in rows.fetchall()}
 
 
+def done_by_request(con: duckdb.DuckDBPyConnection, request_ids: list[str]) -> dict[str, set[str]]:
+    """`done_systems` of many requests in one query."""
+    rows = con.execute(
+        "select s.request_id, s.system from dsr.steps s where s.request_id in (select unnest($ids)) "
+        'and s.status = \'done\' and s."at" > coalesce((select max(f."at") from dsr.steps f '
+        "where f.request_id = s.request_id and f.system = 'verify' and f.status = 'failed'), "
+        "'-infinity'::timestamptz)",
+        {"ids": request_ids},
+    ).fetchall()
+    done: dict[str, set[str]] = {r: set() for r in request_ids}
+    for request_id, system in rows:
+        done[request_id].add(system)
+    return done
+
+
+def column_of(con: duckdb.DuckDBPyConnection, column: str, request_ids: list[str]) -> dict[str, str | None]:
+    """One column (`user_token` or `status`) of many requests in one query."""
+    if column not in ("user_token", "status"):
+        raise ValueError(column)
+    rows = con.execute(
+        f"select request_id, {column} from dsr.requests where request_id in (select unnest(?))", [request_ids]
+    ).fetchall()
+    return dict(rows)
+
+
 @dataclass(frozen=True, slots=True)
 class Recorder:
     """Writes a step (and optionally a state change) with its audit entry, in one transaction."""
@@ -266,35 +291,64 @@ class Recorder:
         try:
             if change is not None and transactional:
                 figures = change()
-            for request_id in request_ids:
-                self._record(request_id, system, figures.get(request_id, {}), state, reason, status)
+            self._record_all(request_ids, system, figures, state, reason, status)
             self.con.execute("commit")
         except Exception:
             self.con.execute("rollback")
             raise
         return figures
 
-    def _record(
-        self, request_id: str, system: str, figures: dict, state: str | None, reason: str | None, status: str
+    def _record_all(
+        self, request_ids: list[str], system: str, figures: dict, state: str | None, reason: str | None, status: str
     ) -> None:
+        """Set-based: every request's step row in one insert, the state change in one update,
+        and one signed, chained audit entry per request in one insert."""
+        details = [json.dumps(figures.get(r, {}), sort_keys=True, default=str) for r in request_ids]
         self.con.execute(
-            "insert into dsr.steps values (?, ?, ?, now(), ?)",
-            [request_id, system, status, json.dumps(figures, sort_keys=True, default=str)],
+            "insert into dsr.steps select r, ?, ?, now(), d from (select unnest(?) as r, unnest(?) as d)",
+            [system, status, request_ids, details],
         )
         if state is not None:
             self.con.execute(
                 "update dsr.requests set status = ?, reason = coalesce(?, reason), updated_at = now() "
-                "where request_id = ?",
-                [state, reason, request_id],
+                "where request_id in (select unnest(?))",
+                [state, reason, request_ids],
             )
-        audit.append_in(
-            self.con,
-            self.key,
-            self.actor,
-            f"dsr_{system}",
-            inputs={"request_id": request_id},  # never the user token: the audit log is never erased
-            figures={"status": status, "state": state, "reason": reason, **figures},
-        )
+        entries = [  # never the user token: the audit log is never erased
+            ({"request_id": r}, {"status": status, "state": state, "reason": reason, **figures.get(r, {})})
+            for r in request_ids
+        ]
+        append_many_in(self.con, self.key, self.actor, f"dsr_{system}", entries)
+
+
+def append_many_in(
+    con: duckdb.DuckDBPyConnection,
+    key: Ed25519PrivateKey,
+    actor: str,
+    action: str,
+    entries: list[tuple[dict, dict]],
+) -> None:
+    """`audit.append_in` for many (inputs, figures) entries: each sealed and chained to the one
+    before, all inserted by one statement in the caller's transaction."""
+    con.execute(audit.DDL)
+    last = con.execute("select seq, entry_hash from audit.log order by seq desc limit 1").fetchone()
+    seq, prev = last if last else (0, audit.GENESIS)
+    rows = []
+    for inputs, figures in entries:
+        seq += 1
+        fields = {
+            "seq": seq,
+            "recorded_at": datetime.now(UTC).isoformat(timespec="microseconds"),
+            "actor": actor,
+            "action": action,
+            "inputs": audit.canonical(inputs),
+            "figures": audit.canonical(figures),
+            "prev_hash": prev,
+        }
+        prev, signature = audit.seal(key, fields)
+        rows.append([*fields.values(), prev, signature])
+    columns = [list(c) for c in zip(*rows, strict=True)]
+    con.execute("insert into audit.log select " + ", ".join(["unnest(?)"] * len(columns)), columns)
 
 
 def now_utc() -> datetime:

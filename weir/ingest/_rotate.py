@@ -22,9 +22,13 @@ from weir.contract import load_contract
 from weir.dsr._rotation import retoken_requests
 from weir.errors import WeirError
 from weir.ingest import _read
+from weir.retention import LANDING_DDL
 from weir.sql import ident
 from weir.warehouse import connect, drop_derived, tables
 
+# Batches whose rows may be in the warehouse. A failed batch put nothing in raw; a batch removed by
+# landing retention loaded only rows that expired from raw before it (weir.retention.landing_days).
+ROTATED = "status <> 'failed' and (source, batch_id) not in (select source, batch_id from ingest.landing_removed)"
 TOKEN_RE = re.compile(rf"tk\d+_[0-9a-f]{{{TOKEN_HEX_CHARS}}}")
 
 
@@ -45,7 +49,7 @@ def _build_mapping(con: duckdb.DuckDBPyConnection, data_dir: DataDir, old: Secre
     """Temp table _rotation(old_token, new_token) over every raw value in the loaded batches."""
     con.execute("create or replace temp table _rotation (old_token varchar, new_token varchar)")
     # A failed batch put nothing in raw (and may not even stage): no tokens to rotate.
-    batches = con.execute("select source, batch_id from ingest.load_ledger where status <> 'failed'").fetchall()
+    batches = con.execute(f"select source, batch_id from ingest.load_ledger where {ROTATED}").fetchall()
     for source, batch_id in batches:  # batches, not rows
         columns = _token_columns(source)
         if not columns:
@@ -130,7 +134,8 @@ def rotate_keys(
     con = connect(data_dir.warehouse)
     new = None
     try:
-        loaded = con.execute("select source, batch_id from ingest.load_ledger where status <> 'failed'").fetchall()
+        con.execute(LANDING_DDL)
+        loaded = con.execute(f"select source, batch_id from ingest.load_ledger where {ROTATED}").fetchall()
         folders = [data_dir.landing / source / batch_id for source, batch_id in loaded]
         _read.lock_down(con, *(f for f in folders if f.is_dir()))  # re-reads landed files: same limits as ingest
         new = new_hmac_key(data_dir.keys)
