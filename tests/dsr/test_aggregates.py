@@ -16,16 +16,17 @@ from weir.publish import published_dir
 
 
 def snapshot(path: Path, tables: list[str], database: str | None = None) -> dict[str, list[tuple]]:
-    """Each table's rows in a fixed order, floats rounded (DuckDB sums doubles in parallel)."""
+    """Each table's rows in a fixed order, floats rounded (DuckDB sums doubles in parallel),
+    without the freshness column `computed_at` (when a row was computed, not what it holds)."""
     with duckdb.connect(str(path), read_only=True) as con:
         prefix = f"{database}." if database else ""
-        return {
-            t: sorted(
-                tuple(round(v, 9) if isinstance(v, float) else v for v in row)
-                for row in con.execute(f"select * from {prefix}{t}").fetchall()
-            )
-            for t in tables
-        }
+        return {t: sorted(_rows(con, f"{prefix}{t}")) for t in tables}
+
+
+def _rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
+    cursor = con.execute(f"select * from {table}")
+    keep = [i for i, d in enumerate(cursor.description) if d[0] != "computed_at"]
+    return [tuple(round(row[i], 9) if isinstance(row[i], float) else row[i] for i in keep) for row in cursor.fetchall()]
 
 
 def test_aggregate_tables_after_erasure_equal_a_full_rebuild_without_the_user(copy_dir: DataDir, tmp_path) -> None:

@@ -2,14 +2,16 @@
 -- (followers consenting to analytics now), reach and purchases of the cascades the account
 -- started (arrivals consenting at the time), and orders it referred (buyers consenting at the
 -- time). Only accounts consenting to analytics now; mart_kol_influence ranks them.
+-- Keyed by kol_token, not user_token: every row counts other users, so erasure recomputes this
+-- table (weir.dsr._aggregates) rather than deleting one owner's row.
 -- Incremental: a daily run recomputes only the accounts new follows, shares, arrivals, orders
 -- or consent changes reach (touched_kol_accounts); its pre-hook deletes them first, so an
 -- account left with no consented follower goes.
 -- (refs in incremental-only macros: dbt infers dependencies at parse time)
 -- depends_on: {{ ref('int_orders') }}, {{ ref('dim_consent') }}
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='user_token',
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='kol_token',
           on_schema_change='fail',
-          pre_hook="{% if is_incremental() %}delete from {{ this }} where user_token in ({{ touched_kol_accounts() }}){% endif %}",
+          pre_hook="{% if is_incremental() %}delete from {{ this }} where kol_token in ({{ touched_kol_accounts() }}){% endif %}",
           post_hook="{{ record_watermark() }}") }}
 {% set only %}{% if is_incremental() %}in (select user_token from touched){% endif %}{% endset %}
 with {% if is_incremental() %}touched as ({{ touched_kol_accounts() }}),{% endif %}
@@ -87,7 +89,7 @@ attributed as (
 )
 
 select
-    a.user_token,
+    a.user_token as kol_token,
     a.followers,
     coalesce(sd.second_degree_followers, 0) as second_degree_followers,
     coalesce(r.reached_users, 0) as share_reached_users,

@@ -10,7 +10,7 @@ with total as (
 )
 
 select
-    r.user_token as kol_token,
+    r.kol_token,
     r.followers,
     r.followers / nullif((select n from total), 0) as degree_centrality,
     r.second_degree_followers,
@@ -18,7 +18,7 @@ select
     r.cascade_purchases,
     r.attributed_orders,
     r.attributed_gmv_cents,
-    cast(row_number() over (order by r.followers desc, r.share_reached_users desc, r.user_token) as integer)
+    cast(row_number() over (order by r.followers desc, r.share_reached_users desc, r.kol_token) as integer)
         as influence_rank
 from {{ ref('int_kol_reach') }} as r
-where {{ consented_now('analytics', 'r.user_token') }}
+where {{ consented_now('analytics', 'r.kol_token') }}
