@@ -117,7 +117,7 @@ def test_a_published_class_naming_one_buyer_holds_the_mart_back(warehouse_copy) 
     with duckdb.connect(str(warehouse_copy.warehouse)) as con:
         con.execute(
             "insert into marts.mart_referral_attribution select 'tk1_' || repeat('ab', 16), user_token, "
-            "order_week, 'lonely_category', gmv_band_cents, null, null, null, null, false "
+            "order_week, 'lonely_category', gmv_band_cents, null, null, null, null, false, computed_at "
             "from marts.mart_referral_attribution limit 1"
         )
 
@@ -336,7 +336,7 @@ def test_a_published_aggregate_cell_counting_two_people_holds_the_mart_back(ware
         )
         con.execute(
             "insert into marts.mart_daily_demand select cast(order_date - interval 28 day as date), category, "
-            "shipping_region, 2, 3, 9900, 2 "
+            "shipping_region, 2, 3, 9900, 2, computed_at "
             "from marts.mart_daily_demand order by all limit 1"
         )
 
