@@ -1,6 +1,9 @@
 """Orchestration overhead: one daily batch through the Airflow scheduler against the same stages called directly.
 
-Usage: python benchmarks/bench_orchestration.py [--users 2000] [--days 1] [--repeat 1]
+Usage: python benchmarks/bench_orchestration.py [--users 63000] [--days 1] [--repeat 1]
+The default batch is a daily batch of the size bench_warehouse.py uses (1/30 of its 10M-event
+world: ≈ 330k events from 63,000 users); `--users 2000` is the small batch of earlier figures,
+where Airflow's fixed cost per task outweighs the work.
 Both sides start from an empty data dir and do the same work on the same generated batch:
 generate → ingest (with the raw gate) → record the run → auditor's report, then policy check +
 dbt build → publish gate → publish, then every DP release. The Airflow side runs the real stack
@@ -25,6 +28,7 @@ from weir.config import resolve_data_dir
 from weir.generate import GenerateConfig
 
 DAGS = [airflow_env.DAG_ID, airflow_env.WAREHOUSE_DAG_ID, airflow_env.DP_DAG_ID]
+DAILY_USERS = 63_000  # ≈ 5.3 events per user and day: a 10M-event month's daily batch
 
 
 def direct(data_dir, config: GenerateConfig) -> dict[str, float]:
@@ -35,6 +39,7 @@ def direct(data_dir, config: GenerateConfig) -> dict[str, float]:
 
     def platform() -> None:
         result = pipeline.generate_stage(data_dir, config, actor="bench")
+        print(f"batch {result.batch_id}: {result.rows['events']:,} events, {result.rows['users']:,} users")
         pipeline.ingest_stage(data_dir, "bench", batch_id=result.batch_id, stop_on_reject=False)
         pipeline.raw_gate_stage(data_dir, "bench", result.batch_id)
         pipeline.record(data_dir, "bench", "dag_run", {"dag_id": "bench"}, {"batch_id": result.batch_id})
@@ -94,7 +99,7 @@ def one_repeat(config: GenerateConfig, airflow_first: bool) -> tuple[dict[str, f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=2000)
+    parser.add_argument("--users", type=int, default=DAILY_USERS)
     parser.add_argument("--days", type=int, default=1)
     add_repeat(parser, default=1)  # one repeat is ~4x one direct run plus a stack start
     args = parser.parse_args()

@@ -4,7 +4,9 @@
 On Linux the LocalExecutor forks its workers from the scheduler and each task from a worker
 (no new interpreter), so every task inherits what the scheduler imported. Without this, each
 task imports Cosmos and the DAG helpers (~1 s under load) and `weir.pipeline`/`weir.dp`
-(~2 s) again. Importing opens no connection and starts no pool, so the forks are safe.
+(~2 s) again, and the tasks that run a quality gate (ingest, gate_marts) import Great
+Expectations (~6 s on a quiet machine). Importing opens no connection and starts no thread or
+pool, so the forks are safe.
 """
 
 import sys
@@ -13,6 +15,11 @@ import sys
 def main() -> int:
     from airflow.__main__ import main as airflow_main
 
+    from weir.log_filters import install_log_filters
+
+    install_log_filters()  # before GX's import logs a line per function it registers
+    import expectations._duckdb  # noqa: F401 - Great Expectations and its DuckDB support
+    import expectations._single_scan  # noqa: F401
     import weir.airflow_cosmos  # noqa: F401 - loaded once, inherited by every task
     import weir.airflow_defaults  # noqa: F401
     import weir.dp  # noqa: F401

@@ -33,7 +33,7 @@ DONE = ("success", "failed")
 # within seconds; DAG files change only with a new checkout, so they are parsed rarely.
 TUNING = {
     "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-    "AIRFLOW__CORE__PARALLELISM": "4",  # two cores; the DuckDB pool still admits one writer
+    "AIRFLOW__CORE__PARALLELISM": "8",  # workers wait on the API and the scheduler as much as they compute; the DuckDB pool still admits one writer
     "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",  # Cosmos renders ~190 dbt nodes on a busy machine
     "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "300",
     "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "300",
