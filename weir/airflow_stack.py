@@ -33,7 +33,10 @@ DONE = ("success", "failed")
 # within seconds; DAG files change only with a new checkout, so they are parsed rarely.
 TUNING = {
     "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-    "AIRFLOW__CORE__PARALLELISM": "8",  # workers wait on the API and the scheduler as much as they compute; the DuckDB pool still admits one writer
+    # Eight slots on two cores: a slot stays busy after its task until the scheduler collects
+    # the result, so the dbt watcher tasks ran one at a time with four. The DuckDB pool still
+    # admits one writer.
+    "AIRFLOW__CORE__PARALLELISM": "8",
     "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",  # Cosmos renders ~190 dbt nodes on a busy machine
     "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "300",
     "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "300",
