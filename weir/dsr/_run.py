@@ -92,8 +92,8 @@ def run_open(ctx: Context, days: dict[str, int], only: str | None = None) -> lis
     _execute_erasures(ctx, _in_state(ctx, erasures, "resolved"))
     _verify_erasures(ctx, _in_state(ctx, erasures, "executed"))
     ctx.rec.steps(_in_state(ctx, erasures, "verified"), "completed", state="completed")
-    finals = [_store.get(ctx.con, r.request_id) for r in chosen]
-    return [Outcome(f.request_id, f.request_type, f.status, f.reason) for f in finals]
+    now = {r.request_id: r for r in _store.all_requests(ctx.con)}  # one read for the whole run
+    return [Outcome(r.request_id, r.request_type, now[r.request_id].status, now[r.request_id].reason) for r in chosen]
 
 
 def _in_state(ctx: Context, request_ids: list[str], status: str) -> list[str]:
