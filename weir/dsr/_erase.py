@@ -57,6 +57,9 @@ class Erasure:
     hmac_key: SecretKey
     master: SecretKey
     subjects: tuple[Subject, ...]
+    # (value, request id) read before the vault step shredded them, so the verification after it
+    # still looks for the users' contact values (held in memory only, for the run)
+    known: tuple[tuple[str, str], ...] = ()
 
     @property
     def tokens(self) -> list[str]:
@@ -67,9 +70,11 @@ class Erasure:
 
     def needles(self) -> dict[str, str]:
         """Every value to look for -> its request: the token and the contact values from the
-        vault (those are gone once it is shredded), decrypted in one lookup for the batch."""
+        vault (or `known`, once it is shredded), decrypted in one lookup for the batch."""
         request_of = self.request_of()
         found = dict(request_of)
+        ours = set(request_of.values())
+        found.update((value, r) for value, r in self.known if r in ours)
         for (user_token, _), value in _vault.read_many(self.con, self.master, self.tokens, VAULT_FIELDS).items():
             if value:  # an empty value is in every file and every text
                 found[value] = request_of[user_token]
