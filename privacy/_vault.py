@@ -123,11 +123,40 @@ def read(con: duckdb.DuckDBPyConnection, master: SecretKey, user_token: str, fie
         ) from err
 
 
+def read_many(
+    con: duckdb.DuckDBPyConnection, master: SecretKey, user_tokens: list[str], fields: tuple[str, ...]
+) -> dict[tuple[str, str], str]:
+    """Decrypt the given contact fields of many users with one lookup: (token, field) -> value,
+    leaving out what is not stored or no longer readable (shredded key, failed authentication)."""
+    con.execute(DDL)
+    rows = con.execute(
+        "select c.user_token, c.field, c.ciphertext, k.wrapped_key from vault.contacts c "
+        "join vault.data_keys k using (user_token) "
+        "where c.user_token in (select unnest($tokens)) and c.field in (select unnest($fields))",
+        {"tokens": user_tokens, "fields": list(fields)},
+    ).fetchall()
+    found = {}
+    for user_token, field, sealed, wrapped in rows:  # one AEAD call per user and per field
+        try:
+            key = _open(master.material, wrapped, user_token.encode())
+            found[(user_token, field)] = _open(key, sealed, f"{user_token}|{field}".encode()).decode()
+        except InvalidTag:
+            continue
+    return found
+
+
 def shred(con: duckdb.DuckDBPyConnection, user_token: str) -> bool:
     """Delete the user's data key: every ciphertext of that user becomes unreadable."""
+    return user_token in shred_many(con, [user_token])
+
+
+def shred_many(con: duckdb.DuckDBPyConnection, user_tokens: list[str]) -> set[str]:
+    """Delete many users' data keys in one statement; returns the tokens that had one."""
     con.execute(DDL)
-    deleted = con.execute("delete from vault.data_keys where user_token = ? returning 1", [user_token]).fetchall()
-    return bool(deleted)
+    deleted = con.execute(
+        "delete from vault.data_keys where user_token in (select unnest(?)) returning user_token", [user_tokens]
+    ).fetchall()
+    return {t for (t,) in deleted}
 
 
 def retoken(con: duckdb.DuckDBPyConnection, master: SecretKey, mapping: dict[str, str]) -> int:

@@ -9,6 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from privacy import _vault
+from privacy._keyring import vault_master_key
 from tests.dsr.conftest import Person, busiest, landing_batch
 from weir import dsr, pipeline
 from weir.config import DataDir
@@ -277,3 +279,25 @@ def test_a_failed_verification_sends_the_erasure_through_every_system_again(
     assert (first.status, second.status) == ("resolved", "completed")
     assert json.loads(failed.detail) == {"residue": {"ops.some_table": 1}}
     assert [s.system for s in steps].count("raw") == 2
+
+
+def test_verification_still_looks_for_contact_values_after_the_vault_is_shredded(
+    copy_dir: DataDir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    person = busiest(copy_dir)
+    with duckdb.connect(str(copy_dir.warehouse)) as con:
+        phone = _vault.read(con, vault_master_key(copy_dir.keys), person.token(copy_dir), "phone")
+
+    def leak(e: _erase.Erasure) -> dict:  # a copy no system removes, written once the vault is shredded
+        e.con.execute("create table main.leak as select ? as note", [f"call {phone} after six"])
+        return e.each({})
+
+    monkeypatch.setattr(_erase, "SYSTEMS", (*_erase.SYSTEMS, ("leak", leak)))
+    submitted = dsr.submit_request(copy_dir, "erasure", person.user_id, "test")
+
+    (outcome,) = dsr.run_requests(copy_dir, "test", submitted.request_id)
+
+    _, steps = dsr.show_request(copy_dir, submitted.request_id)
+    failed = next(s for s in steps if s.system == "verify" and s.status == "failed")
+    assert outcome.status == "resolved"
+    assert json.loads(failed.detail) == {"residue": {"main.leak": 1}}

@@ -57,6 +57,9 @@ class Erasure:
     hmac_key: SecretKey
     master: SecretKey
     subjects: tuple[Subject, ...]
+    # (value, request id) read before the vault step shredded them, so the verification after it
+    # still looks for the users' contact values (held in memory only, for the run)
+    known: tuple[tuple[str, str], ...] = ()
 
     @property
     def tokens(self) -> list[str]:
@@ -67,15 +70,14 @@ class Erasure:
 
     def needles(self) -> dict[str, str]:
         """Every value to look for -> its request: the token and the contact values from the
-        vault (those are gone once it is shredded)."""
-        found = {}
-        for s in self.subjects:
-            found[s.user_token] = s.request_id
-            for field in VAULT_FIELDS:
-                try:
-                    found[_vault.read(self.con, self.master, s.user_token, field)] = s.request_id
-                except _vault.VaultError:
-                    continue
+        vault (or `known`, once it is shredded), decrypted in one lookup for the batch."""
+        request_of = self.request_of()
+        found = dict(request_of)
+        ours = set(request_of.values())
+        found.update((value, r) for value, r in self.known if r in ours)
+        for (user_token, _), value in _vault.read_many(self.con, self.master, self.tokens, VAULT_FIELDS).items():
+            if value:  # an empty value is in every file and every text
+                found[value] = request_of[user_token]
         return found
 
     def each(self, figures: dict) -> Figures:
@@ -222,12 +224,17 @@ def _unparsable(e: Erasure) -> list[tuple[tuple, str | None]]:
 def vault(e: Erasure) -> Figures:
     """Crypto-shred: delete each user's data key (backups of the vault become unreadable too)
     and the ciphertexts keyed by their token."""
-    figures = {}
-    for s in e.subjects:
-        shredded = _vault.shred(e.con, s.user_token)
-        contacts = e.con.execute("delete from vault.contacts where user_token = ?", [s.user_token]).fetchone()[0]
-        figures[s.request_id] = {"key_shredded": shredded, "contacts_deleted": contacts}
-    return figures
+    shredded = _vault.shred_many(e.con, e.tokens)  # creates the vault tables where there were none
+    contacts = dict.fromkeys(e.tokens, 0)
+    deleted = e.con.execute(
+        "delete from vault.contacts where user_token in (select unnest(?)) returning user_token", [e.tokens]
+    )
+    for (user_token,) in deleted.fetchall():
+        contacts[user_token] += 1
+    return {
+        s.request_id: {"key_shredded": s.user_token in shredded, "contacts_deleted": contacts[s.user_token]}
+        for s in e.subjects
+    }
 
 
 def published(e: Erasure) -> Figures:

@@ -89,11 +89,11 @@ def run_open(ctx: Context, days: dict[str, int], only: str | None = None) -> lis
     for request in chosen:
         if request.request_type != "erasure":
             advance(ctx, request.request_id)
-    _execute_erasures(ctx, _in_state(ctx, erasures, "resolved"))
-    _verify_erasures(ctx, _in_state(ctx, erasures, "executed"))
+    known = _execute_erasures(ctx, _in_state(ctx, erasures, "resolved"))
+    _verify_erasures(ctx, _in_state(ctx, erasures, "executed"), known)
     ctx.rec.steps(_in_state(ctx, erasures, "verified"), "completed", state="completed")
-    finals = [_store.get(ctx.con, r.request_id) for r in chosen]
-    return [Outcome(f.request_id, f.request_type, f.status, f.reason) for f in finals]
+    now = {r.request_id: r for r in _store.all_requests(ctx.con)}  # one read for the whole run
+    return [Outcome(r.request_id, r.request_type, now[r.request_id].status, now[r.request_id].reason) for r in chosen]
 
 
 def _in_state(ctx: Context, request_ids: list[str], status: str) -> list[str]:
@@ -170,16 +170,21 @@ def _batch(ctx: Context, request_ids: list[str]) -> tuple[_erase.Subject, ...]:
     return tuple(_erase.Subject(r, tokens[r]) for r in request_ids)
 
 
-def _execute_erasures(ctx: Context, request_ids: list[str]) -> None:
+def _execute_erasures(ctx: Context, request_ids: list[str]) -> tuple[tuple[str, str], ...]:
     """Each system once for every request not done with it (a crashed batch resumes at each
-    request's first system not done); then every request is `executed`."""
+    request's first system not done); then every request is `executed`. Returns the values
+    to verify against, read before the vault is shredded (a run resumed after the vault step
+    no longer has its users' contact values: its verification looks for their tokens)."""
     subjects = _batch(ctx, request_ids)
+    if not subjects:
+        return ()
+    known = tuple(_erase.Erasure(ctx.con, ctx.data_dir, ctx.hmac_key, ctx.master, subjects).needles().items())
     outside = {"published", "files"}  # their own swap / plain files: not in a DuckDB transaction
     done = _store.done_by_request(ctx.con, request_ids)  # this run is the only writer: read once
     for system, erase in _erase.SYSTEMS:
         todo = tuple(s for s in subjects if system not in done[s.request_id])
         if todo:
-            batch = _erase.Erasure(ctx.con, ctx.data_dir, ctx.hmac_key, ctx.master, todo)
+            batch = _erase.Erasure(ctx.con, ctx.data_dir, ctx.hmac_key, ctx.master, todo, known)
             ids = [s.request_id for s in todo]
             ctx.rec.steps(ids, system, lambda e=erase, b=batch: e(b), transactional=system not in outside)
 
@@ -190,6 +195,7 @@ def _execute_erasures(ctx: Context, request_ids: list[str]) -> None:
         return {}
 
     ctx.rec.steps(request_ids, "executed", note, state="executed")
+    return known
 
 
 def _execute_access(ctx: Context, request_id: str, user_token: str) -> None:
@@ -216,13 +222,14 @@ def _execute_rectification(ctx: Context, request_id: str, user_token: str) -> No
         ctx.rec.step(request_id, "rectify", change)
 
 
-def _verify_erasures(ctx: Context, request_ids: list[str]) -> None:
-    """One residue scan for the batch. A request with residue goes back to `resolved` (the next
-    run erases it from every system again); the others forget the user's token and are verified."""
+def _verify_erasures(ctx: Context, request_ids: list[str], known: tuple[tuple[str, str], ...]) -> None:
+    """One residue scan for the batch (tokens, and the contact values in `known`). A request with
+    residue goes back to `resolved` (the next run erases it from every system again); the others
+    forget the user's token and are verified."""
     subjects = _batch(ctx, request_ids)
     if not subjects:
         return
-    left = _erase.residue(_erase.Erasure(ctx.con, ctx.data_dir, ctx.hmac_key, ctx.master, subjects))
+    left = _erase.residue(_erase.Erasure(ctx.con, ctx.data_dir, ctx.hmac_key, ctx.master, subjects, known))
     failed = [s.request_id for s in subjects if left.get(s.request_id)]
     residue = {r: {"residue": left[r]} for r in failed}
     ctx.rec.steps(failed, "verify", lambda: residue, state="resolved", status="failed")

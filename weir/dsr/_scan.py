@@ -6,37 +6,12 @@ so (`<entity>_token`, STYLE.md); the sweep and the verification also look inside
 text-like column (JSON text, lists), so a token carried under another name is found too.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import duckdb
 
-from weir.sql import ident, qualified
+from weir.dsr._reach import OWNER_COLUMN, Column, Reach, bounds, condition, first_match, pattern, plan
+from weir.sql import Params, ident, qualified
 
-# Text-like types a token can hide in; numbers, dates and blobs (ciphertext) cannot hold one.
-TEXT_TYPES = ("VARCHAR", "JSON")
-# Columns that name the user a row is about (or a relation they are a party to), for access.
-OWNER_COLUMN = "user_token"
-PARTY_SUFFIXES = ("_user_token", "follower_token", "followee_token", "sharer_token", "kol_token")
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    name: str
-    data_type: str
-    nullable: bool
-
-    @property
-    def is_token(self) -> bool:
-        return self.data_type == "VARCHAR" and self.name.endswith("_token")
-
-    @property
-    def is_text(self) -> bool:
-        return self.data_type in TEXT_TYPES or self.data_type.endswith("[]") or self.data_type.startswith("STRUCT")
-
-    @property
-    def names_user(self) -> bool:
-        return self.name == OWNER_COLUMN or self.name.endswith(PARTY_SUFFIXES)
+__all__ = ["Column", "pattern"]  # shared with erasure's quarantine step and access
 
 
 def base_tables(con: duckdb.DuckDBPyConnection, database: str, schemas: tuple[str, ...] | None = None) -> list[str]:
@@ -70,28 +45,6 @@ def _name(database: str, table: str) -> str:
     return qualified(database, *table.split("."))
 
 
-def pattern(needles: list[str]) -> str:
-    """One RE2 alternation of literal needles (bound as a parameter, never SQL text): a whole
-    batch of users is found in one pass over a table instead of one pass per needle."""
-    if not needles:
-        raise ValueError("no needles: an empty alternation would match every row")
-    return "|".join(_literal(n) for n in sorted(set(needles)))
-
-
-def _literal(needle: str) -> str:
-    """A needle as an RE2 literal: letters and digits as they are, every other character as \\x{..}."""
-    return "".join(c if c.isascii() and c.isalnum() else f"\\x{{{ord(c):x}}}" for c in needle)
-
-
-def _matches_any(cols: list[Column]) -> str:
-    return " or ".join(f"regexp_matches(cast({ident(c.name)} as varchar), $pattern)" for c in cols)
-
-
-def _first_match(cols: list[Column]) -> str:
-    found = ", ".join(f"nullif(regexp_extract(cast({ident(c.name)} as varchar), $pattern), '')" for c in cols)
-    return f"coalesce({found})" if len(cols) > 1 else found
-
-
 def erase_in(
     con: duckdb.DuckDBPyConnection, database: str, table: str, tokens: list[str]
 ) -> dict[str, tuple[int, int]]:
@@ -122,16 +75,19 @@ def erase_in(
         con.execute(f"{change} where {where}", {"tokens": tokens})
         for user_token, n in found:
             counts.setdefault(user_token, [0, 0])[0 if deleting else 1] += n
-    # Token columns were matched exactly above; a token hidden elsewhere (JSON text, lists) is
-    # found by the pattern. Each token column holds one token, so no pattern pass over them.
+    # Token columns were matched exactly above; a token hidden elsewhere (JSON text, lists,
+    # a token-shaped record id) is found in the columns their statistics say can hold one.
     text = [c for c in cols if c.is_text and not c.is_token]
-    if text:
-        params = {"pattern": pattern(tokens)}
+    found_bounds = bounds(con, name, text) if text else None
+    reaches = plan(text, found_bounds, tokens) if found_bounds is not None else []
+    if reaches:
+        params, doomed = Params("n"), Params("n")  # the delete binds only its condition's needles
+        where = condition(reaches, params)
         found = con.execute(
-            f"select {_first_match(text)}, count(*) from {name} where {_matches_any(text)} group by 1", params
+            f"select {first_match(reaches, params)}, count(*) from {name} where {where} group by 1", params.values
         ).fetchall()
         if found:
-            con.execute(f"delete from {name} where {_matches_any(text)}", params)
+            con.execute(f"delete from {name} where {condition(reaches, doomed)}", doomed.values)
         for user_token, n in found:
             counts.setdefault(user_token, [0, 0])[0] += n
     return {t: (d, b) for t, (d, b) in counts.items()}
@@ -140,37 +96,31 @@ def erase_in(
 def traces(
     con: duckdb.DuckDBPyConnection, database: str, needles: list[str], skip: tuple[str, ...] = ()
 ) -> dict[str, dict[str, int]]:
-    """`schema.table` -> {needle: rows} for the rows in which a text column contains a needle
-    (token or raw value): one pass per table for all needles (a token column, which holds one
-    value, is compared whole; other text columns are searched); per-needle counts only where
+    """`schema.table` -> {needle: rows} for the rows in which a text column holds a needle
+    (token or raw value): one pass per table for all needles, over the columns whose
+    statistics say they can hold one (weir/dsr/_reach.py); per-needle counts only where
     something is found (the rare case)."""
     found: dict[str, dict[str, int]] = {}
     for table in base_tables(con, database):
-        cols = columns(con, database, table)
-        if table in skip or not any(c.is_text for c in cols):
+        cols = [c for c in columns(con, database, table) if c.is_text]
+        name = _name(database, table)
+        if table in skip or not cols:
             continue
-        where, params = _holds_any(cols)
-        sql = f"select count(*) from {_name(database, table)} where {where}"
-        if not con.execute(sql, params(needles)).fetchone()[0]:
+        found_bounds = bounds(con, name, cols)
+        if found_bounds is None or not _count(con, name, plan(cols, found_bounds, needles)):
             continue
         for needle in needles:
-            count = con.execute(sql, params([needle])).fetchone()[0]
+            count = _count(con, name, plan(cols, found_bounds, [needle]))
             if count:
                 found.setdefault(table, {})[needle] = count
     return found
 
 
-def _holds_any(cols: list[Column]) -> tuple[str, Callable[[list[str]], dict]]:
-    """A condition on a row holding any needle, and how to bind the needles to it."""
-    whole = [f"{ident(c.name)} in (select unnest($needles))" for c in cols if c.is_token]
-    searched = [c for c in cols if c.is_text and not c.is_token]
-    where = " or ".join([*whole, *([_matches_any(searched)] if searched else [])])
-
-    def params(needles: list[str]) -> dict:
-        bound = {"needles": needles} if whole else {}
-        return {**bound, "pattern": pattern(needles)} if searched else bound
-
-    return where, params
+def _count(con: duckdb.DuckDBPyConnection, name: str, reaches: list[Reach]) -> int:
+    if not reaches:
+        return 0
+    params = Params("n")
+    return con.execute(f"select count(*) from {name} where {condition(reaches, params)}", params.values).fetchone()[0]
 
 
 def rows_of(
