@@ -97,3 +97,28 @@
 {% macro group_buy_days_changed(day) -%}
     {{ campaign_days_changed(day, ref('int_group_buy_outcomes'), ref('stg_group_buys'), 'group_buy_id', 'group_buy_join') }}
 {%- endmacro %}
+
+{# The campaigns of `chains` (bargain chains, group buys: one row per campaign with its
+   initiator) as CTE `days`: one row each, with its start day, its item's category and the
+   `measures` columns, for initiators who consented to analytics at its start. A daily run
+   passes `days_changed` (its mart's campaign_days_changed condition on created_on) and keeps
+   only those days. #}
+{% macro campaign_starts(chains, measures, days_changed=none) -%}
+with started as (
+    select
+        cast(timezone('UTC', c.created_at) as date) as created_on,
+        coalesce(i.category, 'unknown') as category,
+        c.initiator_user_token,
+        {%- for m in measures %}
+        c.{{ m }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from {{ chains }} as c
+    left join {{ ref('int_item_categories') }} as i on c.item_id = i.item_id
+    where {{ consented_at('analytics', 'c.initiator_user_token', 'c.created_at') }}
+),
+
+days as (
+    select * from started
+    {% if days_changed %}where {{ days_changed }}{% endif %}
+)
+{%- endmacro %}

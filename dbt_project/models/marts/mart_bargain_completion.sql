@@ -8,23 +8,8 @@
           on_schema_change='fail',
           pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ bargain_days_changed('created_on') }}{% endif %}",
           post_hook="{{ record_watermark() }}") }}
-with started as (
-    select
-        cast(timezone('UTC', b.created_at) as date) as created_on,
-        coalesce(i.category, 'unknown') as category,
-        b.initiator_user_token,
-        b.is_completed,
-        b.helpers,
-        b.minutes_to_complete
-    from {{ ref('int_bargain_chains') }} as b
-    left join {{ ref('int_item_categories') }} as i on b.item_id = i.item_id
-    where {{ consented_at('analytics', 'b.initiator_user_token', 'b.created_at') }}
-),
-
-days as (
-    select * from started
-    {% if is_incremental() %}where {{ bargain_days_changed('created_on') }}{% endif %}
-)
+{{ campaign_starts(ref('int_bargain_chains'), ['is_completed', 'helpers', 'minutes_to_complete'],
+                   bargain_days_changed('created_on') if is_incremental() else none) }}
 
 {# Small cells (meta counts_people): a category with fewer than k initiators on a day is pooled
    into 'other' for that day; a pool still under k is left out. #}

@@ -8,23 +8,8 @@
           on_schema_change='fail',
           pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ group_buy_days_changed('created_on') }}{% endif %}",
           post_hook="{{ record_watermark() }}") }}
-with started as (
-    select
-        cast(timezone('UTC', g.created_at) as date) as created_on,
-        coalesce(i.category, 'unknown') as category,
-        g.initiator_user_token,
-        g.is_filled,
-        g.minutes_to_fill,
-        g.joiners
-    from {{ ref('int_group_buy_outcomes') }} as g
-    left join {{ ref('int_item_categories') }} as i on g.item_id = i.item_id
-    where {{ consented_at('analytics', 'g.initiator_user_token', 'g.created_at') }}
-),
-
-days as (
-    select * from started
-    {% if is_incremental() %}where {{ group_buy_days_changed('created_on') }}{% endif %}
-)
+{{ campaign_starts(ref('int_group_buy_outcomes'), ['is_filled', 'minutes_to_fill', 'joiners'],
+                   group_buy_days_changed('created_on') if is_incremental() else none) }}
 
 {# Small cells (meta counts_people): a category with fewer than k initiators on a day is pooled
    into 'other' for that day; a pool still under k is left out. #}
