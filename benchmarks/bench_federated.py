@@ -24,6 +24,7 @@ import statistics
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -103,6 +104,16 @@ def timed_train(data_dir, rounds: int, **overrides) -> tuple[float, dict]:  # no
     return time.perf_counter() - start, result.card
 
 
+def fresh_world(folder: Path, rows: dict[str, np.ndarray]):  # noqa: ANN201
+    """A new data dir holding the same world for each Flower repeat (untimed): a DP training spends
+    the quarter's model_training budget, so a second repeat in one data dir would be refused."""
+    path = folder / f"flower-{len(list(folder.glob('flower-*')))}"
+    path.mkdir()
+    data_dir = resolve_data_dir(path)
+    write_world(data_dir, rows)
+    return data_dir
+
+
 def flower_rounds(data_dir, rounds: int, seen: dict) -> float:  # noqa: ANN001
     """Seconds per FedAvg round on the simulation engine: a 1-round and a `rounds`-round run
     (their difference leaves the fixed costs out); SecAgg+ and SecAgg+ with DP alike, into `seen`."""
@@ -130,13 +141,15 @@ def main() -> None:
         parser.error("--rounds must be at least 2 (the per-round time is a difference with a 1-round run)")
     seen: dict = {}
     with tempfile.TemporaryDirectory() as folder:
-        data_dir = resolve_data_dir(folder)
-        write_world(data_dir, world(args.users, args.clients))
+        rows = world(args.users, args.clients)
+        (Path(folder) / "numpy").mkdir()
+        data_dir = resolve_data_dir(Path(folder) / "numpy")
+        write_world(data_dir, rows)
         steps, lr, l2 = 5, 0.5, 0.0001
         times = alternate(
             args.repeat,
             {
-                "flower": lambda: flower_rounds(data_dir, args.rounds, seen),
+                "flower": lambda: flower_rounds(fresh_world(Path(folder), rows), args.rounds, seen),
                 "numpy": lambda: numpy_rounds(data_dir, args.rounds, steps, lr, l2) / args.rounds,
             },
             self_timed=True,

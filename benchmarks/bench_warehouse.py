@@ -37,6 +37,7 @@ from weir.generate._split import split_off
 from weir.ingest import ingest
 
 EVENTS_PER_USER_DAY = 4.3
+CHUNK_EVENTS = 4_000_000  # per generated batch: well inside 24 GiB
 
 
 @dataclass(frozen=True)
@@ -101,12 +102,14 @@ def history(
 ) -> tuple[History, tuple[float, dict[str, float]] | None]:
     """History of `days` days and its full build; the day after is held back as a daily batch."""
     data_dir = resolve_data_dir(root)
-    config = GenerateConfig(users=users, days=days + 1, seed=21, start=start)
-    generate(config, data_dir.landing)
+    last = generate_chunked(users, days + 1, start, data_dir.landing)
     daily = split_off(
-        data_dir.landing, config.batch_id, config.start + timedelta(days=days), root.with_name(root.name + "-held")
+        data_dir.landing, last.batch_id, start + timedelta(days=days), root.with_name(root.name + "-held")
     )
     ingest(data_dir)
+    # The loaded history's landing files are not needed again (a daily ingest reads only new
+    # batches): removing them keeps a 30M-event world on the disk and its copies small.
+    shutil.rmtree(data_dir.landing)
     events = _events(data_dir)
     full = build(data_dir, full_refresh=True)
     peak = _peak_rss_mib()
@@ -114,6 +117,22 @@ def history(
     base = root.with_name(root.name + "-base")
     shutil.copytree(root, base)
     return History(root, base, daily, events, full, peak, []), outside
+
+
+def generate_chunked(users: int, days: int, start: date, landing: Path) -> GenerateConfig:
+    """`days` days of one world in batches of about CHUNK_EVENTS events (each continues the one
+    before, as `weir generate --continue` does); the generator holds a batch in memory, and a
+    30M-event world in one batch needs more than this machine's 24 GiB. The last batch has at
+    least two days (its last day is split off as the daily batch). Returns the last batch."""
+    chunk = max(2, round(CHUNK_EVENTS / (users * EVENTS_PER_USER_DAY)))
+    parts = max(1, -(-days // chunk))
+    sizes = [days // parts + (i < days % parts) for i in range(parts)]
+    first = start
+    for size in sizes:
+        config = GenerateConfig(users=users, days=size, seed=21, start=start, origin=None if start == first else first)
+        generate(config, landing)
+        start += timedelta(days=size)
+    return config
 
 
 def daily_build(h: History) -> float:

@@ -1,9 +1,11 @@
 -- One row per user and week with activity under analytics consent at the event's time (and
--- now, when the build runs): the
--- input of weekly retention. Incremental: a daily run replaces only the weeks that new rows
--- or consent events can change.
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='activity_week',
-          on_schema_change='fail', pre_hook="{% if is_incremental() %}{{ clear_consent_days('activity_week', ref('int_events'), 'event_date', week=true) }}{% endif %}",
+-- now, when the build runs): the input of weekly retention. Incremental: a daily run replaces
+-- the weeks new rows reach and, on older weeks, only the rows of users whose consent changed
+-- (each row is one user's: rebuilding every week such a user was active would rebuild nearly
+-- the whole history each day). The pre-hook deletes both; the query inserts them again.
+{{ config(materialized='incremental', incremental_strategy='append',
+          on_schema_change='fail',
+          pre_hook="{% if is_incremental() %}delete from {{ this }} where activity_week >= date_trunc('week', {{ changed_from([(ref('int_events'), 'event_date')], consent=false) }}) or user_token in ({{ analytics_consent_changed() }}){% endif %}",
           post_hook="{{ record_watermark() }}") }}
 
 select distinct
@@ -13,5 +15,5 @@ from {{ ref('int_events') }} as e
 where {{ consented_at('analytics', 'e.user_token', 'e.ts') }}
 {% if is_incremental() %}
   and (e.event_date >= date_trunc('week', {{ changed_from([(ref('int_events'), 'event_date')], consent=false) }})
-       or date_trunc('week', e.event_date) in {{ consent_changed_days(ref('int_events'), 'event_date', week=true) }})
+       or e.user_token in ({{ analytics_consent_changed() }}))
 {% endif %}
