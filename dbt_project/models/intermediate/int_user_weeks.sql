@@ -5,15 +5,17 @@
 -- the whole history each day). The pre-hook deletes both; the query inserts them again.
 {{ config(materialized='incremental', incremental_strategy='append',
           on_schema_change='fail',
-          pre_hook="{% if is_incremental() %}delete from {{ this }} where activity_week >= date_trunc('week', {{ changed_from([(ref('int_events'), 'event_date')], consent=false) }}) or user_token in ({{ analytics_consent_changed() }}){% endif %}",
+          pre_hook=["{% if is_incremental() %}delete from {{ this }} where activity_week >= date_trunc('week', {{ changed_from([(ref('int_events'), 'event_date')], consent=false) }}){% endif %}",
+                    "{% if is_incremental() %}delete from {{ this }} where user_token in ({{ analytics_consent_changed() }}){% endif %}"],
           post_hook="{{ record_watermark() }}") }}
 
 select distinct
     e.user_token,
     date_trunc('week', e.event_date) as activity_week
-from {{ ref('int_events') }} as e
-where {{ consented_at('analytics', 'e.user_token', 'e.ts') }}
 {% if is_incremental() %}
-  and (e.event_date >= date_trunc('week', {{ changed_from([(ref('int_events'), 'event_date')], consent=false) }})
-       or e.user_token in ({{ analytics_consent_changed() }}))
+from {{ new_days_and_changed_users(ref('int_events'), 'event_date',
+        "date_trunc('week', " ~ changed_from([(ref('int_events'), 'event_date')], consent=false) ~ ")") }} as e
+{% else %}
+from {{ ref('int_events') }} as e
 {% endif %}
+where {{ consented_at('analytics', 'e.user_token', 'e.ts') }}

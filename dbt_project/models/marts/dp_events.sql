@@ -4,10 +4,13 @@
 -- Incremental: a daily run replaces the days new rows reach and, on older days, only the rows
 -- of users whose consent changed (their rows are theirs alone: rebuilding every day such a
 -- user was active would rebuild nearly the whole history each day). The pre-hook deletes
--- both; the query inserts them again (append).
+-- both, in two statements (the day filter skips older row groups; joined to the users' test
+-- by `or` it would not); the query inserts them again (append), reading the changed users'
+-- older rows through a semi-join (new_days_and_changed_users).
 {{ config(materialized='incremental', incremental_strategy='append',
           on_schema_change='fail',
-          pre_hook="{% if is_incremental() %}delete from {{ this }} where event_date >= {{ changed_from([(ref('int_events'), 'event_date')], consent=false) }} or user_token in ({{ analytics_consent_changed() }}){% endif %}",
+          pre_hook=["{% if is_incremental() %}delete from {{ this }} where event_date >= {{ changed_from([(ref('int_events'), 'event_date')], consent=false) }}{% endif %}",
+                    "{% if is_incremental() %}delete from {{ this }} where user_token in ({{ analytics_consent_changed() }}){% endif %}"],
           post_hook="{{ record_watermark() }}") }}
 select
     e.event_id,
@@ -17,9 +20,9 @@ select
     e.event_type,
     e.channel,
     e.category
-from {{ ref('int_events') }} as e
-where {{ consented_at('analytics', 'e.user_token', 'e.ts') }}
 {% if is_incremental() %}
-  and (e.event_date >= {{ changed_from([(ref('int_events'), 'event_date')], consent=false) }}
-       or e.user_token in ({{ analytics_consent_changed() }}))
+from {{ new_days_and_changed_users(ref('int_events'), 'event_date', changed_from([(ref('int_events'), 'event_date')], consent=false)) }} as e
+{% else %}
+from {{ ref('int_events') }} as e
 {% endif %}
+where {{ consented_at('analytics', 'e.user_token', 'e.ts') }}
