@@ -305,6 +305,26 @@ def ingest(
     print_ledger(console, results)
 
 
+@app.command("sample-export")
+def sample_export(
+    path: Annotated[Path, typer.Argument(help="Where to write the CSV export.", dir_okay=False)],
+    users: Annotated[int, typer.Option(min=1, max=100_000, help="Number of users.")] = 200,
+    days: Annotated[int, typer.Option(min=1, max=366, help="Days of behaviour.")] = 9,
+    seed: SeedOption = 7,
+) -> None:
+    """Write a made-up export in the Taobao user-behaviour layout (no header: user_id, item_id,
+    category_id, behavior_type, timestamp), to try `weir ingest --mapping` on.
+
+    Example:
+        weir sample-export /tmp/UserBehavior.csv
+        weir ingest --mapping weir/mappings/taobao_userbehavior.yml /tmp/UserBehavior.csv
+    """
+    from weir.example_export import write_taobao_example  # deferred: numpy/polars only here
+
+    rows = write_taobao_example(path, users=users, days=days, seed=seed)
+    console.print(f"Wrote {rows:,} rows for {users:,} users to {path}")
+
+
 @app.command("landing")
 def landing_list(
     data_dir: DataDirOption = None,
