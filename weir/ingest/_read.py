@@ -8,6 +8,7 @@ names and JSON paths are bound parameters (or, for Parquet views, expression con
 Parquet files are opened through DuckDB's relation API, not as path literals.
 """
 
+import csv
 from pathlib import Path
 
 import duckdb
@@ -29,7 +30,9 @@ KEEP_BAD_TEXT = "case when not _parse_ok then _text end as _text, _text is not n
 
 
 def _unquote(field: str) -> str:
-    return f"nullif(case when {field} like '\"%' then replace({field}[2:-1], '\"\"', '\"') else {field} end, '')"
+    # substr, not a slice: slice ends moved between DuckDB versions (`[2:-1]` kept the closing quote).
+    inner = f"substr({field}, 2, length({field}) - 2)"
+    return f"nullif(case when {field} like '\"%' then replace({inner}, '\"\"', '\"') else {field} end, '')"
 
 
 def json_path(name: str) -> str:
@@ -45,7 +48,9 @@ def csv_header(path: Path, delimiter: str, rel: str) -> list[str]:
     """The column names on a CSV file's first line (byte-order mark stripped), each checked."""
     with path.open("rb") as handle:
         first = handle.readline()
-    names = first.decode("utf-8-sig", errors="replace").strip().split(delimiter)
+    text = first.decode("utf-8-sig", errors="replace").strip()
+    # The csv module reads the one header line: quoted names lose their quotes, like the fields.
+    names = next(csv.reader([text], delimiter=delimiter), [""]) if text else [""]
     if names == [""]:
         raise LandingError(f"{rel} is empty: it has no header line; export the data again with its header.")
     unnamed = [i + 1 for i, n in enumerate(names) if not n.strip()]

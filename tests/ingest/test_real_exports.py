@@ -1,0 +1,76 @@
+"""Real exports (issue 19): quoting, exact money, graph and review rules, clear errors."""
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from weir.config import resolve_data_dir
+from weir.ingest import ingest
+from weir.landing import land_export
+
+EVENTS_MAPPING = """\
+source: events
+format: csv
+rename: {"Event Id": event_id, "Kind": event_type, "When": ts, "Who": user_id, "Item": item_id}
+timestamps: {ts: {format: "%Y-%m-%d %H:%M:%S"}}
+"""
+ROWS = [
+    ("e1", "view", "2026-10-01 10:00:00", "u1", "item, large"),
+    ("e2", "purchase", "2026-10-01 10:05:00", "u2", 'the "best" item'),
+    ("e3", "like", "2026-10-02 11:00:00", "u1", "plain"),
+]
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+def _write(path: Path, mapping: str, text: str) -> tuple[Path, Path]:
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "map.yml").write_text(mapping)
+    (path / "export.csv").write_bytes(text.encode())
+    return path / "map.yml", path / "export.csv"
+
+
+def _load(root: Path, mapping: Path, export: Path):
+    data_dir = resolve_data_dir(root)
+    source, batch_id = land_export(data_dir.landing, mapping, export)
+    return data_dir, ingest(data_dir, source, batch_id)[0]
+
+
+def _rows(data_dir, sql: str) -> list[tuple]:
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_quoted_and_unquoted_copies_load_identical_rows_and_tokens(tmp_path: Path) -> None:
+    header = "Event Id,Kind,When,Who,Item"
+    # Unquoted copy: the fields with a comma or quote must be quoted in any CSV; the rest are bare.
+    plain = "\n".join(
+        [header] + [",".join(v if v == "plain" or ("," not in v and '"' not in v) else _quoted(v) for v in r) for r in ROWS]
+    )
+    quoted = "\r\n".join([",".join(map(_quoted, header.split(",")))] + [",".join(map(_quoted, r)) for r in ROWS])
+    results = {}
+    for name, text in (("plain", plain), ("quoted", quoted)):
+        mapping, export = _write(tmp_path / name, EVENTS_MAPPING, text + "\n")
+        data_dir, result = _load(tmp_path / name / "weir", mapping, export)
+        assert (result.rows_in, result.rows_loaded, result.rows_quarantined) == (3, 3, 0), result.reasons
+        results[name] = _rows(data_dir, "select event_id, event_type, ts, user_token, item_id from raw.events order by ts")
+    # One key per data dir: compare the unkeyed values and the pattern of user tokens.
+    plain_rows, quoted_rows = results["plain"], results["quoted"]
+    assert [r[1:3] + r[4:] for r in plain_rows] == [r[1:3] + r[4:] for r in quoted_rows]
+    assert [r[4] for r in quoted_rows] == ["item, large", 'the "best" item', "plain"]
+    assert plain_rows[0][3] == plain_rows[2][3] != plain_rows[1][3]
+    assert quoted_rows[0][3] == quoted_rows[2][3] != quoted_rows[1][3]
+
+
+def test_quoted_ids_get_the_same_token_as_bare_ids_in_one_data_dir(tmp_path: Path) -> None:
+    header = "Event Id,Kind,When,Who,Item"
+    first = header + "\ne1,view,2026-10-01 10:00:00,u1,a\n"
+    second = header + '\n"e2","view","2026-10-01 11:00:00","u1","b"\n'
+    mapping, export = _write(tmp_path / "one", EVENTS_MAPPING, first)
+    data_dir, _ = _load(tmp_path / "weir", mapping, export)
+    mapping, export = _write(tmp_path / "two", EVENTS_MAPPING, second)
+    _load(tmp_path / "weir", mapping, export)
+    assert _rows(data_dir, "select count(distinct user_token), count(*) from raw.events") == [(1, 2)]
