@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from weir.config import resolve_data_dir
 from weir.ingest import ingest
@@ -48,7 +47,8 @@ def test_quoted_and_unquoted_copies_load_identical_rows_and_tokens(tmp_path: Pat
     header = "Event Id,Kind,When,Who,Item"
     # Unquoted copy: the fields with a comma or quote must be quoted in any CSV; the rest are bare.
     plain = "\n".join(
-        [header] + [",".join(v if v == "plain" or ("," not in v and '"' not in v) else _quoted(v) for v in r) for r in ROWS]
+        [header]
+        + [",".join(v if v == "plain" or ("," not in v and '"' not in v) else _quoted(v) for v in r) for r in ROWS]
     )
     quoted = "\r\n".join([",".join(map(_quoted, header.split(",")))] + [",".join(map(_quoted, r)) for r in ROWS])
     results = {}
@@ -56,7 +56,9 @@ def test_quoted_and_unquoted_copies_load_identical_rows_and_tokens(tmp_path: Pat
         mapping, export = _write(tmp_path / name, EVENTS_MAPPING, text + "\n")
         data_dir, result = _load(tmp_path / name / "weir", mapping, export)
         assert (result.rows_in, result.rows_loaded, result.rows_quarantined) == (3, 3, 0), result.reasons
-        results[name] = _rows(data_dir, "select event_id, event_type, ts, user_token, item_id from raw.events order by ts")
+        results[name] = _rows(
+            data_dir, "select event_id, event_type, ts, user_token, item_id from raw.events order by ts"
+        )
     # One key per data dir: compare the unkeyed values and the pattern of user tokens.
     plain_rows, quoted_rows = results["plain"], results["quoted"]
     assert [r[1:3] + r[4:] for r in plain_rows] == [r[1:3] + r[4:] for r in quoted_rows]
@@ -74,3 +76,25 @@ def test_quoted_ids_get_the_same_token_as_bare_ids_in_one_data_dir(tmp_path: Pat
     mapping, export = _write(tmp_path / "two", EVENTS_MAPPING, second)
     _load(tmp_path / "weir", mapping, export)
     assert _rows(data_dir, "select count(distinct user_token), count(*) from raw.events") == [(1, 2)]
+
+
+ORDERS_MAPPING = "source: orders\nformat: csv\n"
+
+
+def test_decimal_cents_are_quarantined_never_rounded_and_any_iso_currency_loads(tmp_path: Path) -> None:
+    text = (
+        "order_id,user_id,item_id,quantity,amount_cents,currency,ordered_at,status\n"
+        "o1,u1,i1,1,255,EUR,2026-10-01T10:00:00Z,paid\n"
+        "o2,u1,i1,1,2.55,CNY,2026-10-01T10:00:00Z,paid\n"
+        "o3,u2,i2,1,0.42,CNY,2026-10-01T10:00:00Z,paid\n"
+        "o4,u2,i2,2,42.0,USD,2026-10-01T10:00:00Z,paid\n"
+        "o5,u2,i2,2,100,ZZZ,2026-10-01T10:00:00Z,paid\n"
+    )
+    mapping, export = _write(tmp_path / "in", ORDERS_MAPPING, text)
+    data_dir, result = _load(tmp_path / "weir", mapping, export)
+
+    assert (result.rows_in, result.rows_loaded) == (5, 2)
+    assert result.reasons == {"wrong_type": 2, "unknown_enum_value": 1}
+    assert sorted(_rows(data_dir, "select amount_cents, currency from raw.orders")) == [(42, "USD"), (255, "EUR")]
+    messages = _rows(data_dir, "select distinct message from ingest.quarantine where reason = 'wrong_type'")
+    assert messages == [("column amount_cents is not a valid bigint (a whole number: decimals are never rounded)",)]

@@ -24,12 +24,18 @@ def typed_name(column: Column) -> str:
     return ident(column.name) if column.type == "varchar" else ident("_t_" + column.name)
 
 
+def _cast_sql(column: Column) -> str:
+    value, kind = ident(column.name), SQL_TYPES[column.type]
+    if column.type == "bigint":
+        # DuckDB rounds '2.55' to 3 when casting to an integer: only exact integers pass, any
+        # other number stays null and is quarantined as wrong_type, never silently rounded.
+        whole = f"try_cast({value} as bigint)"
+        return f"case when try_cast({value} as double) = {whole} then {whole} end"
+    return f"try_cast({value} as {kind})"
+
+
 def typed_columns_sql(contract: Contract) -> str:
-    casts = [
-        f"try_cast({ident(c.name)} as {SQL_TYPES[c.type]}) as {typed_name(c)}"
-        for c in contract.columns
-        if c.type != "varchar"
-    ]
+    casts = [f"{_cast_sql(c)} as {typed_name(c)}" for c in contract.columns if c.type != "varchar"]
     return ", ".join(casts)
 
 
@@ -45,7 +51,12 @@ def _rules(column: Column) -> list[tuple[str, str, str]]:
         rules.append((f"{v} is null", "missing_required", f"column {c} is required but missing or empty"))
     if column.type != "varchar":
         rules.append(
-            (f"{v} is not null and {_typed(column)} is null", "wrong_type", f"column {c} is not a valid {column.type}")
+            (
+                f"{v} is not null and {_typed(column)} is null",
+                "wrong_type",
+                f"column {c} is not a valid {column.type}"
+                + (" (a whole number: decimals are never rounded)" if column.type == "bigint" else ""),
+            )
         )
     if column.max_length:
         rules.append(
