@@ -173,8 +173,11 @@ def _findings(suite: str, result) -> list[Finding]:  # type: ignore[no-untyped-d
     ]
 
 
-def _number(value: float) -> float | int:
-    """Counts come back as doubles (one result column for all checks): show them as integers."""
+def _number(value: float | None) -> float | int | None:
+    """Counts come back as doubles (one result column for all checks): show them as integers.
+    None: the check measured nothing (an empty table's minimum, or a ratio to nothing)."""
+    if value is None:
+        return None
     return int(value) if float(value).is_integer() else round(value, 3)
 
 

@@ -23,6 +23,7 @@ from weir.cli_warehouse import dbt_app, policy_app, publish_marts
 from weir.errors import WeirError
 from weir.generate import SOURCES, GenerateConfig, plan
 from weir.landing import land_export, list_batches
+from weir.publish import empty_published
 from weir.reporting import print_ledger
 
 app = typer.Typer(
@@ -201,6 +202,8 @@ def demo(
     for name, rows in result.published.items():
         table.add_row(name, f"{rows:,}")
     console.print(table)
+    for name, why in empty_published(directory).items():
+        console.print(f"[yellow]empty[/] {name}: {why}", highlight=False, soft_wrap=True)
     console.print(f"Audit chain: {result.audit.entries} entries, verified")
     console.print(f"Warehouse:      {directory.warehouse}  (raw.*, ingest.quarantine, ingest.load_ledger)")
     console.print(f"Published:      {directory.root / 'published'}  (published.duckdb, parquet/)")

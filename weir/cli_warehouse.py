@@ -138,6 +138,8 @@ def publish_marts(data_dir: DataDirOption = None) -> None:
     for name, rows in result.published.items():
         table.add_row(name, f"{rows:,}")
     console.print(table)
+    for mart, why in result.empty.items():
+        console.print(f"[yellow]empty[/] {mart}: {why}", highlight=False, soft_wrap=True)
     for b in result.blocked:
         err_console.print(f"[red]held back[/] {b.mart}: {b.reason}", highlight=False, soft_wrap=True)
     if result.blocked:

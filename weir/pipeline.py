@@ -1,5 +1,6 @@
 """Pipeline stages as plain functions: the CLI, the Airflow DAG and the tests call these."""
 
+import logging
 import os
 from collections.abc import Callable
 from datetime import date, datetime
@@ -22,6 +23,8 @@ from weir.publish import PublishResult, publish, published_dir
 from weir.quality import Checked
 from weir.retention import RetentionResult, apply_retention
 from weir.warehouse import connect, tables
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # weir.dp loads OpenDP (and scikit-learn): only the DP stage needs it
     from weir import dp
@@ -366,8 +369,11 @@ def publish_stage(data_dir: DataDir, actor: str, since: datetime | None = None, 
             "published": result.published,
             "blocked": {b.mart: b.reason for b in result.blocked},
             "versions_removed": result.versions_removed,
+            "empty": result.empty,
         },
     )
+    for mart, why in result.empty.items():
+        log.info("published %s empty: %s", mart, why)  # the Airflow task log says what it needs
     audit.copy_witness(data_dir.audit_witness, witness_copy(data_dir))  # heads up to this publish
     return result
 

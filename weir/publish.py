@@ -18,7 +18,7 @@ consistent snapshot and never block the publisher.
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -26,7 +26,7 @@ import duckdb
 
 from privacy._consent import PURPOSES
 from privacy._keyring import SecretKey, publish_salt
-from weir import row_tokens
+from weir import empty_marts, row_tokens
 from weir._withdrawals import delete_withdrawn, prune_withdrawn_versions
 from weir.config import DataDir
 from weir.dbt import manifest_path
@@ -54,6 +54,7 @@ class PublishResult:
     blocked: list[Blocked]
     path: Path
     versions_removed: int = 0  # older versions that might still hold users who withdrew
+    empty: dict[str, str] = field(default_factory=dict)  # published mart with no rows -> what it needs
 
 
 def published_dir(data_dir: DataDir) -> Path:
@@ -176,7 +177,7 @@ def publish(data_dir: DataDir, since: datetime | None = None) -> PublishResult:
         verdicts = {name: _verdict(con, manifest, n, latest, since) for name, n in candidates.items()}
         good = {name: latest[candidates[name]["unique_id"]][4] for name, why in sorted(verdicts.items()) if why is None}
         held = {name: candidates[name] for name, why in verdicts.items() if why is not None}
-        rows, withdrawn = _write(con, data_dir, good, candidates, held, consent_tests(manifest))
+        rows, withdrawn, empty = _write(con, data_dir, manifest, good, candidates, held)
         pruned = prune_withdrawn_versions(con, published_dir(data_dir))
     finally:
         con.close()
@@ -185,7 +186,7 @@ def publish(data_dir: DataDir, since: datetime | None = None) -> PublishResult:
         for name, why in sorted(verdicts.items())
         if why is not None
     ]
-    return PublishResult(rows, blocked, published_db(data_dir), pruned)
+    return PublishResult(rows, blocked, published_db(data_dir), pruned, empty)
 
 
 CATALOGUE_DDL = (
@@ -194,22 +195,27 @@ CATALOGUE_DDL = (
     "alter table pub.main.published_marts add column if not exists built_at timestamptz;"
     # how to find a person's rows in a mart published with row-bound pseudonyms (weir/row_tokens.py)
     "alter table pub.main.published_marts add column if not exists row_key varchar;"
-    "alter table pub.main.published_marts add column if not exists row_bound varchar[]"
+    "alter table pub.main.published_marts add column if not exists row_bound varchar[];"
+    # why a published mart has no rows (weir/empty_marts.py): the sources or the basis it needs
+    "alter table pub.main.published_marts add column if not exists empty_because varchar"
 )
 
 
 def _write(
     con: duckdb.DuckDBPyConnection,
     data_dir: DataDir,
+    manifest: dict,
     good: dict[str, datetime],
     nodes: dict[str, dict],
     held: dict[str, dict],
-    tests: dict[str, list],
-) -> tuple[dict[str, int], dict[str, str]]:
+) -> tuple[dict[str, int], dict[str, str], dict[str, str]]:
     """Copy the good marts (name -> build time) into the next published version, record them
-    in its catalogue, and take newly withdrawn users out of the held-back ones."""
+    in its catalogue (an empty one with what it needs), and take newly withdrawn users out of
+    the held-back ones."""
     rows: dict[str, int] = {}
     withdrawn: dict[str, str] = {}
+    empty: dict[str, str] = {}
+    tests = consent_tests(manifest)
     salt = publish_salt(data_dir.keys)
 
     def copy_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -225,12 +231,15 @@ def _write(
                 [name, meta(nodes[name]).get("purpose"), nodes[name].get("description", ""), rows[name], built_at]
                 + ([meta(nodes[name])[row_tokens.ROW_KEY], bound] if bound else [None, None]),
             )
+        empty.update(empty_marts.explain(con, manifest, nodes, sorted(m for m, n in rows.items() if n == 0)))
+        for name, why in empty.items():
+            con.execute("update pub.main.published_marts set empty_because = ? where mart = ?", [why, name])
         _retire(con, nodes, held, withdrawn)
         changed = _honour_withdrawals(con, held, tests, withdrawn, salt)
         return [*good, *changed]
 
     update_published(con, data_dir, copy_marts)
-    return rows, withdrawn
+    return rows, withdrawn, empty
 
 
 def _retire(con: duckdb.DuckDBPyConnection, nodes: dict[str, dict], held: dict[str, dict], notes: dict) -> None:
@@ -386,6 +395,22 @@ def _export_parquet(con: duckdb.DuckDBPyConnection, folder: Path, names: list[st
         tmp = folder / f".{name}.parquet.tmp"
         con.table(f"pub.main.{name}").write_parquet(str(tmp))  # the path is a value, not SQL text
         os.replace(tmp, folder / f"{name}.parquet")  # replaces the hard link, not the old file
+
+
+def empty_published(data_dir: DataDir) -> dict[str, str]:
+    """Published marts with no rows -> what each needs (the catalogue's empty_because)."""
+    path = published_db(data_dir)
+    if not path.exists():
+        return {}
+    with duckdb.connect(str(path), read_only=True) as con:
+        found = con.execute(
+            "select 1 from duckdb_columns() where table_name = 'published_marts' and column_name = 'empty_because'"
+        ).fetchone()
+        if not found:
+            return {}
+        return dict(
+            con.execute("select mart, empty_because from published_marts where row_count = 0 order by 1").fetchall()
+        )
 
 
 def published_tables(data_dir: DataDir) -> dict[str, int]:

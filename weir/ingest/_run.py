@@ -20,6 +20,7 @@ from weir.errors import LandingError, WeirError
 from weir.ingest._hold import hold_incomplete, into_held, restore_held
 from weir.ingest._load import DDL, Evidence, LoadResult, load_batch
 from weir.ingest._read import lock_down, part_files
+from weir.ingest._transform import raw_ddl
 from weir.landing import Batch, list_batches
 from weir.sql import ident
 from weir.warehouse import connect
@@ -77,6 +78,7 @@ def ingest(
         raise LandingError(f"No {what} in {data_dir.landing}; list the batches with `weir landing`.")
     batches.sort(key=lambda b: (SOURCE_ORDER.index(b.source) if b.source in SOURCE_ORDER else 99, b.batch_id))
     drop_leaked_views(data_dir, cleanup_evidence)
+    create_raw_tables(data_dir)
     hmac_key, master = current_hmac_key(data_dir.keys), vault_master_key(data_dir.keys)
     results = []
     for batch in batches:  # batches, not rows
@@ -91,6 +93,18 @@ def ingest(
             continue
         results.append(_ingest_batch(data_dir, batch, hmac_key, master, batch.batch_id == retry, evidence))
     return _hold(data_dir, results, evidence)
+
+
+def create_raw_tables(data_dir: DataDir) -> None:
+    """Every source's raw table, empty until a batch loads: an export of one source (events
+    only) builds the warehouse, its marts over absent sources coming out empty."""
+    con = connect(data_dir.warehouse)
+    try:
+        con.execute(DDL)
+        for source in SOURCE_ORDER:
+            con.execute(raw_ddl(load_contract(source)))
+    finally:
+        con.close()
 
 
 def drop_leaked_views(data_dir: DataDir, evidence: CleanupEvidence | None = None) -> list[str]:
