@@ -22,12 +22,31 @@ create table if not exists consent.ledger (
     source varchar,
     batch_id varchar not null
 );
+-- Another lawful basis than consent, declared per purpose by an export's mapping (lawful_basis):
+-- one row per user of such a batch. It counts as a grant from the start of time, until the
+-- user's own consent events for that purpose say otherwise (a withdrawal is an objection).
+create table if not exists consent.bases (
+    user_token varchar not null,
+    purpose varchar not null,
+    basis varchar not null,
+    justification varchar not null,
+    source varchar not null,
+    batch_id varchar not null,
+    loaded_at timestamptz not null,
+    primary key (user_token, purpose, source, batch_id)
+);
 create or replace view consent.intervals as
-with ordered as (
+with events as (
+    select user_token, purpose, status, ts, consent_id from consent.ledger
+    union all
+    select user_token, purpose, 'granted', '-infinity'::timestamptz, 'basis:' || source || ':' || batch_id
+    from consent.bases
+),
+ordered as (
     select user_token, purpose, status, ts as valid_from,
         lead(ts) over (partition by user_token, purpose
                        order by ts, status = 'withdrawn', consent_id) as next_ts
-    from consent.ledger
+    from events
 )
 select user_token, purpose, status, valid_from,
     coalesce(next_ts, 'infinity'::timestamptz) as valid_to

@@ -21,14 +21,20 @@ def explain(con: duckdb.DuckDBPyConnection, manifest: dict, nodes: dict[str, dic
             counts[source] = con.execute(f"select count(*) from raw.{ident(source)}").fetchone()[0] if present else 0
         return counts[source]
 
+    def declared(purpose: str) -> bool:  # a lawful basis other than consent, from an export's mapping
+        if "bases" not in tables(con, "consent"):
+            return False
+        return con.execute("select count(*) from consent.bases where purpose = ?", [purpose]).fetchone()[0] > 0
+
     reasons = {}
     for name in empty:
         node = nodes[name]
-        sources = sorted({a.split(".")[-1] for a in ancestors(manifest, node["unique_id"]) if a.startswith("source.")})
+        upstream = [a.split(".") for a in ancestors(manifest, node["unique_id"]) if a.startswith("source.")]
+        sources = sorted({name for *_, schema, name in upstream if schema == "raw"})
         missing = [s for s in sources if rows(s) == 0 and s not in ("consent", "dsr")]
         purpose = meta(node).get("purpose")
         why = [f"source(s) {', '.join(missing)} hold no rows"] if missing else []
-        if purpose in PURPOSES and "consent" in sources and rows("consent") == 0:
+        if purpose in PURPOSES and "consent" in sources and rows("consent") == 0 and not declared(purpose):
             why.append(
                 f"no user has consented to {purpose} (load consent records, "
                 "or declare another lawful basis in the export's mapping: lawful_basis)"

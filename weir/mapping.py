@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from privacy._consent import PURPOSES
 from weir.contract import CONTRACTS_DIR, Contract, load_contract
 from weir.errors import ConfigError
 from weir.sql import Params, ident
@@ -40,6 +41,25 @@ class DerivedId(BaseModel):
     hash_of: list[str]  # contract columns; identical rows get identical ids (so duplicates show)
 
 
+# PIPL Art. 13 / GDPR Art. 6 bases. Anything but consent needs a written justification.
+LawfulBasisName = Literal[
+    "consent", "contract", "legal_obligation", "vital_interests", "public_task", "legitimate_interests"
+]
+
+
+class LawfulBasis(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    basis: LawfulBasisName = Field(description="PIPL Art. 13 / GDPR Art. 6 basis for this purpose")
+    justification: str = Field(default="", description="why the basis applies (required unless the basis is consent)")
+
+    @model_validator(mode="after")
+    def _justified(self) -> "LawfulBasis":
+        if self.basis != "consent" and not self.justification.strip():
+            raise ValueError(f"basis {self.basis} needs a `justification` saying why it applies")
+        return self
+
+
 class SourceMapping(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -54,6 +74,12 @@ class SourceMapping(BaseModel):
     constants: dict[str, str] = {}  # contract column -> value for every row
     numeric_ids: list[str] = []  # contract columns whose ids may be written as floats ("42.0")
     derive_id: DerivedId | None = None
+    # purpose -> the dataset's lawful basis for it; a purpose not named here needs consent records.
+    lawful_basis: dict[str, LawfulBasis] = {}
+
+    def declared_bases(self) -> dict[str, LawfulBasis]:
+        """The purposes this dataset may be used for without its users' consent records."""
+        return {p: b for p, b in self.lawful_basis.items() if b.basis != "consent"}
 
 
 def known_sources() -> list[str]:
@@ -86,6 +112,12 @@ def load_mapping(path: Path) -> SourceMapping:
         raise ConfigError(f"Mapping {path}: delimiter {mapping.delimiter!r} is not allowed; use one of {allowed}.")
     for name in [*(mapping.columns or []), *mapping.rename]:
         ident(name)  # raises UnsafeSqlInput naming the column
+    unknown = sorted(set(mapping.lawful_basis) - set(PURPOSES))
+    if unknown:
+        raise ConfigError(
+            f"Mapping {path}: `lawful_basis` names {', '.join(map(repr, unknown))}, not a purpose; "
+            f"use one of: {', '.join(PURPOSES)}."
+        )
     _check_references(path, mapping, contract)
     _check_timestamps(path, mapping)
     return mapping

@@ -164,6 +164,8 @@ def load_evidence(
     def evidence(con: duckdb.DuckDBPyConnection, result: LoadResult) -> None:
         batch = f"{result.source}/{result.batch_id}"
         figures = {**load_figures(result), "reasons": result.reasons}
+        if result.bases:  # lawful bases other than consent, declared by the export's mapping
+            figures["lawful_bases"] = result.bases
         audit.append_in(con, key, actor, action, inputs={"batch": batch, **inputs}, figures=figures)
 
     return evidence

@@ -168,6 +168,8 @@ def consent(e: Erasure) -> Figures:
         ).fetchall()
         for (user_token,) in rows:
             counts[user_token] += 1
+    if "consent.bases" in _scan.base_tables(e.con, _db(e), ("consent",)):  # declared lawful bases
+        e.con.execute("delete from consent.bases where user_token in (select unnest(?))", [e.tokens])
     return {s.request_id: {"events_deleted": counts[s.user_token]} for s in e.subjects}
 
 

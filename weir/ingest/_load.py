@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -25,6 +25,7 @@ from privacy._keyring import SecretKey
 from weir.contract import Contract
 from weir.errors import LandingError
 from weir.ingest import _checks, _gate, _read, _transform
+from weir.mapping import MAPPING_FILE, LawfulBasis, load_mapping
 from weir.sql import ident as _q
 from weir.warehouse import tables
 
@@ -62,6 +63,7 @@ class LoadResult:
     rows_quarantined: int
     reasons: dict[str, int] = field(default_factory=dict)
     error: str | None = None  # failed / skipped: what went wrong and the fix
+    bases: dict[str, str] = field(default_factory=dict)  # purpose -> lawful basis its mapping declares
 
 
 # Writes the batch's audit entry on the load's connection, inside its transaction (weir.audit).
@@ -194,6 +196,7 @@ def _write_all(
     digest: str,
     hmac_key: SecretKey,
     master: SecretKey,
+    bases: dict[str, LawfulBasis],
 ) -> None:
     """Every write of the batch; the caller wraps this in one transaction."""
     columns = ", ".join(_q(c.out_name) for c in contract.kept)
@@ -212,6 +215,7 @@ def _write_all(
         [contract.source, result.batch_id],
     )
     _store_vault(con, contract, master)
+    _declare_bases(con, contract, result, bases)
     if contract.source == "consent":
         ensure_ledger(con)
         con.execute(
@@ -234,6 +238,24 @@ def _write_all(
             hmac_key.version,
         ],
     )
+
+
+def _declare_bases(
+    con: duckdb.DuckDBPyConnection, contract: Contract, result: LoadResult, bases: dict[str, LawfulBasis]
+) -> None:
+    """Record the lawful basis the batch's mapping declares per purpose for every user the
+    loaded rows name (consent.bases): the consent gates read it as a grant (privacy/_consent.py)."""
+    users = [c.out_name for c in contract.kept if c.kind == "user"]
+    if not bases or not users:
+        return
+    ensure_ledger(con)
+    named = " union ".join(f"select {_q('o_' + u)} as user_token from {CHECKED} where reason is null" for u in users)
+    for purpose, declared in sorted(bases.items()):
+        con.execute(
+            "insert or ignore into consent.bases select user_token, ?, ?, ?, ?, ?, now() "
+            f"from ({named}) where user_token is not null",
+            [purpose, declared.basis, declared.justification, contract.source, result.batch_id],
+        )
 
 
 def _pause_for_crash_test(label: str) -> None:
@@ -273,6 +295,11 @@ def _stage_and_check(
     return result, gate
 
 
+def _declared_bases(folder: Path) -> dict[str, LawfulBasis]:
+    mapping = folder / MAPPING_FILE
+    return load_mapping(mapping).declared_bases() if mapping.exists() else {}
+
+
 def load_batch(
     con: duckdb.DuckDBPyConnection,
     contract: Contract,
@@ -304,7 +331,9 @@ def load_batch(
             where = "where source = ? and batch_id = ?"
             con.execute(f"delete from ingest.quarantine {where}", [contract.source, batch_id])
             con.execute(f"delete from ingest.load_ledger {where}", [contract.source, batch_id])
-        _write_all(con, contract, result, digest_value, hmac_key, master)
+        bases = _declared_bases(folder)
+        result = replace(result, bases={p: b.basis for p, b in sorted(bases.items())})
+        _write_all(con, contract, result, digest_value, hmac_key, master, bases)
         _gate.record(con, contract.source, batch_id, gate)
         if evidence is not None:
             evidence(con, result)

@@ -98,6 +98,8 @@ def _token_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, list[str]]]
         found.append((f"ingest.{ident(table)}", columns))
     if "ledger" in tables(con, "consent"):
         found.append(("consent.ledger", CONSENT_LEDGER_TOKENS))
+    if "bases" in tables(con, "consent"):  # users covered by a declared lawful basis
+        found.append(("consent.bases", ["user_token"]))
     return found
 
 

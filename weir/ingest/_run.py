@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from privacy._consent import ensure_ledger
 from privacy._keyring import SecretKey, current_hmac_key, vault_master_key
 from weir.config import DataDir
 from weir.contract import load_contract
@@ -101,6 +102,7 @@ def create_raw_tables(data_dir: DataDir) -> None:
     con = connect(data_dir.warehouse)
     try:
         con.execute(DDL)
+        ensure_ledger(con)  # consent.ledger and consent.bases: dim_consent reads the latter
         for source in SOURCE_ORDER:
             con.execute(raw_ddl(load_contract(source)))
     finally:

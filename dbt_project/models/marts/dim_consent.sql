@@ -5,12 +5,23 @@
 {{ config(materialized='incremental', unique_key='consent_id', incremental_strategy='delete+insert',
           on_schema_change='fail') }}
 
-with events as (
+with ledger as (
     select c.consent_id, c.user_token, c.purpose, c.status, c.ts, c.loaded_at
     from {{ ref('stg_consent') }} as c
+    union all
+    -- Another lawful basis declared for an export (consent.bases): a grant from the start of
+    -- time, until the user's own consent events for the purpose say otherwise.
+    select
+        'basis-' || md5(b.source || '|' || b.batch_id || '|' || b.purpose || '|' || b.user_token),
+        b.user_token, b.purpose, 'granted', '-infinity'::timestamptz, b.loaded_at
+    from {{ source('consent', 'bases') }} as b
+),
+
+events as (
+    select * from ledger
     {% if is_incremental() %}
     semi join (
-        select distinct user_token, purpose from {{ ref('stg_consent') }}
+        select distinct user_token, purpose from ledger
         where loaded_at > (select coalesce(max(loaded_at), '-infinity'::timestamptz) from {{ this }})
     ) as changed using (user_token, purpose)
     {% endif %}
