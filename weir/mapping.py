@@ -43,7 +43,7 @@ class DerivedId(BaseModel):
 
 # PIPL Art. 13 / GDPR Art. 6 bases. Anything but consent needs a written justification.
 LawfulBasisName = Literal[
-    "consent", "contract", "legal_obligation", "vital_interests", "public_task", "legitimate_interests"
+    "consent", "contract", "legal_obligation", "vital_interests", "public_task", "legitimate_interest"
 ]
 
 

@@ -16,7 +16,7 @@ format: csv
 rename: {id: event_id, kind: event_type, happened: ts, who: user_id, via: channel}
 timestamps: {ts: {format: "%Y-%m-%d %H:%M:%S", timezone: Asia/Shanghai}}
 lawful_basis:
-  analytics: {basis: legitimate_interests, justification: "Aggregate shop statistics; balancing test BT-7."}
+  analytics: {basis: legitimate_interest, justification: "Aggregate shop statistics; balancing test BT-7."}
 """
 K = 5  # the default WEIR_K_ANONYMITY: smaller cells are left out of the mart
 
@@ -91,7 +91,7 @@ def test_events_only_export_with_a_declared_basis_publishes_its_funnel(tmp_path:
     with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
         bases = con.execute("select distinct purpose, basis, source from consent.bases").fetchall()
         users = con.execute("select count(distinct user_token) from consent.bases").fetchone()[0]
-    assert bases == [("analytics", "legitimate_interests", "events")]
+    assert bases == [("analytics", "legitimate_interest", "events")]
     assert users == len({line.split(",")[3] for line in export.read_text().splitlines()[1:]})
 
 

@@ -10,6 +10,7 @@ from weir.report._model import Chart, Period, Section, Table
 from weir.report._sql import query, require
 from weir.ropa import lawful_bases
 from weir.sql import qualified
+from weir.warehouse import tables
 
 WEEKLY = """
 select strftime(date_trunc('week', ts), '%Y-%m-%d') as week,
@@ -60,7 +61,7 @@ def consent_section(con: duckdb.DuckDBPyConnection, period: Period, published: d
         f"{sum(r[2] for r in weekly.rows)} withdrawals in the period"
         + ("" if weekly.rows else " (no consent events in the period)")
     )
-    tables = [coverage, weekly, without, imported, bases]
+    tables = [coverage, weekly, without, imported, declared_bases(con), bases]
     return Section("consent", "Consent", status, summary, tables, charts)
 
 
@@ -75,12 +76,38 @@ def imported_bases(con: duckdb.DuckDBPyConnection, params: dict) -> Table:
     (`weir.ropa.lawful_bases`: raises, failing the section, if a purpose has none)."""
     require(con, "ingest.load_ledger")
     bases = lawful_bases()
-    rows = [
-        (*r, ", ".join(bases[r[0]]), ", ".join(sorted(set(bases[r[0]].values()))))
-        for r in con.execute(IMPORTED, params).fetchall()
-    ]
+    declared = _declared_bases(con)
+    rows = []
+    for r in con.execute(IMPORTED, params).fetchall():
+        by_purpose = {**bases[r[0]], **declared.get((r[0], r[1]), {})}
+        rows.append((*r, ", ".join(by_purpose), ", ".join(sorted(set(by_purpose.values())))))
     columns = ("source", "batch_id", "loaded", "rows_loaded", "purposes", "lawful_bases")
-    return Table("Lawful bases of the datasets imported in the period (contracts + policy)", columns, rows)
+    title = "Lawful bases of the datasets imported in the period (contracts + policy, overridden by export mappings)"
+    return Table(title, columns, rows)
+
+
+def _declared_bases(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], dict[str, str]]:
+    """(source, batch) -> purpose -> the basis an export's mapping declared (consent.bases)."""
+    if "bases" not in tables(con, "consent"):
+        return {}
+    found: dict[tuple[str, str], dict[str, str]] = {}
+    for source, batch, purpose, basis in con.execute(
+        "select distinct source, batch_id, purpose, basis from consent.bases order by all"
+    ).fetchall():
+        found.setdefault((source, batch), {})[purpose] = basis
+    return found
+
+
+def declared_bases(con: duckdb.DuckDBPyConnection) -> Table:
+    """Every basis other than consent an export's mapping declared, with its justification."""
+    rows = []
+    if "bases" in tables(con, "consent"):
+        rows = con.execute(
+            "select source, batch_id, purpose, basis, justification, count(distinct user_token) "
+            "from consent.bases group by all order by all"
+        ).fetchall()
+    columns = ("source", "batch_id", "purpose", "basis", "justification", "users")
+    return Table("Lawful bases other than consent declared by export mappings (weir ingest --mapping)", columns, rows)
 
 
 def unbased(con: duckdb.DuckDBPyConnection, published: dict[str, str]) -> Table:
