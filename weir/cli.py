@@ -304,8 +304,19 @@ def ingest(
         raise _fail(err) from err
     if as_json:
         print(json.dumps([asdict(r) for r in results]))
-        return
-    print_ledger(console, results)
+    else:
+        print_ledger(console, results)
+    nothing = [r for r in results if r.status == "loaded" and r.rows_loaded == 0]
+    for r in nothing:
+        top = ", ".join(f"{reason} {n:,}" for reason, n in sorted(r.reasons.items(), key=lambda x: -x[1])[:3])
+        err_console.print(
+            f"[red]{r.source}/{r.batch_id} loaded 0 of {r.rows_in:,} rows[/]; top reasons: {top or 'none'}. "
+            "See the quarantine (ingest.quarantine) and fix the export or its mapping.",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if nothing:
+        raise typer.Exit(1)
 
 
 @app.command("sample-export")

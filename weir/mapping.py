@@ -112,6 +112,12 @@ def load_mapping(path: Path) -> SourceMapping:
         raise ConfigError(f"Mapping {path}: delimiter {mapping.delimiter!r} is not allowed; use one of {allowed}.")
     for name in [*(mapping.columns or []), *mapping.rename]:
         ident(name)  # raises UnsafeSqlInput naming the column
+    absent = [n for n in mapping.rename if mapping.columns and n not in mapping.columns]
+    if absent:
+        raise ConfigError(
+            f"Mapping {path}: `rename` names {', '.join(map(repr, absent))}, not among its `columns:` "
+            f"({', '.join(mapping.columns or [])}); rename only columns the export has."
+        )
     unknown = sorted(set(mapping.lawful_basis) - set(PURPOSES))
     if unknown:
         raise ConfigError(

@@ -3,7 +3,9 @@
 from pathlib import Path
 
 import duckdb
+from typer.testing import CliRunner
 
+from weir.cli import app
 from weir.config import resolve_data_dir
 from weir.ingest import ingest
 from weir.landing import land_export
@@ -98,3 +100,21 @@ def test_decimal_cents_are_quarantined_never_rounded_and_any_iso_currency_loads(
     assert sorted(_rows(data_dir, "select amount_cents, currency from raw.orders")) == [(42, "USD"), (255, "EUR")]
     messages = _rows(data_dir, "select distinct message from ingest.quarantine where reason = 'wrong_type'")
     assert messages == [("column amount_cents is not a valid bigint (a whole number: decimals are never rounded)",)]
+
+
+def test_a_batch_that_loads_nothing_exits_non_zero_naming_the_reasons(tmp_path: Path) -> None:
+    mapping, export = _write(
+        tmp_path / "in", EVENTS_MAPPING, "Event Id,Kind,When,Who,Item\ne1,teleport,2026-10-01 10:00:00,u1,a\n"
+    )
+    result = CliRunner().invoke(app, ["ingest", "--mapping", str(mapping), str(export), "--data-dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "loaded 0 of 1 rows; top reasons: unknown_enum_value 1" in " ".join(result.output.split())
+
+
+def test_a_rename_of_a_column_the_export_lacks_is_refused_before_landing(tmp_path: Path) -> None:
+    mapping, export = _write(tmp_path / "in", EVENTS_MAPPING, "Event Id,Kind,Time,Who,Item\n")
+    result = CliRunner().invoke(app, ["ingest", "--mapping", str(mapping), str(export), "--data-dir", str(tmp_path)])
+    assert result.exit_code != 0
+    said = " ".join(result.output.split())
+    assert "`rename` names column(s) 'When' the file does not have; its columns are: Event Id, Kind, Time" in said
+    assert not (tmp_path / "landing" / "events").exists() or not any((tmp_path / "landing" / "events").iterdir())

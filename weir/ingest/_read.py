@@ -364,8 +364,19 @@ def check_export(path: Path, mapping: SourceMapping, shown: Path | None = None) 
             raise LandingError(f"Export {shown} cannot be read as Parquet ({err}); export it again.") from err
         for name in names:
             ident(name)
+        _check_renames(mapping, names, shown)
         return data
     lines_table(path, str(shown))  # raises ExportEncodingError for a GBK export
     if mapping.format == "csv" and mapping.header:
-        csv_header(path, mapping.delimiter, str(shown))
+        _check_renames(mapping, csv_header(path, mapping.delimiter, str(shown)), shown)
     return data
+
+
+def _check_renames(mapping: SourceMapping, names: list[str], shown: Path) -> None:
+    """A rename of a column the export lacks would load nulls: refuse it, naming what exists."""
+    absent = [n for n in mapping.rename if n not in names]
+    if absent:
+        raise LandingError(
+            f"Export {shown}: `rename` names column(s) {', '.join(map(repr, absent))} the file does not have; "
+            f"its columns are: {', '.join(names)}. Fix the mapping's rename keys."
+        )
