@@ -80,6 +80,9 @@ class Contract(BaseModel):
     # event-driven source (one withdrawal, one request) legitimately comes a row at a time.
     volume: Literal["steady", "event_driven"] = "steady"
     purposes: list[str] | None = None  # YAML anchor holder for the columns' purposes
+    # Two columns that may not hold the same value (a follow of oneself): such a row is
+    # quarantined as self_reference, not loaded (it would inflate follower counts).
+    distinct_pair: tuple[str, str] | None = None
     columns: list[Column]
 
     @property

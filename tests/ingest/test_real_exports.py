@@ -118,3 +118,47 @@ def test_a_rename_of_a_column_the_export_lacks_is_refused_before_landing(tmp_pat
     said = " ".join(result.output.split())
     assert "`rename` names column(s) 'When' the file does not have; its columns are: Event Id, Kind, Time" in said
     assert not (tmp_path / "landing" / "events").exists() or not any((tmp_path / "landing" / "events").iterdir())
+
+
+def test_self_follows_are_quarantined_as_self_reference(tmp_path: Path) -> None:
+    text = "follower_id,followee_id,followed_at\nu1,u2,2026-10-01T10:00:00Z\nu3,u3,2026-10-01T10:00:00Z\n"
+    mapping, export = _write(tmp_path / "in", "source: follows\nformat: csv\n", text)
+    data_dir, result = _load(tmp_path / "weir", mapping, export)
+    assert (result.rows_in, result.rows_loaded, result.reasons) == (2, 1, {"self_reference": 1})
+
+
+def test_ratings_without_text_and_long_reviews_load_whole(tmp_path: Path) -> None:
+    long_text = "Great blender, " * 400  # 6,000 characters: over the old 4,000 limit
+    text = (
+        "review_id,user_id,item_id,rating,text,created_at\n"
+        "r1,u1,i1,5,,2026-10-01T10:00:00Z\n"
+        f'r2,u2,i1,4,"{long_text}",2026-10-01T10:00:00Z\n'
+        "r3,u3,i2,3,fine,2026-10-01T10:00:00Z\n"
+    )
+    mapping, export = _write(tmp_path / "in", "source: reviews\nformat: csv\n", text)
+    data_dir, result = _load(tmp_path / "weir", mapping, export)
+    assert (result.rows_in, result.rows_loaded, result.rows_quarantined) == (3, 3, 0), result.reasons
+    texts = dict(_rows(data_dir, "select review_id, text from raw.reviews"))
+    assert sorted(len(t or "") for t in texts.values()) == [0, 4, len(long_text.strip())]
+
+
+def test_a_ratings_only_export_without_any_text_loads(tmp_path: Path) -> None:
+    text = "review_id,user_id,item_id,rating,created_at\nr1,u1,i1,5,2026-10-01T10:00:00Z\nr2,u2,i1,4,2026-10-01T10:00:00Z\n"
+    mapping, export = _write(tmp_path / "in", "source: reviews\nformat: csv\n", text)
+    data_dir, result = _load(tmp_path / "weir", mapping, export)
+    assert (result.rows_in, result.rows_loaded) == (2, 2), result.reasons
+    assert _rows(data_dir, "select count(*) from raw.reviews where text is null") == [(2,)]
+
+
+def test_json_reviews_with_null_text_load(tmp_path: Path) -> None:
+    mapping = "source: reviews\nformat: jsonl\ncolumns: [review_id, user_id, item_id, rating, text, created_at]\n"
+    text = (
+        '{"review_id": "r1", "user_id": "u1", "item_id": "i1", "rating": 5, "text": null, '
+        '"created_at": "2026-10-01T10:00:00Z"}\n'
+        '{"review_id": "r2", "user_id": "u2", "item_id": "i1", "rating": 9, "text": null, '
+        '"created_at": "2026-10-01T10:00:00Z"}\n'
+    )
+    mapping_path, export = _write(tmp_path / "in", mapping, text)
+    export = export.rename(export.with_suffix(".jsonl"))
+    data_dir, result = _load(tmp_path / "weir", mapping_path, export)
+    assert (result.rows_in, result.rows_loaded, result.reasons) == (2, 1, {"out_of_range": 1})

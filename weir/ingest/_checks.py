@@ -92,6 +92,9 @@ def reason_sql(contract: Contract) -> tuple[str, str, str]:
     ]
     for column in contract.columns:
         rules += _rules(column)
+    if contract.distinct_pair:
+        a, b = contract.distinct_pair
+        rules.append((f"{ident(a)} = {ident(b)}", "self_reference", f"columns {a} and {b} name the same value"))
     # One CASE finds the first broken rule; code and message are looked up by its index.
     first = " ".join(f"when {cond} then {i + 1}" for i, (cond, _, _) in enumerate(rules))
     codes = ", ".join(f"'{reason}'" for _, reason, _ in rules)
