@@ -143,7 +143,10 @@ def test_ratings_without_text_and_long_reviews_load_whole(tmp_path: Path) -> Non
 
 
 def test_a_ratings_only_export_without_any_text_loads(tmp_path: Path) -> None:
-    text = "review_id,user_id,item_id,rating,created_at\nr1,u1,i1,5,2026-10-01T10:00:00Z\nr2,u2,i1,4,2026-10-01T10:00:00Z\n"
+    text = (
+        "review_id,user_id,item_id,rating,created_at\n"
+        "r1,u1,i1,5,2026-10-01T10:00:00Z\nr2,u2,i1,4,2026-10-01T10:00:00Z\n"
+    )
     mapping, export = _write(tmp_path / "in", "source: reviews\nformat: csv\n", text)
     data_dir, result = _load(tmp_path / "weir", mapping, export)
     assert (result.rows_in, result.rows_loaded) == (2, 2), result.reasons
