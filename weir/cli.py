@@ -23,6 +23,7 @@ from weir.cli_warehouse import dbt_app, policy_app, publish_marts
 from weir.errors import WeirError
 from weir.generate import SOURCES, GenerateConfig, plan
 from weir.landing import land_export, list_batches
+from weir.mapping import SCHEMA_FILE, key_help
 from weir.publish import empty_published
 from weir.reporting import print_ledger
 
@@ -260,6 +261,9 @@ def ingest(
     reason: Annotated[
         str | None, typer.Option("--reason", help="Why the held batch may load (kept in the audit log).")
     ] = None,
+    mapping_help: Annotated[
+        bool, typer.Option("--mapping-help", help="Print every source-mapping key with its meaning, and exit.")
+    ] = False,
     data_dir: DataDirOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the load ledger as JSON.")] = False,
 ) -> None:
@@ -278,6 +282,10 @@ def ingest(
         weir ingest --retry byo-userbehavior-1a2b3c4d5e
         weir ingest --release 20261008-1d-s42 --reason "volume drop explained: holiday (ticket 123)"
     """
+    if mapping_help:
+        console.print(key_help(), highlight=False, soft_wrap=True)
+        console.print(f"JSON Schema: {SCHEMA_FILE}", highlight=False, soft_wrap=True)
+        return
     source = target
     try:
         directory = _data_dir(data_dir)

@@ -9,7 +9,8 @@ Everything is checked once, here, when the mapping is read.
 
 import re
 from pathlib import Path
-from typing import Literal
+from types import UnionType
+from typing import Literal, Union, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
@@ -18,9 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from privacy._consent import PURPOSES
 from weir.contract import CONTRACTS_DIR, Contract, load_contract
-from weir.errors import ConfigError
+from weir.errors import ConfigError, LandingError
+from weir.mapping_expr import check_expression
 from weir.sql import Params, ident
 
+SCHEMA_FILE = Path(__file__).parent / "mappings" / "mapping.schema.json"  # `schema()`, kept equal by a test
 MAPPING_FILE = "_mapping.yml"  # stored beside the landed export, so re-reads use it too
 # The CSV splitter pastes the delimiter into a regular expression; only these can be used.
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe", ":": "colon"}
@@ -31,14 +34,16 @@ class TimestampRule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     format: str = Field(description="epoch_seconds, epoch_millis, or a strptime format")
-    timezone: str = "UTC"  # zone of naive timestamps in the export
+    timezone: str = Field(default="UTC", description="IANA zone of naive timestamps in the export")
 
 
 class DerivedId(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    column: str
-    hash_of: list[str]  # contract columns; identical rows get identical ids (so duplicates show)
+    column: str = Field(description="the contract column to fill, e.g. event_id")
+    hash_of: list[str] = Field(
+        description="contract columns hashed into the id; identical rows get identical ids (so duplicates show)"
+    )
 
 
 # PIPL Art. 13 / GDPR Art. 6 bases. Anything but consent needs a written justification.
@@ -60,26 +65,120 @@ class LawfulBasis(BaseModel):
         return self
 
 
+class ValuePattern(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    regex: str = Field(description="RE2 regular expression (DuckDB regexp_matches) a value must contain")
+    value: str = Field(description="the Weir value of every export value the regex matches")
+
+
 class SourceMapping(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    source: str
-    format: Literal["csv", "jsonl", "parquet"]
-    delimiter: str = ","
-    header: bool = True
-    columns: list[str] | None = None  # the export's column names (no header, or JSONL fields)
-    rename: dict[str, str] = {}  # export column -> contract column
-    value_maps: dict[str, dict[str, str]] = {}  # contract column -> {export value: Weir value}
-    timestamps: dict[str, TimestampRule] = {}  # contract column -> how the export writes time
-    constants: dict[str, str] = {}  # contract column -> value for every row
-    numeric_ids: list[str] = []  # contract columns whose ids may be written as floats ("42.0")
-    derive_id: DerivedId | None = None
-    # purpose -> the dataset's lawful basis for it; a purpose not named here needs consent records.
-    lawful_basis: dict[str, LawfulBasis] = {}
+    source: str = Field(description="the Weir source (data contract) the export is loaded onto, e.g. events")
+    format: Literal["csv", "jsonl", "parquet"] = Field(description="file format of the export")
+    delimiter: str = Field(default=",", description="CSV field separator: one of , ; tab | :")
+    header: bool = Field(default=True, description="CSV: the first line names the columns")
+    columns: list[str] | None = Field(
+        default=None, description="the export's column names (CSV without a header, JSONL fields to read)"
+    )
+    rename: dict[str, str] = Field(default={}, description="export column -> contract column")
+    value_maps: dict[str, dict[str, str]] = Field(
+        default={}, description="contract column -> {export value: Weir value}, e.g. {pv: view}"
+    )
+    value_patterns: dict[str, list[ValuePattern]] = Field(
+        default={},
+        description="contract column -> [{regex, value}]: the first pattern found in a value gives its Weir value "
+        "(after value_maps)",
+    )
+    timestamps: dict[str, TimestampRule] = Field(
+        default={}, description="contract column -> how the export writes time (format, timezone)"
+    )
+    constants: dict[str, str] = Field(default={}, description="contract column -> the same value for every row")
+    computed: dict[str, str] = Field(
+        default={},
+        description="contract column -> DuckDB expression over the export's columns (values are text: cast them), "
+        "e.g. quantity::int * unit_price::decimal(12,2) * 100",
+    )
+    filter: str | None = Field(
+        default=None,
+        description="DuckDB condition over the export's columns; rows it does not keep are quarantined as "
+        "filtered_by_mapping (counted, never silently dropped)",
+    )
+    numeric_ids: list[str] = Field(
+        default=[], description="contract columns whose ids may be written as floats (42.0 is id 42)"
+    )
+    derive_id: DerivedId | None = Field(
+        default=None, description="an id made from a hash of contract columns, for exports without one"
+    )
+    lawful_basis: dict[str, LawfulBasis] = Field(
+        default={},
+        description="purpose -> the dataset's lawful basis for it; a purpose not named here needs consent records",
+    )
 
     def declared_bases(self) -> dict[str, LawfulBasis]:
         """The purposes this dataset may be used for without its users' consent records."""
         return {p: b for p, b in self.lawful_basis.items() if b.basis != "consent"}
+
+
+def _problem(error: dict) -> str:
+    """One line per validation problem: where, what, and for an unknown key the valid ones."""
+    where = ".".join(str(p) for p in error["loc"]) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        model = _model_at(error["loc"][:-1])
+        valid = f"; valid keys here: {', '.join(model.model_fields)}" if model else ""
+        return f"unknown key `{where}`{valid}"
+    if error["type"] == "model_type" and not error["loc"]:
+        return "the file must be a YAML mapping of keys (source, format, ...)"
+    return f"`{where}`: {error['msg']}"
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The mapping model (SourceMapping or a nested one) that the key path `loc` points into."""
+    kind: object = SourceMapping
+    for part in loc:
+        kind = _unwrap(kind)
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            kind = kind.model_fields[part].annotation if part in kind.model_fields else None
+        else:  # a dict's key or a list's index: step to the value type
+            args = get_args(kind)
+            kind = args[-1] if args else None
+    kind = _unwrap(kind)
+    return kind if isinstance(kind, type) and issubclass(kind, BaseModel) else None
+
+
+def _unwrap(kind: object) -> object:
+    """X | None -> X."""
+    args = [a for a in get_args(kind) if a is not type(None)]
+    return args[0] if get_origin(kind) in (Union, UnionType) and len(args) == 1 else kind
+
+
+def schema() -> dict:
+    """The mapping language as JSON Schema (shipped as weir/mappings/mapping.schema.json)."""
+    return SourceMapping.model_json_schema()
+
+
+def key_help() -> str:
+    """Every mapping key with its description, nested keys indented: `weir ingest --mapping-help`."""
+    lines = []
+
+    def describe(model: type[BaseModel], indent: str) -> None:
+        for name, field in model.model_fields.items():
+            default = "" if field.is_required() else f" (default {field.default!r})"
+            lines.append(f"{indent}{name}{default}: {field.description or ''}")
+            inner = _nested_model(field.annotation)
+            if inner is not None:
+                describe(inner, indent + "    ")
+
+    describe(SourceMapping, "")
+    return "\n".join(lines)
+
+
+def _nested_model(kind: object) -> type[BaseModel] | None:
+    """The model a field holds, however deep in dicts, lists and optionals."""
+    if isinstance(kind, type) and issubclass(kind, BaseModel):
+        return kind
+    return next((m for a in get_args(kind) if (m := _nested_model(a)) is not None), None)
 
 
 def known_sources() -> list[str]:
@@ -100,8 +199,11 @@ def load_mapping(path: Path) -> SourceMapping:
         raise ConfigError(f"Mapping file {path} does not exist; pass the path of a mapping YAML.")
     try:
         mapping = SourceMapping.model_validate(yaml.safe_load(path.read_text()))
-    except (ValidationError, yaml.YAMLError, UnicodeDecodeError) as err:
-        raise ConfigError(f"Mapping {path} is invalid: {err}") from err
+    except ValidationError as err:
+        problems = "\n".join(f"  - {_problem(e)}" for e in err.errors())
+        raise ConfigError(f"Mapping {path} is invalid:\n{problems}\nSee every key: weir ingest --mapping-help") from err
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise ConfigError(f"Mapping {path} is not readable YAML: {err}") from err
     contract = check_source(mapping.source, f"Mapping {path}")
     if not mapping.header and not mapping.columns:
         raise ConfigError(f"Mapping {path}: `header: false` needs `columns:` naming the export's columns.")
@@ -126,7 +228,26 @@ def load_mapping(path: Path) -> SourceMapping:
         )
     _check_references(path, mapping, contract)
     _check_timestamps(path, mapping)
+    _check_expressions(path, mapping)
     return mapping
+
+
+def _check_expressions(path: Path, mapping: SourceMapping) -> None:
+    """Computed columns and the filter parse as safe expressions; patterns as regexes."""
+    for column, text in mapping.computed.items():
+        check_expression(text, f"Mapping {path}: computed.{column}")
+    if mapping.filter is not None:
+        check_expression(mapping.filter, f"Mapping {path}: filter")
+    with duckdb.connect() as con:
+        for column, patterns in mapping.value_patterns.items():
+            for i, pattern in enumerate(patterns):
+                try:
+                    con.execute("select regexp_matches('', $r)", {"r": pattern.regex})
+                except duckdb.Error as err:
+                    raise ConfigError(
+                        f"Mapping {path}: value_patterns.{column}[{i}].regex {pattern.regex!r} is not a valid "
+                        f"regular expression ({err})."
+                    ) from err
 
 
 def _check_references(path: Path, mapping: SourceMapping, contract: Contract) -> None:
@@ -136,6 +257,8 @@ def _check_references(path: Path, mapping: SourceMapping, contract: Contract) ->
         "value_maps": list(mapping.value_maps),
         "timestamps": list(mapping.timestamps),
         "constants": list(mapping.constants),
+        "computed": list(mapping.computed),
+        "value_patterns": list(mapping.value_patterns),
         "numeric_ids": mapping.numeric_ids,
         "derive_id": [mapping.derive_id.column, *mapping.derive_id.hash_of] if mapping.derive_id else [],
     }
@@ -175,6 +298,8 @@ def column_sql(mapping: SourceMapping, column: str, file_columns: set[str], para
     sources = {target: source for source, target in mapping.rename.items()}
     if column in mapping.constants:
         return f"{params.bind(mapping.constants[column])}::varchar"
+    if column in mapping.computed:
+        return f"cast(({expression_sql(mapping.computed[column], f'computed.{column}', file_columns)}) as varchar)"
     if mapping.derive_id and column == mapping.derive_id.column:
         parts = ", ".join(
             f"coalesce({column_sql(mapping, c, file_columns, params)}, '')" for c in mapping.derive_id.hash_of
@@ -190,6 +315,12 @@ def column_sql(mapping: SourceMapping, column: str, file_columns: set[str], para
         pairs = mapping.value_maps[column]
         keys, values = params.bind(list(pairs)), params.bind(list(pairs.values()))
         value = f"coalesce(map_extract_value(map({keys}::varchar[], {values}::varchar[]), {value}), {value})"
+    if column in mapping.value_patterns:
+        whens = " ".join(
+            f"when regexp_matches({value}, {params.bind(p.regex)}::varchar) then {params.bind(p.value)}::varchar"
+            for p in mapping.value_patterns[column]
+        )
+        value = f"case {whens} else {value} end"
     rule = mapping.timestamps.get(column)
     if rule is not None:
         iso = "'%Y-%m-%dT%H:%M:%S.%gZ'"
@@ -204,7 +335,24 @@ def column_sql(mapping: SourceMapping, column: str, file_columns: set[str], para
     return value
 
 
+def expression_sql(text: str, where: str, file_columns: set[str]) -> str:
+    """A mapping expression as checked SQL, refusing one that reads a column the export lacks."""
+    checked = check_expression(text, where)
+    absent = sorted(checked.columns - file_columns)
+    if absent:
+        raise LandingError(
+            f"Mapping {where}: {text!r} reads column(s) {', '.join(absent)}, which the export does not have; "
+            f"its columns are: {', '.join(sorted(file_columns))}."
+        )
+    return checked.sql
+
+
 def projection_sql(mapping: SourceMapping, contract: Contract, file_columns: list[str], params: Params) -> str:
-    """Select list turning staged export columns into the contract's columns (values in `params`)."""
+    """Select list turning staged export columns into the contract's columns (values in `params`),
+    and `_keep`, whether the mapping's filter keeps the row."""
     present = set(file_columns)
-    return ", ".join(f"{column_sql(mapping, c.name, present, params)} as {ident(c.name)}" for c in contract.columns)
+    keep = (
+        "true" if mapping.filter is None else f"coalesce(({expression_sql(mapping.filter, 'filter', present)}), false)"
+    )
+    columns = [f"{column_sql(mapping, c.name, present, params)} as {ident(c.name)}" for c in contract.columns]
+    return ", ".join([*columns, f"{keep} as _keep"])

@@ -84,12 +84,15 @@ def _rules(column: Column) -> list[tuple[str, str, str]]:
     return rules
 
 
-def reason_sql(contract: Contract) -> tuple[str, str, str]:
-    """(index of the first broken rule, list of reason codes, list of messages) as SQL."""
+def reason_sql(contract: Contract, filtered: bool = False) -> tuple[str, str, str]:
+    """(index of the first broken rule, list of reason codes, list of messages) as SQL.
+    `filtered`: the staged rows carry `_keep`, a mapping's filter verdict."""
     rules = [
         ("not _utf8", "invalid_encoding", "line is not valid UTF-8"),
         ("not _parse_ok", "malformed_line", "line cannot be parsed as one record of this source"),
     ]
+    if filtered:
+        rules.append(("not _keep", "filtered_by_mapping", "row left out by the mapping's filter"))
     for column in contract.columns:
         rules += _rules(column)
     if contract.distinct_pair:

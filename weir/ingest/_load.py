@@ -81,7 +81,8 @@ def fingerprint(folder: Path) -> str:
 
 def _check(con: duckdb.DuckDBPyConnection, contract: Contract, hmac_key: SecretKey) -> None:
     """Create the CHECKED table: staged rows with treated values, reason and message."""
-    rule, codes, messages = _checks.reason_sql(contract)
+    staged = {r[0] for r in con.execute("describe _stage").fetchall()}
+    rule, codes, messages = _checks.reason_sql(contract, filtered="_keep" in staged)
     # Carry only what later steps read: position, the text of bad lines, and vault inputs.
     vaulted = [_q(c.name) for c in contract.kept if c.treatment == "vault"]
     carried = ", ".join(["s._file", "s._line", "s._text", "s._raw", "s._parse_ok", *(f"s.{v}" for v in vaulted)])
