@@ -165,3 +165,21 @@ def test_json_reviews_with_null_text_load(tmp_path: Path) -> None:
     export = export.rename(export.with_suffix(".jsonl"))
     data_dir, result = _load(tmp_path / "weir", mapping_path, export)
     assert (result.rows_in, result.rows_loaded, result.reasons) == (2, 1, {"out_of_range": 1})
+
+
+def test_reviewer_names_are_redacted_from_texts_and_the_quarantine(tmp_path: Path) -> None:
+    text = (
+        "review_id,user_id,item_id,rating,text,created_at,Reviewer\n"
+        'r1,u1,i1,5,"Hi Dallas, thank you! Will buy again",2026-10-01T10:00:00Z,Dallas Smith\n'
+        "r2,u2,i1,4,王小明说很好,2026-10-01T10:00:00Z,王小明\n"
+        'r3,u3,i2,9,"Call Dallas on 138 1234 5678",2026-10-01T10:00:00Z,Ann Lee\n'
+    )
+    mapping, export = _write(tmp_path / "in", "source: reviews\nformat: csv\nrename: {Reviewer: reviewer_name}\n", text)
+    data_dir, result = _load(tmp_path / "weir", mapping, export)
+    assert (result.rows_loaded, result.reasons) == (2, {"out_of_range": 1})
+    texts = sorted(t for (t,) in _rows(data_dir, "select text from raw.reviews"))
+    assert texts == ["<NAME>说很好", "Hi <NAME>, thank you! Will buy again"]
+    (kept,) = _rows(data_dir, "select sanitised_text from ingest.quarantine")[0]
+    assert "Dallas" not in kept and "5678" not in kept and "<NAME>" in kept
+    everything = " ".join(str(r) for r in _rows(data_dir, "select * from raw.reviews"))
+    assert "Smith" not in everything and "Ann Lee" not in everything

@@ -6,6 +6,7 @@ import polars as pl
 from privacy import _scrub
 from privacy._generalise import age_band_sql, device_family_sql, ip_prefix_sql, region_sql
 from privacy._keyring import SecretKey
+from privacy._names import redact_names
 from privacy._pseudonymise import build_token_map, key_params, token_sql
 from privacy._scrub import scrub
 from weir.contract import Column, Contract
@@ -50,8 +51,20 @@ def prepare_maps(con: duckdb.DuckDBPyConnection, contract: Contract, key: Secret
             frame = pl.from_arrow(
                 con.sql(f"select _file, _line, {_q(column.name)} as value from _stage").to_arrow_table()
             )
-            scrubbed = frame.with_columns(value=scrub(frame["value"]))
-            con.register(f"_scrub_{column.name}", scrubbed.to_arrow())
+            scrubbed = scrub(frame["value"])
+            names = _batch_names(con, contract)
+            if names is not None:  # the people this batch names, wherever the text names them
+                scrubbed = redact_names(scrubbed, names)
+            con.register(f"_scrub_{column.name}", frame.with_columns(value=scrubbed).to_arrow())
+
+
+def _batch_names(con: duckdb.DuckDBPyConnection, contract: Contract) -> pl.Series | None:
+    """Distinct values of the batch's name columns (category user.name), or None without any."""
+    columns = [c.name for c in contract.columns if c.category == "user.name"]
+    if not columns:
+        return None
+    union = " union ".join(f"select {_q(c)} as name from _stage" for c in columns)
+    return pl.from_arrow(con.sql(f"select name from ({union}) where name is not null").to_arrow_table())["name"]
 
 
 def value_sql(column: Column, typed: bool, inline: bool = False) -> str:
