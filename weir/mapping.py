@@ -7,6 +7,8 @@ time formats, zones) only as bound parameters, and its delimiter only from an al
 Everything is checked once, here, when the mapping is read.
 """
 
+import hashlib
+import json
 import re
 from pathlib import Path
 from types import UnionType
@@ -111,10 +113,21 @@ class SourceMapping(BaseModel):
     derive_id: DerivedId | None = Field(
         default=None, description="an id made from a hash of contract columns, for exports without one"
     )
+    cadence: Literal["daily", "weekly", "irregular"] = Field(
+        default="daily",
+        description="how often this dataset arrives: its raw gate compares each batch's volume with the previous "
+        "batch of the same mapping (daily, weekly); irregular exports skip that comparison",
+    )
     lawful_basis: dict[str, LawfulBasis] = Field(
         default={},
         description="purpose -> the dataset's lawful basis for it; a purpose not named here needs consent records",
     )
+
+    def lineage(self) -> str:
+        """Which dataset a batch belongs to, for batch-over-batch checks: the mapping's layout
+        (a real export is never compared with generated data or another export's batches)."""
+        layout = self.model_dump(exclude={"lawful_basis", "cadence"}, mode="json")
+        return "mapping:" + hashlib.sha256(json.dumps(layout, sort_keys=True).encode()).hexdigest()[:16]
 
     def declared_bases(self) -> dict[str, LawfulBasis]:
         """The purposes this dataset may be used for without its users' consent records."""

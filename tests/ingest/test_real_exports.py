@@ -183,3 +183,22 @@ def test_reviewer_names_are_redacted_from_texts_and_the_quarantine(tmp_path: Pat
     assert "Dallas" not in kept and "5678" not in kept and "<NAME>" in kept
     everything = " ".join(str(r) for r in _rows(data_dir, "select * from raw.reviews"))
     assert "Smith" not in everything and "Ann Lee" not in everything
+
+
+def _events(n: int, prefix: str) -> str:
+    rows = [f"{prefix}{i},view,2026-10-01 {i % 24:02d}:00:00,u{i % 50},i{i}" for i in range(n)]
+    return "Event Id,Kind,When,Who,Item\n" + "\n".join(rows) + "\n"
+
+
+def test_volume_is_compared_within_one_datasets_lineage(tmp_path: Path) -> None:
+    other = EVENTS_MAPPING + "constants: {channel: feed}\n"  # another export layout: another lineage
+    runs = [
+        ("big", EVENTS_MAPPING, _events(3000, "a"), "loaded"),
+        ("other", other, _events(40, "b"), "loaded"),  # small, but nothing of its lineage came before
+        ("irregular", EVENTS_MAPPING + "cadence: irregular\n", _events(40, "c"), "loaded"),
+        ("drop", EVENTS_MAPPING, _events(40, "d"), "rejected"),  # 3,000 -> 40 rows a day, same mapping
+    ]
+    for name, mapping_text, text, status in runs:
+        mapping, export = _write(tmp_path / name, mapping_text, text)
+        _, result = _load(tmp_path / "weir", mapping, export)
+        assert result.status == status, (name, result)

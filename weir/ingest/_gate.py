@@ -22,32 +22,42 @@ from weir.sql import ident
 from weir.warehouse import tables
 
 REJECTED = "gate_rejected"
+# Ledger lines written before lineages were recorded: exports' batch ids start with byo-.
+LINEAGE_SQL = "coalesce(lineage, case when batch_id like 'byo-%' then 'mapping:unknown' else 'generator' end)"
 
 
 def gate_staged(
-    con: duckdb.DuckDBPyConnection, contract: Contract, checked: str, docs: Path | None = None
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    checked: str,
+    docs: Path | None = None,
+    lineage: tuple[str, bool] = ("generator", True),
 ) -> GateResult | None:
     """Validate the good rows of the `checked` table; None when there are none (nothing would
-    be loaded). Runs are kept for Data Docs in the GX project at `docs`."""
+    be loaded). Runs are kept for Data Docs in the GX project at `docs`. `lineage`: the
+    batch's dataset and whether its volume is compared with that dataset's previous batch."""
     if con.execute(f"select count(*) from {checked} where reason is null").fetchall()[0][0] == 0:
         return None
     columns = ", ".join(f"{ident('o_' + c.out_name)} as {ident(c.out_name)}" for c in contract.kept)
-    suite = raw_suite(contract, baseline(con, contract))
+    suite = raw_suite(contract, baseline(con, contract, *lineage))
     return validate(None, suite, f"select {columns} from {checked} where reason is null", docs=docs, connection=con)
 
 
-def baseline(con: duckdb.DuckDBPyConnection, contract: Contract) -> Baseline | None:
-    """The previous loaded batch's rows per day and raw's newest event time, for this source."""
+def baseline(
+    con: duckdb.DuckDBPyConnection, contract: Contract, lineage: str = "generator", compare: bool = True
+) -> Baseline | None:
+    """The rows per day of the previous loaded batch of this source and dataset lineage (a real
+    export is never compared with generated batches), and raw's newest event time."""
     event_time = event_time_column(contract)
     if not event_time or contract.source not in tables(con, "raw"):
         return None
     previous = con.execute(
         "select batch_id from ingest.load_ledger where source = ? and status = 'loaded' and rows_loaded >= ? "
-        "order by loaded_at desc limit 1",
-        [contract.source, VOLUME_MIN_ROWS],
+        f"and {LINEAGE_SQL} = ? order by loaded_at desc limit 1",
+        [contract.source, VOLUME_MIN_ROWS, lineage],
     ).fetchall()
     rows_per_day = None
-    if previous and contract.volume == "steady":
+    if previous and compare and contract.volume == "steady":
         rows_per_day = con.execute(
             f"select count(*) / greatest(count(distinct date_trunc('day', {event_time})), 1) "
             f"from raw.{contract.source} where _batch_id = ?",

@@ -33,6 +33,7 @@ from weir.warehouse import tables
 # temp table): the quality gate's Great Expectations run reads it in place through a cursor.
 SCRATCH = "weir_scratch"
 CHECKED = f"{SCRATCH}._checked"
+GENERATOR = "generator"  # the lineage of batches `weir generate` lands (no mapping)
 PAUSE_ENV = "WEIR_INGEST_PAUSE_BEFORE_COMMIT_S"  # fault injection for the crash test only
 DDL = """
 create schema if not exists raw;
@@ -44,6 +45,8 @@ create table if not exists ingest.load_ledger (
     loaded_at timestamptz not null, primary key (source, batch_id),
     check (rows_in = rows_loaded + rows_quarantined));
 alter table ingest.load_ledger add column if not exists error varchar;  -- why a `failed` batch failed
+-- The dataset a batch belongs to (weir.mapping lineage, or `generator`): volume compares within it.
+alter table ingest.load_ledger add column if not exists lineage varchar;
 create table if not exists ingest.quarantine (
     source varchar not null, batch_id varchar not null, file varchar not null, line bigint not null,
     reason varchar not null, message varchar not null,
@@ -198,6 +201,7 @@ def _write_all(
     hmac_key: SecretKey,
     master: SecretKey,
     bases: dict[str, LawfulBasis],
+    lineage_of: str = GENERATOR,
 ) -> None:
     """Every write of the batch; the caller wraps this in one transaction."""
     columns = ", ".join(_q(c.out_name) for c in contract.kept)
@@ -226,7 +230,7 @@ def _write_all(
         )
     con.execute(
         "insert into ingest.load_ledger (source, batch_id, fingerprint, status, rows_in, rows_loaded, "
-        "rows_quarantined, reasons, key_version, loaded_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+        "rows_quarantined, reasons, key_version, loaded_at, lineage) values (?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?)",
         [
             contract.source,
             result.batch_id,
@@ -237,6 +241,7 @@ def _write_all(
             result.rows_quarantined,
             json.dumps(result.reasons),
             hmac_key.version,
+            lineage_of,
         ],
     )
 
@@ -281,7 +286,7 @@ def _stage_and_check(
     _transform.prepare_maps(con, contract, hmac_key)
     _check(con, contract, hmac_key)
     _encrypt_unparsable(con, master, contract.source)
-    gate = _gate.gate_staged(con, contract, CHECKED, docs=landing.parent / "quality")
+    gate = _gate.gate_staged(con, contract, CHECKED, docs=landing.parent / "quality", lineage=lineage(folder))
     blocked = gate is not None and gate.blocked and not waive
     if blocked:
         _gate.reject(con, CHECKED, gate)
@@ -294,6 +299,15 @@ def _stage_and_check(
     status = "rejected" if blocked else "loaded"
     result = LoadResult(contract.source, folder.name, status, rows_in, rows_loaded, sum(reasons.values()), reasons)
     return result, gate
+
+
+def lineage(folder: Path) -> tuple[str, bool]:
+    """(the batch's dataset lineage, whether its volume is compared batch over batch)."""
+    path = folder / MAPPING_FILE
+    if not path.exists():
+        return GENERATOR, True
+    mapping = load_mapping(path)
+    return mapping.lineage(), mapping.cadence != "irregular"
 
 
 def _declared_bases(folder: Path) -> dict[str, LawfulBasis]:
@@ -334,7 +348,7 @@ def load_batch(
             con.execute(f"delete from ingest.load_ledger {where}", [contract.source, batch_id])
         bases = _declared_bases(folder)
         result = replace(result, bases={p: b.basis for p, b in sorted(bases.items())})
-        _write_all(con, contract, result, digest_value, hmac_key, master, bases)
+        _write_all(con, contract, result, digest_value, hmac_key, master, bases, lineage(folder)[0])
         _gate.record(con, contract.source, batch_id, gate)
         if evidence is not None:
             evidence(con, result)
