@@ -39,5 +39,8 @@ def explain(con: duckdb.DuckDBPyConnection, manifest: dict, nodes: dict[str, dic
                 f"no user has consented to {purpose} (load consent records, "
                 "or declare another lawful basis in the export's mapping: lawful_basis)"
             )
-        reasons[name] = "; ".join(why) or f"its sources ({', '.join(sources)}) hold rows, but none it keeps"
+        filled = [s for s in sources if rows(s) > 0]
+        reasons[name] = "; ".join(why) or (
+            f"its sources with rows ({', '.join(filled)}) hold none it keeps (see its description in the dbt docs)"
+        )
     return reasons

@@ -17,8 +17,8 @@ with user_steps as (
         count(case when e.event_type = 'add_to_cart' then 1 end) as carts,
         count(case when e.event_type = 'purchase' then 1 end) as purchases
     from {{ ref('int_events') }} as e
+    -- Exports without a channel (most behaviour logs) keep their funnel, under channel null.
     where e.event_type in ('view', 'add_to_cart', 'purchase')
-      and e.channel is not null
       and {{ consented_at('analytics', 'e.user_token', 'e.ts') }}
     {% if is_incremental() %}
       and (e.event_date >= {{ changed_from([(ref('int_events'), 'event_date')], consent=false) }}
