@@ -93,6 +93,11 @@ class SourceMapping(BaseModel):
         description="contract column -> [{regex, value}]: the first pattern found in a value gives its Weir value "
         "(after value_maps)",
     )
+    names: list[str] = Field(
+        default=[],
+        description="export columns holding names of the dataset's people (reviewer, nickname): never stored, "
+        "but redacted wherever the batch's free text names them",
+    )
     timestamps: dict[str, TimestampRule] = Field(
         default={}, description="contract column -> how the export writes time (format, timezone)"
     )
@@ -225,7 +230,7 @@ def load_mapping(path: Path) -> SourceMapping:
     if mapping.delimiter not in DELIMITERS:
         allowed = ", ".join(f"{d!r} ({n})" for d, n in DELIMITERS.items())
         raise ConfigError(f"Mapping {path}: delimiter {mapping.delimiter!r} is not allowed; use one of {allowed}.")
-    for name in [*(mapping.columns or []), *mapping.rename]:
+    for name in [*(mapping.columns or []), *mapping.rename, *mapping.names]:
         ident(name)  # raises UnsafeSqlInput naming the column
     absent = [n for n in mapping.rename if mapping.columns and n not in mapping.columns]
     if absent:
@@ -368,4 +373,8 @@ def projection_sql(mapping: SourceMapping, contract: Contract, file_columns: lis
         "true" if mapping.filter is None else f"coalesce(({expression_sql(mapping.filter, 'filter', present)}), false)"
     )
     columns = [f"{column_sql(mapping, c.name, present, params)} as {ident(c.name)}" for c in contract.columns]
-    return ", ".join([*columns, f"{keep} as _keep"])
+    absent = [n for n in mapping.names if n not in present]
+    if absent:
+        raise LandingError(f"Mapping `names` lists column(s) {', '.join(absent)}, which the export does not have.")
+    names = "[" + ", ".join(f"nullif(trim({ident(n)}), '')" for n in mapping.names) + "]::varchar[]"
+    return ", ".join([*columns, f"{keep} as _keep", f"{names} as _names"])

@@ -174,7 +174,7 @@ def test_reviewer_names_are_redacted_from_texts_and_the_quarantine(tmp_path: Pat
         "r2,u2,i1,4,王小明说很好,2026-10-01T10:00:00Z,王小明\n"
         'r3,u3,i2,9,"Call Dallas on 138 1234 5678",2026-10-01T10:00:00Z,Ann Lee\n'
     )
-    mapping, export = _write(tmp_path / "in", "source: reviews\nformat: csv\nrename: {Reviewer: reviewer_name}\n", text)
+    mapping, export = _write(tmp_path / "in", "source: reviews\nformat: csv\nnames: [Reviewer]\n", text)
     data_dir, result = _load(tmp_path / "weir", mapping, export)
     assert (result.rows_loaded, result.reasons) == (2, {"out_of_range": 1})
     texts = sorted(t for (t,) in _rows(data_dir, "select text from raw.reviews"))

@@ -26,7 +26,7 @@ BAD_CLASSES = [
 MAX_BAD_RATE = 0.05  # ten classes at 5% each fill every odd row: the ceiling of this scheme
 ENCODING_MARKER = "@@WEIR_INVALID_UTF8@@"
 INVALID_UTF8 = b"\xc3\x28\xff\xfe"  # an unfinished 2-byte sequence, then bytes never valid in UTF-8
-OVERSIZE_TEXT = "lorem ipsum " * 1_000  # 12,000 characters: beyond any text limit in the contracts
+OVERSIZE_TEXT = "lorem ipsum " * 2_000  # 24,000 characters: beyond any text limit in the contracts
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,11 +59,14 @@ def prepare_maps(con: duckdb.DuckDBPyConnection, contract: Contract, key: Secret
 
 
 def _batch_names(con: duckdb.DuckDBPyConnection, contract: Contract) -> pl.Series | None:
-    """Distinct values of the batch's name columns (category user.name), or None without any."""
-    columns = [c.name for c in contract.columns if c.category == "user.name"]
-    if not columns:
+    """Distinct names of the batch's people: its name columns (category user.name) and the
+    export columns its mapping lists under `names` (staged as `_names`); None without any."""
+    selects = [f"select {_q(c.name)} as name from _stage" for c in contract.columns if c.category == "user.name"]
+    if "_names" in {r[0] for r in con.execute("describe _stage").fetchall()}:
+        selects.append("select unnest(_names) as name from _stage")
+    if not selects:
         return None
-    union = " union ".join(f"select {_q(c)} as name from _stage" for c in columns)
+    union = " union ".join(selects)
     return pl.from_arrow(con.sql(f"select name from ({union}) where name is not null").to_arrow_table())["name"]
 
 
