@@ -94,6 +94,16 @@ def test_events_only_export_with_a_declared_basis_publishes_its_funnel(tmp_path:
     assert bases == [("analytics", "legitimate_interest", "events")]
     assert users == len({line.split(",")[3] for line in export.read_text().splitlines()[1:]})
 
+    # A user known only from the export's events can be erased, their declared basis with them.
+    for args in (["dsr", "submit", "--type", "erasure", "--user-id", "user7"], ["dsr", "run"]):
+        result = runner.invoke(app, [*args, "--data-dir", str(data)])
+        assert result.exit_code == 0, (args, result.output)
+    assert "erasure: completed" in result.output
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
+        left = con.execute("select count(distinct user_token) from consent.bases").fetchone()[0]
+        events = con.execute("select count(distinct user_token) from raw.events").fetchone()[0]
+    assert left == events == users - 1
+
 
 def test_without_a_basis_the_funnel_is_empty_and_says_why(tmp_path: Path) -> None:
     export, mapping, data = tmp_path / "events.csv", tmp_path / "map.yml", tmp_path / "weir"

@@ -12,8 +12,10 @@ import duckdb
 
 from privacy._keyring import SecretKey, current_hmac_key, vault_master_key
 from weir.config import DataDir
+from weir.contract import all_contracts
 from weir.dsr import _access, _compact, _erase, _intake, _rectify, _store
 from weir.dsr._store import Recorder
+from weir.sql import ident
 from weir.warehouse import connect, tables
 
 NO_DATA = "no data held about this user"
@@ -117,18 +119,39 @@ def advance(ctx: Context, request_id: str) -> None:
         ctx.rec.step(request_id, "completed", state="completed")
 
 
+def _held_about(con: duckdb.DuckDBPyConnection, ids: list[str]) -> set[str]:
+    """The requests whose user any raw table names (in any user-token column: an export of
+    events alone has no users source) or a declared lawful basis covers."""
+    if not ids:
+        return set()
+    raw = tables(con, "raw")
+    named = [
+        f"select {ident(c.out_name)} from raw.{ident(contract.source)}"
+        for contract in sorted(all_contracts(), key=lambda c: c.source != "users")
+        if contract.source in raw
+        for c in contract.kept
+        if c.kind == "user" and c.treatment == "token"
+    ]
+    if "bases" in tables(con, "consent"):
+        named.append("select user_token from consent.bases")
+    found: set[str] = set()
+    for sql in named:  # users first: it names nearly everyone, and a hit skips the larger tables
+        rest = [i for i in ids if i not in found]
+        if not rest:
+            break
+        rows = con.execute(
+            f"select request_id from dsr.requests where request_id in (select unnest(?)) and user_token in ({sql})",
+            [rest],
+        ).fetchall()
+        found.update(r[0] for r in rows)
+    return found
+
+
 def _resolve_all(ctx: Context, requests: list[_store.Request]) -> None:
     """Resolve the run's received requests with one lookup: the unknown ones end as no_data, the
     known erasures are resolved together; rectifications also check their field one by one."""
     ids = [r.request_id for r in requests]
-    known = set()
-    if ids and "users" in tables(ctx.con, "raw"):
-        rows = ctx.con.execute(
-            "select q.request_id from dsr.requests q semi join raw.users u on u.user_token = q.user_token "
-            "where q.request_id in (select unnest(?))",
-            [ids],
-        ).fetchall()
-        known = {r[0] for r in rows}
+    known = _held_about(ctx.con, ids)
     ctx.rec.steps([i for i in ids if i not in known], "resolve", state="no_data", reason=NO_DATA, status="no_data")
     for request in requests:
         if request.request_id in known and request.request_type == "rectification":
@@ -139,11 +162,7 @@ def _resolve_all(ctx: Context, requests: list[_store.Request]) -> None:
 
 def _resolve(ctx: Context, request: _store.Request) -> bool:
     user_token = _store.user_token_of(ctx.con, request.request_id)
-    known = (
-        "users" in tables(ctx.con, "raw")
-        and ctx.con.execute("select count(*) from raw.users where user_token = ?", [user_token]).fetchone()[0]
-    )
-    if not known:
+    if not _held_about(ctx.con, [request.request_id]):
         ctx.rec.step(request.request_id, "resolve", state="no_data", reason=NO_DATA, status="no_data")
         return False
     if request.request_type == "rectification":
