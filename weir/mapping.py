@@ -23,6 +23,7 @@ from privacy._consent import PURPOSES
 from weir.contract import CONTRACTS_DIR, Contract, load_contract
 from weir.errors import ConfigError, LandingError
 from weir.mapping_expr import check_expression
+from weir.policy import load_policy
 from weir.sql import Params, ident
 
 SCHEMA_FILE = Path(__file__).parent / "mappings" / "mapping.schema.json"  # `schema()`, kept equal by a test
@@ -244,10 +245,23 @@ def load_mapping(path: Path) -> SourceMapping:
             f"Mapping {path}: `lawful_basis` names {', '.join(map(repr, unknown))}, not a purpose; "
             f"use one of: {', '.join(PURPOSES)}."
         )
+    _check_bases(path, mapping)
     _check_references(path, mapping, contract)
     _check_timestamps(path, mapping)
     _check_expressions(path, mapping)
     return mapping
+
+
+def _check_bases(path: Path, mapping: SourceMapping) -> None:
+    """A declared basis other than consent must be one weir/policy.yml lets exports declare."""
+    purposes = load_policy()["purposes"]
+    for purpose, declared in mapping.declared_bases().items():
+        allowed = purposes.get(purpose, {}).get("declarable_bases", [])
+        if declared.basis not in allowed:
+            raise ConfigError(
+                f"Mapping {path}: lawful_basis.{purpose} is {declared.basis}, which weir/policy.yml does not let an "
+                f"export declare for {purpose} (allowed: {', '.join(allowed) or 'none: it needs consent records'})."
+            )
 
 
 def _check_expressions(path: Path, mapping: SourceMapping) -> None:

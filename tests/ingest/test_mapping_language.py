@@ -107,3 +107,14 @@ def test_an_expression_over_a_column_the_export_lacks_fails_the_batch_naming_it(
     result = ingest(data_dir, source, batch)[0]
     assert result.status == "failed"
     assert "reads column(s) Price, which the export does not have" in result.error
+
+
+def test_a_basis_the_policy_does_not_allow_for_the_purpose_is_refused(tmp_path: Path) -> None:
+    body = "lawful_basis: {marketing: {basis: legitimate_interest, justification: we want to}}\n"
+    mapping, _ = _files(tmp_path, "source: events\nformat: csv\n" + body)
+    with pytest.raises(ConfigError, match="does not let an export declare for marketing .allowed: none"):
+        load_mapping(mapping)
+    no_reason = "lawful_basis: {analytics: {basis: legitimate_interest}}\n"
+    mapping, _ = _files(tmp_path, "source: events\nformat: csv\n" + no_reason)
+    with pytest.raises(ConfigError, match="needs a `justification`"):
+        load_mapping(mapping)

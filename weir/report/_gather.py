@@ -15,7 +15,7 @@ from weir.dbt import manifest_path
 from weir.errors import WeirError
 from weir.manifest import load
 from weir.publish import published_db
-from weir.report._consent import consent_section, dsr_section
+from weir.report._consent import consent_section, declared_bases, dsr_section
 from weir.report._evidence import keys_section, models_section, pii_section
 from weir.report._ledgers import budget_section, quality_section
 from weir.report._lineage import lineage_section, ropa_section
@@ -114,7 +114,7 @@ def _sections(
         "keys": lambda: keys_section(con, data_dir),
         "models": lambda: models_section(con),
         "lineage": lambda: lineage_section(manifest(), published, catalog, models),
-        "ropa": lambda: ropa_section(manifest(), catalog),
+        "ropa": lambda: ropa_section(manifest(), catalog, declared_bases(con)),
     }
     sections = []
     for key, build in builders.items():

@@ -50,7 +50,7 @@ def lineage_section(manifest: dict, published: dict[str, str], catalog: Catalog,
     return Section("lineage", "Lineage", "ok", summary, [table], [chart])
 
 
-def ropa_section(manifest: dict, catalog: Catalog) -> Section:
+def ropa_section(manifest: dict, catalog: Catalog, declared: Table | None = None) -> Section:
     """GDPR Art. 30 record and a PIPL Art. 55 impact-assessment record, both from the declarations."""
     ropa = record_of_processing()
     record = Table(
@@ -84,7 +84,7 @@ def ropa_section(manifest: dict, catalog: Catalog) -> Section:
         [(source, p, basis) for source, by in sorted(lawful_bases().items()) for p, basis in by.items()],
     )
     summary = f"{ropa.height} processed column(s) in {ropa['source'].n_unique()} source(s), {len(policy)} purpose(s)"
-    tables = [pia, bases, summary_table, record]
+    tables = [pia, bases, *([declared] if declared else []), summary_table, record]  # declared: by export mappings
     return Section("ropa", "Record of processing and impact assessment", "ok", summary, tables)
 
 
