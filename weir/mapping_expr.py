@@ -17,12 +17,13 @@ import duckdb
 from weir.errors import ConfigError
 
 # Scalar functions an export's columns may need: text, numbers, times. Nothing that reads
-# files, settings, variables, the catalog or other tables.
+# files, settings, variables, the catalog or other tables, and nothing that can blow one value
+# up to gigabytes (repeat, lpad, rpad).
 FUNCTIONS = frozenset(
     """
     abs ceil ceiling floor round trunc sign greatest least mod power pow sqrt ln log log10 exp
     lower upper lcase ucase trim ltrim rtrim strip_accents substr substring left right length
-    char_length replace concat concat_ws lpad rpad reverse repeat split_part starts_with
+    char_length replace concat concat_ws reverse split_part starts_with
     ends_with prefix suffix contains instr position strpos regexp_replace regexp_extract
     regexp_matches regexp_full_match nullif ifnull if coalesce
     strptime try_strptime strftime to_timestamp epoch_ms make_date make_timestamp date_trunc

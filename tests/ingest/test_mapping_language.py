@@ -84,6 +84,7 @@ HOSTILE = [
     "query('select 1')",
     "main.lower(Quantity)",
     "sum(Quantity::int) over ()",
+    "repeat(InvoiceNo, 1000000000)",  # one value of gigabytes: a memory bomb, not a column
 ]
 
 
