@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from weir.cli import app
 from weir.config import resolve_data_dir
-from weir.ingest import ingest
+from weir.ingest import ingest, rotate_keys
 from weir.landing import land_export
 
 EVENTS_MAPPING = """\
@@ -202,3 +202,16 @@ def test_volume_is_compared_within_one_datasets_lineage(tmp_path: Path) -> None:
         mapping, export = _write(tmp_path / name, mapping_text, text)
         _, result = _load(tmp_path / "weir", mapping, export)
         assert result.status == status, (name, result)
+
+
+def test_a_declared_basis_follows_its_users_through_a_key_rotation(tmp_path: Path) -> None:
+    basis = "lawful_basis: {analytics: {basis: contract, justification: Orders fulfil the sales contract.}}\n"
+    mapping, export = _write(tmp_path / "in", EVENTS_MAPPING + basis, _events(30, "k"))
+    data_dir, result = _load(tmp_path / "weir", mapping, export)
+    assert result.bases == {"analytics": "contract"}
+    covered = "select count(*) from consent.bases where user_token in (select user_token from raw.events)"
+    assert _rows(data_dir, covered) == [(30,)]  # u0..u29: one row per user the batch names
+
+    rotate_keys(data_dir)
+
+    assert _rows(data_dir, covered) == [(30,)]
