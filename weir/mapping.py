@@ -94,6 +94,11 @@ class SourceMapping(BaseModel):
         description="contract column -> [{regex, value}]: the first pattern found in a value gives its Weir value "
         "(after value_maps)",
     )
+    attributes: list[str] = Field(
+        default=[],
+        description="export columns kept as extra attributes (price, brand, rating category) in the raw row's "
+        "attributes map (name -> text, scrubbed like free text) instead of being dropped",
+    )
     names: list[str] = Field(
         default=[],
         description="export columns holding names of the dataset's people (reviewer, nickname): never stored, "
@@ -231,8 +236,10 @@ def load_mapping(path: Path) -> SourceMapping:
     if mapping.delimiter not in DELIMITERS:
         allowed = ", ".join(f"{d!r} ({n})" for d, n in DELIMITERS.items())
         raise ConfigError(f"Mapping {path}: delimiter {mapping.delimiter!r} is not allowed; use one of {allowed}.")
-    for name in [*(mapping.columns or []), *mapping.rename, *mapping.names]:
+    for name in [*(mapping.columns or []), *mapping.rename, *mapping.names, *mapping.attributes]:
         ident(name)  # raises UnsafeSqlInput naming the column
+    if len(set(mapping.attributes)) != len(mapping.attributes):
+        raise ConfigError(f"Mapping {path}: `attributes` lists a column twice; list each once.")
     absent = [n for n in mapping.rename if mapping.columns and n not in mapping.columns]
     if absent:
         raise ConfigError(
@@ -387,8 +394,14 @@ def projection_sql(mapping: SourceMapping, contract: Contract, file_columns: lis
         "true" if mapping.filter is None else f"coalesce(({expression_sql(mapping.filter, 'filter', present)}), false)"
     )
     columns = [f"{column_sql(mapping, c.name, present, params)} as {ident(c.name)}" for c in contract.columns]
-    absent = [n for n in mapping.names if n not in present]
-    if absent:
-        raise LandingError(f"Mapping `names` lists column(s) {', '.join(absent)}, which the export does not have.")
+    for key in ("names", "attributes"):
+        absent = [n for n in getattr(mapping, key) if n not in present]
+        if absent:
+            raise LandingError(f"Mapping `{key}` lists column(s) {', '.join(absent)}, which the export does not have.")
     names = "[" + ", ".join(f"nullif(trim({ident(n)}), '')" for n in mapping.names) + "]::varchar[]"
-    return ", ".join([*columns, f"{keep} as _keep", f"{names} as _names"])
+    extra = [f"{keep} as _keep", f"{names} as _names"]
+    if mapping.attributes:
+        keys = params.bind(mapping.attributes)
+        values = "[" + ", ".join(f"nullif(trim({ident(n)}), '')" for n in mapping.attributes) + "]"
+        extra.append(f"map({keys}::varchar[], {values}::varchar[]) as _attributes")
+    return ", ".join([*columns, *extra])

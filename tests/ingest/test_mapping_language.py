@@ -119,3 +119,25 @@ def test_a_basis_the_policy_does_not_allow_for_the_purpose_is_refused(tmp_path: 
     mapping, _ = _files(tmp_path, "source: events\nformat: csv\n" + no_reason)
     with pytest.raises(ConfigError, match="needs a `justification`"):
         load_mapping(mapping)
+
+
+def test_attributes_keep_extra_columns_scrubbed_in_a_typed_map(tmp_path: Path) -> None:
+    export = (
+        "InvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,CustomerID,Description\n"
+        "536365,85123A,6,01/12/2010 08:26,2.55,17850,call 13812345678 for a refill\n"
+        "536366,22752,2,01/12/2010 08:28,7.65,17850,\n"
+    )
+    mapping, export_path = _files(tmp_path, RETAIL + "attributes: [UnitPrice, Description]\n", export)
+    data_dir = resolve_data_dir(tmp_path / "weir")
+    source, batch = land_export(data_dir.landing, mapping, export_path)
+    assert ingest(data_dir, source, batch)[0].rows_loaded == 2
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        kept = dict(con.execute("select item_id, attributes from raw.orders").fetchall())
+        kind = con.execute(
+            "select data_type from duckdb_columns() where table_name = 'orders' and column_name = 'attributes'"
+        ).fetchone()[0]
+    assert kept == {
+        "85123A": {"UnitPrice": "2.55", "Description": "call <PHONE> for a refill"},
+        "22752": {"UnitPrice": "7.65", "Description": None},
+    }
+    assert kind == "MAP(VARCHAR, VARCHAR)"

@@ -89,6 +89,9 @@ def _check(con: duckdb.DuckDBPyConnection, contract: Contract, hmac_key: SecretK
     # Carry only what later steps read: position, the text of bad lines, and vault inputs.
     vaulted = [_q(c.name) for c in contract.kept if c.treatment == "vault"]
     carried = ", ".join(["s._file", "s._line", "s._text", "s._raw", "s._parse_ok", *(f"s.{v}" for v in vaulted)])
+    if "_attributes" in staged:  # kept export columns, scrubbed like free text
+        _scrub.register_sql(con)
+        carried += f", {_transform.scrubbed_attributes_sql('s._attributes')} as o_attributes"
     # Reason and message are set in the same pass (an added column and an update cost a
     # rewrite of both columns per batch); the lists are indexed for broken rows only.
     reason, message = (f"case when _rule is not null then {names}[_rule] end" for names in (codes, messages))
@@ -206,7 +209,10 @@ def _write_all(
     """Every write of the batch; the caller wraps this in one transaction."""
     columns = ", ".join(_q(c.out_name) for c in contract.kept)
     values = ", ".join(_q("o_" + c.out_name) for c in contract.kept)
+    if "o_attributes" in {r[0] for r in con.execute(f"describe {CHECKED}").fetchall()}:
+        columns, values = f"{columns}, {_transform.ATTRIBUTES}", f"{values}, o_attributes"
     con.execute(_transform.raw_ddl(contract))
+    con.execute(_transform.ATTRIBUTES_DDL.format(source=contract.source))  # a warehouse from before
     con.execute(
         f"insert into raw.{contract.source} ({columns}, _batch_id, _file, _line, _loaded_at) "
         f"select {values}, ?, _file, _line, now() from {CHECKED} where reason is null",
