@@ -1,8 +1,9 @@
 """Ingest throughput against a plain DuckDB load of the same files (the ceiling).
 
 Usage: python benchmarks/bench_ingest.py [--events 10000000] [--users 1000000] [--repeat 1]
-Full ingest = contract checks + quarantine + pseudonymise + generalise + load, for JSONL and
-for the same events as Parquet. Targets: ratio <= 3; pseudonymisation >= 1.5M rows/s.
+Full ingest = contract checks + quarantine + pseudonymise + generalise + load, for JSONL, for
+the same events as Parquet, and as a CSV export landed through a source mapping.
+Targets: ratio <= 3; pseudonymisation >= 1.5M rows/s.
 Each repeat ingests into a data dir of its own (the batch's files hard-linked into it, the
 users loaded beforehand, untimed), weir and plain load in alternating order; ratios are paired
 per repeat (benchmarks/_timing.py).
@@ -22,6 +23,7 @@ from privacy._pseudonymise import build_token_map
 from weir.config import resolve_data_dir
 from weir.generate import GenerateConfig, generate
 from weir.ingest import ingest
+from weir.landing import land_export
 
 EVENTS_PER_USER_DAY = 3.7
 
@@ -133,10 +135,31 @@ def main() -> None:
             },
             self_timed=True,
         )
+        times |= csv_times(Path(tmp), pq_files, data_dir.landing, args.repeat)
         user_rate = pseudonymise_rate(plain_pq, events, [("user_id", "user")])
         both_rate = pseudonymise_rate(plain_pq, events, [("user_id", "user"), ("device_id", "device")])
         token_rate = hmac_rate(plain_pq, events)
     report(events, times, user_rate, both_rate, token_rate)
+
+
+def csv_times(tmp: Path, pq_files: str, landing: Path, repeat: int) -> dict[str, list[float]]:
+    """The CSV path: the same events as a CSV export with a header, landed through a source
+    mapping (quoted fields, the mapping's projection) into data dirs of their own (users from
+    `landing`), against DuckDB's own CSV reader."""
+    export, mapping = tmp / "events.csv", tmp / "events_mapping.yml"
+    duckdb.execute(f"copy (select * from read_parquet('{pq_files}')) to '{export}' (header)")
+    mapping.write_text("source: events\nformat: csv\n")
+    homes = [fresh_home(landing, tmp / f"csv_{i}", ["users"]) for i in range(repeat)]
+    for home in homes:  # the copy into the landing zone is not timed
+        land_export(resolve_data_dir(home).landing, mapping, export)
+    return alternate(
+        repeat,
+        {
+            "plain_csv": lambda: plain_load(str(export), "read_csv", tmp / "plain_csv.duckdb"),
+            "weir_csv": lambda: ingest_next(homes),
+        },
+        self_timed=True,
+    )
 
 
 def report(events: int, times: dict[str, list[float]], user_rate: float, both_rate: float, token_rate: float) -> None:
@@ -146,6 +169,8 @@ def report(events: int, times: dict[str, list[float]], user_rate: float, both_ra
         ("plain DuckDB load JSONL", "plain_jsonl"),
         ("weir ingest Parquet", "weir_parquet"),
         ("plain DuckDB load Parquet", "plain_parquet"),
+        ("weir ingest CSV (mapping)", "weir_csv"),
+        ("plain DuckDB load CSV", "plain_csv"),
     ]:
         seconds = statistics.median(times[key])
         print(f"{name:<26}{events:>12,}{seconds:>10.1f}{events / seconds:>14,.0f}")
@@ -157,6 +182,7 @@ def report(events: int, times: dict[str, list[float]], user_rate: float, both_ra
     print(f"token HMAC throughput (distinct event ids): {token_rate:.0f} values/s")
     ratio_lines("ingest jsonl vs plain load", times["weir_jsonl"], times["plain_jsonl"], target=("<=", 3))
     ratio_lines("ingest parquet vs plain load", times["weir_parquet"], times["plain_parquet"], target=("<=", 3))
+    ratio_lines("ingest csv (mapping) vs plain load", times["weir_csv"], times["plain_csv"], target=("<=", 3))
 
 
 if __name__ == "__main__":
