@@ -209,10 +209,10 @@ def _write_all(
     """Every write of the batch; the caller wraps this in one transaction."""
     columns = ", ".join(_q(c.out_name) for c in contract.kept)
     values = ", ".join(_q("o_" + c.out_name) for c in contract.kept)
+    con.execute(_transform.raw_ddl(contract))
     if "o_attributes" in {r[0] for r in con.execute(f"describe {CHECKED}").fetchall()}:
         columns, values = f"{columns}, {_transform.ATTRIBUTES}", f"{values}, o_attributes"
-    con.execute(_transform.raw_ddl(contract))
-    con.execute(_transform.ATTRIBUTES_DDL.format(source=contract.source))  # a warehouse from before
+        con.execute(_transform.ATTRIBUTES_DDL.format(source=contract.source))
     con.execute(
         f"insert into raw.{contract.source} ({columns}, _batch_id, _file, _line, _loaded_at) "
         f"select {values}, ?, _file, _line, now() from {CHECKED} where reason is null",

@@ -21,7 +21,7 @@ from weir.errors import LandingError, WeirError
 from weir.ingest._hold import hold_incomplete, into_held, restore_held
 from weir.ingest._load import DDL, Evidence, LoadResult, load_batch
 from weir.ingest._read import lock_down, part_files
-from weir.ingest._transform import ATTRIBUTES_DDL, raw_ddl
+from weir.ingest._transform import raw_ddl
 from weir.landing import Batch, list_batches
 from weir.sql import ident
 from weir.warehouse import connect
@@ -105,7 +105,6 @@ def create_raw_tables(data_dir: DataDir) -> None:
         ensure_ledger(con)  # consent.ledger and consent.bases: dim_consent reads the latter
         for source in SOURCE_ORDER:
             con.execute(raw_ddl(load_contract(source)))
-            con.execute(ATTRIBUTES_DDL.format(source=source))  # raw tables made before attributes
     finally:
         con.close()
 

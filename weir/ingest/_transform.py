@@ -123,13 +123,13 @@ def raw_ddl(contract: Contract) -> str:
         f"{_q(c.out_name)} {'varchar' if c.treatment != 'plain' else SQL_TYPES[c.type]}" for c in contract.kept
     )
     return (
-        f"create table if not exists raw.{contract.source} ({cols}, {ATTRIBUTES} map(varchar, varchar), "
-        "_batch_id varchar not null, _file varchar not null, _line bigint not null, _loaded_at timestamptz not null)"
+        f"create table if not exists raw.{contract.source} ({cols}, _batch_id varchar not null, "
+        "_file varchar not null, _line bigint not null, _loaded_at timestamptz not null)"
     )
 
 
-# An export's extra columns a mapping keeps (`attributes:`), scrubbed like free text: every raw
-# table has the column, empty for generated data.
+# An export's extra columns a mapping keeps (`attributes:`), scrubbed like free text: a raw table
+# gains the column (last) when the first batch with attributes loads into it.
 ATTRIBUTES = "attributes"
 ATTRIBUTES_DDL = "alter table raw.{source} add column if not exists attributes map(varchar, varchar)"
 
