@@ -7,11 +7,20 @@ at least three letters, as a whole word for Latin scripts (case-insensitive) and
 Chinese (no spaces between words), is replaced by a placeholder in one vectorised pass. Parts
 that are also common words ("Will", "May", "Rose") are redacted only when capitalised, so
 "will arrive" and "a red rose" stay as written.
+
+Names are remembered across batches: every name a batch gives a user (the users source's name
+column, a mapping's `names:` columns) is kept in the vault under that user's own data key
+(field `name`, one name per line), so a review that arrives weeks after its author's sign-up
+still has the author's name redacted. Erasure shreds the key, and the name with it.
 """
 
 import re
 
+import duckdb
 import polars as pl
+
+from privacy import _vault
+from privacy._keyring import SecretKey
 
 PLACEHOLDER = "<NAME>"
 MIN_LETTERS = 3  # "Al", "Li" and "Bo" are too often part of other words to redact on their own
@@ -25,6 +34,7 @@ COMMON_WORDS = frozenset(
     """.split()
 )
 _CJK = re.compile(r"[\u3400-\u9fff]")
+NAME_FIELD = "name"  # the vault field holding a user's known names, one per line
 
 
 def name_terms(names: pl.Series) -> tuple[list[str], list[str], list[str]]:
@@ -57,5 +67,28 @@ def redact_names(texts: pl.Series, names: pl.Series) -> pl.Series:
     if common:
         out = out.str.replace_all(rf"\b(?:{'|'.join(map(re.escape, common))})\b", PLACEHOLDER)
     if chinese:
-        out = out.str.replace_many(chinese, PLACEHOLDER)
+        out = out.str.replace_many(dict.fromkeys(chinese, PLACEHOLDER))
     return out
+
+
+def remember(con: duckdb.DuckDBPyConnection, master: SecretKey, pairs: pl.DataFrame) -> int:
+    """Keep each user's names (`pairs`: user_token, name) in the vault, merged with the names
+    already held for them; returns the number of users whose entry changed."""
+    pairs = pairs.drop_nulls().with_columns(pl.col("name").str.strip_chars()).filter(pl.col("name") != "")
+    if pairs.is_empty():
+        return 0
+    grouped = pairs.unique().group_by("user_token").agg(pl.col("name"))
+    held = _vault.read_many(con, master, grouped["user_token"].to_list(), (NAME_FIELD,))
+    changed = []
+    for user_token, names in grouped.iter_rows():  # per user, like the vault's AEAD calls
+        known = set(held.get((user_token, NAME_FIELD), "").splitlines())
+        merged = known | {n for name in names for n in name.splitlines()}
+        if merged != known:
+            changed.append((user_token, NAME_FIELD, "\n".join(sorted(merged))))
+    return _vault.store(con, master, changed) if changed else 0
+
+
+def remembered(con: duckdb.DuckDBPyConnection, master: SecretKey, user_tokens: list[str]) -> pl.Series:
+    """The names the vault holds for these users (nothing for an erased user: key shredded)."""
+    held = _vault.read_many(con, master, user_tokens, (NAME_FIELD,)) if user_tokens else {}
+    return pl.Series("name", [n for value in held.values() for n in value.splitlines()], dtype=pl.Utf8)

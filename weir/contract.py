@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from weir.errors import ConfigError
 
 CONTRACTS_DIR = Path(__file__).parent / "contracts"
+NAME_CATEGORY = "user.name"  # names are dropped from rows but kept in the vault for redaction
 SqlType = Literal["varchar", "bigint", "double", "boolean", "timestamp", "date"]
 Treatment = Literal["plain", "token", "generalise", "scrub", "vault", "drop"]
 Generaliser = Literal["ip_prefix", "age_band", "region", "device_family"]
@@ -91,6 +92,11 @@ class Contract(BaseModel):
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
+
+    @property
+    def person(self) -> Column | None:
+        """The column naming the user a row is about (the first user id), if any."""
+        return next((c for c in self.columns if c.kind == "user"), None)
 
     @property
     def kept(self) -> list[Column]:

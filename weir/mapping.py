@@ -101,8 +101,9 @@ class SourceMapping(BaseModel):
     )
     names: list[str] = Field(
         default=[],
-        description="export columns holding names of the dataset's people (reviewer, nickname): never stored, "
-        "but redacted wherever the batch's free text names them",
+        description="export columns holding names of the dataset's people (reviewer, nickname): never stored "
+        "in a row; redacted wherever the batch's free text names them, and kept in the vault under the row's "
+        "user so that later batches' text has them redacted too",
     )
     timestamps: dict[str, TimestampRule] = Field(
         default={}, description="contract column -> how the export writes time (format, timezone)"

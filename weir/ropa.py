@@ -2,7 +2,7 @@
 
 import polars as pl
 
-from weir.contract import Column, all_contracts
+from weir.contract import NAME_CATEGORY, Column, all_contracts
 from weir.errors import ConfigError
 from weir.policy import load_policy
 
@@ -15,6 +15,12 @@ def dp_eligible(column: Column) -> bool:
     return column.treatment in DP_ELIGIBLE and not column.category.startswith("user.contact")
 
 
+def _stored_as(column: Column) -> str | None:
+    if column.category == NAME_CATEGORY:  # privacy/_names.py: kept only to redact free text
+        return "vault (name, to redact it from free text)"
+    return None if column.treatment == "drop" else column.out_name
+
+
 def record_of_processing() -> pl.DataFrame:
     """One row per source column: category, treatment, stored as, purposes, retention, DP use."""
     rows = [
@@ -23,7 +29,7 @@ def record_of_processing() -> pl.DataFrame:
             "column": c.name,
             "category": c.category,
             "treatment": c.treatment,
-            "stored_as": None if c.treatment == "drop" else c.out_name,
+            "stored_as": _stored_as(c),
             "purposes": ", ".join(c.purposes),
             "retention_days": c.retention_days,
             "dp_eligible": dp_eligible(c),

@@ -16,6 +16,7 @@ import duckdb
 
 from privacy import _vault
 from privacy._keyring import SecretKey
+from privacy._names import NAME_FIELD
 from weir.config import DataDir, make_private_dir, write_private
 from weir.dsr import _scan
 from weir.dsr._erase import VAULT_FIELDS
@@ -40,7 +41,7 @@ def collect(con: duckdb.DuckDBPyConnection, master: SecretKey, user_token: str) 
         if rows:
             held[table] = rows
     contacts = []
-    for field in VAULT_FIELDS:
+    for field in (*VAULT_FIELDS, NAME_FIELD):  # names: kept to redact them (privacy/_names.py)
         try:
             contacts.append({"field": field, "value": _vault.read(con, master, user_token, field)})
         except _vault.VaultError:

@@ -16,13 +16,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pyarrow as pa
 
 from expectations import GateResult
-from privacy import _scrub, _vault
+from privacy import _names, _scrub, _vault
 from privacy._consent import ensure_ledger
 from privacy._keyring import SecretKey
-from weir.contract import Contract
+from weir.contract import NAME_CATEGORY, Contract
 from weir.errors import LandingError
 from weir.ingest import _checks, _gate, _read, _transform
 from weir.mapping import MAPPING_FILE, LawfulBasis, load_mapping
@@ -87,7 +88,8 @@ def _check(con: duckdb.DuckDBPyConnection, contract: Contract, hmac_key: SecretK
     staged = {r[0] for r in con.execute("describe _stage").fetchall()}
     rule, codes, messages = _checks.reason_sql(contract, filtered="_keep" in staged)
     # Carry only what later steps read: position, the text of bad lines, and vault inputs.
-    vaulted = [_q(c.name) for c in contract.kept if c.treatment == "vault"]
+    vaulted = [_q(c.name) for c in contract.columns if c.treatment == "vault" or c.category == NAME_CATEGORY]
+    vaulted += ["_names"] if "_names" in staged else []  # a mapping's name columns (privacy/_names.py)
     carried = ", ".join(["s._file", "s._line", "s._text", "s._raw", "s._parse_ok", *(f"s.{v}" for v in vaulted)])
     if "_attributes" in staged:  # kept export columns, scrubbed like free text
         _scrub.register_sql(con)
@@ -176,6 +178,22 @@ def _store_vault(con: duckdb.DuckDBPyConnection, contract: Contract, master: Sec
         _vault.store(con, master, ((token, column.name, value) for token, value in rows))
 
 
+def _remember_names(con: duckdb.DuckDBPyConnection, contract: Contract, master: SecretKey) -> None:
+    """The names the loaded rows give their users go to the vault (privacy/_names.py), so that
+    later batches' free text has them redacted too."""
+    person = contract.person
+    carried = {r[0] for r in con.execute(f"describe {CHECKED}").fetchall()}
+    named = [_q(c.name) for c in contract.columns if c.category == NAME_CATEGORY]
+    named += ["unnest(_names)"] if "_names" in carried else []
+    if person is None or not named:
+        return
+    token = _q("o_" + person.out_name)
+    union = " union all ".join(
+        f"select {token} as user_token, {n} as name from {CHECKED} where reason is null" for n in named
+    )
+    _names.remember(con, master, pl.from_arrow(con.sql(union).to_arrow_table()))
+
+
 def _previous_load(
     con: duckdb.DuckDBPyConnection, source: str, batch_id: str, digest: Callable[[], str]
 ) -> LoadResult | None:
@@ -226,6 +244,7 @@ def _write_all(
         [contract.source, result.batch_id],
     )
     _store_vault(con, contract, master)
+    _remember_names(con, contract, master)
     _declare_bases(con, contract, result, bases)
     if contract.source == "consent":
         ensure_ledger(con)
@@ -289,7 +308,7 @@ def _stage_and_check(
     """Stage the batch, apply the contract and the treatments, run the quality gate (whose
     findings are kept but block nothing when `waive`: a reviewed release)."""
     rows_in = _read.stage_batch(con, contract, folder, landing)
-    _transform.prepare_maps(con, contract, hmac_key)
+    _transform.prepare_maps(con, contract, hmac_key, master)
     _check(con, contract, hmac_key)
     _encrypt_unparsable(con, master, contract.source)
     gate = _gate.gate_staged(con, contract, CHECKED, docs=landing.parent / "quality", lineage=lineage(folder))

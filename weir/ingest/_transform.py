@@ -6,10 +6,10 @@ import polars as pl
 from privacy import _scrub
 from privacy._generalise import age_band_sql, device_family_sql, ip_prefix_sql, region_sql
 from privacy._keyring import SecretKey
-from privacy._names import redact_names
+from privacy._names import redact_names, remembered
 from privacy._pseudonymise import build_token_map, key_params, token_sql
 from privacy._scrub import scrub
-from weir.contract import Column, Contract
+from weir.contract import NAME_CATEGORY, Column, Contract
 from weir.ingest._checks import SQL_TYPES, typed_name
 from weir.sql import ident as _q
 
@@ -30,8 +30,9 @@ def inline_token(contract: Contract, column: Column) -> bool:
     return column.treatment == "token" and contract.key_columns == [column.name]
 
 
-def prepare_maps(con: duckdb.DuckDBPyConnection, contract: Contract, key: SecretKey) -> None:
-    """Token maps per identifier kind and scrubbed copies of free-text columns."""
+def prepare_maps(con: duckdb.DuckDBPyConnection, contract: Contract, key: SecretKey, master: SecretKey) -> None:
+    """Token maps per identifier kind and scrubbed copies of free-text columns (`master`
+    unlocks the names the vault remembers for the batch's users)."""
     kinds: dict[str, list[str]] = {}
     for column in contract.columns:
         if column.treatment in ("token", "vault") and not inline_token(contract, column):
@@ -52,22 +53,29 @@ def prepare_maps(con: duckdb.DuckDBPyConnection, contract: Contract, key: Secret
                 con.sql(f"select _file, _line, {_q(column.name)} as value from _stage").to_arrow_table()
             )
             scrubbed = scrub(frame["value"])
-            names = _batch_names(con, contract)
-            if names is not None:  # the people this batch names, wherever the text names them
+            names = _batch_names(con, contract, master)
+            if not names.is_empty():  # the people this batch names, wherever the text names them
                 scrubbed = redact_names(scrubbed, names)
             con.register(f"_scrub_{column.name}", frame.with_columns(value=scrubbed).to_arrow())
 
 
-def _batch_names(con: duckdb.DuckDBPyConnection, contract: Contract) -> pl.Series | None:
-    """Distinct names of the batch's people: its name columns (category user.name) and the
-    export columns its mapping lists under `names` (staged as `_names`); None without any."""
-    selects = [f"select {_q(c.name)} as name from _stage" for c in contract.columns if c.category == "user.name"]
+def _batch_names(con: duckdb.DuckDBPyConnection, contract: Contract, master: SecretKey) -> pl.Series:
+    """Distinct names of the batch's people: its name columns (category user.name), the export
+    columns its mapping lists under `names` (staged as `_names`), and the names the vault
+    remembers for the users its rows are about (given by earlier batches)."""
+    selects = [f"select {_q(c.name)} as name from _stage" for c in contract.columns if c.category == NAME_CATEGORY]
     if "_names" in {r[0] for r in con.execute("describe _stage").fetchall()}:
         selects.append("select unnest(_names) as name from _stage")
-    if not selects:
-        return None
-    union = " union ".join(selects)
-    return pl.from_arrow(con.sql(f"select name from ({union}) where name is not null").to_arrow_table())["name"]
+    person = contract.person
+    tokens = []
+    if person is not None and person.treatment == "token" and not inline_token(contract, person):
+        tokens = [t for (t,) in con.execute(f"select token from _tok_{person.kind}").fetchall()]
+    names = remembered(con, master, tokens)
+    if selects:
+        union = " union ".join(selects)
+        batch = con.sql(f"select name from ({union}) where name is not null").to_arrow_table()
+        names = pl.concat([names, pl.from_arrow(batch)["name"]])
+    return names
 
 
 def value_sql(column: Column, typed: bool, inline: bool = False) -> str:
