@@ -6,9 +6,11 @@ Cosmos renders the tasks from the dbt manifest (`weir dbt parse` writes it), so 
 group never runs dbt. Imported only by `dags/weir_warehouse.py`: Cosmos loads only there.
 """
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from airflow.sdk import Asset
+from airflow.sdk.exceptions import AirflowRescheduleException, AirflowSkipException
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import DbtResourceType, ExecutionMode, LoadMode, TestBehavior, TestIndirectSelection
 
@@ -66,7 +68,7 @@ def dbt_task_group(data_dir: DataDir, pool: str) -> DbtTaskGroup:
         # Sensors poke (no triggerer needed); Cosmos's per-model datasets would be machine paths.
         operator_args={"pool": pool, "deferrable": False, "emit_datasets": False},
     )
-    producer_first(group)  # the build runs before the model tasks read it
+    watchers_follow_build(group)
     name_mart_assets(group)
     watchers_outside_pool(group)
     return group
@@ -74,8 +76,8 @@ def dbt_task_group(data_dir: DataDir, pool: str) -> DbtTaskGroup:
 
 def watchers_outside_pool(group: DbtTaskGroup) -> None:
     """Only the producer writes DuckDB: the per-model tasks read its results from XCom, so they
-    leave the one-slot writer pool and run side by side (they start once the build is done).
-    A retried model task re-runs its model with dbt: a lock held then is transient and retried."""
+    leave the one-slot writer pool and run side by side, following the build.
+    A model task cleared in the UI re-runs its model with dbt alone (Cosmos), outside the pool."""
     for task in group.iter_tasks():
         if hasattr(task, "producer_task_id"):
             task.pool = "default_pool"
@@ -109,15 +111,42 @@ def dbt_failures(context: dict, group_id: str = GROUP_ID) -> list[str]:
     return sorted(t for t, s in states.get(ti.run_id, {}).items() if s in failed)
 
 
-def producer_first(group: DbtTaskGroup) -> None:
-    """Put the watcher's `dbt build` producer upstream of the model tasks with no upstream model.
+def watchers_follow_build(group: DbtTaskGroup) -> None:
+    """Let the per-model tasks follow the `dbt build` while it runs, not start after it.
 
-    Cosmos does this only for a DbtDag; in a task group the model tasks may start first and
-    hold the single warehouse pool slot while they wait for a build that cannot start (and
-    `airflow dags test`, which runs one task at a time, waits forever). After the build, each
-    model task reads its result at the first poke."""
-    tasks = list(group.iter_tasks())  # call before wiring anything upstream of the group
+    The model tasks keep the dbt graph's order among themselves, but the producer is not
+    upstream of them: the roots start beside the build, and each model's task ends as soon as the
+    build reports that model (a 6-level chain of scheduler round trips no longer comes after the
+    build). A model task that starts before the build (the scheduler's order, or `airflow dags
+    test`, which runs one task at a time) gives its slot back and comes again a few seconds later
+    (a reschedule, not a retry), so it can never wait on a build that cannot start. A model the
+    build never reached (it failed first) is skipped, never run on its own: the producer's failure
+    fails the run. The producer goes first among tasks that are ready at once."""
+    tasks = list(group.iter_tasks())
     producer = next(t for t in tasks if t.task_id.endswith(".dbt_producer_watcher"))
+    producer.priority_weight, producer.weight_rule = 1000, "absolute"
     for task in tasks:
-        if hasattr(task, "producer_task_id") and not task.upstream_task_ids:
-            producer >> task
+        if hasattr(task, "producer_task_id"):
+            task.poke_interval = WATCH_POKE_S
+            task.retries = 0  # a retry would make Cosmos run the model alone, outside the build
+            task.poke = _guarded_poke(task, task.poke)
+
+
+WATCH_POKE_S = 2  # each poke asks the API for the producer's state and the model's result
+NOT_STARTED = frozenset({"None", "none", "scheduled", "queued", "up_for_retry", "up_for_reschedule", "restarting"})
+ENDED_BADLY = frozenset({"failed", "upstream_failed", "skipped", "removed"})
+
+
+def _guarded_poke(sensor, poke):  # noqa: ANN001, ANN202 - Cosmos's sensor and its bound poke
+    def guarded(context: dict) -> bool:
+        state = str(sensor._get_producer_task_status(context))
+        if state in NOT_STARTED:
+            raise AirflowRescheduleException(datetime.now(UTC) + timedelta(seconds=WATCH_POKE_S))
+        if state in ENDED_BADLY and sensor._get_node_status(context["ti"], context) is None:
+            raise AirflowSkipException(
+                f"The dbt build ended ({state}) before it reached this model: see the "
+                f"{sensor.producer_task_id} task's log."
+            )
+        return poke(context)
+
+    return guarded

@@ -20,7 +20,7 @@ def submit(
     request_type: Annotated[str, typer.Option("--type", help="access, erasure or rectification.")],
     user_id: Annotated[str, typer.Option("--user-id", help="The user's id in the source system (tokenised at once).")],
     field: Annotated[
-        str | None, typer.Option(help="Rectification: the field to correct (phone, email, city, birth_date).")
+        str | None, typer.Option(help="Rectification: the field to correct (phone, email, name, city, birth_date).")
     ] = None,
     value: Annotated[str | None, typer.Option(help="Rectification: the corrected value.")] = None,
     data_dir_: DataDirOption = None,

@@ -66,3 +66,27 @@ def test_an_api_call_before_login_says_to_start_first(tmp_path) -> None:
 
     with pytest.raises(AirflowRunError, match=r"not logged in: call start\(\) first"):
         airflow_stack.runs(stack, "weir_platform")
+
+
+def test_the_scheduler_preloads_what_every_task_would_load_again(tmp_path) -> None:
+    """Tasks are forks of the scheduler: what it loads, they inherit (weir.airflow_preload)."""
+    check = (
+        "import sys\n"
+        "from weir.airflow_preload import preload\n"
+        "preload()\n"
+        "from airflow.sdk import plugins_manager\n"
+        "assert plugins_manager._get_plugins.cache_info().currsize == 1, 'plugins not loaded'\n"
+        "names = [p.name for p in plugins_manager._get_plugins()[0]]\n"
+        "assert 'cosmos' in names, names\n"
+        "assert {'great_expectations', 'weir.pipeline', 'cosmos'} <= set(sys.modules)\n"
+    )
+    env = airflow_env.airflow_env(resolve_data_dir(tmp_path))
+    done = subprocess.run(
+        [sys.executable, "-c", check],
+        env=env,
+        cwd=airflow_env.DAGS_FOLDER.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]

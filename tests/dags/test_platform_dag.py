@@ -65,9 +65,17 @@ def test_warehouse_dag_is_one_dbt_build_watched_per_model_then_gate_then_publish
     assert {t.__class__.__name__ for t in watchers} == {"DbtRunWatcherOperator"}
     assert producers[0].pool == "weir_warehouse"  # DuckDB: one writer at a time
     assert {t.pool for t in watchers} == {"default_pool"}  # they read the build's results from XCom
-    assert dag.get_task("check_policy").downstream_task_ids == {"dbt.dbt_producer_watcher"}
-    # The build runs before any model task reads its result (they share one pool slot).
-    assert {"dbt.stg_events_run", "dbt.stg_users_run"} <= producers[0].downstream_task_ids
+    # The model tasks follow the build while it runs: the roots start beside the producer (which
+    # goes first), keep the dbt order among themselves, never retry (Cosmos would run the model
+    # alone) and give their slot back while the build has not started (airflow_cosmos).
+    roots = dag.get_task("check_policy").downstream_task_ids
+    assert {"dbt.dbt_producer_watcher", "dbt.stg_events_run", "dbt.stg_users_run"} <= roots
+    assert (
+        "dbt.int_events_run" not in roots
+        and "dbt.stg_events_run" in dag.get_task("dbt.int_events_run").upstream_task_ids
+    )
+    assert producers[0].priority_weight > max(t.priority_weight for t in watchers)
+    assert {(t.retries, t.poke_interval, t.poke.__name__) for t in watchers} == {(0, 2, "guarded")}
     assert not [t for t in dbt_tasks if "test" in t.task_id]  # the build runs the tests
     check = dag.get_task("dbt_succeeded")
     assert check.upstream_task_ids <= {t.task_id for t in dbt_tasks} and check.trigger_rule == "all_done"
@@ -191,3 +199,44 @@ def test_no_key_material_in_logs(demo_run) -> None:
         data = path.read_bytes()
         for secret in secrets:
             assert secret not in data and secret.hex().encode() not in data, path
+
+
+class _Sensor:
+    producer_task_id = "dbt.dbt_producer_watcher"
+
+    def __init__(self, state: str | None, status: str | None) -> None:
+        self.state, self.status = state, status
+
+    def _get_producer_task_status(self, context: dict) -> str | None:
+        return self.state
+
+    def _get_node_status(self, ti: object, context: dict) -> str | None:
+        return self.status
+
+
+@pytest.mark.parametrize(
+    ("state", "status", "outcome"),
+    [
+        (None, None, "reschedule"),  # `airflow dags test` ran the model task first
+        ("queued", None, "reschedule"),  # its slot goes back while the build waits for one
+        ("running", None, "poke"),
+        ("success", "success", "poke"),
+        ("failed", {"status": "success"}, "poke"),  # built before the failure: its own result
+        ("failed", None, "skip"),  # never reached: skipped, never run alone
+    ],
+)
+def test_a_model_task_waits_for_the_build_without_holding_a_slot(state, status, outcome) -> None:
+    from airflow.sdk.exceptions import AirflowRescheduleException, AirflowSkipException
+
+    from weir.airflow_cosmos import _guarded_poke
+
+    guarded = _guarded_poke(_Sensor(state, status), lambda context: "poke")
+    context = {"ti": object()}
+    if outcome == "reschedule":
+        with pytest.raises(AirflowRescheduleException):
+            guarded(context)
+    elif outcome == "skip":
+        with pytest.raises(AirflowSkipException, match=r"ended \(failed\) before it reached this model"):
+            guarded(context)
+    else:
+        assert guarded(context) == "poke"

@@ -83,15 +83,27 @@ def test_a_rectified_city_updates_its_generalised_region(copy_dir: DataDir) -> N
 
 def test_rectifying_a_field_that_is_not_held_is_refused_with_the_reason(copy_dir: DataDir) -> None:
     person = busiest(copy_dir)
-    submitted = dsr.submit_request(copy_dir, "rectification", person.user_id, "test", "name", "Someone Else")
+    submitted = dsr.submit_request(copy_dir, "rectification", person.user_id, "test", "nickname", "Someone")
 
     (outcome,) = dsr.run_requests(copy_dir, "test", submitted.request_id)
 
     assert (outcome.status, outcome.reason) == (
         "refused",
-        "field 'name' is not held about users; rectifiable fields: phone, email, city, birth_date",
+        "field 'nickname' is not held about users; rectifiable fields: phone, email, name, city, birth_date",
     )
     assert audit_actions(copy_dir, submitted.request_id)[-1] == ("dsr_resolve", "refused")
+
+
+def test_rectifying_a_name_replaces_the_names_the_vault_holds(copy_dir: DataDir) -> None:
+    person = busiest(copy_dir)  # the users source gave a name: it is held (for redaction) in the vault
+    submitted = dsr.submit_request(copy_dir, "rectification", person.user_id, "test", "name", "Someone Else")
+
+    (outcome,) = dsr.run_requests(copy_dir, "test", submitted.request_id)
+
+    assert outcome.status == "completed", outcome.reason
+    with duckdb.connect(str(copy_dir.warehouse), read_only=True) as con:
+        held = _vault.read(con, vault_master_key(copy_dir.keys), person.token(copy_dir), "name")
+    assert held == "Someone Else"
 
 
 def test_an_open_request_past_its_deadline_is_listed_as_overdue(copy_dir: DataDir) -> None:
