@@ -37,7 +37,7 @@ def weir_warehouse():
 
     @task.short_circuit(trigger_rule="all_done")
     def dbt_succeeded() -> bool:
-        """False (gate and publish skipped, not passed) when any dbt task failed."""
+        """False (gate and publish skipped, not passed) when the build or any dbt task failed."""
         return not airflow_cosmos.dbt_failures(get_current_context())
 
     @task(trigger_rule="one_failed")
@@ -71,7 +71,9 @@ def weir_warehouse():
 
     built = check_policy() >> dbt
     built >> dbt_failed()
-    built >> dbt_succeeded() >> gate_marts() >> publish_marts()
+    # The build's own task fails on any failed model or test: the gate need not wait for the
+    # per-model tasks, which finish beside it.
+    airflow_cosmos.build_task(dbt) >> dbt_succeeded() >> gate_marts() >> publish_marts()
 
 
 weir_warehouse()

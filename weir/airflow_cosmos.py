@@ -9,7 +9,7 @@ group never runs dbt. Imported only by `dags/weir_warehouse.py`: Cosmos loads on
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from airflow.sdk import Asset
+from airflow.sdk import Asset, BaseOperator
 from airflow.sdk.exceptions import AirflowRescheduleException, AirflowSkipException
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import DbtResourceType, ExecutionMode, LoadMode, TestBehavior, TestIndirectSelection
@@ -122,14 +122,19 @@ def watchers_follow_build(group: DbtTaskGroup) -> None:
     (a reschedule, not a retry), so it can never wait on a build that cannot start. A model the
     build never reached (it failed first) is skipped, never run on its own: the producer's failure
     fails the run. The producer goes first among tasks that are ready at once."""
-    tasks = list(group.iter_tasks())
-    producer = next(t for t in tasks if t.task_id.endswith(".dbt_producer_watcher"))
+    producer = build_task(group)
     producer.priority_weight, producer.weight_rule = 1000, "absolute"
-    for task in tasks:
+    for task in group.iter_tasks():
         if hasattr(task, "producer_task_id"):
             task.poke_interval = WATCH_POKE_S
             task.retries = 0  # a retry would make Cosmos run the model alone, outside the build
             task.poke = _guarded_poke(task, task.poke)
+
+
+def build_task(group: DbtTaskGroup) -> BaseOperator:
+    """The producer: the task that runs the one `dbt build` (it fails when any model or test
+    fails, so what follows the build need not wait for the per-model tasks)."""
+    return next(t for t in group.iter_tasks() if t.task_id.endswith(".dbt_producer_watcher"))
 
 
 WATCH_POKE_S = 2  # each poke asks the API for the producer's state and the model's result

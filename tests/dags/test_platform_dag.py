@@ -78,7 +78,9 @@ def test_warehouse_dag_is_one_dbt_build_watched_per_model_then_gate_then_publish
     assert {(t.retries, t.poke_interval, t.poke.__name__) for t in watchers} == {(0, 2, "guarded")}
     assert not [t for t in dbt_tasks if "test" in t.task_id]  # the build runs the tests
     check = dag.get_task("dbt_succeeded")
-    assert check.upstream_task_ids <= {t.task_id for t in dbt_tasks} and check.trigger_rule == "all_done"
+    # The build's task fails on any failed model or test: the gate follows it, not the model tasks.
+    assert check.upstream_task_ids == {"dbt.dbt_producer_watcher"} and check.trigger_rule == "all_done"
+    assert dag.get_task("dbt_failed").upstream_task_ids >= {"dbt.mart_kol_tiers_run"}  # and every leaf
     assert check.downstream_task_ids == {"gate_marts"}
     assert dag.get_task("dbt_failed").trigger_rule == "one_failed" and not dag.get_task("dbt_failed").downstream_list
     gate = dag.get_task("gate_marts")
