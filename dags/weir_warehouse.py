@@ -21,6 +21,9 @@ from weir.config import resolve_data_dir
 RAW = Asset("weir://warehouse/raw")
 PUBLISHED = Asset("weir://published")
 POOL = "weir_warehouse"  # one slot: the DuckDB single writer
+# After the build, the gate and publish go before the per-model tasks still finishing beside
+# them (those only report what the build did) when both wait for an executor slot.
+AFTER_BUILD = {"priority_weight": 1000, "weight_rule": "absolute"}
 
 DATA_DIR = resolve_data_dir(os.environ.get("WEIR_DATA_DIR"))
 
@@ -35,7 +38,7 @@ def weir_warehouse():
 
     dbt = airflow_cosmos.dbt_task_group(DATA_DIR, POOL)
 
-    @task.short_circuit(trigger_rule="all_done")
+    @task.short_circuit(trigger_rule="all_done", **AFTER_BUILD)
     def dbt_succeeded() -> bool:
         """False (gate and publish skipped, not passed) when the build or any dbt task failed."""
         return not airflow_cosmos.dbt_failures(get_current_context())
@@ -49,7 +52,7 @@ def weir_warehouse():
         failed = airflow_cosmos.dbt_failures(get_current_context())
         raise DbtRunError(f"dbt failed ({', '.join(failed)}): gate and publish skipped; see those task logs.")
 
-    @task(pool=POOL)
+    @task(pool=POOL, **AFTER_BUILD)
     def gate_marts() -> dict:
         """The publish gate: GX suites on every built mart; fails naming each blocking check."""
         from weir import pipeline
@@ -57,7 +60,7 @@ def weir_warehouse():
         checked = pipeline.gate_marts_stage(DATA_DIR, "airflow:gate_marts", fail_on_block=True)
         return {c.source: len(c.result.findings) for c in checked}
 
-    @task(outlets=[PUBLISHED], trigger_rule="all_done", pool=POOL)  # publishes the marts the gate passed
+    @task(outlets=[PUBLISHED], trigger_rule="all_done", pool=POOL, **AFTER_BUILD)  # publishes the marts the gate passed
     def publish_marts() -> dict:
         from weir import pipeline
         from weir.errors import PublishError
