@@ -71,12 +71,12 @@ def redact_names(texts: pl.Series, names: pl.Series) -> pl.Series:
     return out
 
 
-def remember(con: duckdb.DuckDBPyConnection, master: SecretKey, pairs: pl.DataFrame) -> int:
-    """Keep each user's names (`pairs`: user_token, name) in the vault, merged with the names
-    already held for them; returns the number of users whose entry changed."""
+def name_entries(con: duckdb.DuckDBPyConnection, master: SecretKey, pairs: pl.DataFrame) -> list[tuple[str, str, str]]:
+    """The vault entries (user_token, `name`, names) that `pairs` (user_token, name) change:
+    each user's new names merged with those already held, one per line."""
     pairs = pairs.drop_nulls().with_columns(pl.col("name").str.strip_chars()).filter(pl.col("name") != "")
     if pairs.is_empty():
-        return 0
+        return []
     grouped = pairs.unique().group_by("user_token").agg(pl.col("name"))
     held = _vault.read_many(con, master, grouped["user_token"].to_list(), (NAME_FIELD,))
     changed = []
@@ -85,7 +85,7 @@ def remember(con: duckdb.DuckDBPyConnection, master: SecretKey, pairs: pl.DataFr
         merged = known | {n for name in names for n in name.splitlines()}
         if merged != known:
             changed.append((user_token, NAME_FIELD, "\n".join(sorted(merged))))
-    return _vault.store(con, master, changed) if changed else 0
+    return changed
 
 
 def remembered(con: duckdb.DuckDBPyConnection, master: SecretKey, user_tokens: list[str]) -> pl.Series:

@@ -101,7 +101,7 @@ def test_rectifying_a_name_replaces_the_names_the_vault_holds(copy_dir: DataDir)
     (outcome,) = dsr.run_requests(copy_dir, "test", submitted.request_id)
 
     assert outcome.status == "completed", outcome.reason
-    with duckdb.connect(str(copy_dir.warehouse), read_only=True) as con:
+    with duckdb.connect(str(copy_dir.warehouse)) as con:
         held = _vault.read(con, vault_master_key(copy_dir.keys), person.token(copy_dir), "name")
     assert held == "Someone Else"
 

@@ -167,31 +167,36 @@ def _encrypt_unparsable(con: duckdb.DuckDBPyConnection, master: SecretKey, sourc
 
 
 def _store_vault(con: duckdb.DuckDBPyConnection, contract: Contract, master: SecretKey) -> None:
-    vaulted = [c for c in contract.kept if c.treatment == "vault"]
-    if not vaulted:
-        return
+    """Contact fields, and the names the loaded rows give their users (privacy/_names.py: kept
+    so that later batches' free text has them redacted too), in one vault write: one key
+    unwrap per user for all of them."""
+    entries = []
     user = _q("o_" + contract.column(contract.key_columns[0]).out_name)
-    for column in vaulted:  # a couple of contact fields
+    for column in (c for c in contract.kept if c.treatment == "vault"):  # a couple of contact fields
         rows = con.execute(
             f"select {user}, {_q(column.name)} from {CHECKED} where reason is null and {_q(column.name)} is not null"
         ).fetchall()
-        _vault.store(con, master, ((token, column.name, value) for token, value in rows))
+        entries += [(token, column.name, value) for token, value in rows]
+    names = _name_pairs(con, contract)
+    if names is not None:
+        entries += _names.name_entries(con, master, names)
+    if entries:
+        _vault.store(con, master, entries)
 
 
-def _remember_names(con: duckdb.DuckDBPyConnection, contract: Contract, master: SecretKey) -> None:
-    """The names the loaded rows give their users go to the vault (privacy/_names.py), so that
-    later batches' free text has them redacted too."""
+def _name_pairs(con: duckdb.DuckDBPyConnection, contract: Contract) -> pl.DataFrame | None:
+    """(user_token, name) for every name the loaded rows give the user they are about."""
     person = contract.person
     carried = {r[0] for r in con.execute(f"describe {CHECKED}").fetchall()}
     named = [_q(c.name) for c in contract.columns if c.category == NAME_CATEGORY]
     named += ["unnest(_names)"] if "_names" in carried else []
     if person is None or not named:
-        return
+        return None
     token = _q("o_" + person.out_name)
     union = " union all ".join(
         f"select {token} as user_token, {n} as name from {CHECKED} where reason is null" for n in named
     )
-    _names.remember(con, master, pl.from_arrow(con.sql(union).to_arrow_table()))
+    return pl.from_arrow(con.sql(union).to_arrow_table())
 
 
 def _previous_load(
@@ -244,7 +249,6 @@ def _write_all(
         [contract.source, result.batch_id],
     )
     _store_vault(con, contract, master)
-    _remember_names(con, contract, master)
     _declare_bases(con, contract, result, bases)
     if contract.source == "consent":
         ensure_ledger(con)
