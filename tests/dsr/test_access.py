@@ -46,6 +46,7 @@ def test_an_access_package_holds_exactly_the_users_rows_and_decrypted_contacts(c
     assert package["data"]["vault.contacts"] == [
         {"field": "phone", "value": person.phone},
         {"field": "email", "value": person.email},
+        {"field": "name", "value": person.name},  # kept only to redact it from later free text
     ]
     for table, rows in package["data"].items():
         owners = {r["user_token"] for r in rows if "user_token" in r}
