@@ -18,7 +18,7 @@ from weir.config import resolve_data_dir
 
 PUBLISHED = Asset("weir://published")
 DP_RELEASES = Asset("weir://published/dp")
-POOL = "weir_warehouse"  # one slot: the DuckDB single writer
+POOL = airflow_defaults.POOL  # one slot: the DuckDB single writer
 
 DATA_DIR = resolve_data_dir(os.environ.get("WEIR_DATA_DIR"))
 RELEASES = sorted(load_catalog().releases)  # a small YAML file in the repo: the DAG's shape

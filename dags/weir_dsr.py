@@ -11,7 +11,7 @@ from airflow.sdk import Asset, dag, task
 from weir import airflow_defaults
 
 PUBLISHED = Asset("weir://published")  # erasure swaps in a published version without the user
-POOL = "weir_warehouse"  # one slot: the DuckDB single writer
+POOL = airflow_defaults.POOL  # one slot: the DuckDB single writer
 
 
 @dag(

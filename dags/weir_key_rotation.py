@@ -13,7 +13,7 @@ from airflow.sdk import Asset, dag, task
 from weir import airflow_defaults
 
 RAW = Asset("weir://warehouse/raw")  # re-tokenised: the warehouse DAG rebuilds and republishes
-POOL = "weir_warehouse"  # one slot: the DuckDB single writer
+POOL = airflow_defaults.POOL  # one slot: the DuckDB single writer
 
 
 @dag(

@@ -17,7 +17,7 @@ from weir.config import resolve_data_dir
 
 PUBLISHED = Asset("weir://published")
 MODELS = Asset("weir://models/purchase_propensity")
-POOL = "weir_warehouse"  # one slot: the DuckDB single writer
+POOL = airflow_defaults.POOL  # one slot: the DuckDB single writer
 
 DATA_DIR = resolve_data_dir(os.environ.get("WEIR_DATA_DIR"))
 

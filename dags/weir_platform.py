@@ -13,6 +13,8 @@ from weir import airflow_defaults
 LANDING = Asset("weir://landing")
 RAW = Asset("weir://warehouse/raw")  # starts the warehouse DAG (dbt) once the raw gate passed
 
+POOL = airflow_defaults.POOL  # every task opens the warehouse: they take turns with the dbt build
+
 
 @dag(
     dag_id="weir_platform",
@@ -42,7 +44,7 @@ RAW = Asset("weir://warehouse/raw")  # starts the warehouse DAG (dbt) once the r
     tags=["weir"],
 )
 def weir_platform():
-    @task(outlets=[LANDING])
+    @task(outlets=[LANDING], pool=POOL)  # its audit entry goes into the warehouse
     def generate_batch() -> dict:
         from weir import pipeline
 
@@ -54,7 +56,7 @@ def weir_platform():
         result = pipeline.generate_stage(airflow_defaults.data_dir(), config, actor=f"airflow:{context['ti'].task_id}")
         return {"batch_id": result.batch_id, "rows": result.rows}
 
-    @task
+    @task(pool=POOL)
     def ingest_batch(generated: dict) -> dict:
         from weir import pipeline
 
@@ -67,7 +69,7 @@ def weir_platform():
             "quarantined": {r.source: r.rows_quarantined for r in results},
         }
 
-    @task(outlets=[RAW])
+    @task(outlets=[RAW], pool=POOL)
     def gate_raw(summary: dict) -> dict:
         """The raw gate's verdict (its checks ran before each commit): fails naming suite, check,
         column and observed value, so the raw Asset is not updated and dbt does not run."""
@@ -76,7 +78,7 @@ def weir_platform():
         verdicts = pipeline.raw_gate_stage(airflow_defaults.data_dir(), "airflow:gate_raw", summary["batch_id"])
         return {**summary, "gate": verdicts}
 
-    @task
+    @task(pool=POOL)
     def record_run(summary: dict) -> int:
         from weir import pipeline
 
@@ -90,7 +92,7 @@ def weir_platform():
         )
         return entry.seq
 
-    @task
+    @task(pool=POOL)
     def audit_report(seq: int) -> str:
         """The auditor's report (HTML + PDF) over the last 90 days, after the run is recorded."""
         from weir.report import write_default

@@ -12,7 +12,7 @@ from airflow.sdk import Asset, Param, dag, get_current_context, task
 from weir import airflow_defaults
 
 RAW = Asset("weir://warehouse/raw")  # derived tables were dropped: the warehouse DAG rebuilds them
-POOL = "weir_warehouse"  # one slot: the DuckDB single writer
+POOL = airflow_defaults.POOL  # one slot: the DuckDB single writer
 
 
 @dag(

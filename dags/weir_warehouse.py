@@ -20,7 +20,7 @@ from weir.config import resolve_data_dir
 
 RAW = Asset("weir://warehouse/raw")
 PUBLISHED = Asset("weir://published")
-POOL = "weir_warehouse"  # one slot: the DuckDB single writer
+POOL = airflow_defaults.POOL  # one slot: the DuckDB single writer
 # After the build, the gate and publish go before the per-model tasks still finishing beside
 # them (those only report what the build did) when both wait for an executor slot.
 AFTER_BUILD = {"priority_weight": 1000, "weight_rule": "absolute"}

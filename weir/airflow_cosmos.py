@@ -13,10 +13,12 @@ from airflow.sdk import Asset, BaseOperator
 from airflow.sdk.exceptions import AirflowRescheduleException, AirflowSkipException
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import DbtResourceType, ExecutionMode, LoadMode, TestBehavior, TestIndirectSelection
+from cosmos.operators._watcher.state import is_dbt_node_status_skipped, is_dbt_node_status_success
 
+from weir.airflow_dbt_build import build_like_weir
 from weir.config import DataDir
-from weir.dbt import DBT_PROJECT, connection_env, dbt_executable, manifest_path
-from weir.errors import ConfigError
+from weir.dbt import DBT_PROJECT, PROFILE, TARGET, connection_env, dbt_executable, manifest_path
+from weir.errors import ConfigError, DbtRunError
 
 GROUP_ID = "dbt"
 
@@ -45,7 +47,7 @@ def dbt_task_group(data_dir: DataDir, pool: str) -> DbtTaskGroup:
             install_dbt_deps=False,
         ),
         profile_config=ProfileConfig(
-            profile_name="weir", target_name="dev", profiles_yml_filepath=DBT_PROJECT / "profiles.yml"
+            profile_name=PROFILE, target_name=TARGET, profiles_yml_filepath=DBT_PROJECT / "profiles.yml"
         ),
         execution_config=ExecutionConfig(
             execution_mode=ExecutionMode.WATCHER,  # one `dbt build`; see README "One dbt process per build"
@@ -56,9 +58,9 @@ def dbt_task_group(data_dir: DataDir, pool: str) -> DbtTaskGroup:
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
-            # No test tasks: the one `dbt build` runs every test, and a failed test fails the
-            # producer (so every model task is upstream_failed anyway); each task is a process
-            # start (~1-3 s), and test tasks were half of them (42 of 92).
+            # No test tasks: the one `dbt build` runs every test (build_like_weir puts them back
+            # in the producer's build), and a failed test fails the producer; each task is a
+            # process start (~1-3 s), and test tasks were half of them (42 of 92).
             test_behavior=TestBehavior.NONE,
             # Detached tests would wait forever in the watcher mode (the producer reports tests
             # per model): the build runs them, and a failure fails the producer task.
@@ -68,6 +70,7 @@ def dbt_task_group(data_dir: DataDir, pool: str) -> DbtTaskGroup:
         # Sensors poke (no triggerer needed); Cosmos's per-model datasets would be machine paths.
         operator_args={"pool": pool, "deferrable": False, "emit_datasets": False},
     )
+    build_like_weir(build_task(group), data_dir)
     watchers_follow_build(group)
     name_mart_assets(group)
     watchers_outside_pool(group)
@@ -137,21 +140,40 @@ def build_task(group: DbtTaskGroup) -> BaseOperator:
     return next(t for t in group.iter_tasks() if t.task_id.endswith(".dbt_producer_watcher"))
 
 
-WATCH_POKE_S = 2  # each poke asks the API for the producer's state and the model's result
+WATCH_POKE_S = 2  # a poke while the build runs asks the API for the model's result (and the build's state)
 NOT_STARTED = frozenset({"None", "none", "scheduled", "queued", "up_for_retry", "up_for_reschedule", "restarting"})
 ENDED_BADLY = frozenset({"failed", "upstream_failed", "skipped", "removed"})
 
 
 def _guarded_poke(sensor, poke):  # noqa: ANN001, ANN202 - Cosmos's sensor and its bound poke
+    """One API call per poke while the build runs (Cosmos's poke makes five: every model task
+    pokes beside the build, on the same two cores)."""
+
     def guarded(context: dict) -> bool:
-        state = str(sensor._get_producer_task_status(context))
-        if state in NOT_STARTED:
-            raise AirflowRescheduleException(datetime.now(UTC) + timedelta(seconds=WATCH_POKE_S))
-        if state in ENDED_BADLY and sensor._get_node_status(context["ti"], context) is None:
-            raise AirflowSkipException(
-                f"The dbt build ended ({state}) before it reached this model: see the "
-                f"{sensor.producer_task_id} task's log."
-            )
-        return poke(context)
+        ti = context["ti"]
+        if ti.try_number > 1:  # cleared in the UI: Cosmos runs the model on its own
+            return poke(context)
+        status = sensor._get_node_status(ti, context)
+        if status is None:
+            state = str(sensor._get_producer_task_status(context))
+            if state in NOT_STARTED:
+                raise AirflowRescheduleException(datetime.now(UTC) + timedelta(seconds=WATCH_POKE_S))
+            if state in ENDED_BADLY or state == "success":
+                status = sensor._get_node_status(ti, context)  # reported just before the build ended?
+            if status is None and state in ENDED_BADLY:
+                raise AirflowSkipException(
+                    f"The dbt build ended ({state}) before it reached this model: see the "
+                    f"{sensor.producer_task_id} task's log."
+                )
+            if status is None and state == "success":
+                raise AirflowSkipException(f"The dbt build did not report this model: see {sensor.producer_task_id}.")
+            if status is None:
+                return False
+        if is_dbt_node_status_skipped(status):
+            raise AirflowSkipException(f"dbt skipped {sensor.model_unique_id}: see {sensor.producer_task_id}.")
+        if not is_dbt_node_status_success(status):
+            raise DbtRunError(f"{sensor.model_unique_id} ended '{status}': see {sensor.producer_task_id}.")
+        sensor._cache_compiled_sql(ti, context)  # the model's SQL in the task's rendered template
+        return True
 
     return guarded

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import httpx  # the task SDK imports it anyway
 from airflow.sdk.definitions.retry_policy import RetryDecision, RetryPolicy
 
+from weir.airflow_env import WAREHOUSE_POOL
 from weir.errors import WarehouseLocked, WeirError
 from weir.log_filters import install_log_filters
 
@@ -115,6 +116,10 @@ def note_resumed_attempt(context: dict) -> None:
             ti.try_number - 1,
         )
 
+
+# One slot: DuckDB has one writer, and a reader in another process blocks it too. Every task that
+# opens the warehouse (any DAG) takes it, so DAG runs that overlap take turns.
+POOL = WAREHOUSE_POOL
 
 DEFAULT_ARGS = {
     "owner": OWNER,

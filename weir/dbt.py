@@ -30,6 +30,9 @@ def manifest_path(data_dir: DataDir) -> Path:
     return dbt_dir(data_dir) / "target" / "manifest.json"
 
 
+PROFILE, TARGET = "weir", "dev"  # profiles.yml
+
+
 def connection_env(data_dir: DataDir, actor: str = "dbt") -> dict[str, str]:
     """What any dbt run needs (Cosmos' operators get this; they manage target/ themselves).
 
@@ -40,6 +43,9 @@ def connection_env(data_dir: DataDir, actor: str = "dbt") -> dict[str, str]:
         K_ANONYMITY_ENV: str(k_anonymity()),  # macros/k_anonymity.sql
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",  # no network calls from a privacy platform
         "DBT_USE_COLORS": "false",
+        # As Cosmos passes them: dbt keeps partial parse state only for the same profile and target.
+        "DBT_PROFILE": PROFILE,
+        "DBT_TARGET": TARGET,
     }
 
 
@@ -216,29 +222,55 @@ def build(
     actor: str = "weir dbt",
 ) -> DbtRun:
     """`dbt build` (models, snapshots, data tests and unit tests). Failures do not raise:
-    publishing decides per mart from the recorded results.
+    publishing decides per mart from the recorded results."""
+    plan = plan_build(data_dir, full_refresh, select)
+    if plan.weekly and progress:
+        progress(f"Weekly full refresh: the last one here is over {full_refresh_days()} days old.")
+    args = ["build"] + (["--select", select] if select else []) + plan.flags()
+    done = run(data_dir, args, progress, check=False, actor=actor)
+    record_build(data_dir, plan, done.ok)
+    return done
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """What a `dbt build` here runs besides models and data tests: one decision for the CLI and
+    for the Airflow build task.
 
     Unit tests test code, not data, so a daily build skips them while the project is the one
     whose unit tests last passed here (dbt's advice: keep them out of production runs). A full
     refresh, a first build, or any change to a model, macro or YAML file runs them again."""
-    if not full_refresh and not select and full_refresh_due(data_dir):
-        full_refresh = True  # the weekly recompute: incremental models' rows from all of raw again
-        if progress:
-            progress(f"Weekly full refresh: the last one here is over {full_refresh_days()} days old.")
+
+    full_refresh: bool
+    unit_tests: bool
+    whole_project: bool
+    weekly: bool = False  # the full refresh is the scheduled recompute, not asked for
+    fingerprint: str = ""
+
+    def flags(self) -> list[str]:
+        return (["--full-refresh"] if self.full_refresh else []) + (
+            [] if self.unit_tests else ["--exclude-resource-type", "unit_test"]
+        )
+
+
+def plan_build(data_dir: DataDir, full_refresh: bool = False, select: str | None = None) -> BuildPlan:
+    weekly = not full_refresh and not select and full_refresh_due(data_dir)
+    full_refresh = full_refresh or weekly  # the weekly recompute: incremental models' rows from all of raw again
     code = project_fingerprint()
-    marker = unit_tested_marker(data_dir)
-    skip_unit_tests = not full_refresh and _holds(marker, code)
-    args = ["build"] + (["--full-refresh"] if full_refresh else []) + (["--select", select] if select else [])
-    args += ["--exclude-resource-type", "unit_test"] if skip_unit_tests else []
-    done = run(data_dir, args, progress, check=False, actor=actor)
-    refreshed = full_refreshed_marker(data_dir)
-    if done.ok and not select and (full_refresh or not refreshed.exists()):  # a first build is a full one
+    unit_tests = full_refresh or not _holds(unit_tested_marker(data_dir), code)
+    return BuildPlan(full_refresh, unit_tests, whole_project=not select, weekly=weekly, fingerprint=code)
+
+
+def record_build(data_dir: DataDir, plan: BuildPlan, ok: bool) -> None:
+    """Remember what a whole-project build proved: when everything was last rebuilt (a first
+    build is a full one) and which project's unit tests passed; a failure re-runs them."""
+    refreshed, marker = full_refreshed_marker(data_dir), unit_tested_marker(data_dir)
+    if ok and plan.whole_project and (plan.full_refresh or not refreshed.exists()):
         refreshed.write_text(datetime.now(UTC).isoformat())
-    if done.ok and not select and not skip_unit_tests:
-        marker.write_text(code)
-    elif not done.ok and marker.exists():
-        marker.unlink()  # a failed build (tests or code) re-runs the unit tests next time
-    return done
+    if ok and plan.whole_project and plan.unit_tests:
+        marker.write_text(plan.fingerprint)
+    elif not ok and marker.exists():
+        marker.unlink()
 
 
 FULL_REFRESH_DAYS_ENV = "WEIR_FULL_REFRESH_DAYS"

@@ -1,9 +1,11 @@
 """The DAG folder imports cleanly, and a real embedded Airflow run succeeds end to end."""
 
+import re
 import sqlite3
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 from cryptography.hazmat.primitives import serialization
 
@@ -49,6 +51,8 @@ def test_platform_dag_tasks_and_assets(dagbag) -> None:
     assert [a.name for a in dag.get_task("generate_batch").outlets] == ["weir://landing"]
     assert dag.get_task("ingest_batch").outlets == []
     assert [a.name for a in dag.get_task("gate_raw").outlets] == ["weir://warehouse/raw"]  # dbt waits for the gate
+    # Each task opens the warehouse: the dbt build the gate starts must wait for the record and report.
+    assert {t.pool for t in dag.tasks} == {"weir_warehouse"}
 
 
 def test_warehouse_dag_is_one_dbt_build_watched_per_model_then_gate_then_publish(dagbag) -> None:
@@ -61,6 +65,7 @@ def test_warehouse_dag_is_one_dbt_build_watched_per_model_then_gate_then_publish
     assert {"stg_events", "int_events", "dim_consent", "mart_funnel_by_channel", "mart_user_features"} <= models
     assert [p.task_id for p in producers] == ["dbt.dbt_producer_watcher"]  # one `dbt build` per run
     assert producers[0].retries == 0  # Cosmos skips a retried producer: no silent second build
+    assert "--resource-type" not in producers[0].dbt_cmd_flags  # Cosmos's would leave the tests out
     watchers = [t for t in dbt_tasks if t.task_id.endswith("run")]
     assert {t.__class__.__name__ for t in watchers} == {"DbtRunWatcherOperator"}
     assert producers[0].pool == "weir_warehouse"  # DuckDB: one writer at a time
@@ -142,6 +147,12 @@ def test_embedded_run_succeeds_and_is_recorded(demo_run) -> None:
     assert {"mart_funnel_by_channel", "mart_ab_results", "mart_kol_tiers"} <= set(result.published)
     assert result.docs.exists() and result.docs.stat().st_size > 100_000
     assert result.warehouse_run.task_states["gate_marts"] == "success"
+    with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
+        built = con.execute(
+            "select count(*) filter (resource_type = 'model'), count(*) filter (resource_type = 'test'), "
+            "count(*) filter (resource_type = 'unit_test') from ops.dbt_results group by invocation_id"
+        ).fetchall()
+    assert built == [(44, 155, 5)]  # the DAG's one build: every model, data test and (a first build) unit test
     assert (data_dir.quality / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()
     assert result.dp_run.state == "success"
     assert set(result.dp_run.task_states.values()) == {"success"}
@@ -205,15 +216,26 @@ def test_no_key_material_in_logs(demo_run) -> None:
 
 class _Sensor:
     producer_task_id = "dbt.dbt_producer_watcher"
+    model_unique_id = "model.weir.int_events"
 
     def __init__(self, state: str | None, status: str | None) -> None:
-        self.state, self.status = state, status
+        self.state, self.status, self.calls, self.sql_cached = state, status, 0, False
 
     def _get_producer_task_status(self, context: dict) -> str | None:
+        self.calls += 1
         return self.state
 
     def _get_node_status(self, ti: object, context: dict) -> str | None:
+        self.calls += 1
         return self.status
+
+    def _cache_compiled_sql(self, ti: object, context: dict) -> None:
+        self.sql_cached = True
+
+
+class _Ti:
+    def __init__(self, try_number: int = 1) -> None:
+        self.try_number = try_number
 
 
 @pytest.mark.parametrize(
@@ -221,24 +243,37 @@ class _Sensor:
     [
         (None, None, "reschedule"),  # `airflow dags test` ran the model task first
         ("queued", None, "reschedule"),  # its slot goes back while the build waits for one
-        ("running", None, "poke"),
-        ("success", "success", "poke"),
-        ("failed", {"status": "success"}, "poke"),  # built before the failure: its own result
-        ("failed", None, "skip"),  # never reached: skipped, never run alone
+        ("running", None, False),  # not built yet: poke again
+        ("running", "success", True),  # built: one API call, the build's state not asked
+        ("success", "success", True),
+        ("failed", "success", True),  # built before the failure: its own result
+        ("failed", None, "skip: ended (failed) before it reached this model"),  # never run alone
+        ("running", "skipped", "skip: dbt skipped"),
+        ("success", None, "skip: did not report this model"),
+        ("failed", "error", "fail"),
     ],
 )
-def test_a_model_task_waits_for_the_build_without_holding_a_slot(state, status, outcome) -> None:
+def test_a_model_task_follows_the_build_without_holding_a_slot(state, status, outcome) -> None:
     from airflow.sdk.exceptions import AirflowRescheduleException, AirflowSkipException
 
     from weir.airflow_cosmos import _guarded_poke
+    from weir.errors import DbtRunError
 
-    guarded = _guarded_poke(_Sensor(state, status), lambda context: "poke")
-    context = {"ti": object()}
+    sensor = _Sensor(state, status)
+    guarded = _guarded_poke(sensor, lambda context: "cosmos")
+    context = {"ti": _Ti()}
     if outcome == "reschedule":
         with pytest.raises(AirflowRescheduleException):
             guarded(context)
-    elif outcome == "skip":
-        with pytest.raises(AirflowSkipException, match=r"ended \(failed\) before it reached this model"):
+    elif outcome == "fail":
+        with pytest.raises(DbtRunError, match="model.weir.int_events ended 'error'"):
+            guarded(context)
+    elif isinstance(outcome, str):
+        with pytest.raises(AirflowSkipException, match=re.escape(outcome.removeprefix("skip: "))):
             guarded(context)
     else:
-        assert guarded(context) == "poke"
+        assert guarded(context) is outcome and sensor.sql_cached is outcome
+    if status == "success":
+        assert sensor.calls == 1
+    # A model task cleared in the UI (a second try) is Cosmos's: it runs the model on its own.
+    assert _guarded_poke(_Sensor(state, status), lambda context: "cosmos")({"ti": _Ti(2)}) == "cosmos"
