@@ -78,8 +78,10 @@ def through_airflow(data_dir, config: GenerateConfig) -> tuple[float, dict[str, 
         stack.stop()
     for dag_id in DAGS:
         print_timeline(data_dir, dag_id)
-    # The warehouse run starts when gate_raw passes, while the platform's last tasks still run:
-    # each stage is timed from the previous one's end, so the stages add up to the whole.
+    # The warehouse run starts when gate_raw passes, while the platform's last tasks (record,
+    # report) wait for the warehouse pool, so the platform run ends during or after the build:
+    # each stage is timed from the previous one's end, so the stages add up to the whole, but
+    # only the total compares with the direct side stage by stage.
     return setup, {
         "platform": platform_done - clock,
         "warehouse": warehouse_done - platform_done,
@@ -137,7 +139,8 @@ def main() -> None:
             ratio = airflow_s[stage] / direct_s[stage]
             print(f"          {stage:<10} {direct_s[stage]:>9.1f} {airflow_s[stage]:>10.1f} {ratio:>6.2f}")
         print(f"airflow set-up (db migrate, pool, dbt parse, stack start, first DAG parse): {setup:.1f} s")
-        print(f"warehouse share of the airflow run: {airflow_s['warehouse'] / sum(airflow_s.values()):.2f}")
+        print("(stages overlap under Airflow: the platform run ends after its record and report, which wait")
+        print(" for the warehouse pool while the build runs; compare the totals)")
         totals["direct"].append(sum(direct_s.values()))
         totals["airflow"].append(sum(airflow_s.values()))
     print(spread_line("direct", totals["direct"], ".1f"))

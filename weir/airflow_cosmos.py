@@ -6,6 +6,7 @@ Cosmos renders the tasks from the dbt manifest (`weir dbt parse` writes it), so 
 group never runs dbt. Imported only by `dags/weir_warehouse.py`: Cosmos loads only there.
 """
 
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -140,6 +141,7 @@ def build_task(group: DbtTaskGroup) -> BaseOperator:
     return next(t for t in group.iter_tasks() if t.task_id.endswith(".dbt_producer_watcher"))
 
 
+WATCHER_NICENESS = 10
 WATCH_POKE_S = 2  # a poke while the build runs asks the API for the model's result (and the build's state)
 NOT_STARTED = frozenset({"None", "none", "scheduled", "queued", "up_for_retry", "up_for_reschedule", "restarting"})
 ENDED_BADLY = frozenset({"failed", "upstream_failed", "skipped", "removed"})
@@ -150,6 +152,8 @@ def _guarded_poke(sensor, poke):  # noqa: ANN001, ANN202 - Cosmos's sensor and i
     pokes beside the build, on the same two cores)."""
 
     def guarded(context: dict) -> bool:
+        # A model task only watches: the build it watches goes first for the CPU.
+        os.setpriority(os.PRIO_PROCESS, 0, max(WATCHER_NICENESS, os.getpriority(os.PRIO_PROCESS, 0)))
         ti = context["ti"]
         if ti.try_number > 1:  # cleared in the UI: Cosmos runs the model on its own
             return poke(context)

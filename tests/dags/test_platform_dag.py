@@ -253,11 +253,15 @@ class _Ti:
         ("failed", "error", "fail"),
     ],
 )
-def test_a_model_task_follows_the_build_without_holding_a_slot(state, status, outcome) -> None:
+def test_a_model_task_follows_the_build_without_holding_a_slot(state, status, outcome, monkeypatch) -> None:
     from airflow.sdk.exceptions import AirflowRescheduleException, AirflowSkipException
 
+    from weir import airflow_cosmos
     from weir.airflow_cosmos import _guarded_poke
     from weir.errors import DbtRunError
+
+    niced = []
+    monkeypatch.setattr(airflow_cosmos.os, "setpriority", lambda *args: niced.append(args[-1]))
 
     sensor = _Sensor(state, status)
     guarded = _guarded_poke(sensor, lambda context: "cosmos")
@@ -275,5 +279,6 @@ def test_a_model_task_follows_the_build_without_holding_a_slot(state, status, ou
         assert guarded(context) is outcome and sensor.sql_cached is outcome
     if status == "success":
         assert sensor.calls == 1
+    assert niced and min(niced) >= 10  # a watcher leaves the CPU to the build it watches
     # A model task cleared in the UI (a second try) is Cosmos's: it runs the model on its own.
     assert _guarded_poke(_Sensor(state, status), lambda context: "cosmos")({"ti": _Ti(2)}) == "cosmos"
