@@ -9,6 +9,7 @@ alone (a small new world)."""
 
 import hashlib
 import time
+from datetime import UTC, datetime
 
 import duckdb
 import pytest
@@ -45,9 +46,22 @@ def paused_in_transaction(stack, run_id: str) -> bool:
         return False
 
 
+def settled(stack, since: datetime) -> bool:
+    """The warehouse run the batch started has ended, and so has the DP run a publish starts:
+    while they run, their tasks hold the warehouse file."""
+    for dag_id in ("weir_warehouse", "weir_dp_releases"):
+        mine = [r for r in airflow_stack.runs(stack, dag_id) if datetime.fromisoformat(r["run_after"]) >= since]
+        if any(r["state"] not in airflow_stack.DONE for r in mine):
+            return False
+        if dag_id == "weir_warehouse" and not [r for r in mine if r["state"] == "success"]:
+            return bool(mine)  # ended without a publish: no DP run follows
+    return bool(mine)
+
+
 @pytest.fixture(scope="module")
 def restarted(stack):
     before = landed(stack)
+    since = datetime.now(UTC)
     airflow_stack.restart(stack, "scheduler", extra_env={PAUSE_ENV: str(PAUSE_S)})
     run_id = airflow_stack.trigger(stack, "weir_platform", {"users": 300, "days": 1, "bad_rate": 0.0})
     wait_for(lambda: paused_in_transaction(stack, run_id), 600, "ingest_batch inside its transaction")
@@ -55,6 +69,7 @@ def restarted(stack):
     platform = airflow_stack.wait_for_run(stack, "weir_platform", run_id, timeout=900)
     ingest = airflow_stack.task_instance(stack, "weir_platform", run_id, "ingest_batch")
     log = airflow_stack.task_log(stack, "weir_platform", run_id, "ingest_batch", ingest["try_number"])
+    wait_for(lambda: settled(stack, since), 900, "the warehouse and DP runs the batch started")
     return before, platform, ingest, log
 
 
