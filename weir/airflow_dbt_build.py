@@ -130,7 +130,7 @@ class ModelReporter:
                 safe_xcom_push(self.ti, get_status_xcom_key(unique_id), {"status": status, "outlet_uris": []})
                 if sql := self._compiled_sql(unique_id, node_path, resource_type):
                     safe_xcom_push(self.ti, get_compiled_sql_xcom_key(unique_id), sql)
-            except Exception:  # a lost push shows as that model's task failing, never as a hung build
+            except Exception:  # a lost push: that model's task is skipped naming the build, never hung
                 log.exception("Could not report %s's result to its task", unique_id)
 
     def _compiled_sql(self, unique_id: str, node_path: str, resource_type: str) -> str | None:
@@ -138,4 +138,6 @@ class ModelReporter:
             return None
         package = unique_id.split(".", 2)[1]
         path = self.project_dir / "target" / "compiled" / package / "models" / node_path
-        return path.read_text(encoding="utf-8").strip() or None if path.exists() else None
+        if not path.exists():
+            return None
+        return path.read_text(encoding="utf-8").strip() or None
