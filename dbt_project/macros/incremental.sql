@@ -100,7 +100,9 @@
     {%- set window = var('rebuilt_day_windows', {}).get(relation.identifier) -%}
     {%- set appended = var('appended_row_windows', {}).get(relation.identifier) -%}
     {%- set rebuilt = none -%}
-    {%- if daily and window -%}
+    {%- if daily and window and window.get('per_user') -%}
+        {%- do return(_new_days_and_changed_users_subquery(relation, window, where)) -%}
+    {%- elif daily and window -%}
         {%- set since = watermark(relation.identifier, previous=true) -%}
         {%- set rebuilt -%}
             ({{ window.day }} >= ({{ _changed_from_query([(window.source, window.source_day)], none, since) }})
@@ -127,6 +129,24 @@
     {%- else -%}
         {%- do return(relation) -%}
     {%- endif -%}
+{%- endmacro %}
+
+{# The rows a daily build of a per-user day model (dp_events) rewrote: the new days, and the
+   older rows of users whose analytics consent changed since its previous build. A union of
+   the two, not an `or`, so the older rows are read through a semi-join on the few changed
+   users (see new_days_and_changed_users). Kept rows belong to users whose consent did not
+   change, and a duplicate of a rewritten row is the same user's on the same day: in the window. #}
+{% macro _new_days_and_changed_users_subquery(relation, window, where) -%}
+    {%- set since = watermark(relation.identifier, previous=true) -%}
+    {%- set from_day = run_query(_changed_from_query([(window.source, window.source_day)], none, since)).columns[0].values()[0] -%}
+    {%- set changed -%}
+        select user_token from marts.dim_consent where purpose = 'analytics' and loaded_at > {{ since }}
+    {%- endset -%}
+    {%- set filtered -%}
+        (select * from {{ new_days_and_changed_users(relation, window.day, "date '" ~ from_day ~ "'", changed) }} as rewritten
+         {%- if where %} where {{ where }}{% endif %}) dbt_subquery
+    {%- endset -%}
+    {%- do return(filtered) -%}
 {%- endmacro %}
 
 {# int_sessions' pre-hook: delete each user's sessions that their new events can extend or
@@ -188,18 +208,22 @@
             where e.channel = 'share_link' and e.share_id is not null and e.user_token in ({{ changed }})))
 {%- endmacro %}
 
-{# The live streams a daily build of mart_live_stream_performance recomputes: new streams, and
-   streams with events on days new rows or consent events change. Its pre-hook deletes them
-   first: a stream that falls to 1 to k-1 people returns no row (small cells are left out),
-   and delete+insert alone would keep its old row. #}
+{# The live streams a daily build of mart_live_stream_performance recomputes: new streams,
+   streams with events or orders loaded since its watermark (late ones included), and streams
+   where a user whose analytics consent changed has events (each stream's row counts only its
+   own consenting people: a changed user reaches the streams they watched, not every stream on
+   the days they were active, which is nearly all of them). Its pre-hook deletes them first: a
+   stream that falls to 1 to k-1 people returns no row (small cells are left out), and
+   delete+insert alone would keep its old row. #}
 {% macro touched_live_streams() -%}
     select s.live_stream_id from {{ ref('stg_live_streams') }} as s
-    where s.loaded_at > {{ watermark() }}
-       or s.live_stream_id in (
-           select e.live_stream_id from {{ ref('int_events') }} as e
-           where e.live_stream_id is not null
-             and (e.event_date >= {{ changed_from([(ref('int_events'), 'event_date')], consent=false) }}
-                  or e.event_date in {{ consent_changed_days(ref('int_events'), 'event_date') }}))
+    where {{ loaded_since_watermark('s') }}
+    union
+    select e.live_stream_id from {{ ref('int_events') }} as e
+    where e.live_stream_id is not null and (
+        {{ loaded_since_watermark('e') }}
+        or e.user_token in ({{ analytics_consent_changed() }})
+        or e.order_id in (select o.order_id from {{ ref('int_orders') }} as o where {{ loaded_since_watermark('o') }}))
 {%- endmacro %}
 
 {# The freshness column of an incremental mart: when the build that (re)computed the row ran.
@@ -214,8 +238,8 @@
    changed. Two branches of a union, not one `or`: DuckDB then reads the older rows through a
    semi-join on the few changed users, where `day >= since or user_token in (...)` made it scan
    and consent-join every row before filtering (as slow as a full build at 30M events). #}
-{% macro new_days_and_changed_users(relation, day, since) -%}
+{% macro new_days_and_changed_users(relation, day, since, changed=none) -%}
     (select * from {{ relation }} where {{ day }} >= {{ since }}
      union all
-     select * from {{ relation }} where {{ day }} < {{ since }} and user_token in ({{ analytics_consent_changed() }}))
+     select * from {{ relation }} where {{ day }} < {{ since }} and user_token in ({{ changed or analytics_consent_changed() }}))
 {%- endmacro %}

@@ -29,6 +29,7 @@ COMPARED = [
     "intermediate.int_orders",
     "intermediate.int_sessions",
     "intermediate.int_user_weeks",
+    "intermediate.int_funnel_user_days",
     "intermediate.int_user_days",
     "intermediate.int_item_days",
     "intermediate.int_item_categories",
@@ -46,6 +47,8 @@ DAY_GRAIN = {
     "intermediate.int_user_days": "event_date",
     "intermediate.int_item_days": "event_date",
 }
+# Per-user models a consent change rewrites for that user only.
+PER_USER = ["intermediate.int_user_weeks", "intermediate.int_funnel_user_days"]
 # Incremental marts that recompute the keys new rows or consent events reach.
 KEY_GRAIN = [
     "marts.mart_live_stream_performance",
@@ -132,6 +135,7 @@ ANALYTICS_USERS = {
     "marts.dp_orders": "user_token",
     "marts.dp_share_cascades": "user_token",
     "intermediate.int_user_weeks": "user_token",
+    "intermediate.int_funnel_user_days": "user_token",
     "marts.mart_referral_attribution": "user_token",
     "marts.mart_kol_influence": "kol_token",
 }
@@ -176,8 +180,7 @@ def test_a_withdrawal_takes_all_the_users_past_rows_out_of_analytics_and_dp_inpu
         kept = views.keys() & _funnel_views(con).keys() & their_views.keys()
         assert kept and {c: views[c] - _funnel_views(con)[c] for c in kept} == {c: their_views[c] for c in kept}
         after_incremental = {
-            t: _snapshot(con, t)
-            for t in [*DAY_GRAIN, "intermediate.int_user_weeks", "marts.mart_daily_demand", *KEY_GRAIN]
+            t: _snapshot(con, t) for t in [*DAY_GRAIN, *PER_USER, "marts.mart_daily_demand", *KEY_GRAIN]
         }
     assert build(warehouse_copy, full_refresh=True).ok
     with duckdb.connect(str(warehouse_copy.warehouse), read_only=True) as con:

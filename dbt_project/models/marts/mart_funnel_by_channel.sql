@@ -1,30 +1,19 @@
 -- View → cart → purchase per day and channel, over users with analytics consent at the event.
 -- Steps are per user and nested (a cart counts only for a user who also viewed), so every
 -- rate is at most 1; all purchases are still counted in `purchases` and `purchasers`.
--- Incremental: a daily run replaces only the days new rows or consent events can change.
+-- Incremental: a daily run replaces only the days new rows or consent events can change, each
+-- summed from its users' rows in int_funnel_user_days (not from the events).
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='event_date',
-          on_schema_change='fail', pre_hook="{% if is_incremental() %}{{ clear_consent_days('event_date', ref('int_events'), 'event_date') }}{% endif %}",
+          on_schema_change='fail', pre_hook="{% if is_incremental() %}{{ clear_consent_days('event_date', ref('int_user_days'), 'event_date') }}{% endif %}",
           post_hook="{{ record_watermark() }}") }}
+-- depends_on: {{ ref('int_events') }}, {{ ref('int_user_days') }}, {{ ref('dim_consent') }}
 with user_steps as (
-    select
-        e.event_date,
-        e.channel,
-        e.user_token,
-        bool_or(e.event_type = 'view') as viewed,
-        bool_or(e.event_type = 'add_to_cart') as carted,
-        bool_or(e.event_type = 'purchase') as purchased,
-        count(case when e.event_type = 'view' then 1 end) as views,
-        count(case when e.event_type = 'add_to_cart' then 1 end) as carts,
-        count(case when e.event_type = 'purchase' then 1 end) as purchases
-    from {{ ref('int_events') }} as e
-    -- Exports without a channel (most behaviour logs) keep their funnel, under channel null.
-    where e.event_type in ('view', 'add_to_cart', 'purchase')
-      and {{ consented_at('analytics', 'e.user_token', 'e.ts') }}
+    select *
+    from {{ ref('int_funnel_user_days') }}
     {% if is_incremental() %}
-      and (e.event_date >= {{ changed_from([(ref('int_events'), 'event_date')], consent=false) }}
-       or e.event_date in {{ consent_changed_days(ref('int_events'), 'event_date') }})
+    where event_date >= {{ changed_from([(ref('int_events'), 'event_date')], consent=false) }}
+       or event_date in {{ consent_changed_days(ref('int_user_days'), 'event_date') }}
     {% endif %}
-    group by e.event_date, e.channel, e.user_token
 )
 
 select

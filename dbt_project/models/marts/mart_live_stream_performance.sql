@@ -1,6 +1,7 @@
 -- Live streams: watchers, buyers, conversion and GMV per minute on air.
--- Incremental: a daily run recomputes only the streams its rows can change (new streams, and
--- streams with events on days new rows or consent events change), each from all its events.
+-- Incremental: a daily run recomputes only the streams its rows can change (new streams, streams
+-- with new events or orders, streams of users whose consent changed: touched_live_streams),
+-- each from all its events.
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='live_stream_id',
           on_schema_change='fail',
           pre_hook="{% if is_incremental() %}delete from {{ this }} where live_stream_id in ({{ touched_live_streams() }}){% endif %}",
