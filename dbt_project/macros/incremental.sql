@@ -233,6 +233,20 @@
     cast(current_timestamp as timestamptz) as computed_at
 {%- endmacro %}
 
+{# Pre-hooks of a per-user incremental model (dp_events, int_user_weeks, int_funnel_user_days):
+   delete the rows a daily run rewrites, the new days (`day_col` >= changed_from; a week start
+   with `week=true`) and the rows of users whose analytics consent changed, in two statements
+   (the day filter skips older row groups; joined to the users' test by `or` it would not).
+   The model's query inserts them again (new_days_and_changed_users). #}
+{% macro per_user_rewrite_hooks(day_col, week=false) -%}
+    {%- set since = "changed_from([(ref('int_events'), 'event_date')], consent=false)" -%}
+    {%- set since = "date_trunc('week', {{ " ~ since ~ " }})" if week else "{{ " ~ since ~ " }}" -%}
+    {{- return([
+        "{% if is_incremental() %}delete from {{ this }} where " ~ day_col ~ " >= " ~ since ~ "{% endif %}",
+        "{% if is_incremental() %}delete from {{ this }} where user_token in ({{ analytics_consent_changed() }}){% endif %}",
+    ]) -}}
+{%- endmacro %}
+
 {# The rows of `relation` a daily run of a per-user model rewrites: those on days from `since`
    (a date expression: changed_from), and the older rows of users whose analytics consent
    changed. Two branches of a union, not one `or`: DuckDB then reads the older rows through a

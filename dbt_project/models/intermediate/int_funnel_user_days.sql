@@ -7,8 +7,7 @@
 -- rows of users whose consent changed (the pre-hook deletes both; the query inserts them again).
 {{ config(materialized='incremental', incremental_strategy='append',
           on_schema_change='fail',
-          pre_hook=["{% if is_incremental() %}delete from {{ this }} where event_date >= {{ changed_from([(ref('int_events'), 'event_date')], consent=false) }}{% endif %}",
-                    "{% if is_incremental() %}delete from {{ this }} where user_token in ({{ analytics_consent_changed() }}){% endif %}"],
+          pre_hook=per_user_rewrite_hooks('event_date'),
           post_hook="{{ record_watermark() }}") }}
 
 select
