@@ -163,19 +163,22 @@ def direct_sql(data_dir) -> tuple[float, dict[str, float]]:
     that way against 4-10 s written."""
     compiled = dbt.dbt_dir(data_dir) / "target" / "compiled" / "weir" / "models"
     copy = data_dir.warehouse.parent / "direct-sql" / data_dir.warehouse.name  # same catalog name as dbt's SQL
+    shutil.rmtree(copy.parent, ignore_errors=True)  # a crashed run's copy
     copy.parent.mkdir()
     shutil.copyfile(data_dir.warehouse, copy)
-    con = duckdb.connect(str(copy))
-    con.execute("create schema direct_sql")
     per_model = {}
-    for path in sorted(compiled.glob("*/*.sql")):
-        if path.parent.name == "staging":
-            continue  # views: no work at build time
-        sql = path.read_text()
-        table = f"direct_sql.{path.stem}"
-        per_model[path.stem] = timed(lambda sql=sql, table=table: con.execute(f"create table {table} as {sql}"))
-    con.close()
-    shutil.rmtree(copy.parent)
+    try:
+        with duckdb.connect(str(copy)) as con:
+            con.execute("create schema direct_sql")
+            for path in sorted(compiled.glob("*/*.sql")):
+                if path.parent.name == "staging":
+                    continue  # views: no work at build time
+                sql = path.read_text()
+                table = f"direct_sql.{path.stem}"
+                per_model[path.stem] = timed(lambda sql=sql, table=table: con.execute(f"create table {table} as {sql}"))
+            per_model["(final checkpoint)"] = timed(lambda: con.execute("checkpoint"))  # dbt's close does it too
+    finally:
+        shutil.rmtree(copy.parent)
     return sum(per_model.values()), per_model
 
 

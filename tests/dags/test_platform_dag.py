@@ -152,7 +152,7 @@ def test_embedded_run_succeeds_and_is_recorded(demo_run) -> None:
             "select count(*) filter (resource_type = 'model'), count(*) filter (resource_type = 'test'), "
             "count(*) filter (resource_type = 'unit_test') from ops.dbt_results group by invocation_id"
         ).fetchall()
-    assert built == [(45, 158, 5)]  # the DAG's one build: every model, data test and (a first build) unit test
+    assert built == [(45, 159, 5)]  # the DAG's one build: every model, data test and (a first build) unit test
     assert (data_dir.quality / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()
     assert result.dp_run.state == "success"
     assert set(result.dp_run.task_states.values()) == {"success"}
