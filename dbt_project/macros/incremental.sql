@@ -131,7 +131,7 @@
     {%- endif -%}
 {%- endmacro %}
 
-{# The rows a daily build of a per-user day model (dp_events) rewrote: the new days, and the
+{# The rows a daily build of a per-user day model (dp_events, int_funnel_user_days) rewrote: the new days, and the
    older rows of users whose analytics consent changed since its previous build. A union of
    the two, not an `or`, so the older rows are read through a semi-join on the few changed
    users (see new_days_and_changed_users). Kept rows belong to users whose consent did not
