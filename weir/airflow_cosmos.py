@@ -121,9 +121,10 @@ def watchers_follow_build(group: DbtTaskGroup) -> None:
     The model tasks keep the dbt graph's order among themselves, but the producer is not
     upstream of them: the roots start beside the build, and each model's task ends as soon as the
     build reports that model (a 6-level chain of scheduler round trips no longer comes after the
-    build). A model task that starts before the build (the scheduler's order, or `airflow dags
-    test`, which runs one task at a time) gives its slot back and comes again a few seconds later
-    (a reschedule, not a retry), so it can never wait on a build that cannot start. A model the
+    build). A model task that starts while the build is queued waits beside it; one that starts
+    while the build waits for the writer pool (or `airflow dags test`, which runs one task at a
+    time, has not reached it) gives its slot back and comes again 15 s later (a reschedule, not a
+    retry), so it can never wait on a build that cannot start. A model the
     build never reached (it failed first) is skipped, never run on its own: the producer's failure
     fails the run. The producer goes first among tasks that are ready at once."""
     producer = build_task(group)
@@ -143,7 +144,15 @@ def build_task(group: DbtTaskGroup) -> BaseOperator:
 
 WATCHER_NICENESS = 10
 WATCH_POKE_S = 2  # a poke while the build runs asks the API for the model's result (and the build's state)
-NOT_STARTED = frozenset({"None", "none", "scheduled", "queued", "up_for_retry", "up_for_reschedule", "restarting"})
+# The build is queued: it holds an executor slot and starts within seconds, so a model task waits
+# beside it. Giving the slot back (a reschedule) every time raced Airflow 3.3's scheduler: the
+# executor's "finished" event for the rescheduled try, read after the task was already scheduled
+# again and while every slot was taken, failed the task (apache/airflow#71172).
+STARTING = frozenset({"queued"})
+# The build waits for the writer pool (or for `airflow dags test` to reach it): the model task
+# gives its slot back, for long enough that the executor's event for this try comes first.
+NOT_STARTED = frozenset({"None", "none", "scheduled", "up_for_retry", "up_for_reschedule", "restarting"})
+REQUEUE_S = 15
 ENDED_BADLY = frozenset({"failed", "upstream_failed", "skipped", "removed"})
 
 
@@ -161,7 +170,9 @@ def _guarded_poke(sensor, poke):  # noqa: ANN001, ANN202 - Cosmos's sensor and i
         if status is None:
             state = str(sensor._get_producer_task_status(context))
             if state in NOT_STARTED:
-                raise AirflowRescheduleException(datetime.now(UTC) + timedelta(seconds=WATCH_POKE_S))
+                raise AirflowRescheduleException(datetime.now(UTC) + timedelta(seconds=REQUEUE_S))
+            if state in STARTING:
+                return False
             if state in ENDED_BADLY or state == "success":
                 status = sensor._get_node_status(ti, context)  # reported just before the build ended?
             if status is None and state in ENDED_BADLY:

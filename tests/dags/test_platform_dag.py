@@ -242,7 +242,8 @@ class _Ti:
     ("state", "status", "outcome"),
     [
         (None, None, "reschedule"),  # `airflow dags test` ran the model task first
-        ("queued", None, "reschedule"),  # its slot goes back while the build waits for one
+        ("scheduled", None, "reschedule"),  # its slot goes back while the build waits for the pool
+        ("queued", None, False),  # the build holds a slot and starts soon: wait beside it
         ("running", None, False),  # not built yet: poke again
         ("running", "success", True),  # built: one API call, the build's state not asked
         ("success", "success", True),
