@@ -149,19 +149,42 @@
     {%- do return(filtered) -%}
 {%- endmacro %}
 
+{# Each user with new events, and the time of their earliest new event. #}
+{% macro sessions_first_new() -%}
+    select user_token, min(ts) as first_new
+    from {{ ref('int_events') }}
+    where {{ loaded_since_watermark() }}
+    group by user_token
+{%- endmacro %}
+
 {# int_sessions' pre-hook: delete each user's sessions that their new events can extend or
    follow within the session gap; the model rebuilds them from its events after the kept ones. #}
 {% macro reopen_sessions() %}
     delete from {{ this }} as s
-    using (
-        select user_token, min(ts) as first_new
-        from {{ ref('int_events') }}
-        where loaded_at > {{ watermark() }}
-        group by user_token
-    ) as n
+    using ({{ sessions_first_new() }}) as n
     where s.user_token = n.user_token
       and s.ended_at >= n.first_new - interval '{{ var('session_gap_minutes', 30) }} minutes'
 {% endmacro %}
+
+{# The earliest event time a daily int_sessions build reads, as a literal so DuckDB skips the
+   row groups of older days: every event it needs is new, or belongs to a session the pre-hook
+   reopens. Read when the model compiles, before its pre-hook deletes those sessions. #}
+{% macro sessions_read_from() -%}
+    {%- if execute -%}
+        {%- set query -%}
+            with n as ({{ sessions_first_new() }})
+            select cast(least(
+                (select min(first_new) from n),
+                (select min(s.started_at) from {{ this }} as s inner join n on s.user_token = n.user_token
+                 where s.ended_at >= n.first_new - interval '{{ var('session_gap_minutes', 30) }} minutes')
+            ) as varchar)
+        {%- endset -%}
+        {%- set read_from = run_query(query).columns[0].values()[0] -%}
+        {%- if read_from -%}timestamptz '{{ read_from }}'{%- else -%}'infinity'::timestamptz{%- endif -%}
+    {%- else -%}
+        '-infinity'::timestamptz
+    {%- endif -%}
+{%- endmacro %}
 
 {# An append-only fact's incremental filter: rows loaded after the latest one it holds. Ingest
    and dbt never hold the warehouse at the same time, so every later row is one the fact has

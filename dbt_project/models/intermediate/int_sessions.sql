@@ -2,7 +2,8 @@
 -- inactivity (the app's own session ids are not trusted across devices).
 -- Incremental: for each user with new events, the sessions those events can extend or
 -- follow are deleted (pre-hook) and rebuilt from the end of the user's last kept session,
--- numbering on from it. Sessions never overlap, so the kept ones are a prefix.
+-- numbering on from it. Sessions never overlap, so the kept ones are a prefix; the events read
+-- start at the earliest new event or reopened session (sessions_read_from).
 {% set gap_minutes = var('session_gap_minutes', 30) %}
 {{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
           pre_hook="{% if is_incremental() %}{{ reopen_sessions() }}{% endif %}",
@@ -21,7 +22,8 @@ events as (
     select e.*, k.kept_sessions
     from {{ ref('int_events') }} as e
     inner join kept as k on e.user_token = k.user_token
-    where k.kept_until is null or e.ts > k.kept_until
+    where (k.kept_until is null or e.ts > k.kept_until)
+      and e.ts >= {{ sessions_read_from() }}  -- the per-user bound alone scans every day's events
 ),
 {% else %}
 with events as (
