@@ -124,12 +124,21 @@ def load_weights(con: duckdb.DuckDBPyConnection, version: str) -> np.ndarray:
 
 def models_trained_on(con: duckdb.DuckDBPyConnection, user_token: str) -> list[str]:
     """Versions whose training set included the user (for a data subject access request)."""
+    return models_trained_on_many(con, [user_token])[user_token]
+
+
+def models_trained_on_many(con: duckdb.DuckDBPyConnection, user_tokens: list[str]) -> dict[str, list[str]]:
+    """`models_trained_on` for many users with one lookup: token -> versions, in order."""
     ensure(con)
+    digest_of = {token_digest(t).hex(): t for t in user_tokens}
     rows = con.execute(
-        "select distinct version from ml.model_members where user_digest = ? order by 1",
-        [token_digest(user_token).hex()],
+        "select distinct user_digest, version from ml.model_members where user_digest in (select unnest(?)) order by 2",
+        [list(digest_of)],
     ).fetchall()
-    return [r[0] for r in rows]
+    found: dict[str, list[str]] = {t: [] for t in user_tokens}
+    for digest, version in rows:
+        found[digest_of[digest]].append(version)
+    return found
 
 
 def supersede_for_users(

@@ -58,3 +58,41 @@ def test_an_access_package_holds_exactly_the_users_rows_and_decrypted_contacts(c
     assert theirs not in (folder / "raw.events.csv").read_text()
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert {stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()} == {0o600}
+
+
+def test_a_runs_access_requests_read_together_give_each_user_what_a_lone_request_gives(copy_dir: DataDir) -> None:
+    """A follower, the user they follow and a third user ask in one run: each package holds what
+    that user's own collection holds (the follow edge is in both; no row of another requester)."""
+    from privacy._keyring import vault_master_key
+    from weir.dsr import _access
+
+    # The source's own requests first: their erasures delete files naming the erased, packages too.
+    dsr.run_requests(copy_dir, "test")
+    by_token = {p.token(copy_dir): p.user_id for p in people(copy_dir).values()}
+    with duckdb.connect(str(copy_dir.warehouse), read_only=True) as con:
+        a, b = con.execute(
+            "select follower_token, followee_token from raw.follows where follower_token <> followee_token "
+            "order by 1, 2 limit 1"
+        ).fetchone()
+        (c,) = con.execute("select min(user_token) from raw.events where user_token not in (?, ?)", [a, b]).fetchone()
+    with duckdb.connect(str(copy_dir.warehouse)) as con:
+        alone = {t: _access.collect(con, vault_master_key(copy_dir.keys), t) for t in (a, b, c)}
+    submitted = {t: dsr.submit_request(copy_dir, "access", by_token[t], "test").request_id for t in (a, b, c)}
+
+    outcomes = dsr.run_requests(copy_dir, "test")
+
+    assert {o.request_id: o.status for o in outcomes if o.request_id in submitted.values()} == dict.fromkeys(
+        submitted.values(), "completed"
+    )
+
+    def rows(held: dict) -> dict[str, list[str]]:  # order-free: each table's rows as sorted JSON
+        return {t: sorted(json.dumps(r, default=str, sort_keys=True) for r in rs) for t, rs in held.items()}
+
+    for user_token, request_id in submitted.items():
+        request, _ = dsr.show_request(copy_dir, request_id)
+        package = json.loads((Path(request.package_path) / "package.json").read_text())
+        assert rows(package["data"]) == rows(json.loads(json.dumps(alone[user_token], default=str))), user_token
+        assert package["tables"] == {t: len(r) for t, r in alone[user_token].items()}
+    for user_token in (a, b):
+        edges = {(r["follower_token"], r["followee_token"]) for r in alone[user_token]["raw.follows"]}
+        assert (a, b) in edges and all(user_token in edge for edge in edges)

@@ -106,13 +106,17 @@ def test_run_exits_1_while_a_request_is_overdue(copy_dir: DataDir, monkeypatch: 
     from datetime import UTC, datetime, timedelta
 
     from weir import dsr
-    from weir.dsr import _run
+    from weir.dsr import _access
 
     late = dsr.submit_request(copy_dir, "access", "U3-10000002", "test", now=datetime.now(UTC) - timedelta(days=3))
-    real = _run._verify
-    monkeypatch.setattr(  # this one cannot finish in this run; the source's requests do
-        _run, "_verify", lambda ctx, request: request.request_id != late.request_id and real(ctx, request)
-    )
+    real = _access.write_package
+
+    def write_package(data_dir: DataDir, request_id: str, held: dict) -> Path:
+        if request_id == late.request_id:  # its package is not written: it fails verification
+            return _access.package_dir(data_dir, request_id)
+        return real(data_dir, request_id, held)
+
+    monkeypatch.setattr(_access, "write_package", write_package)  # the source's requests finish
 
     result = weir(copy_dir, "run")
 

@@ -30,42 +30,51 @@ def package_dir(data_dir: DataDir, request_id: str) -> Path:
 
 def collect(con: duckdb.DuckDBPyConnection, master: SecretKey, user_token: str) -> dict[str, list[dict]]:
     """table -> the user's rows (as dicts), plus `vault.contacts` decrypted."""
+    return collect_many(con, master, [user_token])[user_token]
+
+
+def collect_many(
+    con: duckdb.DuckDBPyConnection, master: SecretKey, user_tokens: list[str]
+) -> dict[str, dict[str, list[dict]]]:
+    """`collect` for many users: token -> table -> rows. One read of each table, one vault
+    lookup and one registry lookup for all of them (a run's access requests are many; a read
+    per request and table scanned the warehouse once per request)."""
     database = con.execute("select current_database()").fetchone()[0]
-    held: dict[str, list[dict]] = {}
+    held: dict[str, dict[str, list[dict]]] = {t: {} for t in user_tokens}
     for table in _scan.base_tables(con, database, SCHEMAS):
-        relation = _scan.rows_of(con, database, table, user_token)
+        relation = _scan.rows_of_many(con, database, table, user_tokens)
         if relation is None:
             continue
-        names = relation.columns
-        rows = [dict(zip(names, r, strict=True)) for r in relation.fetchall()]
-        if rows:
-            held[table] = rows
-    contacts = []
-    for field in (*VAULT_FIELDS, NAME_FIELD):  # names: kept to redact them (privacy/_names.py)
-        try:
-            contacts.append({"field": field, "value": _vault.read(con, master, user_token, field)})
-        except _vault.VaultError:
-            continue
-    if contacts:
-        held["vault.contacts"] = contacts
-    trained = _models_trained_on(con, user_token)
-    if trained:
-        held["ml.model_versions"] = trained
+        names = relation.columns[:-1]  # the last is whose row it is
+        for *values, user_token in relation.fetchall():
+            held[user_token].setdefault(table, []).append(dict(zip(names, values, strict=True)))
+    fields = (*VAULT_FIELDS, NAME_FIELD)  # names: kept to redact them (privacy/_names.py)
+    values = _vault.read_many(con, master, user_tokens, fields)
+    trained = _models_trained_on(con, user_tokens)
+    for user_token, tables in held.items():
+        contacts = [{"field": f, "value": values[(user_token, f)]} for f in fields if (user_token, f) in values]
+        if contacts:
+            tables["vault.contacts"] = contacts
+        if trained.get(user_token):
+            tables["ml.model_versions"] = trained[user_token]
     return held
 
 
-def _models_trained_on(con: duckdb.DuckDBPyConnection, user_token: str) -> list[dict]:
-    """The model versions whose training set included the user, with their status (none when
-    no model was ever trained: the registry is not created just to look)."""
+def _models_trained_on(con: duckdb.DuckDBPyConnection, user_tokens: list[str]) -> dict[str, list[dict]]:
+    """Per user, the model versions whose training set included them, with their status (none
+    when no model was ever trained: the registry is not created just to look)."""
     if not _scan.has_schema(con, "ml"):
-        return []
+        return {}
     from federated import registry  # deferred: the model code loads only where a model exists
 
     versions = {v.version: v for v in registry.versions(con)}
-    return [
-        {"version": name, "status": versions[name].status, "created_at": versions[name].created_at}
-        for name in registry.models_trained_on(con, user_token)
-    ]
+    return {
+        user_token: [
+            {"version": name, "status": versions[name].status, "created_at": versions[name].created_at}
+            for name in names
+        ]
+        for user_token, names in registry.models_trained_on_many(con, user_tokens).items()
+    }
 
 
 def write_package(data_dir: DataDir, request_id: str, held: dict[str, list[dict]]) -> Path:

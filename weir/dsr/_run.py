@@ -81,16 +81,18 @@ def _uncompacted(con: duckdb.DuckDBPyConnection) -> list[str]:
 def run_open(ctx: Context, days: dict[str, int], only: str | None = None) -> list[Outcome]:
     """Import new source requests, then take every open request (or just `only`) to its end.
 
-    Access and rectification requests run one by one; the run's erasures run as one batch
-    (each system once for all of them, one published version, one file scan, one
-    verification), each request still getting its own steps and audit entries."""
+    Rectifications run one by one; the run's access requests run as one batch (one read of
+    each table for all of them), and so do its erasures (each system once for all of them, one
+    published version, one file scan, one verification), each request still getting its own
+    steps and audit entries."""
     _intake.import_raw(ctx.rec, days)
     chosen = [r for r in _store.all_requests(ctx.con) if r.status in _store.OPEN and only in (None, r.request_id)]
     _resolve_all(ctx, [r for r in chosen if r.status == "received"])
     erasures = [r.request_id for r in chosen if r.request_type == "erasure"]
     for request in chosen:
-        if request.request_type != "erasure":
-            advance(ctx, request.request_id)
+        if request.request_type == "rectification":
+            _advance_rectification(ctx, request.request_id)
+    _run_accesses(ctx, [r.request_id for r in chosen if r.request_type == "access"])
     known = _execute_erasures(ctx, _in_state(ctx, erasures, "resolved"))
     _verify_erasures(ctx, _in_state(ctx, erasures, "executed"), known)
     ctx.rec.steps(_in_state(ctx, erasures, "verified"), "completed", state="completed")
@@ -103,8 +105,8 @@ def _in_state(ctx: Context, request_ids: list[str], status: str) -> list[str]:
     return [r for r in request_ids if now.get(r) == status]
 
 
-def advance(ctx: Context, request_id: str) -> None:
-    """Move one access or rectification request on from wherever it stopped."""
+def _advance_rectification(ctx: Context, request_id: str) -> None:
+    """Move one rectification request on from wherever it stopped."""
     request = _store.get(ctx.con, request_id)
     if request.status == "received" and not _resolve(ctx, request):
         return
@@ -175,11 +177,7 @@ def _resolve(ctx: Context, request: _store.Request) -> bool:
 
 
 def _execute(ctx: Context, request: _store.Request) -> bool:
-    user_token = _store.user_token_of(ctx.con, request.request_id)
-    if request.request_type == "access":
-        _execute_access(ctx, request.request_id, user_token)
-    else:
-        _execute_rectification(ctx, request.request_id, user_token)
+    _execute_rectification(ctx, request.request_id, _store.user_token_of(ctx.con, request.request_id))
     ctx.rec.step(request.request_id, "executed", state="executed")
     return True
 
@@ -217,14 +215,39 @@ def _execute_erasures(ctx: Context, request_ids: list[str]) -> tuple[tuple[str, 
     return known
 
 
-def _execute_access(ctx: Context, request_id: str, user_token: str) -> None:
-    def change() -> dict:
-        held = _access.collect(ctx.con, ctx.master, user_token)
-        folder = _access.write_package(ctx.data_dir, request_id, held)
-        ctx.con.execute("update dsr.requests set package_path = ? where request_id = ?", [str(folder), request_id])
-        return {"tables": {t: len(r) for t, r in held.items()}}
+def _run_accesses(ctx: Context, request_ids: list[str]) -> None:
+    """Access requests from wherever each stopped: the resolved ones' packages written together
+    (one step per request in one transaction), then each package checked and the request completed."""
+    _execute_accesses(ctx, _in_state(ctx, request_ids, "resolved"))
+    ctx.rec.steps(_in_state(ctx, request_ids, "resolved"), "executed", state="executed")
+    executed = _in_state(ctx, request_ids, "executed")
+    paths = _store.column_of(ctx.con, "package_path", executed)
+    written = [r for r in executed if paths.get(r) and (Path(paths[r]) / "package.json").is_file()]
+    ctx.rec.steps([r for r in executed if r not in written], "verify", status="failed")
+    ctx.rec.steps(written, "verify", state="verified")
+    ctx.rec.steps(_in_state(ctx, request_ids, "verified"), "completed", state="completed")
 
-    ctx.rec.step(request_id, "access_package", change)
+
+def _execute_accesses(ctx: Context, request_ids: list[str]) -> None:
+    """Each request's package (`access_package`), read for all of them at once; a request whose
+    package step is done (a run that crashed after it) is not packaged again."""
+    done = _store.done_by_request(ctx.con, request_ids)
+    todo = [r for r in request_ids if "access_package" not in done[r]]
+    if not todo:
+        return
+    tokens = _store.column_of(ctx.con, "user_token", todo)
+
+    def change() -> dict[str, dict]:
+        held = _access.collect_many(ctx.con, ctx.master, sorted(set(tokens.values())))
+        figures = {}
+        for request_id in todo:
+            theirs = held[tokens[request_id]]
+            folder = _access.write_package(ctx.data_dir, request_id, theirs)
+            ctx.con.execute("update dsr.requests set package_path = ? where request_id = ?", [str(folder), request_id])
+            figures[request_id] = {"tables": {t: len(r) for t, r in theirs.items()}}
+        return figures
+
+    ctx.rec.steps(todo, "access_package", change)
 
 
 def _execute_rectification(ctx: Context, request_id: str, user_token: str) -> None:
@@ -263,11 +286,7 @@ def _verify_erasures(ctx: Context, request_ids: list[str], known: tuple[tuple[st
 
 
 def _verify(ctx: Context, request: _store.Request) -> bool:
-    if request.request_type == "access":
-        path = _store.get(ctx.con, request.request_id).package_path
-        ok = path is not None and (Path(path) / "package.json").is_file()
-    else:
-        ok = _intake.unseal_value(ctx.con, ctx.master, request.request_id) is None
+    ok = _intake.unseal_value(ctx.con, ctx.master, request.request_id) is None  # the value went in
     if not ok:
         ctx.rec.step(request.request_id, "verify", status="failed")
         return False

@@ -123,14 +123,26 @@ def _count(con: duckdb.DuckDBPyConnection, name: str, reaches: list[Reach]) -> i
     return con.execute(f"select count(*) from {name} where {condition(reaches, params)}", params.values).fetchone()[0]
 
 
-def rows_of(
-    con: duckdb.DuckDBPyConnection, database: str, table: str, user_token: str
+REQUESTER = "_dsr_requester"  # the column naming whose rows `rows_of_many` returned
+
+
+def rows_of_many(
+    con: duckdb.DuckDBPyConnection, database: str, table: str, user_tokens: list[str]
 ) -> duckdb.DuckDBPyRelation | None:
-    """The rows of one table that are the user's: by owner column, else by any party column."""
+    """The rows of one table that are any of the users', one read for all of them, each row
+    with the user it is for as its last column (`REQUESTER`): by owner column, else by each party
+    column (a follow between two of them is each one's; a row naming one user twice, once)."""
     cols = columns(con, database, table)
     owner = [c for c in cols if c.name == OWNER_COLUMN]
     chosen = owner or [c for c in cols if c.is_token and c.names_user]
     if not chosen:
         return None
-    where = " or ".join(f"{ident(c.name)} = $needle" for c in chosen)
-    return con.query(f"select * from {_name(database, table)} where {where}", params={"needle": user_token})
+    branches = []
+    for i, col in enumerate(chosen):
+        column = ident(col.name)
+        again = "".join(f" and {column} is distinct from {ident(c.name)}" for c in chosen[:i])
+        branches.append(
+            f"select *, {column} as {ident(REQUESTER)} from {_name(database, table)} "
+            f"where {column} in (select unnest($tokens)){again}"
+        )
+    return con.query(" union all ".join(branches), params={"tokens": list(user_tokens)})

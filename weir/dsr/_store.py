@@ -238,8 +238,8 @@ def done_by_request(con: duckdb.DuckDBPyConnection, request_ids: list[str]) -> d
 
 
 def column_of(con: duckdb.DuckDBPyConnection, column: str, request_ids: list[str]) -> dict[str, str | None]:
-    """One column (`user_token` or `status`) of many requests in one query."""
-    if column not in ("user_token", "status"):
+    """One column (`user_token`, `status` or `package_path`) of many requests in one query."""
+    if column not in ("user_token", "status", "package_path"):
         raise ValueError(column)
     rows = con.execute(
         f"select request_id, {column} from dsr.requests where request_id in (select unnest(?))", [request_ids]
