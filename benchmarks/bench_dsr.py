@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import duckdb
-from _timing import add_repeat, alternate, ratio_lines, spread_line
+from _timing import add_repeat, alternate, ratio_lines, spread_line, timed
 
 from weir import dsr, pipeline
 from weir.config import resolve_data_dir
@@ -136,7 +136,8 @@ def main() -> None:
         base = resolve_data_dir((args.world or Path(tmp)) / "base")
         prepare(base, args.users, days)
         _aggregates.prepare(base)  # once per dbt project version, not per erasure: setup
-        dsr.run_requests(base, "bench-setup")  # the source's own requests (raw.dsr), settled untimed
+        settled = timed(lambda: dsr.run_requests(base, "bench-setup"))  # the source's own requests (raw.dsr)
+        print(f"set-up: the source's own requests settled in {settled:.1f} s ({_request_counts(base)})", flush=True)
         if args.prepare_only:
             return
         with duckdb.connect(str(base.warehouse), read_only=True) as con:
@@ -147,6 +148,12 @@ def main() -> None:
         profiled(spent)
         times = alternate(args.repeat, sides(base, Path(tmp), victims, spent, compactions), self_timed=True)
     report(times, spent, compactions, events, len(victims), args.repeat)
+
+
+def _request_counts(base) -> str:  # noqa: ANN001
+    with duckdb.connect(str(base.warehouse), read_only=True) as con:
+        rows = con.execute("select request_type, status, count(*) from dsr.requests group by all order by all")
+        return ", ".join(f"{t} {s} {n}" for t, s, n in rows.fetchall())
 
 
 def report(
